@@ -1,0 +1,161 @@
+//! Errors, classified the way an operator needs them: is it my config, my credentials, a
+//! passing problem at the source, or something else?
+//!
+//! The class decides the exit code ([`ErrorKind::exit_code`]) and, in follow mode, whether the
+//! host keeps polling. Messages never carry secrets: inputs build them from classified facts,
+//! never from raw request data.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What kind of failure this is, from the operator's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The configuration (or command line) is wrong; nothing was read or written. Exit code 2.
+    Config,
+    /// The source refused the credentials or the installation. Exit code 3.
+    Auth,
+    /// A passing problem at the source (timeouts, 5xx, rate limits beyond patience). Exit code 1;
+    /// follow mode retries at the next poll.
+    Transient,
+    /// Anything else: a bug, a broken state file, an output that went away. Exit code 1.
+    Fatal,
+}
+
+impl ErrorKind {
+    /// The process exit code for this kind of failure.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Config => 2,
+            ErrorKind::Auth => 3,
+            ErrorKind::Transient | ErrorKind::Fatal => 1,
+        }
+    }
+}
+
+/// One thing wrong with a config document, located by JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer of the offending value, such as `/settings/page_size` (`""` for the root).
+    pub path: String,
+    /// What is wrong, in words a user can act on.
+    pub message: String,
+}
+
+impl Violation {
+    /// A violation at `path` (a JSON pointer) with `message`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Violation {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(document)"
+        } else {
+            &self.path
+        };
+        write!(f, "{path}: {}", self.message)
+    }
+}
+
+/// The config document could not be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read (missing, a directory, unreadable).
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable {
+        /// The file named on the command line.
+        path: PathBuf,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// The bytes are not a JSON document.
+    #[error("config is not valid JSON: {0}")]
+    NotJson(String),
+    /// The document does not satisfy the schema or the input's own checks.
+    #[error("config is invalid:\n{}", list(.0))]
+    Invalid(Vec<Violation>),
+}
+
+fn list(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("  - {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A failure reported by an input's `check` or `read`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct InputError {
+    /// How the host should treat it.
+    pub kind: ErrorKind,
+    /// A message for a human on call: what happened and what to do.
+    pub message: String,
+}
+
+impl InputError {
+    /// A configuration problem discovered at run time (for example, the source refused a filter).
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+    /// The source refused the credentials or the installation.
+    pub fn auth(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Auth, message)
+    }
+    /// A passing problem; retrying later may succeed.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Transient, message)
+    }
+    /// Anything else.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Fatal, message)
+    }
+    /// An error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        InputError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for InputError {
+    fn from(error: ConfigError) -> Self {
+        InputError::config(error.to_string())
+    }
+}
+
+/// A failure of the host runtime itself, or one passed up from the input.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The config was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The input failed.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The state file could not be used.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// Records could not be written to the output.
+    #[error("cannot write records to the output: {0}")]
+    Output(std::io::Error),
+}
+
+impl HostError {
+    /// The class of this failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            HostError::Config(_) => ErrorKind::Config,
+            HostError::Input(e) => e.kind,
+            HostError::State(_) | HostError::Output(_) => ErrorKind::Fatal,
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The in-process host runtime: run an input's `check` and `read` without the CLI.
+//!
+//! The CLI ([`crate::cli`]) is a thin layer over this module, and a Rust pipeline can embed an
+//! input the same way: build it with [`crate::config::parse`], open a [`StateStore`], pick a
+//! [`RecordSink`], call [`read`].
+//!
+//! # Where a checkpoint becomes durable
+//!
+//! `read` runs the input on the async runtime and a **writer thread** beside it, joined by a
+//! channel that holds one batch. The writer takes a batch, delivers its records to the sink
+//! (written and flushed), and only then commits the batch's checkpoint to the state file. So the
+//! state on disk never describes records that were not delivered, and the input fetches its next
+//! page while the writer writes the previous one.
+//!
+//! # Shutdown
+//!
+//! When the shutdown token is cancelled the host stops polling the input's future (dropping it
+//! is safe: an input's progress is only what it emitted), lets the writer finish the batches
+//! already handed over, and returns. Nothing is committed that was not written.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{ErrorKind, HostError};
+use crate::input::{Batch, Input, ReadContext};
+use crate::output::RecordSink;
+use crate::state::{StateError, StateStore};
+
+/// How `read` runs.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Keep polling after the input has caught up.
+    pub follow: bool,
+    /// Pause between polls in follow mode.
+    pub poll_interval: Duration,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            follow: false,
+            poll_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a `read` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadSummary {
+    /// Records delivered to the sink.
+    pub records: u64,
+    /// Checkpoints committed to the state file.
+    pub commits: u64,
+    /// Passes of the input (one without `follow`).
+    pub passes: u64,
+    /// Whether the run ended because shutdown was requested.
+    pub interrupted: bool,
+}
+
+/// Opens (and locks) the state file for input `I`.
+pub fn open_state<I: Input>(
+    path: &std::path::Path,
+) -> Result<(StateStore<I::State>, I::State), StateError> {
+    let (store, state) =
+        StateStore::<I::State>::open(path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
+    Ok((store, state.unwrap_or_default()))
+}
+
+/// Runs `input.check()`.
+pub async fn check<I: Input>(input: &I) -> Result<String, HostError> {
+    Ok(input.check().await?)
+}
+
+/// Reads from `state`, delivering records to `sink` and committing checkpoints to `store`
+/// after each delivery, until caught up (or, with `follow`, until `shutdown`).
+pub async fn read<I: Input, K: RecordSink>(
+    input: Arc<I>,
+    store: StateStore<I::State>,
+    state: I::State,
+    sink: K,
+    options: ReadOptions,
+    shutdown: CancellationToken,
+) -> Result<ReadSummary, HostError> {
+    let (tx, rx) = mpsc::channel::<Batch<I::State>>(1);
+    // The writer stops the input through this token when the output fails.
+    let stop_input = shutdown.child_token();
+    let writer = {
+        let stop_input = stop_input.clone();
+        let initial = state.clone();
+        std::thread::Builder::new()
+            .name("record-writer".into())
+            .spawn(move || write_batches(rx, sink, store, initial, stop_input))
+            .map_err(HostError::Output)?
+    };
+
+    let last_emitted = Arc::new(Mutex::new(state));
+    let mut passes = 0u64;
+    let mut outcome: Result<(), HostError> = Ok(());
+    loop {
+        passes += 1;
+        let start = match last_emitted.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let (pass_tx, mut pass_rx) = mpsc::channel::<Batch<I::State>>(1);
+        let cx = ReadContext::new(pass_tx, stop_input.clone());
+        // Forward batches to the writer, remembering the newest checkpoint handed over so the
+        // next pass (follow mode) starts exactly there.
+        let forward = {
+            let tx = tx.clone();
+            let last_emitted = Arc::clone(&last_emitted);
+            async move {
+                while let Some(batch) = pass_rx.recv().await {
+                    let checkpoint = batch.checkpoint.clone();
+                    if tx.send(batch).await.is_err() {
+                        break;
+                    }
+                    match last_emitted.lock() {
+                        Ok(mut s) => *s = checkpoint,
+                        Err(p) => *p.into_inner() = checkpoint,
+                    }
+                }
+            }
+        };
+        let pass = async {
+            let result = input.read(start, &cx).await;
+            drop(cx);
+            result
+        };
+        let result = tokio::select! {
+            (result, ()) = async { tokio::join!(pass, forward) } => Some(result),
+            () = stop_input.cancelled() => None,
+        };
+        match result {
+            None => break,
+            Some(Ok(())) => {}
+            Some(Err(error)) => {
+                let retry = options.follow && error.kind == ErrorKind::Transient;
+                if !retry {
+                    outcome = Err(HostError::Input(error));
+                    break;
+                }
+                tracing::error!(
+                    message = "Read failed; will try again at the next poll.",
+                    error = %error.message,
+                    poll_interval_s = options.poll_interval.as_secs_f64()
+                );
+            }
+        }
+        if !options.follow {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(options.poll_interval) => {}
+            () = stop_input.cancelled() => break,
+        }
+    }
+    drop(tx);
+    let written = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(|e| HostError::Output(std::io::Error::other(e.to_string())))?
+        .map_err(|_| HostError::Output(std::io::Error::other("record writer panicked")))?;
+    let mut summary = written?;
+    summary.passes = passes;
+    summary.interrupted = shutdown.is_cancelled();
+    outcome.map(|()| summary)
+}
+
+fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, K: RecordSink>(
+    mut rx: mpsc::Receiver<Batch<S>>,
+    mut sink: K,
+    store: StateStore<S>,
+    mut committed: S,
+    stop_input: CancellationToken,
+) -> Result<ReadSummary, HostError> {
+    let mut summary = ReadSummary::default();
+    let mut first = true;
+    while let Some(batch) = rx.blocking_recv() {
+        if !batch.records.is_empty() {
+            if let Err(error) = sink.deliver(&batch.records) {
+                stop_input.cancel();
+                return Err(HostError::Output(error));
+            }
+            summary.records += batch.records.len() as u64;
+        }
+        // The first commit always happens, so the state file exists after any successful start.
+        if first || batch.checkpoint != committed {
+            if let Err(error) = store.commit(&batch.checkpoint) {
+                stop_input.cancel();
+                return Err(HostError::State(error));
+            }
+            summary.commits += 1;
+            committed = batch.checkpoint;
+            first = false;
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,200 @@
+//! The traits an input implements, and the values that cross between it and the host.
+//!
+//! The core is deliberately small: an [`Input`] builds itself from a validated config, can
+//! `check` that config against its source, and `read`s. Everything about durability lives on
+//! the host's side of [`ReadContext::emit`]: an input never writes state itself, it hands the
+//! host a [`Batch`] of records together with the checkpoint that covers them, and the host makes
+//! that checkpoint durable only after the records are delivered. That is what makes a kill at any
+//! instant safe for every input, not just the careful ones.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::error::{ConfigError, InputError};
+
+/// The non-secret part of an input's config (`"settings"` in the document).
+///
+/// Derive `Deserialize` with `#[serde(deny_unknown_fields)]` and `JsonSchema` with doc comments:
+/// the doc comments become the schema's titles and descriptions.
+pub trait Settings: DeserializeOwned + JsonSchema + fmt::Debug + Send + Sync + 'static {}
+
+/// The secret part of an input's config (`"secrets"` in the document).
+///
+/// Fields are [`secrecy`] types: never `Serialize`, redacted in `Debug`, exposed only where
+/// they are used. Mark each field `#[schemars(extend("writeOnly" = true))]`.
+pub trait Secrets: DeserializeOwned + JsonSchema + fmt::Debug + Default + Send + Sync + 'static {}
+
+/// A source of records.
+#[async_trait]
+pub trait Input: Sized + Send + Sync + 'static {
+    /// The connector's name, as used for the binary and the state file envelope.
+    const NAME: &'static str;
+    /// The version of [`Input::State`]'s shape. A state file written with a higher version is
+    /// refused; one written with a lower version goes through [`Input::migrate_state`].
+    const STATE_VERSION: u32;
+
+    /// The `"settings"` object of the config.
+    type Settings: Settings;
+    /// The `"secrets"` object of the config.
+    type Secrets: Secrets;
+    /// What the input needs to resume where the last delivered batch ended.
+    type State: Serialize + DeserializeOwned + Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'static;
+
+    /// Builds the input from a config that already satisfies the schema, running the checks a
+    /// schema cannot express (a time in the future, a field required only in some modes, …).
+    /// Report every problem at once, each with its JSON pointer.
+    fn from_config(config: Config<Self::Settings, Self::Secrets>) -> Result<Self, ConfigError>;
+
+    /// Proves the configuration works against the source with one cheap call, and says what
+    /// it proved in one line for the operator.
+    async fn check(&self) -> Result<String, InputError>;
+
+    /// Reads from `state` onwards, emitting batches through `cx`, and returns when there is
+    /// nothing more to read right now (the host decides whether to poll again).
+    ///
+    /// Returning early is always safe: progress is only what was emitted.
+    async fn read(&self, state: Self::State, cx: &ReadContext<Self::State>) -> Result<(), InputError>;
+
+    /// Upgrades a state written by an older `STATE_VERSION`. The default refuses.
+    fn migrate_state(version: u32, _state: serde_json::Value) -> Result<Self::State, String> {
+        Err(format!(
+            "state version {version} is not supported by this build (it reads version {})",
+            Self::STATE_VERSION
+        ))
+    }
+}
+
+/// Records as NDJSON bytes: one JSON value per line, ready for the output.
+///
+/// Inputs append raw JSON text as they received it; the buffer is reused by the host.
+#[derive(Default, Clone)]
+pub struct RecordBuf {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl RecordBuf {
+    /// An empty buffer with room for `bytes` bytes.
+    pub fn with_capacity(bytes: usize) -> Self {
+        RecordBuf {
+            bytes: Vec::with_capacity(bytes),
+            count: 0,
+        }
+    }
+
+    /// Appends one record given as the text of a single JSON value.
+    ///
+    /// A raw newline byte can only be insignificant whitespace in valid JSON (inside a string it
+    /// must be escaped), so any is replaced by a space: the record stays byte-for-byte the same
+    /// value, and stays on one line.
+    pub fn push_json(&mut self, json: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(json);
+        if json.iter().any(|&b| b == b'\n' || b == b'\r') {
+            for b in &mut self.bytes[start..] {
+                if *b == b'\n' || *b == b'\r' {
+                    *b = b' ';
+                }
+            }
+        }
+        self.bytes.push(b'\n');
+        self.count += 1;
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The NDJSON bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Empties the buffer, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.count = 0;
+    }
+}
+
+impl fmt::Debug for RecordBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordBuf")
+            .field("records", &self.count)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Records and the checkpoint that covers them.
+///
+/// The checkpoint describes the input's position *after* these records: once the host has
+/// delivered them it makes the checkpoint durable, and a restart resumes from it. A batch may
+/// carry no records (to persist a position, such as the start of a first run).
+#[derive(Debug, Clone)]
+pub struct Batch<S> {
+    /// The records, in the order they are to be written.
+    pub records: RecordBuf,
+    /// The state to resume from once `records` are delivered.
+    pub checkpoint: S,
+}
+
+/// The host stopped accepting batches: shutdown, or the output failed. Return promptly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the host stopped accepting records")]
+pub struct Stopped;
+
+/// What `read` gets from the host: the way out for batches, and the shutdown signal.
+#[derive(Debug)]
+pub struct ReadContext<S> {
+    output: mpsc::Sender<Batch<S>>,
+    shutdown: CancellationToken,
+}
+
+impl<S> ReadContext<S> {
+    /// A context that sends batches into `output` and observes `shutdown`.
+    pub fn new(output: mpsc::Sender<Batch<S>>, shutdown: CancellationToken) -> Self {
+        ReadContext { output, shutdown }
+    }
+
+    /// Hands a batch to the host. Waits while the host is still writing earlier batches (this is
+    /// the back-pressure that keeps memory flat), so an input can fetch its next page meanwhile.
+    pub async fn emit(&self, batch: Batch<S>) -> Result<(), Stopped> {
+        if self.shutdown.is_cancelled() {
+            return Err(Stopped);
+        }
+        tokio::select! {
+            sent = self.output.send(batch) => sent.map_err(|_| Stopped),
+            () = self.shutdown.cancelled() => Err(Stopped),
+        }
+    }
+
+    /// Completes when the host asks the input to stop (SIGINT, SIGTERM, or an embedding
+    /// pipeline shutting down). Await it beside long waits (`tokio::select!`).
+    pub async fn stopped(&self) {
+        self.shutdown.cancelled().await
+    }
+
+    /// Whether the host has asked the input to stop.
+    pub fn is_stopping(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// The shutdown token itself, for inputs that pass it further down.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+}

@@ -1,0 +1,75 @@
+//! Where delivered records go.
+//!
+//! A [`RecordSink`] must have made the records visible downstream when `deliver` returns (for
+//! stdout: written and flushed), because the host commits the batch's checkpoint right after.
+//! The CLI uses [`StdoutSink`]; an embedding pipeline supplies its own, or collects into memory
+//! with [`MemorySink`].
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+use crate::input::RecordBuf;
+
+/// A destination for NDJSON records.
+pub trait RecordSink: Send + 'static {
+    /// Writes `records` and flushes them; on `Ok` the host may commit their checkpoint.
+    fn deliver(&mut self, records: &RecordBuf) -> io::Result<()>;
+}
+
+/// Standard output, locked once per batch (never per record).
+pub struct StdoutSink {
+    out: io::Stdout,
+}
+
+impl StdoutSink {
+    /// The process's stdout.
+    pub fn new() -> Self {
+        StdoutSink { out: io::stdout() }
+    }
+}
+
+impl Default for StdoutSink {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RecordSink for StdoutSink {
+    fn deliver(&mut self, records: &RecordBuf) -> io::Result<()> {
+        let mut out = self.out.lock();
+        out.write_all(records.as_bytes())?;
+        out.flush()
+    }
+}
+
+/// Collects records in memory: for tests and for pipelines that take records in-process.
+#[derive(Clone, Default)]
+pub struct MemorySink {
+    bytes: Arc<Mutex<Vec<u8>>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything delivered so far, as NDJSON bytes.
+    pub fn contents(&self) -> Vec<u8> {
+        match self.bytes.lock() {
+            Ok(bytes) => bytes.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+impl RecordSink for MemorySink {
+    fn deliver(&mut self, records: &RecordBuf) -> io::Result<()> {
+        let mut bytes = self
+            .bytes
+            .lock()
+            .map_err(|_| io::Error::other("memory sink poisoned"))?;
+        bytes.extend_from_slice(records.as_bytes());
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! The state file: where a connector resumes from.
+//!
+//! Three promises, each of which other collectors have broken:
+//!
+//! - **Never ahead of the output.** The host commits a checkpoint only after the batch it covers
+//!   has been written and flushed (see [`crate::host`]); this module only makes each commit
+//!   atomic: write a temporary file beside the target, `fsync` it, `rename` it over the target,
+//!   `fsync` the directory. A kill at any instant leaves either the old state or the new one.
+//! - **Never silently replaced.** A state file that cannot be read, is truncated, belongs to
+//!   another connector or was written by a newer version is an error naming the file. Only an
+//!   absent file means "start fresh".
+//! - **One reader at a time.** An exclusive advisory lock on a sidecar `<state>.lock` file is
+//!   held for as long as the store lives; a second `read` on the same state refuses.
+//!
+//! The file is a small JSON envelope around the input's own state:
+//! `{"connector": "slack-audit", "version": 1, "state": {…}}`.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The state file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another process holds the lock.
+    #[error(
+        "state file {path} is in use by another process (lock {lock} is held); run one `read` per state file"
+    )]
+    Locked {
+        /// The state file.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The file exists but could not be read or understood.
+    #[error(
+        "state file {path} cannot be used: {reason}. It was left untouched; fix or move it away deliberately (moving it away restarts from the configured start point)"
+    )]
+    Unusable {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A newer build wrote it.
+    #[error(
+        "state file {path} was written by a newer version of {connector} (state version {found}, this build reads up to {supported}); upgrade the connector rather than lose your position"
+    )]
+    TooNew {
+        /// The state file.
+        path: PathBuf,
+        /// The connector name.
+        connector: String,
+        /// The version in the file.
+        found: u32,
+        /// The highest version this build reads.
+        supported: u32,
+    },
+    /// Writing the new state failed; the previous state is intact.
+    #[error("cannot write state file {path}: {reason}; the previous state is intact")]
+    Write {
+        /// The state file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, S> {
+    connector: &'a str,
+    version: u32,
+    state: &'a S,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvelopeIn {
+    connector: String,
+    version: u32,
+    state: Value,
+}
+
+/// How a stored state is turned into the input's type (lets old versions be migrated).
+pub type Migrate<S> = fn(u32, Value) -> Result<S, String>;
+
+/// A locked state file.
+#[derive(Debug)]
+pub struct StateStore<S> {
+    path: PathBuf,
+    tmp_path: PathBuf,
+    connector: &'static str,
+    version: u32,
+    // Held for the store's lifetime; the OS releases the lock when it is dropped or the process dies.
+    _lock: File,
+    _state: PhantomData<fn() -> S>,
+}
+
+impl<S: Serialize + DeserializeOwned> StateStore<S> {
+    /// Locks the state file at `path` and loads it. `Ok((store, None))` when the file does not
+    /// exist yet (it is created by the first commit).
+    pub fn open(
+        path: &Path,
+        connector: &'static str,
+        version: u32,
+        migrate: Migrate<S>,
+    ) -> Result<(Self, Option<S>), StateError> {
+        let unusable = |reason: String| StateError::Unusable {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if path.is_dir() {
+            return Err(unusable("it is a directory".into()));
+        }
+        let lock_path = sidecar(path, ".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| unusable(format!("cannot open lock file {}: {e}", lock_path.display())))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StateError::Locked {
+                    path: path.to_path_buf(),
+                    lock: lock_path,
+                });
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(unusable(format!("cannot lock {}: {e}", lock_path.display())));
+            }
+        }
+        let store = StateStore {
+            path: path.to_path_buf(),
+            tmp_path: sidecar(path, ".tmp"),
+            connector,
+            version,
+            _lock: lock,
+            _state: PhantomData,
+        };
+        let bytes = match fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((store, None)),
+            Err(e) => return Err(unusable(e.to_string())),
+        };
+        let state = store.decode(&bytes, migrate)?;
+        Ok((store, Some(state)))
+    }
+
+    fn decode(&self, bytes: &[u8], migrate: Migrate<S>) -> Result<S, StateError> {
+        let unusable = |reason: String| StateError::Unusable {
+            path: self.path.clone(),
+            reason,
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(unusable("it is empty (truncated?)".into()));
+        }
+        let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| {
+            let what = if e.is_eof() {
+                "it is truncated"
+            } else {
+                "it is not a state file this connector wrote"
+            };
+            unusable(format!("{what} ({e})"))
+        })?;
+        if envelope.connector != self.connector {
+            return Err(unusable(format!(
+                "it belongs to connector {:?}, not {:?}",
+                envelope.connector, self.connector
+            )));
+        }
+        if envelope.version > self.version {
+            return Err(StateError::TooNew {
+                path: self.path.clone(),
+                connector: self.connector.to_owned(),
+                found: envelope.version,
+                supported: self.version,
+            });
+        }
+        if envelope.version < self.version {
+            return migrate(envelope.version, envelope.state).map_err(unusable);
+        }
+        serde_json::from_value(envelope.state)
+            .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
+    }
+
+    /// Replaces the state file atomically with `state`.
+    pub fn commit(&self, state: &S) -> Result<(), StateError> {
+        let write_error = |reason: String| StateError::Write {
+            path: self.path.clone(),
+            reason,
+        };
+        let envelope = EnvelopeOut {
+            connector: self.connector,
+            version: self.version,
+            state,
+        };
+        let mut bytes = serde_json::to_vec(&envelope).map_err(|e| write_error(e.to_string()))?;
+        bytes.push(b'\n');
+        let mut tmp = File::create(&self.tmp_path)
+            .map_err(|e| write_error(format!("{}: {e}", self.tmp_path.display())))?;
+        tmp.write_all(&bytes)
+            .and_then(|()| tmp.sync_all())
+            .map_err(|e| write_error(format!("{}: {e}", self.tmp_path.display())))?;
+        drop(tmp);
+        fs::rename(&self.tmp_path, &self.path).map_err(|e| write_error(e.to_string()))?;
+        if let Some(dir) = self.path.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            // Makes the rename itself durable. Not every platform lets a directory be opened.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn refuse(_: u32, _: Value) -> Result<Vec<u32>, String> {
+        Err("no migration".into())
+    }
+
+    fn open(path: &Path) -> Result<(StateStore<Vec<u32>>, Option<Vec<u32>>), StateError> {
+        StateStore::open(path, "test", 2, refuse)
+    }
+
+    #[test]
+    fn absent_then_committed_then_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let (store, loaded) = open(&path).unwrap();
+        assert_eq!(loaded, None);
+        assert!(!path.exists(), "opening must not create the state file");
+        store.commit(&vec![1, 2]).unwrap();
+        drop(store);
+        let (_, loaded) = open(&path).unwrap();
+        assert_eq!(loaded, Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn second_open_is_refused_while_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let (_first, _) = open(&path).unwrap();
+        let second = open(&path).unwrap_err();
+        assert!(matches!(second, StateError::Locked { .. }), "{second}");
+    }
+
+    #[test]
+    fn bad_files_are_errors_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "empty"),
+            (b"{\"connector\":\"test\",\"version\":2,\"state\":[1,", "truncated"),
+            (b"not json", "not a state file"),
+            (b"{\"connector\":\"other\",\"version\":2,\"state\":[]}", "belongs to connector"),
+            (b"{\"connector\":\"test\",\"version\":3,\"state\":[]}", "newer version"),
+            (b"{\"connector\":\"test\",\"version\":1,\"state\":[]}", "no migration"),
+            (b"{\"connector\":\"test\",\"version\":2,\"state\":{}}", "expected shape"),
+        ];
+        for (bytes, expected) in cases {
+            fs::write(&path, bytes).unwrap();
+            let error = open(&path).unwrap_err().to_string();
+            assert!(error.contains(expected), "{expected:?} not in {error:?}");
+            assert_eq!(fs::read(&path).unwrap(), *bytes, "the file must be left as it was");
+        }
+    }
+}
