@@ -1,1 +1,7 @@
-fn main() {}
+//! The `slack-audit` binary: the connector SDK's command line around the Slack input.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    connector_sdk::cli::run::<slack_audit::SlackAuditInput>(env!("CARGO_PKG_VERSION"))
+}

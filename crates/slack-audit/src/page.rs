@@ -1,0 +1,210 @@
+//! One response body of `GET /audit/v1/logs`, parsed just enough.
+//!
+//! Records pass through as Slack sent them, so an entry is never turned into a typed struct:
+//! the body is kept as bytes and each entry is a byte range into it, plus the two fields the
+//! sync needs (`id`, `date_create`). Parsing here is also the validation step: a truncated or
+//! non-JSON body, or a 200 carrying `"ok": false`, is an error for the retry layer, never an
+//! empty page.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// A parsed page: the body bytes and where each entry is in them.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    body: Vec<u8>,
+    entries: Vec<EntryRef>,
+    next_cursor: Option<String>,
+}
+
+/// Where one entry is, and the keys the sync reads from it.
+#[derive(Debug, Clone)]
+pub struct EntryRef {
+    raw: Range<usize>,
+    id: Option<IdRef>,
+    /// `date_create` as unix seconds, when present and an integer.
+    pub date_create: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum IdRef {
+    Span(Range<usize>),
+    Owned(Box<str>),
+}
+
+/// Why a body is not a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageError {
+    /// Not JSON, or cut short.
+    Malformed(String),
+    /// A Slack error object (`{"ok": false, "error": …}`).
+    Slack {
+        /// Slack's error code, when it gave one.
+        code: Option<String>,
+    },
+    /// JSON, but without `entries`.
+    NoEntries,
+}
+
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow, default)]
+    entries: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    response_metadata: Option<Metadata>,
+    #[serde(default)]
+    ok: Option<bool>,
+    #[serde(borrow, default)]
+    error: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Keys<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    date_create: Option<serde_json::Number>,
+}
+
+impl Page {
+    /// Parses a response body.
+    pub fn parse(body: Vec<u8>) -> Result<Page, PageError> {
+        let (entries, next_cursor) = {
+            let wire: Wire<'_> = serde_json::from_slice(&body).map_err(|e| {
+                PageError::Malformed(if e.is_eof() {
+                    "the response body is truncated".to_owned()
+                } else {
+                    format!("the response body is not the expected JSON ({e})")
+                })
+            })?;
+            if wire.ok == Some(false) || wire.error.is_some() {
+                return Err(PageError::Slack {
+                    code: wire.error.map(Cow::into_owned),
+                });
+            }
+            let Some(raw_entries) = wire.entries else {
+                return Err(PageError::NoEntries);
+            };
+            let base = body.as_ptr() as usize;
+            let entries = raw_entries
+                .iter()
+                .map(|raw| {
+                    let text = raw.get();
+                    let start = text.as_ptr() as usize - base;
+                    let (id, date_create) = read_keys(raw, base);
+                    EntryRef {
+                        raw: start..start + text.len(),
+                        id,
+                        date_create,
+                    }
+                })
+                .collect();
+            let next_cursor = wire
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.is_empty());
+            (entries, next_cursor)
+        };
+        Ok(Page {
+            body,
+            entries,
+            next_cursor,
+        })
+    }
+
+    /// The entries, in the order Slack sent them (newest first).
+    pub fn entries(&self) -> &[EntryRef] {
+        &self.entries
+    }
+
+    /// The raw JSON text of `entry`, exactly as Slack sent it.
+    pub fn raw(&self, entry: &EntryRef) -> &[u8] {
+        &self.body[entry.raw.clone()]
+    }
+
+    /// The `id` of `entry`, when it has a string id.
+    pub fn id<'p>(&'p self, entry: &'p EntryRef) -> Option<&'p str> {
+        match &entry.id {
+            Some(IdRef::Span(r)) => std::str::from_utf8(&self.body[r.clone()]).ok(),
+            Some(IdRef::Owned(s)) => Some(s),
+            None => None,
+        }
+    }
+
+    /// The cursor of the next page; `None` at the end (`""`, `null` and absent alike).
+    pub fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+
+    /// Size of the body in bytes.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+}
+
+fn read_keys(raw: &RawValue, base: usize) -> (Option<IdRef>, Option<i64>) {
+    let Ok(keys) = serde_json::from_str::<Keys<'_>>(raw.get()) else {
+        return (None, None);
+    };
+    let id = keys.id.filter(|id| !id.is_empty()).map(|id| match id {
+        Cow::Borrowed(s) => {
+            let start = s.as_ptr() as usize - base;
+            IdRef::Span(start..start + s.len())
+        }
+        Cow::Owned(s) => IdRef::Owned(s.into_boxed_str()),
+    });
+    let date = keys.date_create.and_then(|n| {
+        n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        })
+    });
+    (id, date)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn entries_are_byte_ranges_of_the_body() {
+        let body = br#"{"entries":[{"id":"a","date_create":5,"x":{"id":"inner"}},{"date_create":4}, 7],"response_metadata":{"next_cursor":""}}"#;
+        let page = Page::parse(body.to_vec()).unwrap();
+        let e = page.entries();
+        assert_eq!(e.len(), 3);
+        assert_eq!(page.raw(&e[0]), br#"{"id":"a","date_create":5,"x":{"id":"inner"}}"#);
+        assert_eq!(page.id(&e[0]), Some("a"));
+        assert_eq!(e[0].date_create, Some(5));
+        assert_eq!(page.id(&e[1]), None);
+        assert_eq!(page.raw(&e[2]), b"7");
+        assert_eq!(page.next_cursor(), None);
+    }
+
+    #[test]
+    fn errors_are_not_empty_pages() {
+        assert!(matches!(Page::parse(br#"{"ok":false,"error":"fatal_error"}"#.to_vec()), Err(PageError::Slack { code: Some(c) }) if c == "fatal_error"));
+        assert!(matches!(Page::parse(br#"{"entries":[{"id":"#.to_vec()), Err(PageError::Malformed(m)) if m.contains("truncated")));
+        assert!(matches!(Page::parse(b"<html>".to_vec()), Err(PageError::Malformed(_))));
+        assert!(matches!(Page::parse(br#"{"response_metadata":{}}"#.to_vec()), Err(PageError::NoEntries)));
+        assert!(matches!(Page::parse(Vec::new()), Err(PageError::Malformed(_))));
+    }
+
+    #[test]
+    fn escaped_ids_and_float_dates() {
+        let page = Page::parse(br#"{"entries":[{"id":"a\u0062","date_create":7.0}]}"#.to_vec()).unwrap();
+        let e = &page.entries()[0];
+        assert_eq!(page.id(e), Some("ab"));
+        assert_eq!(e.date_create, Some(7));
+    }
+}

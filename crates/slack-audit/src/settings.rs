@@ -1,0 +1,368 @@
+//! The `settings` and `secrets` of the Slack Audit Logs input, their schema, and the semantic
+//! checks a schema cannot express (a backfill time in the future, a token required only outside
+//! synthetic mode, `http` only to loopback).
+//!
+//! The setting names are part of the contract with the host: renaming one breaks every saved
+//! config, so add, never rename.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use connector_sdk::secrecy::{ExposeSecret, SecretString};
+use connector_sdk::{ConfigError, Violation};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The earliest time Slack's audit log can be asked about: the feature began in March 2018 and
+/// Slack refuses an `oldest` before it with `invalid_range`. Earlier backfill times are clamped.
+pub const AUDIT_LOG_EPOCH: i64 = 1_521_072_000; // 2018-03-15T00:00:00Z
+
+/// Slack's documented maximum for `limit`.
+pub const MAX_PAGE_SIZE: u32 = 9999;
+
+/// Non-secret settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSettings {
+    /// Generate realistic synthetic audit events instead of calling Slack. No token is needed and
+    /// nothing touches the network; the events go through the same incremental sync as real ones.
+    #[serde(default)]
+    pub use_synthetic_data: bool,
+
+    /// Where the first run starts. An RFC 3339 time (`2024-01-01T00:00:00Z`), a date (`2024-01-01`,
+    /// midnight UTC) or a duration before the first run (`30m`, `24h`, `7d`). Unset: no past
+    /// events are fetched; the first run starts from now. Only the first run reads it: later runs
+    /// continue from the state file. Times before March 2018 are clamped to when Slack's audit
+    /// log begins.
+    #[serde(default)]
+    #[schemars(example = &"2024-01-01T00:00:00Z", example = &"2024-01-01", example = &"7d")]
+    #[schemars(regex(pattern = r"^(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2}))?|\d+[smhd])$"))]
+    pub backfill_start_time: Option<String>,
+
+    /// Base URL of Slack's API, for proxies and tests. `https` only, except `http` to a
+    /// loopback address.
+    #[serde(default = "default_api_base_url")]
+    #[schemars(example = &"https://api.slack.com")]
+    pub api_base_url: String,
+
+    /// Entries asked for per request (`limit`, 1 to 9999). Slack may return a few more (events of
+    /// one second are never split) or fewer. The largest page spends the fewest calls of the
+    /// organization's shared budget of about 50 a minute.
+    #[serde(default = "default_page_size")]
+    #[schemars(range(min = 1, max = 9999))]
+    pub page_size: u32,
+
+    /// Most requests this connector makes per minute. Slack allows about 50 a minute for the
+    /// whole organization, shared with every other app reading its audit logs; the default
+    /// leaves room for them.
+    #[serde(default = "default_requests_per_minute")]
+    #[schemars(range(min = 1, max = 600))]
+    pub requests_per_minute: u32,
+
+    /// Only these actions (Slack's `action` filter, at most 30 names, such as `user_login`).
+    /// Empty: every action.
+    #[serde(default)]
+    #[schemars(length(max = 30), inner(regex(pattern = r"^[A-Za-z0-9_.]+$")))]
+    pub actions: Vec<String>,
+
+    /// Only events by this user id (Slack's `actor` filter, such as `W0123ABCD`).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub actor: Option<String>,
+
+    /// Only events on this object id (Slack's `entity` filter: a channel, file, workspace, … id).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub entity: Option<String>,
+
+    /// How far behind the newest delivered event each run looks again, in seconds, to catch
+    /// events Slack indexes late. Re-read events are recognised by id and not delivered twice.
+    #[serde(default = "default_late_arrival_window_seconds")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub late_arrival_window_seconds: u32,
+
+    /// Seconds before a request to Slack is abandoned and retried.
+    #[serde(default = "default_request_timeout_seconds")]
+    #[schemars(range(min = 1, max = 300))]
+    pub request_timeout_seconds: u32,
+
+    /// Retries of a failing request (timeouts, 5xx, broken bodies) before the run fails without
+    /// moving its checkpoint.
+    #[serde(default = "default_max_retries")]
+    #[schemars(range(min = 0, max = 20))]
+    pub max_retries: u32,
+
+    /// First backoff between retries in milliseconds; it doubles each retry (with jitter), up
+    /// to a minute.
+    #[serde(default = "default_retry_base_delay_ms")]
+    #[schemars(range(min = 1, max = 60000))]
+    pub retry_base_delay_ms: u32,
+
+    /// Synthetic mode: seed of the generated organization and events. The same seed gives the
+    /// same events.
+    #[serde(default = "default_synthetic_seed")]
+    pub synthetic_seed: u64,
+
+    /// Synthetic mode: average events per hour before the working-hours rhythm.
+    #[serde(default = "default_synthetic_events_per_hour")]
+    #[schemars(range(min = 0.0, max = 36000000.0))]
+    pub synthetic_events_per_hour: f64,
+}
+
+/// Secrets.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSecrets {
+    /// User OAuth token (`xoxp-…`) of a Slack app with the `auditlogs:read` user scope, installed
+    /// on the Enterprise Grid organization by an Org Owner. Required unless
+    /// `settings.use_synthetic_data` is true.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^xoxp-"), extend("writeOnly" = true))]
+    pub user_oauth_token: Option<SecretString>,
+}
+
+impl connector_sdk::Settings for SlackSettings {}
+impl connector_sdk::Secrets for SlackSecrets {}
+
+fn default_api_base_url() -> String {
+    "https://api.slack.com".into()
+}
+fn default_page_size() -> u32 {
+    MAX_PAGE_SIZE
+}
+fn default_requests_per_minute() -> u32 {
+    20
+}
+fn default_late_arrival_window_seconds() -> u32 {
+    600
+}
+fn default_request_timeout_seconds() -> u32 {
+    30
+}
+fn default_max_retries() -> u32 {
+    5
+}
+fn default_retry_base_delay_ms() -> u32 {
+    1000
+}
+fn default_synthetic_seed() -> u64 {
+    1
+}
+fn default_synthetic_events_per_hour() -> f64 {
+    3600.0
+}
+
+/// Where the first run starts, as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartPoint {
+    /// Unix seconds.
+    At(i64),
+    /// This long before the first run.
+    Ago(i64),
+    /// The first run's now.
+    Now,
+}
+
+impl StartPoint {
+    /// The start point in unix seconds, given the first run's `now`, clamped to the epoch.
+    pub fn resolve(self, now: i64) -> i64 {
+        let t = match self {
+            StartPoint::At(t) => t,
+            StartPoint::Ago(d) => now.saturating_sub(d),
+            StartPoint::Now => now,
+        };
+        t.max(AUDIT_LOG_EPOCH)
+    }
+}
+
+/// The checked, parsed form of the config that the rest of the crate uses.
+#[derive(Debug)]
+pub struct SlackConfig {
+    /// The settings as given.
+    pub settings: SlackSettings,
+    /// The token (absent in synthetic mode).
+    pub token: Option<SecretString>,
+    /// Parsed `backfill_start_time`.
+    pub start: StartPoint,
+    /// `api_base_url` without a trailing slash.
+    pub base_url: String,
+}
+
+impl SlackConfig {
+    /// Runs the semantic checks, reporting every problem at once. `now` is unix seconds.
+    pub fn new(
+        settings: SlackSettings,
+        secrets: SlackSecrets,
+        now: i64,
+    ) -> Result<SlackConfig, ConfigError> {
+        let mut problems = Vec::new();
+
+        let start = match settings.backfill_start_time.as_deref() {
+            None => StartPoint::Now,
+            Some(text) => match parse_start_time(text) {
+                Ok(StartPoint::At(t)) if t > now => {
+                    problems.push(Violation::new(
+                        "/settings/backfill_start_time",
+                        format!("{text:?} is in the future; use a past time, or leave it unset to start from now"),
+                    ));
+                    StartPoint::Now
+                }
+                Ok(StartPoint::At(t)) if t < AUDIT_LOG_EPOCH => {
+                    tracing::warn!(
+                        message = "backfill_start_time is before Slack's audit log begins; starting from the earliest time instead.",
+                        backfill_start_time = text,
+                        earliest = AUDIT_LOG_EPOCH,
+                    );
+                    StartPoint::At(AUDIT_LOG_EPOCH)
+                }
+                Ok(point) => point,
+                Err(reason) => {
+                    problems.push(Violation::new("/settings/backfill_start_time", reason));
+                    StartPoint::Now
+                }
+            },
+        };
+
+        let base_url = settings.api_base_url.trim_end_matches('/').to_owned();
+        if let Err(reason) = check_base_url(&base_url) {
+            problems.push(Violation::new("/settings/api_base_url", reason));
+        }
+
+        if !(settings.synthetic_events_per_hour.is_finite() && settings.synthetic_events_per_hour >= 0.0) {
+            problems.push(Violation::new(
+                "/settings/synthetic_events_per_hour",
+                "must be a non-negative number",
+            ));
+        }
+        for (i, action) in settings.actions.iter().enumerate() {
+            if !crate::actions::is_known(action) {
+                tracing::warn!(
+                    message = "Action filter names an action Slack did not list (as of the bundled list); Slack will refuse it if it does not exist.",
+                    action = %action,
+                    index = i,
+                );
+            }
+        }
+
+        let token = secrets.user_oauth_token;
+        if !settings.use_synthetic_data {
+            match &token {
+                None => problems.push(Violation::new(
+                    "/secrets/user_oauth_token",
+                    "is required unless settings.use_synthetic_data is true: a user OAuth token (xoxp-…) with the auditlogs:read scope",
+                )),
+                Some(t) => {
+                    let t = t.expose_secret();
+                    if let Some(reason) = token_problem(t) {
+                        problems.push(Violation::new("/secrets/user_oauth_token", reason));
+                    }
+                }
+            }
+        }
+
+        if problems.is_empty() {
+            Ok(SlackConfig {
+                settings,
+                token,
+                start,
+                base_url,
+            })
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// The per-request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.settings.request_timeout_seconds))
+    }
+
+    /// The late-arrival window in seconds.
+    pub fn lookback(&self) -> i64 {
+        i64::from(self.settings.late_arrival_window_seconds)
+    }
+}
+
+/// What is wrong with a token, without ever quoting it.
+fn token_problem(token: &str) -> Option<&'static str> {
+    if token.trim().is_empty() {
+        return Some("is empty; give a user OAuth token (xoxp-…)");
+    }
+    if token.starts_with("xoxb-") {
+        return Some("is a bot token (xoxb-…); the Audit Logs API needs a user token (xoxp-…) with the auditlogs:read user scope");
+    }
+    if token.starts_with("xapp-") {
+        return Some("is an app-level token (xapp-…); the Audit Logs API needs a user token (xoxp-…)");
+    }
+    if !token.starts_with("xoxp-") {
+        return Some("must be a user OAuth token starting with xoxp-");
+    }
+    if token.len() < 10 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("is not a well-formed token (too short, or contains whitespace)");
+    }
+    None
+}
+
+/// Parses `backfill_start_time`: RFC 3339, a plain date (UTC midnight), or `<n>[smhd]`.
+pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
+    let text = text.trim();
+    if let Some(unit) = text.chars().last().filter(|c| "smhd".contains(*c)) {
+        let digits = &text[..text.len() - 1];
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            let n: i64 = digits
+                .parse()
+                .map_err(|_| format!("{text:?}: the duration is too large"))?;
+            let scale = match unit {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                _ => 86_400,
+            };
+            return n
+                .checked_mul(scale)
+                .filter(|d| *d <= 20 * 365 * 86_400)
+                .map(StartPoint::Ago)
+                .ok_or_else(|| format!("{text:?}: the duration is too large"));
+        }
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(StartPoint::At(t.with_timezone(&Utc).timestamp()));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(StartPoint::At(t.and_utc().timestamp()));
+        }
+    }
+    Err(format!(
+        "{text:?} is not a time: use RFC 3339 (2024-01-01T00:00:00Z), a date (2024-01-01) or a duration before the first run (24h, 7d)"
+    ))
+}
+
+fn check_base_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    if parsed.username() != "" || parsed.password().is_some() {
+        return Err("must not carry credentials; the token goes in secrets".into());
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!("{url:?} must not have a query or fragment"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{url:?} uses http to a non-loopback host; use https (the token would travel in clear)"
+                ))
+            }
+        }
+        other => Err(format!("scheme {other:?} is not supported; use https")),
+    }
+}

@@ -1,0 +1,353 @@
+//! The incremental sync: exactly once on the normal path, at most the in-flight batch again
+//! after a kill, late events caught, never a persisted cursor.
+//!
+//! # The problem
+//!
+//! Slack returns a window `[oldest, latest]` (inclusive, whole seconds) **newest first**, paged
+//! by a cursor that remembers only a position, expires, and does not remember `oldest`.
+//!
+//! # The design
+//!
+//! A run opens a *window*: `oldest = max(floor, watermark - lookback)` (the first window starts
+//! at `floor`), `latest = now`, both frozen and saved before any page is read. It pages
+//! backwards, sending `oldest`, `latest` and every filter again on every page. After each page
+//! the checkpoint records `upper`, the oldest `date_create` handled so far, and `upper_ids`, the
+//! ids handled at exactly that second. Because pages go strictly backwards, everything newer
+//! than `upper` in the window is delivered once `upper` is saved, so a restart (after a kill, or
+//! a refused cursor) re-queries `[oldest, upper]` without a cursor and skips `upper_ids`: the
+//! split second is neither lost nor repeated. When the cursor ends, the watermark moves to the
+//! newest event of the window and the window is closed.
+//!
+//! `recent` keeps the ids delivered within `lookback` seconds of the newest delivered event, by
+//! `date_create` (never by wall-clock time), so the next window can look `lookback` seconds
+//! behind the watermark for late-indexed events without repeating any. A year-long backfill
+//! does not grow it: only ids inside the lookback of the window's newest event are kept.
+//!
+//! Invariants:
+//! - `oldest` never goes below `floor` (a first run without backfill emits no history).
+//! - The watermark moves only when a window's last page is handled.
+//! - No checkpoint describes records that were not emitted in the same batch or before it.
+//! - A 200 `{"ok": false}` is an error, never an empty page (see [`crate::page`]).
+
+use std::collections::BTreeMap;
+
+use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::progress::Progress;
+use crate::settings::StartPoint;
+use crate::source::{FetchError, LogsQuery, PageSource};
+
+/// A window whose last `latest` is further behind now than this is followed by another window
+/// in the same pass (a long backfill catches up on what arrived meanwhile).
+const CATCH_UP_SECONDS: i64 = 60;
+/// Refused cursors tolerated in a row before the run fails.
+const MAX_CURSOR_RESTARTS: u32 = 5;
+
+/// The input's state (version 1), saved after every delivered page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncState {
+    /// The start point in unix seconds, fixed by the first run; nothing older is ever read.
+    #[serde(default)]
+    pub floor: Option<i64>,
+    /// The newest `date_create` delivered by a completed window.
+    #[serde(default)]
+    pub watermark: Option<i64>,
+    /// Ids delivered, by `date_create`, within the late-arrival window of the newest delivered.
+    #[serde(default)]
+    pub recent: BTreeMap<i64, Vec<String>>,
+    /// The window being read, while one is open.
+    #[serde(default)]
+    pub window: Option<Window>,
+}
+
+/// A window in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Unix seconds, inclusive.
+    pub oldest: i64,
+    /// Unix seconds, inclusive; the window's `now` when it opened.
+    pub latest: i64,
+    /// The oldest `date_create` handled so far (pages go backwards).
+    #[serde(default)]
+    pub upper: Option<i64>,
+    /// Ids handled at exactly `upper`.
+    #[serde(default)]
+    pub upper_ids: Vec<String>,
+    /// The newest `date_create` delivered in this window.
+    #[serde(default)]
+    pub newest: Option<i64>,
+}
+
+impl SyncState {
+    /// Whether `id` at `date` was delivered within the late-arrival window.
+    pub fn was_delivered_recently(&self, date: i64, id: &str) -> bool {
+        self.recent
+            .get(&date)
+            .is_some_and(|ids| ids.iter().any(|known| known == id))
+    }
+
+    fn remember(&mut self, date: i64, id: &str) {
+        let ids = self.recent.entry(date).or_default();
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_owned());
+        }
+    }
+}
+
+/// What to read, independent of where from.
+#[derive(Debug, Clone)]
+pub struct SyncPlan {
+    /// Where the first run starts.
+    pub start: StartPoint,
+    /// Late-arrival window in seconds.
+    pub lookback: i64,
+    /// Page size.
+    pub limit: u32,
+    /// Comma-separated actions, if filtered.
+    pub action: Option<String>,
+    /// Actor filter.
+    pub actor: Option<String>,
+    /// Entity filter.
+    pub entity: Option<String>,
+}
+
+/// Counts of one pass, for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassStats {
+    /// Records emitted.
+    pub delivered: u64,
+    /// Entries skipped because they were already delivered.
+    pub duplicates: u64,
+    /// Entries without an `id` or `date_create`, delivered as they were.
+    pub unkeyed: u64,
+    /// Pages fetched.
+    pub pages: u64,
+}
+
+/// Runs passes of the sync against a source.
+pub struct SyncEngine<'a> {
+    /// Where pages come from.
+    pub source: &'a dyn PageSource,
+    /// What time it is.
+    pub clock: &'a dyn Clock,
+    /// What to read.
+    pub plan: &'a SyncPlan,
+}
+
+enum Flow {
+    Continue,
+    Stopped,
+}
+
+impl SyncEngine<'_> {
+    /// One pass: read until caught up with now, emitting a batch per page.
+    pub async fn run(
+        &self,
+        mut state: SyncState,
+        cx: &ReadContext<SyncState>,
+    ) -> Result<PassStats, InputError> {
+        let mut stats = PassStats::default();
+        let mut progress = Progress::new();
+        let floor = *state
+            .floor
+            .get_or_insert_with(|| self.plan.start.resolve(self.clock.now()));
+        loop {
+            if state.window.is_none() {
+                let latest = self.clock.now();
+                let oldest = state
+                    .watermark
+                    .map_or(floor, |w| w.saturating_sub(self.plan.lookback).max(floor));
+                if oldest > latest {
+                    // Only with a clock that went backwards; nothing to ask for yet.
+                    let _ = self.emit(cx, RecordBuf::default(), &state).await;
+                    return Ok(stats);
+                }
+                state.window = Some(Window {
+                    oldest,
+                    latest,
+                    upper: None,
+                    upper_ids: Vec::new(),
+                    newest: None,
+                });
+                tracing::debug!(message = "Opened a window.", oldest, latest);
+                if let Flow::Stopped = self.emit(cx, RecordBuf::default(), &state).await {
+                    return Ok(stats);
+                }
+            }
+            let latest = state.window.as_ref().map_or(0, |w| w.latest);
+            if let Flow::Stopped = self
+                .run_window(&mut state, cx, &mut stats, &mut progress)
+                .await?
+            {
+                return Ok(stats);
+            }
+            if latest >= self.clock.now() - CATCH_UP_SECONDS {
+                break;
+            }
+        }
+        progress.finish(&stats);
+        Ok(stats)
+    }
+
+    fn query(&self, oldest: i64, latest: i64) -> LogsQuery {
+        LogsQuery {
+            oldest,
+            latest,
+            limit: self.plan.limit,
+            action: self.plan.action.clone(),
+            actor: self.plan.actor.clone(),
+            entity: self.plan.entity.clone(),
+        }
+    }
+
+    async fn emit(&self, cx: &ReadContext<SyncState>, records: RecordBuf, state: &SyncState) -> Flow {
+        let batch = Batch {
+            records,
+            checkpoint: state.clone(),
+        };
+        match cx.emit(batch).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Stopped,
+        }
+    }
+
+    async fn run_window(
+        &self,
+        state: &mut SyncState,
+        cx: &ReadContext<SyncState>,
+        stats: &mut PassStats,
+        progress: &mut Progress,
+    ) -> Result<Flow, InputError> {
+        let Some(window) = state.window.as_ref() else {
+            return Ok(Flow::Continue);
+        };
+        let mut query = self.query(window.oldest, window.upper.unwrap_or(window.latest));
+        let mut cursor: Option<String> = None;
+        let mut cursor_restarts = 0u32;
+        loop {
+            let page = match self.source.fetch(&query, cursor.as_deref()).await {
+                Ok(page) => page,
+                Err(FetchError::InvalidCursor) if cursor.is_some() => {
+                    cursor_restarts += 1;
+                    if cursor_restarts > MAX_CURSOR_RESTARTS {
+                        return Err(InputError::transient(
+                            "Slack refused the page cursor again and again (invalid_cursor); the checkpoint is intact, the next run resumes from it",
+                        ));
+                    }
+                    let upper = state.window.as_ref().and_then(|w| w.upper);
+                    tracing::warn!(
+                        message = "Slack refused the cursor; resuming from the checkpoint without it.",
+                        resume_latest = upper.unwrap_or(query.latest),
+                    );
+                    if let Some(upper) = upper {
+                        query.latest = upper;
+                    }
+                    cursor = None;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            stats.pages += 1;
+            let Some(window) = state.window.as_mut() else {
+                return Ok(Flow::Continue);
+            };
+            let mut records = RecordBuf::with_capacity(page.body_len() + page.entries().len());
+            let mut page_min: Option<i64> = None;
+            let mut delivered: Vec<(i64, &str)> = Vec::with_capacity(page.entries().len());
+            for entry in page.entries() {
+                let (Some(id), Some(date)) = (page.id(entry), entry.date_create) else {
+                    stats.unkeyed += 1;
+                    tracing::warn!(
+                        message = "Entry without a string `id` or an integer `date_create`: delivered as it is, but it cannot be de-duplicated.",
+                        bytes = page.raw(entry).len(),
+                    );
+                    records.push_json(page.raw(entry));
+                    continue;
+                };
+                page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
+                let seen_at_upper =
+                    window.upper == Some(date) && window.upper_ids.iter().any(|u| u == id);
+                let seen_recently = state.recent.get(&date).is_some_and(|ids| ids.iter().any(|k| k == id));
+                if seen_at_upper || seen_recently {
+                    stats.duplicates += 1;
+                    continue;
+                }
+                records.push_json(page.raw(entry));
+                delivered.push((date, id));
+            }
+            stats.delivered += delivered.len() as u64;
+
+            if let Some(min) = page_min {
+                let ids_at_min = page
+                    .entries()
+                    .iter()
+                    .filter(|e| e.date_create == Some(min))
+                    .filter_map(|e| page.id(e));
+                match window.upper {
+                    Some(upper) if upper == min => {
+                        for id in ids_at_min {
+                            if !window.upper_ids.iter().any(|u| u == id) {
+                                window.upper_ids.push(id.to_owned());
+                            }
+                        }
+                    }
+                    Some(upper) if upper < min => {
+                        tracing::warn!(
+                            message = "A page went forward in time; keeping the older position.",
+                            page_oldest = min,
+                            position = upper,
+                        );
+                    }
+                    _ => {
+                        window.upper = Some(min);
+                        window.upper_ids = ids_at_min.map(str::to_owned).collect();
+                    }
+                }
+            }
+            let page_max = delivered.iter().map(|(d, _)| *d).max();
+            if let Some(max) = page_max {
+                window.newest = Some(window.newest.map_or(max, |n| n.max(max)));
+            }
+            let keep_from = window.newest.map_or(i64::MAX, |n| n - self.plan.lookback);
+            let (oldest, latest, upper) = (window.oldest, window.latest, window.upper);
+            for (date, id) in delivered {
+                if date >= keep_from {
+                    state.remember(date, id);
+                }
+            }
+            progress.page(stats, oldest, latest, upper);
+            let next = page.next_cursor().map(str::to_owned);
+            drop(page);
+            if let Flow::Stopped = self.emit(cx, records, state).await {
+                return Ok(Flow::Stopped);
+            }
+            match next {
+                Some(c) => {
+                    cursor = Some(c);
+                    cursor_restarts = 0;
+                }
+                None => break,
+            }
+        }
+        if let Some(window) = state.window.take() {
+            if let Some(newest) = window.newest {
+                state.watermark = Some(state.watermark.map_or(newest, |w| w.max(newest)));
+            }
+            if let Some(w) = state.watermark {
+                state.recent = state.recent.split_off(&(w - self.plan.lookback));
+            }
+            tracing::debug!(
+                message = "Closed a window.",
+                oldest = window.oldest,
+                latest = window.latest,
+                watermark = state.watermark,
+            );
+        }
+        Ok(self.emit(cx, RecordBuf::default(), state).await)
+    }
+}
+
