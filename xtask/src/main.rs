@@ -1,1 +1,35 @@
-fn main() {}
+//! `cargo xtask`: the project's developer tasks (schemas, replays, fixture recording,
+//! benchmarks, soak), in Rust so they need nothing but the toolchain.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Developer tasks for the Slack audit connector")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Write the generated JSON Schemas into schemas/ (with --check: fail if they are stale).
+    Schema(xtask::schema::SchemaArgs),
+    /// Replay recorded API exchanges (fixtures/slack-audit/<case>) and snapshot the outcome.
+    Replay(xtask::replay::ReplayArgs),
+    /// Record a real exchange with your organization into a new, pseudonymised fixture.
+    Record(xtask::record::RecordArgs),
+    /// Measure throughput, memory, overlap and pacing against a loopback mock.
+    Bench(xtask::bench::BenchArgs),
+    /// Run the connector in follow mode against a faulty mock with kills, and check the ledger.
+    Soak(xtask::soak::SoakArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().task {
+        Task::Schema(args) => xtask::schema::run(&args),
+        Task::Replay(args) => xtask::replay::run(&args),
+        Task::Record(args) => xtask::record::run(&args),
+        Task::Bench(args) => xtask::bench::run(&args),
+        Task::Soak(args) => xtask::soak::run(&args),
+    }
+}

@@ -1,0 +1,168 @@
+//! The helpers every test goes through: a mock with entries, a config pointing at it, and one
+//! function per way of running the input (in-process, or the real binary).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+
+use connector_sdk::host::{self, ReadOptions, ReadSummary};
+use connector_sdk::output::MemorySink;
+use connector_sdk::HostError;
+use serde_json::{Value, json};
+use slack_audit::SlackAuditInput;
+use slack_audit::clock::FixedClock;
+use slack_mock::{MockConfig, MockEntry, MockSlack};
+use tokio_util::sync::CancellationToken;
+
+/// A fixed "now" in the past, so the mock never sees a `latest` in its future.
+pub const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+/// The token every test uses; it must never show up anywhere.
+pub const TOKEN: &str = "xoxp-4242424242-sekrit-test-token-do-not-print";
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_slack-audit")
+}
+
+pub async fn mock() -> MockSlack {
+    mock_with(MockConfig::default()).await
+}
+
+pub async fn mock_with(config: MockConfig) -> MockSlack {
+    MockSlack::start(MockConfig {
+        token: Some(TOKEN.into()),
+        ..config
+    })
+    .await
+    .unwrap()
+}
+
+/// An entry at `date` with a recognisable id.
+pub fn entry(id: &str, date: i64) -> MockEntry {
+    MockEntry::synthetic(id, date, "user_login", "W0123ABCD", "W0123ABCD")
+}
+
+/// `n` entries spread over `[from, to]`, several per second.
+pub fn entries(prefix: &str, n: usize, from: i64, to: i64) -> Vec<MockEntry> {
+    let span = (to - from + 1) as usize;
+    (0..n)
+        .map(|i| entry(&format!("{prefix}-{i:06}"), from + ((i * 7919) % span) as i64))
+        .collect()
+}
+
+/// Settings pointing at `mock`, with fast retries, merged with `extra`.
+pub fn settings(mock: &MockSlack, extra: Value) -> Value {
+    let mut s = json!({
+        "api_base_url": mock.base_url(),
+        "page_size": 100,
+        "requests_per_minute": 600,
+        "retry_base_delay_ms": 5,
+        "request_timeout_seconds": 2,
+    });
+    if let (Some(base), Some(extra)) = (s.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    s
+}
+
+pub fn config(settings: Value) -> Value {
+    json!({"settings": settings, "secrets": {"user_oauth_token": TOKEN}})
+}
+
+/// A temp dir with a state file path in it.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state.json")
+    }
+    pub fn write_config(&self, config: &Value) -> PathBuf {
+        let path = self.dir.path().join("config.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        path
+    }
+    pub fn state_json(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.state()).unwrap()).unwrap()
+    }
+}
+
+/// What one in-process read produced.
+pub struct Run {
+    pub lines: Vec<String>,
+    pub result: Result<ReadSummary, HostError>,
+}
+
+impl Run {
+    pub fn ids(&self) -> Vec<String> {
+        self.lines.iter().map(|l| id_of(l)).collect()
+    }
+}
+
+pub fn id_of(line: &str) -> String {
+    let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {e}: {line}"));
+    v["id"].as_str().unwrap_or("").to_owned()
+}
+
+/// Runs the input in-process once (no follow) with the clock at `now`.
+pub async fn read_at(settings: Value, state: &Path, now: i64) -> Run {
+    let input = SlackAuditInput::with_clock(
+        serde_json::from_value(settings).unwrap(),
+        serde_json::from_value(json!({"user_oauth_token": TOKEN})).unwrap(),
+        Arc::new(FixedClock::new(now)),
+    )
+    .unwrap();
+    let (store, initial) = host::open_state::<SlackAuditInput>(state).unwrap();
+    let sink = MemorySink::new();
+    let result = host::read(
+        Arc::new(input),
+        store,
+        initial,
+        sink.clone(),
+        ReadOptions::default(),
+        CancellationToken::new(),
+    )
+    .await;
+    let lines = String::from_utf8(sink.contents())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    Run { lines, result }
+}
+
+/// Runs the real binary to completion.
+pub async fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = tokio::process::Command::new(binary());
+    cmd.args(args).kill_on_drop(true);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().await.unwrap()
+}
+
+/// Asserts `ids` holds every id of `expected` exactly once and nothing else.
+pub fn assert_exactly_once(ids: &[String], expected: &[MockEntry]) {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for id in ids {
+        *counts.entry(id.as_str()).or_default() += 1;
+    }
+    let dups: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(dups.is_empty(), "duplicates: {dups:?}");
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|e| !counts.contains_key(e.id.as_str()))
+        .map(|e| (&e.id, e.date_create))
+        .collect();
+    assert!(missing.is_empty(), "lost {} entries, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert_eq!(ids.len(), expected.len(), "unexpected extra records");
+}
