@@ -1,1 +1,134 @@
-//! (being written)
+//! The host contract through the real binary: spec, config refusal, state files, follow mode,
+//! signals.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn spec_prints_the_schema_with_write_only_secrets_and_closed_objects() {
+    let out = run_binary(&["spec"], &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = schema.to_string();
+    assert!(text.contains("\"writeOnly\":true"), "{text}");
+    assert_eq!(schema["additionalProperties"], json!(false));
+    let defs = &schema["$defs"];
+    assert_eq!(defs["SlackSettings"]["additionalProperties"], json!(false));
+    assert_eq!(defs["SlackSettings"]["properties"]["page_size"]["maximum"], json!(9999));
+    assert_eq!(defs["SlackSettings"]["properties"]["use_synthetic_data"]["default"], json!(false));
+}
+
+/// Unknown key, wrong type, missing secret: exit 2, a message naming the path, nothing written.
+#[tokio::test]
+async fn bad_configs_are_refused_with_exit_2_and_nothing_written() {
+    let cases = [
+        (json!({"settings": {"page_sise": 10}, "secrets": {"user_oauth_token": TOKEN}}), "page_sise"),
+        (json!({"settings": {"page_size": "ten"}, "secrets": {"user_oauth_token": TOKEN}}), "/settings/page_size"),
+        (json!({"settings": {}, "secrets": {}}), "/secrets/user_oauth_token"),
+    ];
+    for (config, expected) in cases {
+        let work = Workdir::new();
+        let path = work.write_config(&config);
+        let out = run_binary(
+            &["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+            &[],
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{config}: {stderr}");
+        assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
+        assert!(out.stdout.is_empty());
+        assert!(!work.state().exists(), "a state file was written");
+        let check = run_binary(&["check", "--config", path.to_str().unwrap()], &[]).await;
+        assert_eq!(check.status.code(), Some(2));
+    }
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    let out = run_binary(&["read", "--config", "x.json"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = run_binary(&["frobnicate"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn unusable_state_files_are_errors_and_left_untouched() {
+    let mock = mock().await;
+    for (bytes, expected) in [
+        (&b"{\"connector\":\"slack-audit\",\"version\":1,\"state\":{\"floor\":17"[..], "truncated"),
+        (&b"garbage"[..], "not a state file"),
+        (&b"{\"connector\":\"slack-audit\",\"version\":99,\"state\":{}}"[..], "newer version"),
+    ] {
+        let work = Workdir::new();
+        std::fs::write(work.state(), bytes).unwrap();
+        let path = work.write_config(&config(settings(&mock, json!({}))));
+        let out = run_binary(
+            &["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+            &[],
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
+        assert_eq!(std::fs::read(work.state()).unwrap(), bytes);
+    }
+    assert_eq!(mock.stats().requests, 0, "nothing was fetched");
+}
+
+#[tokio::test]
+async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigterm() {
+    let mock = mock().await;
+    let work = Workdir::new();
+    let path = work.write_config(&config(settings(&mock, json!({}))));
+    let mut child = tokio::process::Command::new(binary())
+        .args(["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()])
+        .args(["--follow", "--poll-interval", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+
+    // While it runs, a second reader on the same state refuses.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = run_binary(
+        &["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(second.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use"));
+
+    for round in 0..3 {
+        let now = chrono::Utc::now().timestamp();
+        let fresh: Vec<_> = (0..5).map(|k| entry(&format!("f-{round}-{k}"), now)).collect();
+        mock.push_entries(fresh.clone());
+        let mut got = Vec::new();
+        while got.len() < fresh.len() {
+            let line = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+                .await
+                .expect("new events must arrive within a poll interval (with margin)")
+                .unwrap()
+                .unwrap();
+            got.push(id_of(&line));
+        }
+        assert_exactly_once(&got, &fresh);
+    }
+
+    let pid = Pid::from_raw(child.id().unwrap() as i32);
+    kill(pid, Signal::SIGTERM).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.expect("stops promptly").unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(lines.next_line().await.unwrap().is_none(), "nothing after the stop");
+    let state = work.state_json();
+    assert!(state["state"]["watermark"].is_i64(), "{state}");
+}
