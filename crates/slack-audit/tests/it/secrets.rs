@@ -1,1 +1,93 @@
-//! (being written)
+//! Secret hygiene: the token appears in no output, log line (at `trace`), error, panic message,
+//! state file or `Debug` rendering, whatever path the run takes.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use slack_audit::SlackAuditInput;
+use slack_audit::clock::FixedClock;
+use slack_audit::settings::{SlackConfig, SlackSecrets, SlackSettings};
+use slack_mock::Fault;
+
+use crate::support::*;
+
+fn assert_clean(what: &str, text: &str) {
+    assert!(!text.contains(TOKEN), "{what} contains the token:\n{text}");
+    // Not even a recognisable part of it.
+    assert!(!text.contains("sekrit-test-token"), "{what} contains part of the token:\n{text}");
+}
+
+#[tokio::test]
+async fn every_command_at_trace_level_through_error_paths_keeps_the_token_secret() {
+    let faults: Vec<Option<Fault>> = vec![
+        None,
+        Some(Fault::unauthorized_empty()),
+        Some(Fault::json_error(403, "team_not_authorized")),
+        Some(Fault::json_error(400, "invalid_action")),
+        Some(Fault::OkFalse("fatal_error".into())),
+        Some(Fault::Truncated),
+        Some(Fault::Drop),
+        Some(Fault::RateLimited { retry_after_secs: 1 }),
+        Some(Fault::service_unavailable_html()),
+    ];
+    for fault in faults {
+        let mock = mock().await;
+        mock.push_entries(entries("s", 30, T0 - 100, T0 - 1));
+        let work = Workdir::new();
+        let path = work.write_config(&config(settings(
+            &mock,
+            json!({"backfill_start_time": "2025-12-31", "max_retries": 0}),
+        )));
+        for args in [
+            vec!["check", "--config", path.to_str().unwrap()],
+            vec!["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+        ] {
+            if let Some(f) = &fault {
+                mock.enqueue_fault(f.clone());
+            }
+            for format in ["human", "json"] {
+                let out = run_binary(
+                    &args,
+                    &[("RUST_LOG", "trace"), ("LOG_FORMAT", format), ("RUST_BACKTRACE", "1")],
+                )
+                .await;
+                let what = format!("{} with {fault:?} ({format})", args[0]);
+                assert_clean(&format!("stdout of {what}"), &String::from_utf8_lossy(&out.stdout));
+                assert_clean(&format!("stderr of {what}"), &String::from_utf8_lossy(&out.stderr));
+            }
+        }
+        if work.state().exists() {
+            assert_clean("the state file", &std::fs::read_to_string(work.state()).unwrap());
+        }
+        for entry in std::fs::read_dir(work.dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap() != "config.json" {
+                assert_clean(&path.display().to_string(), &String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+}
+
+#[test]
+fn debug_renderings_are_redacted() {
+    let secrets: SlackSecrets = serde_json::from_value(json!({"user_oauth_token": TOKEN})).unwrap();
+    assert_clean("Debug of SlackSecrets", &format!("{secrets:?}"));
+    let settings: SlackSettings = serde_json::from_value(json!({})).unwrap();
+    let config = SlackConfig::new(settings.clone(), secrets, T0).unwrap();
+    assert_clean("Debug of SlackConfig", &format!("{config:?} {config:#?}"));
+    let secrets: SlackSecrets = serde_json::from_value(json!({"user_oauth_token": TOKEN})).unwrap();
+    let input = SlackAuditInput::with_clock(settings, secrets, Arc::new(FixedClock::new(T0))).unwrap();
+    assert_clean("Debug of the input", &format!("{input:?} {input:#?}"));
+}
+
+#[test]
+fn a_panic_while_holding_the_config_does_not_print_the_token() {
+    let secrets: SlackSecrets = serde_json::from_value(json!({"user_oauth_token": TOKEN})).unwrap();
+    let result = std::panic::catch_unwind(|| {
+        panic!("simulated failure with {secrets:?}");
+    });
+    let payload = result.unwrap_err();
+    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("simulated failure"));
+    assert_clean("a panic message", &message);
+}
