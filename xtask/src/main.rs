@@ -4,7 +4,10 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Developer tasks for the Slack audit connector")]
+#[command(
+    name = "cargo xtask",
+    about = "Developer tasks for the Slack audit connector"
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,

@@ -82,7 +82,8 @@ pub fn config_reference() -> String {
 /// README.md with its generated config reference brought up to date.
 pub fn readme_with_reference() -> anyhow::Result<(PathBuf, String, String)> {
     let path = crate::workspace_root().join("README.md");
-    let current = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let current =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let (Some(start), Some(end)) = (current.find(README_START), current.find(README_END)) else {
         bail!("README.md lacks the config reference markers");
     };

@@ -64,7 +64,9 @@ enum Command {
 }
 
 fn parse_interval(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if v.is_finite() && (0.1..=86_400.0).contains(&v) {
         Ok(v)
     } else {
@@ -78,7 +80,10 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         .name(I::NAME)
         .bin_name(I::NAME)
         .version(version)
-        .about(format!("{} connector: records as NDJSON on stdout", I::NAME));
+        .about(format!(
+            "{} connector: records as NDJSON on stdout",
+            I::NAME
+        ));
     let matches = command.get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -146,7 +151,11 @@ async fn run_command<I: Input>(command: Command) -> ExitCode {
             match result {
                 Ok(summary) => {
                     tracing::info!(
-                        message = if summary.interrupted { "Stopped on signal." } else { "Read finished." },
+                        message = if summary.interrupted {
+                            "Stopped on signal."
+                        } else {
+                            "Read finished."
+                        },
                         records = summary.records,
                         checkpoints = summary.commits,
                     );
@@ -180,7 +189,10 @@ fn spawn_signal_handler(shutdown: CancellationToken) {
 #[cfg(unix)]
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
         (Ok(mut int), Ok(mut term)) => {
             tokio::select! {
                 _ = int.recv() => {}

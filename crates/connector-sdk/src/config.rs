@@ -85,10 +85,8 @@ pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
     if !violations.is_empty() {
         return Err(ConfigError::Invalid(scrub.violations(violations)));
     }
-    let config: Config<I::Settings, I::Secrets> =
-        serde_json::from_value(document).map_err(|e| {
-            ConfigError::Invalid(vec![Violation::new("", scrub.text(&e.to_string()))])
-        })?;
+    let config: Config<I::Settings, I::Secrets> = serde_json::from_value(document)
+        .map_err(|e| ConfigError::Invalid(vec![Violation::new("", scrub.text(&e.to_string()))]))?;
     I::from_config(config).map_err(|error| match error {
         ConfigError::Invalid(v) => ConfigError::Invalid(scrub.violations(v)),
         other => other,

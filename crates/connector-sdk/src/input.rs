@@ -29,7 +29,10 @@ pub trait Settings: DeserializeOwned + JsonSchema + fmt::Debug + Send + Sync + '
 ///
 /// Fields are [`secrecy`] types: never `Serialize`, redacted in `Debug`, exposed only where
 /// they are used. Mark each field `#[schemars(extend("writeOnly" = true))]`.
-pub trait Secrets: DeserializeOwned + JsonSchema + fmt::Debug + Default + Send + Sync + 'static {}
+pub trait Secrets:
+    DeserializeOwned + JsonSchema + fmt::Debug + Default + Send + Sync + 'static
+{
+}
 
 /// A source of records.
 #[async_trait]
@@ -45,7 +48,15 @@ pub trait Input: Sized + Send + Sync + 'static {
     /// The `"secrets"` object of the config.
     type Secrets: Secrets;
     /// What the input needs to resume where the last delivered batch ended.
-    type State: Serialize + DeserializeOwned + Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'static;
+    type State: Serialize
+        + DeserializeOwned
+        + Default
+        + Clone
+        + PartialEq
+        + fmt::Debug
+        + Send
+        + Sync
+        + 'static;
 
     /// Builds the input from a config that already satisfies the schema, running the checks a
     /// schema cannot express (a time in the future, a field required only in some modes, …).
@@ -60,7 +71,11 @@ pub trait Input: Sized + Send + Sync + 'static {
     /// nothing more to read right now (the host decides whether to poll again).
     ///
     /// Returning early is always safe: progress is only what was emitted.
-    async fn read(&self, state: Self::State, cx: &ReadContext<Self::State>) -> Result<(), InputError>;
+    async fn read(
+        &self,
+        state: Self::State,
+        cx: &ReadContext<Self::State>,
+    ) -> Result<(), InputError>;
 
     /// Upgrades a state written by an older `STATE_VERSION`. The default refuses.
     fn migrate_state(version: u32, _state: serde_json::Value) -> Result<Self::State, String> {
@@ -97,7 +112,7 @@ impl RecordBuf {
     pub fn push_json(&mut self, json: &[u8]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(json);
-        if json.iter().any(|&b| b == b'\n' || b == b'\r') {
+        if memchr::memchr2(b'\n', b'\r', json).is_some() {
             for b in &mut self.bytes[start..] {
                 if *b == b'\n' || *b == b'\r' {
                     *b = b' ';

@@ -123,7 +123,12 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| unusable(format!("cannot open lock file {}: {e}", lock_path.display())))?;
+            .map_err(|e| {
+                unusable(format!(
+                    "cannot open lock file {}: {e}",
+                    lock_path.display()
+                ))
+            })?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -133,7 +138,10 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
                 });
             }
             Err(TryLockError::Error(e)) => {
-                return Err(unusable(format!("cannot lock {}: {e}", lock_path.display())));
+                return Err(unusable(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
             }
         }
         let store = StateStore {
@@ -277,18 +285,37 @@ mod tests {
         let path = dir.path().join("s.json");
         let cases: &[(&[u8], &str)] = &[
             (b"", "empty"),
-            (b"{\"connector\":\"test\",\"version\":2,\"state\":[1,", "truncated"),
+            (
+                b"{\"connector\":\"test\",\"version\":2,\"state\":[1,",
+                "truncated",
+            ),
             (b"not json", "not a state file"),
-            (b"{\"connector\":\"other\",\"version\":2,\"state\":[]}", "belongs to connector"),
-            (b"{\"connector\":\"test\",\"version\":3,\"state\":[]}", "newer version"),
-            (b"{\"connector\":\"test\",\"version\":1,\"state\":[]}", "no migration"),
-            (b"{\"connector\":\"test\",\"version\":2,\"state\":{}}", "expected shape"),
+            (
+                b"{\"connector\":\"other\",\"version\":2,\"state\":[]}",
+                "belongs to connector",
+            ),
+            (
+                b"{\"connector\":\"test\",\"version\":3,\"state\":[]}",
+                "newer version",
+            ),
+            (
+                b"{\"connector\":\"test\",\"version\":1,\"state\":[]}",
+                "no migration",
+            ),
+            (
+                b"{\"connector\":\"test\",\"version\":2,\"state\":{}}",
+                "expected shape",
+            ),
         ];
         for (bytes, expected) in cases {
             fs::write(&path, bytes).unwrap();
             let error = open(&path).unwrap_err().to_string();
             assert!(error.contains(expected), "{expected:?} not in {error:?}");
-            assert_eq!(fs::read(&path).unwrap(), *bytes, "the file must be left as it was");
+            assert_eq!(
+                fs::read(&path).unwrap(),
+                *bytes,
+                "the file must be left as it was"
+            );
         }
     }
 }

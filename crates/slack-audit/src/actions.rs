@@ -50,7 +50,11 @@ pub fn by_category() -> &'static BTreeMap<String, Vec<String>> {
 mod tests {
     #[test]
     fn bundled_list_loads() {
-        assert_eq!(super::names().len(), 762, "distinct action names in the bundled list");
+        assert_eq!(
+            super::names().len(),
+            762,
+            "distinct action names in the bundled list"
+        );
         assert!(super::is_known("user_login"));
         assert!(super::is_known("pref.sso_setting_changed"));
         assert!(!super::is_known("no_such_action"));

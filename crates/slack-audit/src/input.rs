@@ -8,10 +8,10 @@ use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, Violati
 
 use crate::clock::{Clock, SystemClock};
 use crate::settings::{SlackConfig, SlackSecrets, SlackSettings};
+use crate::source::PageSource;
 use crate::source::http::HttpSource;
 use crate::source::resilient::{Pacer, Resilient, RetryPolicy};
 use crate::source::synthetic::SyntheticSource;
-use crate::source::PageSource;
 use crate::sync::{SyncEngine, SyncPlan, SyncState};
 
 /// The connector's name: binary, state envelope, logs.
@@ -52,14 +52,22 @@ impl SlackAuditInput {
                     "is required unless settings.use_synthetic_data is true",
                 )]));
             };
-            let http = HttpSource::new(&config.base_url, token, config.request_timeout())
-                .map_err(|e| ConfigError::Invalid(vec![Violation::new("/secrets/user_oauth_token", e.to_string())]))?;
+            let http = HttpSource::new(&config.base_url, token, config.request_timeout()).map_err(
+                |e| {
+                    ConfigError::Invalid(vec![Violation::new(
+                        "/secrets/user_oauth_token",
+                        e.to_string(),
+                    )])
+                },
+            )?;
             Box::new(Resilient::new(
                 http,
                 Pacer::per_minute(config.settings.requests_per_minute),
                 RetryPolicy {
                     max_retries: config.settings.max_retries,
-                    base_delay: Duration::from_millis(u64::from(config.settings.retry_base_delay_ms)),
+                    base_delay: Duration::from_millis(u64::from(
+                        config.settings.retry_base_delay_ms,
+                    )),
                 },
             ))
         };

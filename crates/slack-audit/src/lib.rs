@@ -24,7 +24,6 @@
 
 pub mod actions;
 pub mod clock;
-#[path = "/tmp/entry_stub.rs"]
 pub mod entry;
 pub mod input;
 pub mod page;
@@ -32,7 +31,6 @@ pub mod progress;
 pub mod settings;
 pub mod source;
 pub mod sync;
-#[path = "/tmp/synth_stub.rs"]
 pub mod synthetic;
 
 pub use input::{NAME, SlackAuditInput};

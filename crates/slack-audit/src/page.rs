@@ -183,7 +183,10 @@ mod tests {
         let page = Page::parse(body.to_vec()).unwrap();
         let e = page.entries();
         assert_eq!(e.len(), 3);
-        assert_eq!(page.raw(&e[0]), br#"{"id":"a","date_create":5,"x":{"id":"inner"}}"#);
+        assert_eq!(
+            page.raw(&e[0]),
+            br#"{"id":"a","date_create":5,"x":{"id":"inner"}}"#
+        );
         assert_eq!(page.id(&e[0]), Some("a"));
         assert_eq!(e[0].date_create, Some(5));
         assert_eq!(page.id(&e[1]), None);
@@ -193,16 +196,30 @@ mod tests {
 
     #[test]
     fn errors_are_not_empty_pages() {
-        assert!(matches!(Page::parse(br#"{"ok":false,"error":"fatal_error"}"#.to_vec()), Err(PageError::Slack { code: Some(c) }) if c == "fatal_error"));
-        assert!(matches!(Page::parse(br#"{"entries":[{"id":"#.to_vec()), Err(PageError::Malformed(m)) if m.contains("truncated")));
-        assert!(matches!(Page::parse(b"<html>".to_vec()), Err(PageError::Malformed(_))));
-        assert!(matches!(Page::parse(br#"{"response_metadata":{}}"#.to_vec()), Err(PageError::NoEntries)));
-        assert!(matches!(Page::parse(Vec::new()), Err(PageError::Malformed(_))));
+        assert!(
+            matches!(Page::parse(br#"{"ok":false,"error":"fatal_error"}"#.to_vec()), Err(PageError::Slack { code: Some(c) }) if c == "fatal_error")
+        );
+        assert!(
+            matches!(Page::parse(br#"{"entries":[{"id":"#.to_vec()), Err(PageError::Malformed(m)) if m.contains("truncated"))
+        );
+        assert!(matches!(
+            Page::parse(b"<html>".to_vec()),
+            Err(PageError::Malformed(_))
+        ));
+        assert!(matches!(
+            Page::parse(br#"{"response_metadata":{}}"#.to_vec()),
+            Err(PageError::NoEntries)
+        ));
+        assert!(matches!(
+            Page::parse(Vec::new()),
+            Err(PageError::Malformed(_))
+        ));
     }
 
     #[test]
     fn escaped_ids_and_float_dates() {
-        let page = Page::parse(br#"{"entries":[{"id":"a\u0062","date_create":7.0}]}"#.to_vec()).unwrap();
+        let page =
+            Page::parse(br#"{"entries":[{"id":"a\u0062","date_create":7.0}]}"#.to_vec()).unwrap();
         let e = &page.entries()[0];
         assert_eq!(page.id(e), Some("ab"));
         assert_eq!(e.date_create, Some(7));

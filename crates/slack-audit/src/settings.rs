@@ -36,7 +36,9 @@ pub struct SlackSettings {
     /// log begins.
     #[serde(default)]
     #[schemars(example = &"2024-01-01T00:00:00Z", example = &"2024-01-01", example = &"7d")]
-    #[schemars(regex(pattern = r"^(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2}))?|\d+[smhd])$"))]
+    #[schemars(regex(
+        pattern = r"^(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2}))?|\d+[smhd])$"
+    ))]
     pub backfill_start_time: Option<String>,
 
     /// Base URL of Slack's API, for proxies and tests. `https` only, except `http` to a
@@ -228,7 +230,9 @@ impl SlackConfig {
             problems.push(Violation::new("/settings/api_base_url", reason));
         }
 
-        if !(settings.synthetic_events_per_hour.is_finite() && settings.synthetic_events_per_hour >= 0.0) {
+        if !(settings.synthetic_events_per_hour.is_finite()
+            && settings.synthetic_events_per_hour >= 0.0)
+        {
             problems.push(Violation::new(
                 "/settings/synthetic_events_per_hour",
                 "must be a non-negative number",
@@ -289,10 +293,14 @@ fn token_problem(token: &str) -> Option<&'static str> {
         return Some("is empty; give a user OAuth token (xoxp-…)");
     }
     if token.starts_with("xoxb-") {
-        return Some("is a bot token (xoxb-…); the Audit Logs API needs a user token (xoxp-…) with the auditlogs:read user scope");
+        return Some(
+            "is a bot token (xoxb-…); the Audit Logs API needs a user token (xoxp-…) with the auditlogs:read user scope",
+        );
     }
     if token.starts_with("xapp-") {
-        return Some("is an app-level token (xapp-…); the Audit Logs API needs a user token (xoxp-…)");
+        return Some(
+            "is an app-level token (xapp-…); the Audit Logs API needs a user token (xoxp-…)",
+        );
     }
     if !token.starts_with("xoxp-") {
         return Some("must be a user OAuth token starting with xoxp-");
@@ -328,10 +336,11 @@ pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(StartPoint::At(t.with_timezone(&Utc).timestamp()));
     }
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(StartPoint::At(t.and_utc().timestamp()));
-        }
+    if let Some(t) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+    {
+        return Ok(StartPoint::At(t.and_utc().timestamp()));
     }
     Err(format!(
         "{text:?} is not a time: use RFC 3339 (2024-01-01T00:00:00Z), a date (2024-01-01) or a duration before the first run (24h, 7d)"

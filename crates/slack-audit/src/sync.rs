@@ -204,7 +204,12 @@ impl SyncEngine<'_> {
         }
     }
 
-    async fn emit(&self, cx: &ReadContext<SyncState>, records: RecordBuf, state: &SyncState) -> Flow {
+    async fn emit(
+        &self,
+        cx: &ReadContext<SyncState>,
+        records: RecordBuf,
+        state: &SyncState,
+    ) -> Flow {
         let batch = Batch {
             records,
             checkpoint: state.clone(),
@@ -240,7 +245,8 @@ impl SyncEngine<'_> {
                     }
                     let upper = state.window.as_ref().and_then(|w| w.upper);
                     tracing::warn!(
-                        message = "Slack refused the cursor; resuming from the checkpoint without it.",
+                        message =
+                            "Slack refused the cursor; resuming from the checkpoint without it.",
                         resume_latest = upper.unwrap_or(query.latest),
                     );
                     if let Some(upper) = upper {
@@ -271,7 +277,10 @@ impl SyncEngine<'_> {
                 page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
                 let seen_at_upper =
                     window.upper == Some(date) && window.upper_ids.iter().any(|u| u == id);
-                let seen_recently = state.recent.get(&date).is_some_and(|ids| ids.iter().any(|k| k == id));
+                let seen_recently = state
+                    .recent
+                    .get(&date)
+                    .is_some_and(|ids| ids.iter().any(|k| k == id));
                 if seen_at_upper || seen_recently {
                     stats.duplicates += 1;
                     continue;
@@ -350,4 +359,3 @@ impl SyncEngine<'_> {
         Ok(self.emit(cx, RecordBuf::default(), state).await)
     }
 }
-

@@ -61,6 +61,7 @@ mod dataset;
 mod entry;
 mod http;
 mod server;
+pub mod soak;
 mod util;
 
 pub use config::{

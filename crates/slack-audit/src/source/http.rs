@@ -51,8 +51,8 @@ impl HttpSource {
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .map_err(|e| FetchError::Fatal(format!("cannot build the HTTP client: {e}")))?;
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
                 FetchError::Config(
                     "secrets.user_oauth_token contains characters that cannot be sent in a header"
                         .into(),
@@ -84,7 +84,9 @@ impl HttpSource {
             .map(Duration::from_secs);
         let body = response.bytes().await;
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(FetchError::RateLimited(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)));
+            return Err(FetchError::RateLimited(
+                retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+            ));
         }
         let body = match body {
             Ok(b) => b.to_vec(),
@@ -115,7 +117,11 @@ impl PageSource for HttpSource {
         Ok(format!(
             "Slack accepted the token and returned the audit log ({} entr{} on a one-entry probe)",
             page.entries().len(),
-            if page.entries().len() == 1 { "y" } else { "ies" }
+            if page.entries().len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
         ))
     }
 }
@@ -250,18 +256,38 @@ mod tests {
         for (status, code, expected) in cases {
             let e = match classify_code(code) {
                 Some(e) => e,
-                None => classify_status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), code),
+                None => {
+                    classify_status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), code)
+                }
             };
-            assert!(matches!(&e, FetchError::Auth(m) if m.contains(expected)), "{e:?}");
+            assert!(
+                matches!(&e, FetchError::Auth(m) if m.contains(expected)),
+                "{e:?}"
+            );
         }
     }
 
     #[test]
     fn statuses_are_classified_before_bodies() {
-        assert!(matches!(classify_status(StatusCode::SERVICE_UNAVAILABLE, None), FetchError::Transient(_)));
-        assert!(matches!(classify_status(StatusCode::BAD_REQUEST, Some("invalid_cursor")), FetchError::InvalidCursor));
-        assert!(matches!(classify_status(StatusCode::BAD_REQUEST, Some("invalid_action")), FetchError::Config(_)));
-        assert!(matches!(classify_status(StatusCode::NOT_FOUND, None), FetchError::Config(_)));
-        assert!(matches!(classify_status(StatusCode::IM_A_TEAPOT, None), FetchError::Fatal(_)));
+        assert!(matches!(
+            classify_status(StatusCode::SERVICE_UNAVAILABLE, None),
+            FetchError::Transient(_)
+        ));
+        assert!(matches!(
+            classify_status(StatusCode::BAD_REQUEST, Some("invalid_cursor")),
+            FetchError::InvalidCursor
+        ));
+        assert!(matches!(
+            classify_status(StatusCode::BAD_REQUEST, Some("invalid_action")),
+            FetchError::Config(_)
+        ));
+        assert!(matches!(
+            classify_status(StatusCode::NOT_FOUND, None),
+            FetchError::Config(_)
+        ));
+        assert!(matches!(
+            classify_status(StatusCode::IM_A_TEAPOT, None),
+            FetchError::Fatal(_)
+        ));
     }
 }

@@ -44,14 +44,13 @@ impl PageSource for SyntheticSource {
                 .min(query.latest),
         };
         let filter = |e: &SyntheticEvent| {
-            query
-                .action
+            query.action.as_deref().is_none_or(|a| {
+                a.split(',')
+                    .any(|x| e.json.contains(&format!("\"action\":\"{x}\"")))
+            }) && query
+                .actor
                 .as_deref()
-                .is_none_or(|a| a.split(',').any(|x| e.json.contains(&format!("\"action\":\"{x}\""))))
-                && query
-                    .actor
-                    .as_deref()
-                    .is_none_or(|a| e.json.contains(&format!("\"id\":\"{a}\"")))
+                .is_none_or(|a| e.json.contains(&format!("\"id\":\"{a}\"")))
                 && query
                     .entity
                     .as_deref()

@@ -21,23 +21,44 @@ async fn spec_prints_the_schema_with_write_only_secrets_and_closed_objects() {
     assert_eq!(schema["additionalProperties"], json!(false));
     let defs = &schema["$defs"];
     assert_eq!(defs["SlackSettings"]["additionalProperties"], json!(false));
-    assert_eq!(defs["SlackSettings"]["properties"]["page_size"]["maximum"], json!(9999));
-    assert_eq!(defs["SlackSettings"]["properties"]["use_synthetic_data"]["default"], json!(false));
+    assert_eq!(
+        defs["SlackSettings"]["properties"]["page_size"]["maximum"],
+        json!(9999)
+    );
+    assert_eq!(
+        defs["SlackSettings"]["properties"]["use_synthetic_data"]["default"],
+        json!(false)
+    );
 }
 
 /// Unknown key, wrong type, missing secret: exit 2, a message naming the path, nothing written.
 #[tokio::test]
 async fn bad_configs_are_refused_with_exit_2_and_nothing_written() {
     let cases = [
-        (json!({"settings": {"page_sise": 10}, "secrets": {"user_oauth_token": TOKEN}}), "page_sise"),
-        (json!({"settings": {"page_size": "ten"}, "secrets": {"user_oauth_token": TOKEN}}), "/settings/page_size"),
-        (json!({"settings": {}, "secrets": {}}), "/secrets/user_oauth_token"),
+        (
+            json!({"settings": {"page_sise": 10}, "secrets": {"user_oauth_token": TOKEN}}),
+            "page_sise",
+        ),
+        (
+            json!({"settings": {"page_size": "ten"}, "secrets": {"user_oauth_token": TOKEN}}),
+            "/settings/page_size",
+        ),
+        (
+            json!({"settings": {}, "secrets": {}}),
+            "/secrets/user_oauth_token",
+        ),
     ];
     for (config, expected) in cases {
         let work = Workdir::new();
         let path = work.write_config(&config);
         let out = run_binary(
-            &["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+            &[
+                "read",
+                "--config",
+                path.to_str().unwrap(),
+                "--state",
+                work.state().to_str().unwrap(),
+            ],
             &[],
         )
         .await;
@@ -63,15 +84,27 @@ async fn usage_errors_exit_2() {
 async fn unusable_state_files_are_errors_and_left_untouched() {
     let mock = mock().await;
     for (bytes, expected) in [
-        (&b"{\"connector\":\"slack-audit\",\"version\":1,\"state\":{\"floor\":17"[..], "truncated"),
+        (
+            &b"{\"connector\":\"slack-audit\",\"version\":1,\"state\":{\"floor\":17"[..],
+            "truncated",
+        ),
         (&b"garbage"[..], "not a state file"),
-        (&b"{\"connector\":\"slack-audit\",\"version\":99,\"state\":{}}"[..], "newer version"),
+        (
+            &b"{\"connector\":\"slack-audit\",\"version\":99,\"state\":{}}"[..],
+            "newer version",
+        ),
     ] {
         let work = Workdir::new();
         std::fs::write(work.state(), bytes).unwrap();
         let path = work.write_config(&config(settings(&mock, json!({}))));
         let out = run_binary(
-            &["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+            &[
+                "read",
+                "--config",
+                path.to_str().unwrap(),
+                "--state",
+                work.state().to_str().unwrap(),
+            ],
             &[],
         )
         .await;
@@ -89,7 +122,13 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
     let work = Workdir::new();
     let path = work.write_config(&config(settings(&mock, json!({}))));
     let mut child = tokio::process::Command::new(binary())
-        .args(["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()])
+        .args([
+            "read",
+            "--config",
+            path.to_str().unwrap(),
+            "--state",
+            work.state().to_str().unwrap(),
+        ])
         .args(["--follow", "--poll-interval", "0.5"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -101,7 +140,13 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
     // While it runs, a second reader on the same state refuses.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let second = run_binary(
-        &["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+        &[
+            "read",
+            "--config",
+            path.to_str().unwrap(),
+            "--state",
+            work.state().to_str().unwrap(),
+        ],
         &[],
     )
     .await;
@@ -110,7 +155,9 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
 
     for round in 0..3 {
         let now = chrono::Utc::now().timestamp();
-        let fresh: Vec<_> = (0..5).map(|k| entry(&format!("f-{round}-{k}"), now)).collect();
+        let fresh: Vec<_> = (0..5)
+            .map(|k| entry(&format!("f-{round}-{k}"), now))
+            .collect();
         mock.push_entries(fresh.clone());
         let mut got = Vec::new();
         while got.len() < fresh.len() {
@@ -126,9 +173,15 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
 
     let pid = Pid::from_raw(child.id().unwrap() as i32);
     kill(pid, Signal::SIGTERM).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.expect("stops promptly").unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("stops promptly")
+        .unwrap();
     assert_eq!(status.code(), Some(0));
-    assert!(lines.next_line().await.unwrap().is_none(), "nothing after the stop");
+    assert!(
+        lines.next_line().await.unwrap().is_none(),
+        "nothing after the stop"
+    );
     let state = work.state_json();
     assert!(state["state"]["watermark"].is_i64(), "{state}");
 }

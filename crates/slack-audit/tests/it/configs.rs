@@ -14,32 +14,52 @@ fn corpus_dir() -> PathBuf {
 async fn assert_refused(config: &Path, expected: &str) {
     let work = Workdir::new();
     for args in [
-        vec!["read", "--config", config.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+        vec![
+            "read",
+            "--config",
+            config.to_str().unwrap(),
+            "--state",
+            work.state().to_str().unwrap(),
+        ],
         vec!["check", "--config", config.to_str().unwrap()],
     ] {
         let out = run_binary(&args, &[("RUST_LOG", "trace")]).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         let name = config.display();
         assert_eq!(out.status.code(), Some(2), "{name} ({}): {stderr}", args[0]);
-        assert!(stderr.contains(expected), "{name}: {expected:?} not in: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: {expected:?} not in: {stderr}"
+        );
         assert!(out.stdout.is_empty(), "{name}: wrote records");
         assert!(!stderr.contains(TOKEN), "{name}: token leaked");
-        assert!(!stderr.contains("xoxb-1234567890-abcdefghij"), "{name}: token leaked");
+        assert!(
+            !stderr.contains("xoxb-1234567890-abcdefghij"),
+            "{name}: token leaked"
+        );
     }
-    assert!(!work.state().exists(), "{}: a state file was written", config.display());
+    assert!(
+        !work.state().exists(),
+        "{}: a state file was written",
+        config.display()
+    );
 }
 
 #[tokio::test]
 async fn every_bad_config_is_refused_with_exit_2_naming_the_field() {
     let expected: BTreeMap<String, String> =
-        serde_json::from_slice(&std::fs::read(corpus_dir().join("expected.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(corpus_dir().join("expected.json")).unwrap())
+            .unwrap();
     let files: Vec<_> = std::fs::read_dir(corpus_dir().join("bad"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(files.len() >= 25, "the corpus has {} files", files.len());
     for file in &files {
-        assert!(expected.contains_key(file), "{file} has no expectation in expected.json");
+        assert!(
+            expected.contains_key(file),
+            "{file} has no expectation in expected.json"
+        );
     }
     for (file, fragment) in &expected {
         assert_refused(&corpus_dir().join("bad").join(file), fragment).await;

@@ -15,7 +15,13 @@ struct Outcome {
 async fn read_once(mock: &MockSlack, work: &Workdir, extra: serde_json::Value) -> Outcome {
     let config = work.write_config(&config(settings(mock, extra)));
     let out = run_binary(
-        &["read", "--config", config.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+        &[
+            "read",
+            "--config",
+            config.to_str().unwrap(),
+            "--state",
+            work.state().to_str().unwrap(),
+        ],
         &[("RUST_LOG", "debug")],
     )
     .await;
@@ -24,7 +30,10 @@ async fn read_once(mock: &MockSlack, work: &Workdir, extra: serde_json::Value) -
         stdout: String::from_utf8(out.stdout).unwrap(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    assert!(!outcome.stderr.contains(TOKEN) && !outcome.stdout.contains(TOKEN), "token leaked");
+    assert!(
+        !outcome.stderr.contains(TOKEN) && !outcome.stdout.contains(TOKEN),
+        "token leaked"
+    );
     outcome
 }
 
@@ -35,7 +44,11 @@ async fn auth_failure(fault: Fault, expected: &str) {
     let work = Workdir::new();
     let out = read_once(&mock, &work, json!({"backfill_start_time": "2025-12-31"})).await;
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains(expected), "{expected:?} not in {}", out.stderr);
+    assert!(
+        out.stderr.contains(expected),
+        "{expected:?} not in {}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(mock.stats().requests, 1, "auth errors are not retried");
 }
@@ -47,28 +60,51 @@ async fn unauthorized_with_an_empty_body_says_the_token_is_wrong() {
 
 #[tokio::test]
 async fn feature_not_enabled_says_enterprise_grid() {
-    auth_failure(Fault::json_error(200, "feature_not_enabled"), "not on Enterprise Grid").await;
+    auth_failure(
+        Fault::json_error(200, "feature_not_enabled"),
+        "not on Enterprise Grid",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn team_not_authorized_says_install_on_the_organization() {
-    auth_failure(Fault::json_error(403, "team_not_authorized"), "installed on a workspace, not on the organization").await;
+    auth_failure(
+        Fault::json_error(403, "team_not_authorized"),
+        "installed on a workspace, not on the organization",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn user_not_authorized_says_org_owner() {
-    auth_failure(Fault::json_error(403, "user_not_authorized"), "not an Org Owner").await;
+    auth_failure(
+        Fault::json_error(403, "user_not_authorized"),
+        "not an Org Owner",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn invalid_authentication_and_bot_tokens_are_auth_errors() {
-    auth_failure(Fault::json_error(401, "invalid_authentication"), "auditlogs:read").await;
-    auth_failure(Fault::json_error(200, "not_allowed_token_type"), "only user tokens").await;
+    auth_failure(
+        Fault::json_error(401, "invalid_authentication"),
+        "auditlogs:read",
+    )
+    .await;
+    auth_failure(
+        Fault::json_error(200, "not_allowed_token_type"),
+        "only user tokens",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn refused_filters_and_ranges_are_config_errors() {
-    for (code, expected) in [("invalid_action", "settings.actions"), ("invalid_range", "backfill_start_time")] {
+    for (code, expected) in [
+        ("invalid_action", "settings.actions"),
+        ("invalid_range", "backfill_start_time"),
+    ] {
         let mock = mock().await;
         mock.enqueue_fault(Fault::json_error(400, code));
         let work = Workdir::new();
@@ -83,12 +119,20 @@ async fn refused_filters_and_ranges_are_config_errors() {
 async fn transient_faults_are_retried_and_nothing_is_lost() {
     let faults = [
         Fault::service_unavailable_html(),
-        Fault::Status { status: 500, body: String::new(), headers: vec![] },
+        Fault::Status {
+            status: 500,
+            body: String::new(),
+            headers: vec![],
+        },
         Fault::Truncated,
         Fault::Drop,
         Fault::OkFalse("fatal_error".into()),
         Fault::Stall(std::time::Duration::from_secs(3)),
-        Fault::Status { status: 200, body: "<html>proxy</html>".into(), headers: vec![] },
+        Fault::Status {
+            status: 200,
+            body: "<html>proxy</html>".into(),
+            headers: vec![],
+        },
     ];
     for fault in faults {
         let what = format!("{fault:?}");
@@ -103,7 +147,11 @@ async fn transient_faults_are_retried_and_nothing_is_lost() {
         assert_eq!(out.code, 0, "{what}: {}", out.stderr);
         let ids: Vec<String> = out.stdout.lines().map(id_of).collect();
         assert_exactly_once(&ids, &all);
-        assert!(out.stderr.contains("retrying") || out.stderr.contains("refused the cursor"), "{what}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("retrying") || out.stderr.contains("refused the cursor"),
+            "{what}: {}",
+            out.stderr
+        );
     }
 }
 
@@ -124,10 +172,17 @@ async fn persistent_failures_exit_1_without_moving_the_checkpoint() {
     }
     let out = read_once(&mock, &work, extra).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("gave up") && out.stderr.contains("503"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("gave up") && out.stderr.contains("503"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
     let after = work.state_json();
-    assert_eq!(after["state"]["watermark"], before["state"]["watermark"], "the watermark must not move");
+    assert_eq!(
+        after["state"]["watermark"], before["state"]["watermark"],
+        "the watermark must not move"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +193,12 @@ async fn a_200_with_ok_false_is_never_taken_for_no_events() {
         mock.enqueue_fault(Fault::OkFalse("fatal_error".into()));
     }
     let work = Workdir::new();
-    let out = read_once(&mock, &work, json!({"backfill_start_time": "2025-12-31", "max_retries": 2})).await;
+    let out = read_once(
+        &mock,
+        &work,
+        json!({"backfill_start_time": "2025-12-31", "max_retries": 2}),
+    )
+    .await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("\"ok\": false"), "{}", out.stderr);
     // The window is still open at its start: nothing was skipped.
@@ -153,7 +213,9 @@ async fn rate_limits_are_waited_out_never_retried_early() {
     let all = entries("r", 150, T0 - 500, T0 - 1);
     mock.push_entries(all.clone());
     mock.enqueue_fault(Fault::InvalidCursor);
-    mock.enqueue_fault(Fault::RateLimited { retry_after_secs: 1 });
+    mock.enqueue_fault(Fault::RateLimited {
+        retry_after_secs: 1,
+    });
     let work = Workdir::new();
     let out = read_once(&mock, &work, json!({"backfill_start_time": "2025-12-31"})).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -164,7 +226,10 @@ async fn rate_limits_are_waited_out_never_retried_early() {
     let reqs = mock.requests();
     let limited = reqs.iter().position(|r| r.response_status == 429).unwrap();
     let waited = reqs[limited + 1].at.duration_since(reqs[limited].at);
-    assert!(waited >= std::time::Duration::from_secs(1), "waited only {waited:?}");
+    assert!(
+        waited >= std::time::Duration::from_secs(1),
+        "waited only {waited:?}"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +238,12 @@ async fn check_reports_the_same_classified_errors() {
     let work = Workdir::new();
     let config = work.write_config(&config(settings(&mock, json!({}))));
     let ok = run_binary(&["check", "--config", config.to_str().unwrap()], &[]).await;
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("check succeeded"));
     assert_eq!(mock.requests()[0].param("limit"), Some("1"));
 

@@ -17,14 +17,25 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
         ".{0,12}".prop_map(serde_json::Value::from),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
             prop::collection::btree_map(
-                prop_oneof![Just("entries".to_owned()), Just("id".to_owned()), Just("date_create".to_owned()), Just("ok".to_owned()), Just("error".to_owned()), Just("response_metadata".to_owned()), Just("next_cursor".to_owned()), ".{0,6}"],
+                prop_oneof![
+                    Just("entries".to_owned()),
+                    Just("id".to_owned()),
+                    Just("date_create".to_owned()),
+                    Just("ok".to_owned()),
+                    Just("error".to_owned()),
+                    Just("response_metadata".to_owned()),
+                    Just("next_cursor".to_owned()),
+                    ".{0,6}"
+                ],
                 inner,
                 0..6
             )

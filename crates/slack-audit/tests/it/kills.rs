@@ -31,7 +31,13 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
     let kills = [180usize, 420, 433, 1200, 2100];
     for (i, after) in kills.iter().enumerate() {
         let mut child = tokio::process::Command::new(binary())
-            .args(["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()])
+            .args([
+                "read",
+                "--config",
+                path.to_str().unwrap(),
+                "--state",
+                work.state().to_str().unwrap(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -54,18 +60,32 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
     }
     // A last run to completion.
     let out = run_binary(
-        &["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+        &[
+            "read",
+            "--config",
+            path.to_str().unwrap(),
+            "--state",
+            work.state().to_str().unwrap(),
+        ],
         &[],
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     delivered.extend(String::from_utf8(out.stdout).unwrap().lines().map(id_of));
 
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for id in &delivered {
         *counts.entry(id).or_default() += 1;
     }
-    let lost: Vec<_> = all.iter().filter(|e| !counts.contains_key(e.id.as_str())).collect();
+    let lost: Vec<_> = all
+        .iter()
+        .filter(|e| !counts.contains_key(e.id.as_str()))
+        .collect();
     assert!(lost.is_empty(), "lost {} events", lost.len());
     let duplicates: usize = counts.values().map(|c| c - 1).sum();
     assert!(

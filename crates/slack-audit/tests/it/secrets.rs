@@ -14,7 +14,10 @@ use crate::support::*;
 fn assert_clean(what: &str, text: &str) {
     assert!(!text.contains(TOKEN), "{what} contains the token:\n{text}");
     // Not even a recognisable part of it.
-    assert!(!text.contains("sekrit-test-token"), "{what} contains part of the token:\n{text}");
+    assert!(
+        !text.contains("sekrit-test-token"),
+        "{what} contains part of the token:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -27,7 +30,9 @@ async fn every_command_at_trace_level_through_error_paths_keeps_the_token_secret
         Some(Fault::OkFalse("fatal_error".into())),
         Some(Fault::Truncated),
         Some(Fault::Drop),
-        Some(Fault::RateLimited { retry_after_secs: 1 }),
+        Some(Fault::RateLimited {
+            retry_after_secs: 1,
+        }),
         Some(Fault::service_unavailable_html()),
     ];
     for fault in faults {
@@ -40,7 +45,13 @@ async fn every_command_at_trace_level_through_error_paths_keeps_the_token_secret
         )));
         for args in [
             vec!["check", "--config", path.to_str().unwrap()],
-            vec!["read", "--config", path.to_str().unwrap(), "--state", work.state().to_str().unwrap()],
+            vec![
+                "read",
+                "--config",
+                path.to_str().unwrap(),
+                "--state",
+                work.state().to_str().unwrap(),
+            ],
         ] {
             if let Some(f) = &fault {
                 mock.enqueue_fault(f.clone());
@@ -48,21 +59,37 @@ async fn every_command_at_trace_level_through_error_paths_keeps_the_token_secret
             for format in ["human", "json"] {
                 let out = run_binary(
                     &args,
-                    &[("RUST_LOG", "trace"), ("LOG_FORMAT", format), ("RUST_BACKTRACE", "1")],
+                    &[
+                        ("RUST_LOG", "trace"),
+                        ("LOG_FORMAT", format),
+                        ("RUST_BACKTRACE", "1"),
+                    ],
                 )
                 .await;
                 let what = format!("{} with {fault:?} ({format})", args[0]);
-                assert_clean(&format!("stdout of {what}"), &String::from_utf8_lossy(&out.stdout));
-                assert_clean(&format!("stderr of {what}"), &String::from_utf8_lossy(&out.stderr));
+                assert_clean(
+                    &format!("stdout of {what}"),
+                    &String::from_utf8_lossy(&out.stdout),
+                );
+                assert_clean(
+                    &format!("stderr of {what}"),
+                    &String::from_utf8_lossy(&out.stderr),
+                );
             }
         }
         if work.state().exists() {
-            assert_clean("the state file", &std::fs::read_to_string(work.state()).unwrap());
+            assert_clean(
+                "the state file",
+                &std::fs::read_to_string(work.state()).unwrap(),
+            );
         }
         for entry in std::fs::read_dir(work.dir.path()).unwrap() {
             let path = entry.unwrap().path();
             if path.file_name().unwrap() != "config.json" {
-                assert_clean(&path.display().to_string(), &String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+                assert_clean(
+                    &path.display().to_string(),
+                    &String::from_utf8_lossy(&std::fs::read(&path).unwrap()),
+                );
             }
         }
     }
@@ -76,7 +103,8 @@ fn debug_renderings_are_redacted() {
     let config = SlackConfig::new(settings.clone(), secrets, T0).unwrap();
     assert_clean("Debug of SlackConfig", &format!("{config:?} {config:#?}"));
     let secrets: SlackSecrets = serde_json::from_value(json!({"user_oauth_token": TOKEN})).unwrap();
-    let input = SlackAuditInput::with_clock(settings, secrets, Arc::new(FixedClock::new(T0))).unwrap();
+    let input =
+        SlackAuditInput::with_clock(settings, secrets, Arc::new(FixedClock::new(T0))).unwrap();
     assert_clean("Debug of the input", &format!("{input:?} {input:#?}"));
 }
 
@@ -87,7 +115,10 @@ fn a_panic_while_holding_the_config_does_not_print_the_token() {
         panic!("simulated failure with {secrets:?}");
     });
     let payload = result.unwrap_err();
-    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
     assert!(message.contains("simulated failure"));
     assert_clean("a panic message", &message);
 }

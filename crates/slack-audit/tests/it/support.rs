@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 
+use connector_sdk::HostError;
 use connector_sdk::host::{self, ReadOptions, ReadSummary};
 use connector_sdk::output::MemorySink;
-use connector_sdk::HostError;
 use serde_json::{Value, json};
 use slack_audit::SlackAuditInput;
 use slack_audit::clock::FixedClock;
@@ -47,7 +47,12 @@ pub fn entry(id: &str, date: i64) -> MockEntry {
 pub fn entries(prefix: &str, n: usize, from: i64, to: i64) -> Vec<MockEntry> {
     let span = (to - from + 1) as usize;
     (0..n)
-        .map(|i| entry(&format!("{prefix}-{i:06}"), from + ((i * 7919) % span) as i64))
+        .map(|i| {
+            entry(
+                &format!("{prefix}-{i:06}"),
+                from + ((i * 7919) % span) as i64,
+            )
+        })
         .collect()
 }
 
@@ -163,6 +168,11 @@ pub fn assert_exactly_once(ids: &[String], expected: &[MockEntry]) {
         .filter(|e| !counts.contains_key(e.id.as_str()))
         .map(|e| (&e.id, e.date_create))
         .collect();
-    assert!(missing.is_empty(), "lost {} entries, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "lost {} entries, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     assert_eq!(ids.len(), expected.len(), "unexpected extra records");
 }

@@ -47,23 +47,50 @@ async fn multi_page_backfill_resends_the_whole_query_on_every_page() {
     assert_exactly_once(&run.ids(), &all);
 
     let requests = mock.requests();
-    assert!(requests.len() >= 10, "expected many pages, got {}", requests.len());
+    assert!(
+        requests.len() >= 10,
+        "expected many pages, got {}",
+        requests.len()
+    );
     let oldest = (T0 - 7200).to_string();
     let latest = T0.to_string();
     for (i, r) in requests.iter().enumerate() {
-        assert_eq!(r.param("oldest"), Some(oldest.as_str()), "request {i} lost `oldest`");
-        assert_eq!(r.param("latest"), Some(latest.as_str()), "request {i} changed `latest`");
+        assert_eq!(
+            r.param("oldest"),
+            Some(oldest.as_str()),
+            "request {i} lost `oldest`"
+        );
+        assert_eq!(
+            r.param("latest"),
+            Some(latest.as_str()),
+            "request {i} changed `latest`"
+        );
         assert_eq!(r.param("limit"), Some("100"), "request {i}");
-        assert_eq!(r.param("action"), Some("user_login,user_logout"), "request {i} lost the filter");
+        assert_eq!(
+            r.param("action"),
+            Some("user_login,user_logout"),
+            "request {i} lost the filter"
+        );
         assert_eq!(r.param("cursor").is_some(), i > 0, "request {i}");
-        assert_eq!(r.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
-        assert!(r.header("user-agent").unwrap_or("").starts_with("slack-audit-connector/"));
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        assert!(
+            r.header("user-agent")
+                .unwrap_or("")
+                .starts_with("slack-audit-connector/")
+        );
     }
     // Newest first on stdout, as Slack sent them.
     let dates: Vec<i64> = run
         .lines
         .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["date_create"].as_i64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["date_create"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert!(dates.windows(2).all(|w| w[0] >= w[1]));
 
@@ -88,7 +115,10 @@ async fn ties_split_across_page_boundaries_are_delivered_once() {
     }
     mock.push_entries(all.clone());
     let work = Workdir::new();
-    let s = settings(&mock, json!({"page_size": 10, "backfill_start_time": "2025-12-31T23:00:00Z"}));
+    let s = settings(
+        &mock,
+        json!({"page_size": 10, "backfill_start_time": "2025-12-31T23:00:00Z"}),
+    );
     let run = read_at(s, &work.state(), T0).await;
     run.result.as_ref().unwrap();
     assert_exactly_once(&run.ids(), &all);
@@ -109,11 +139,18 @@ async fn a_checkpoint_inside_a_split_second_resumes_without_loss_or_repeat() {
     }
     mock.push_entries(all.clone());
     let work = Workdir::new();
-    let s = settings(&mock, json!({"page_size": 4, "backfill_start_time": "2025-12-31T23:00:00Z"}));
+    let s = settings(
+        &mock,
+        json!({"page_size": 4, "backfill_start_time": "2025-12-31T23:00:00Z"}),
+    );
     // Page 2's cursor is refused; the resumed request (no cursor, `latest` = the checkpoint's
     // `upper`, in the middle of a split second) then fails for good.
     mock.enqueue_fault(Fault::InvalidCursor);
-    mock.enqueue_fault(Fault::Status { status: 503, body: "<html>down</html>".into(), headers: vec![] });
+    mock.enqueue_fault(Fault::Status {
+        status: 503,
+        body: "<html>down</html>".into(),
+        headers: vec![],
+    });
     let s_fail = {
         let mut v = s.clone();
         v["max_retries"] = json!(0);
@@ -121,7 +158,11 @@ async fn a_checkpoint_inside_a_split_second_resumes_without_loss_or_repeat() {
     };
     let first = read_at(s_fail, &work.state(), T0).await;
     assert!(first.result.is_err());
-    assert_eq!(first.lines.len(), 4, "one page delivered before the failure");
+    assert_eq!(
+        first.lines.len(),
+        4,
+        "one page delivered before the failure"
+    );
     let state = work.state_json();
     let window = &state["state"]["window"];
     assert_eq!(window["upper"], json!(T0 - 46), "{state}");
@@ -139,7 +180,10 @@ async fn same_second_events_across_runs_are_neither_lost_nor_repeated() {
     let first_batch: Vec<_> = (0..5).map(|k| entry(&format!("a-{k}"), T0)).collect();
     mock.push_entries(first_batch.clone());
     let work = Workdir::new();
-    let s = settings(&mock, json!({"backfill_start_time": "2025-12-31T23:59:00Z"}));
+    let s = settings(
+        &mock,
+        json!({"backfill_start_time": "2025-12-31T23:59:00Z"}),
+    );
     let run1 = read_at(s.clone(), &work.state(), T0).await;
     run1.result.as_ref().unwrap();
     assert_exactly_once(&run1.ids(), &first_batch);
@@ -172,9 +216,20 @@ async fn late_events_inside_the_window_are_delivered_once_by_a_later_run() {
     let run2 = read_at(s.clone(), &work.state(), T0 + 60).await;
     run2.result.as_ref().unwrap();
     assert_exactly_once(&run2.ids(), &late);
-    let oldest = mock.requests().last().unwrap().param("oldest").unwrap().parse::<i64>().unwrap();
+    let oldest = mock
+        .requests()
+        .last()
+        .unwrap()
+        .param("oldest")
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
     let newest = on_time.iter().map(|e| e.date_create).max().unwrap();
-    assert_eq!(oldest, newest - 600, "lookback is 600 s behind the watermark");
+    assert_eq!(
+        oldest,
+        newest - 600,
+        "lookback is 600 s behind the watermark"
+    );
 
     let run3 = read_at(s, &work.state(), T0 + 120).await;
     run3.result.as_ref().unwrap();
@@ -187,7 +242,11 @@ async fn the_lookback_never_reaches_before_the_start_point() {
     mock.push_entries(entries("before", 10, T0 - 300, T0 - 100));
     let work = Workdir::new();
     let s = settings(&mock, json!({}));
-    read_at(s.clone(), &work.state(), T0).await.result.as_ref().unwrap();
+    read_at(s.clone(), &work.state(), T0)
+        .await
+        .result
+        .as_ref()
+        .unwrap();
     let fresh = vec![entry("x", T0 + 5)];
     mock.push_entries(fresh.clone());
     let run = read_at(s, &work.state(), T0 + 10).await;
@@ -231,7 +290,12 @@ async fn records_pass_through_byte_for_byte_with_unknown_and_polymorphic_fields(
         mock.push_entry(slack_mock::MockEntry::from_json(text).unwrap());
     }
     let work = Workdir::new();
-    let run = read_at(settings(&mock, json!({"backfill_start_time": "1h"})), &work.state(), T0).await;
+    let run = read_at(
+        settings(&mock, json!({"backfill_start_time": "1h"})),
+        &work.state(),
+        T0,
+    )
+    .await;
     run.result.as_ref().unwrap();
     assert_eq!(run.lines.len(), 3);
     assert_eq!(run.lines[0], odd[0]);
@@ -260,7 +324,12 @@ async fn entries_without_id_or_date_are_delivered_not_dropped() {
     }]))
     .await;
     let work = Workdir::new();
-    let run = read_at(settings(&mock, json!({"backfill_start_time": "1h"})), &work.state(), T0).await;
+    let run = read_at(
+        settings(&mock, json!({"backfill_start_time": "1h"})),
+        &work.state(),
+        T0,
+    )
+    .await;
     run.result.as_ref().unwrap();
     assert_eq!(run.lines.len(), 3, "{:?}", run.lines);
     assert!(run.lines[1].contains("no_id"));

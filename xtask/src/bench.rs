@@ -1,0 +1,828 @@
+//! `cargo xtask bench`: throughput, memory, network/output overlap and rate-limit pacing of
+//! the release connector, measured against a loopback mock.
+//!
+//! # Why
+//!
+//! A big organization's first backfill is tens of millions of events, and every later poll
+//! competes for an org-wide budget of about 50 calls a minute. The connector must never be the
+//! bottleneck: not in CPU, not in memory, not in wasted calls. This task measures exactly that,
+//! with one command, on the machine at hand (targets and results: `BENCHMARKS.md`).
+//!
+//! # What it does
+//!
+//! 1. Rebuilds itself with optimizations if it was built without (the mock and the generator
+//!    must not be what is measured), and builds the release `slack-audit` binary.
+//! 2. Generates a seeded, realistic data set with the connector's own synthetic generator
+//!    ([`slack_audit::synthetic::SyntheticOrg`]), anchored at a fixed date so every run serves
+//!    the same bytes, and loads it into a [`slack_mock::MockSlack`] (pages are concatenations
+//!    of pre-rendered entry bytes: the mock does a memcpy per page).
+//! 3. Runs `slack-audit read --config … --state …` as a child process, as a user would, with
+//!    its stdout on a pipe read by a counting thread, and measures **only the child** with
+//!    `wait4(2)` (see [`child`]): CPU seconds, peak RSS. The bench's own CPU (mock + counter)
+//!    is shown beside it to prove the mock is not the bottleneck.
+//! 4. Checks every run: exit status 0, exactly N lines, exactly the data set's bytes, sampled
+//!    lines equal to the data set's entries at the same position, N unique ids served.
+//! 5. Prints Markdown tables and a verdict per target.
+//!
+//! Runs: `throughput` (N entries, default 1,000,000), `scaling` (the same at other sizes, for
+//! the RSS flatness), `overlap` (a server delay per page), `pacing` (a mock that answers 429
+//! beyond R requests a minute, the connector set to R), `synthetic` (generator speed).
+//!
+//! This is not part of the test suite: nothing runs it but a person.
+
+mod child;
+mod dataset;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail, ensure};
+use clap::ValueEnum;
+use slack_mock::{MockConfig, MockEntry, MockSlack};
+
+use self::child::ChildRun;
+use self::dataset::{DataSet, SyntheticSpeed};
+
+/// The token the mock expects and the connector sends (a fake: nothing leaves loopback).
+const TOKEN: &str = "xoxp-bench-0000000000-0000000000000";
+/// Set in the environment of the optimized re-run, so it does not re-run itself again.
+const REEXEC_ENV: &str = "XTASK_BENCH_OPTIMIZED";
+
+/// Targets of the issue, on a 2-core machine.
+const TARGET_US_PER_RECORD: f64 = 3.0;
+const TARGET_RSS_MIB: f64 = 64.0;
+/// Largest RSS of the biggest scaling run over the smallest's that still counts as flat.
+const TARGET_RSS_FLAT_RATIO: f64 = 1.25;
+const TARGET_OVERLAP_RATIO: f64 = 1.10;
+const TARGET_PACING_RATIO: f64 = 1.10;
+const TARGET_PACING_429S: u64 = 1;
+const TARGET_SYNTHETIC_PER_SECOND: f64 = 200_000.0;
+
+/// The measurements `cargo xtask bench` can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchRun {
+    /// A backfill of `--entries` records at the fastest allowed request rate.
+    Throughput,
+    /// The same backfill at the `--scaling-entries` sizes (RSS must stay flat).
+    Scaling,
+    /// A backfill with `--page-delay-ms` of server delay per page.
+    Overlap,
+    /// A long backfill against a rate-limited mock, the connector set to the same rate.
+    Pacing,
+    /// Speed of the synthetic generator, in process, one thread.
+    Synthetic,
+}
+
+/// Arguments of `cargo xtask bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Entries of the throughput run's data set.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub entries: usize,
+    /// Data set sizes of the scaling runs (peak RSS must not grow with N).
+    #[arg(long, value_delimiter = ',', default_value = "250000,2000000")]
+    pub scaling_entries: Vec<usize>,
+    /// `page_size` of the throughput, scaling and overlap runs.
+    #[arg(long, default_value_t = 9999)]
+    pub page_size: u32,
+    /// `requests_per_minute` of the throughput, scaling and overlap runs (600 is the most the
+    /// connector allows: its pacer then spaces request starts 100 ms apart).
+    #[arg(long, default_value_t = 600)]
+    pub requests_per_minute: u32,
+    /// Times the throughput run is repeated (its targets are judged on the median run).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Entries of the overlap run.
+    #[arg(long, default_value_t = 200_000)]
+    pub overlap_entries: usize,
+    /// Server delay per page in the overlap run, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub page_delay_ms: u64,
+    /// Requests a minute the pacing run's mock allows (and the connector is set to).
+    #[arg(long, default_value_t = 120)]
+    pub pacing_rpm: u32,
+    /// Pages of the pacing run's backfill (more than `--pacing-rpm`, so the mock's sliding
+    /// one-minute window is full for most of the run).
+    #[arg(long, default_value_t = 150)]
+    pub pacing_pages: usize,
+    /// `page_size` of the pacing run (small pages: the run is about the calls, not the bytes).
+    #[arg(long, default_value_t = 100)]
+    pub pacing_page_size: u32,
+    /// Entries the generator-speed run generates.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub synthetic_entries: u64,
+    /// Density of the data sets, in events an hour (before the generator's working-hours
+    /// rhythm).
+    #[arg(long, default_value_t = 100_000.0)]
+    pub events_per_hour: f64,
+    /// Seed of the synthetic organization.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Only these runs (comma-separated). Default: all.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub runs: Vec<BenchRun>,
+    /// A small smoke run of everything (about a minute): 50,000 entries, short pacing.
+    #[arg(long)]
+    pub quick: bool,
+    /// Use this connector binary instead of building `slack-audit` in release mode.
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Give up on a run (and kill the connector) after this many seconds.
+    #[arg(long, default_value_t = 900)]
+    pub timeout_secs: u64,
+    /// Run even if this xtask binary was built without optimizations (figures for the mock
+    /// and the generator are then meaningless).
+    #[arg(long)]
+    pub allow_unoptimized: bool,
+    /// Internal: run the command after `--`, reap it with wait4(2) and write its rusage here
+    /// (the bench starts the connector this way; see `bench/child.rs`).
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub measure_to: Option<PathBuf>,
+    /// Internal: the command `--measure-to` runs.
+    #[arg(last = true, hide = true)]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+impl BenchArgs {
+    fn apply_quick(&mut self) {
+        if !self.quick {
+            return;
+        }
+        self.entries = 50_000;
+        self.scaling_entries = vec![20_000, 100_000];
+        self.overlap_entries = 50_000;
+        self.pacing_rpm = 600;
+        self.pacing_pages = 30;
+        self.synthetic_entries = 200_000;
+    }
+
+    fn wants(&self, run: BenchRun) -> bool {
+        self.runs.is_empty() || self.runs.contains(&run)
+    }
+}
+
+/// Runs the task.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if let Some(report) = &args.measure_to {
+        return child::measure_exec(
+            &args.command,
+            report,
+            Duration::from_secs(args.timeout_secs),
+        );
+    }
+    if cfg!(debug_assertions) && !args.allow_unoptimized && std::env::var_os(REEXEC_ENV).is_none() {
+        return reexec_optimized();
+    }
+    let mut args = args.clone();
+    args.apply_quick();
+    ensure!(args.entries > 0, "--entries must be at least 1");
+    ensure!(
+        args.pacing_pages > 0 && args.pacing_page_size > 0,
+        "--pacing-pages and --pacing-page-size must be at least 1"
+    );
+
+    let machine = Machine::probe();
+    let binary = match &args.binary {
+        Some(path) => path.clone(),
+        None => child::build_connector()?,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-mock")
+        .enable_all()
+        .build()
+        .context("cannot start the mock's runtime")?;
+    let now = unix_now();
+    let end = dataset::anchor(now);
+    let mut report = Report::default();
+
+    let mut sizes: Vec<usize> = Vec::new();
+    if args.wants(BenchRun::Throughput) {
+        sizes.push(args.entries);
+    }
+    if args.wants(BenchRun::Scaling) {
+        sizes.extend(args.scaling_entries.iter().copied().filter(|n| *n > 0));
+    }
+    if args.wants(BenchRun::Overlap) {
+        sizes.push(args.overlap_entries);
+    }
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let data = if largest > 0 {
+        eprintln!(
+            "bench: generating {largest} entries (seed {}, {} events/h)…",
+            args.seed, args.events_per_hour
+        );
+        let (data, took) = dataset::generate(args.seed, args.events_per_hour, end, largest);
+        ensure!(
+            data.entries.len() == largest,
+            "the generator produced {} entries, {largest} wanted",
+            data.entries.len()
+        );
+        report.dataset = Some(DataSetInfo::of(&data, took));
+        data
+    } else {
+        DataSet::default()
+    };
+
+    let mut runs: Vec<(String, Spec)> = Vec::new();
+    let fast = |n: usize| Spec {
+        entries: n,
+        page_size: args.page_size,
+        rpm: args.requests_per_minute,
+        page_delay: Duration::ZERO,
+        rate_limit: None,
+    };
+    if args.wants(BenchRun::Throughput) {
+        for i in 1..=args.repeat.max(1) {
+            let name = if i == 1 {
+                "throughput".to_owned()
+            } else {
+                format!("throughput #{i}")
+            };
+            runs.push((name, fast(args.entries)));
+        }
+    }
+    if args.wants(BenchRun::Scaling) {
+        for n in &args.scaling_entries {
+            if *n > 0 && !(args.wants(BenchRun::Throughput) && *n == args.entries) {
+                runs.push(("scaling".into(), fast(*n)));
+            }
+        }
+    }
+    if args.wants(BenchRun::Overlap) {
+        runs.push((
+            "overlap".into(),
+            Spec {
+                page_delay: Duration::from_millis(args.page_delay_ms),
+                ..fast(args.overlap_entries)
+            },
+        ));
+    }
+    for (name, spec) in &runs {
+        eprintln!(
+            "bench: {name}: {} entries, page_size {}, {} requests/min, {} ms delay…",
+            spec.entries,
+            spec.page_size,
+            spec.rpm,
+            spec.page_delay.as_millis()
+        );
+        let result = run_one(&rt, &binary, &data.entries[..spec.entries], spec, &args)
+            .with_context(|| format!("the {name} run failed"))?;
+        report.runs.push((name.clone(), spec.clone(), result));
+    }
+
+    if args.wants(BenchRun::Pacing) {
+        let n = args.pacing_pages * args.pacing_page_size as usize;
+        // Sparse (about one event every 10 s): no second holds two pages' worth, and the
+        // late-arrival look-back of a catch-up window re-reads only a page or so.
+        let eph = 360.0;
+        eprintln!("bench: pacing: generating {n} entries at {eph} events/h…");
+        let (pacing_data, _) = dataset::generate(args.seed ^ 0x9ac1_4e55, eph, end, n);
+        ensure!(
+            pacing_data.entries.len() == n,
+            "the generator fell short for the pacing run"
+        );
+        let spec = Spec {
+            entries: n,
+            page_size: args.pacing_page_size,
+            rpm: args.pacing_rpm,
+            page_delay: Duration::ZERO,
+            rate_limit: Some(args.pacing_rpm),
+        };
+        eprintln!(
+            "bench: pacing: {} pages of {}, mock and connector at {} requests/min…",
+            args.pacing_pages, args.pacing_page_size, args.pacing_rpm
+        );
+        let result = run_one(&rt, &binary, &pacing_data.entries, &spec, &args)
+            .context("the pacing run failed")?;
+        report.runs.push(("pacing".into(), spec, result));
+    }
+
+    if args.wants(BenchRun::Synthetic) {
+        eprintln!(
+            "bench: synthetic: generating {} entries on one thread…",
+            args.synthetic_entries
+        );
+        report.synthetic = Some(dataset::measure_generator(
+            args.seed,
+            args.events_per_hour,
+            end,
+            args.synthetic_entries,
+        ));
+    }
+
+    let command = std::env::var(REEXEC_ENV)
+        .unwrap_or_else(|_| format!("cargo run --release -p xtask -- {}", shown_args()));
+    print!("{}", report.render(&machine, &command, &args));
+    Ok(())
+}
+
+/// Re-runs this task from an optimized build of xtask (`cargo run --release -p xtask`).
+fn reexec_optimized() -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!(
+        "bench: this xtask is unoptimized; re-running it with `cargo run --release -p xtask`…"
+    );
+    let status = std::process::Command::new(cargo)
+        .current_dir(crate::workspace_root())
+        .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
+        .args(std::env::args_os().skip(1))
+        .env(REEXEC_ENV, format!("cargo xtask {}", shown_args()))
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("the optimized bench failed ({status})");
+    }
+    Ok(())
+}
+
+/// This process's arguments after the program name, for the report.
+fn shown_args() -> String {
+    std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// One connector run's setup.
+#[derive(Debug, Clone)]
+struct Spec {
+    entries: usize,
+    page_size: u32,
+    rpm: u32,
+    page_delay: Duration,
+    rate_limit: Option<u32>,
+}
+
+/// One connector run's measurements.
+#[derive(Debug)]
+struct RunResult {
+    child: ChildRun,
+    records: u64,
+    json_bytes: u64,
+    requests: u64,
+    pages_ok: u64,
+    rate_limited: u64,
+    early_retries: u64,
+    served: u64,
+}
+
+impl RunResult {
+    fn cpu(&self) -> Duration {
+        self.child.user + self.child.sys
+    }
+
+    fn us_per_record(&self) -> f64 {
+        self.cpu().as_secs_f64() * 1e6 / self.records.max(1) as f64
+    }
+
+    fn rss_mib(&self) -> f64 {
+        self.child.max_rss as f64 / (1024.0 * 1024.0)
+    }
+}
+
+/// Starts a mock with `entries`, runs the connector against it, and checks the output.
+fn run_one(
+    rt: &tokio::runtime::Runtime,
+    binary: &Path,
+    entries: &[MockEntry],
+    spec: &Spec,
+    args: &BenchArgs,
+) -> anyhow::Result<RunResult> {
+    let oldest = entries.last().map_or(0, |e| e.date_create);
+    let mock = rt
+        .block_on(MockSlack::start(MockConfig {
+            token: Some(TOKEN.into()),
+            page_delay: spec.page_delay,
+            rate_limit_per_minute: spec.rate_limit,
+            ..MockConfig::default()
+        }))
+        .context("cannot start the mock")?;
+    mock.push_entries(entries.iter().cloned());
+    ensure!(
+        mock.entry_count() == entries.len(),
+        "the mock holds {} entries, {} pushed (duplicate ids?)",
+        mock.entry_count(),
+        entries.len()
+    );
+
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let config_path = dir.path().join("config.json");
+    let state_path = dir.path().join("state.json");
+    // Start an hour before the oldest entry, as a duration before the run (no date maths).
+    let backfill = format!("{}s", (unix_now() - oldest + 3600).max(60));
+    let config = serde_json::json!({
+        "settings": {
+            "api_base_url": mock.base_url(),
+            "backfill_start_time": backfill,
+            "page_size": spec.page_size,
+            "requests_per_minute": spec.rpm,
+        },
+        "secrets": { "user_oauth_token": TOKEN },
+    });
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
+        .context("cannot write the config")?;
+
+    let stride = (entries.len() as u64 / 1000).max(1);
+    let run = child::run_read(
+        binary,
+        &config_path,
+        &state_path,
+        dir.path(),
+        stride,
+        Duration::from_secs(args.timeout_secs),
+    )?;
+    let stats = mock.stats();
+    let served = mock.served_ids();
+    rt.block_on(mock.shutdown());
+
+    ensure!(
+        run.exit_code == Some(0),
+        "the connector exited with {:?}; its stderr ends with:\n{}",
+        run.exit_code,
+        run.stderr_tail
+    );
+    let expected_bytes: u64 = entries.iter().map(|e| e.json.len() as u64 + 1).sum();
+    ensure!(
+        run.sink.lines == entries.len() as u64,
+        "{} records received, {} expected",
+        run.sink.lines,
+        entries.len()
+    );
+    ensure!(
+        run.sink.bytes == expected_bytes,
+        "{} bytes received, {expected_bytes} expected",
+        run.sink.bytes
+    );
+    for (line, prefix) in &run.sink.samples {
+        let want = entries
+            .get(*line as usize)
+            .map(|e| e.json.as_bytes())
+            .context("a sampled line is beyond the data set")?;
+        let expected = &want[..want.len().min(child::SAMPLE_PREFIX)];
+        ensure!(
+            prefix.as_slice() == expected,
+            "record {line} is not the data set's entry {line}"
+        );
+    }
+    ensure!(!run.sink.samples.is_empty(), "no line was sampled");
+    let unique: std::collections::HashSet<&str> = served.iter().map(String::as_str).collect();
+    ensure!(
+        unique.len() == entries.len(),
+        "the mock served {} distinct ids, {} expected",
+        unique.len(),
+        entries.len()
+    );
+    Ok(RunResult {
+        records: run.sink.lines,
+        json_bytes: expected_bytes,
+        requests: stats.requests,
+        pages_ok: stats.pages_ok,
+        rate_limited: stats.rate_limited,
+        early_retries: stats.early_retries,
+        served: served.len() as u64,
+        child: run,
+    })
+}
+
+/// The machine, for the report.
+#[derive(Debug)]
+struct Machine {
+    cpus: usize,
+    model: String,
+    memory: String,
+    kernel: String,
+    rustc: String,
+}
+
+impl Machine {
+    fn probe() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map_or_else(|| "unknown".into(), |(_, v)| v.trim().to_owned());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory = meminfo
+            .lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .map_or_else(
+                || "unknown".into(),
+                |kib| format!("{:.1} GiB", kib / (1024.0 * 1024.0)),
+            );
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map_or_else(|_| "unknown".into(), |s| s.trim().to_owned());
+        let rustc =
+            std::process::Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+                .arg("-V")
+                .output()
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_else(|| "unknown".into());
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            model,
+            memory,
+            kernel,
+            rustc,
+        }
+    }
+}
+
+/// The generated data set, for the report.
+#[derive(Debug)]
+struct DataSetInfo {
+    entries: usize,
+    bytes: u64,
+    span_seconds: i64,
+    took: Duration,
+}
+
+impl DataSetInfo {
+    fn of(data: &DataSet, took: Duration) -> DataSetInfo {
+        let bytes = data.entries.iter().map(|e| e.json.len() as u64).sum();
+        let newest = data.entries.first().map_or(0, |e| e.date_create);
+        let oldest = data.entries.last().map_or(0, |e| e.date_create);
+        DataSetInfo {
+            entries: data.entries.len(),
+            bytes,
+            span_seconds: newest - oldest + 1,
+            took,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Report {
+    dataset: Option<DataSetInfo>,
+    runs: Vec<(String, Spec, RunResult)>,
+    synthetic: Option<SyntheticSpeed>,
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "**met**" } else { "**MISSED**" }
+}
+
+impl Report {
+    fn render(&self, m: &Machine, command: &str, args: &BenchArgs) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "\n## Machine\n");
+        let _ = writeln!(
+            out,
+            "{} CPUs ({}), {} memory, Linux {}, {}\n",
+            m.cpus, m.model, m.memory, m.kernel, m.rustc
+        );
+        let _ = writeln!(out, "Command: `{command}`\n");
+        if let Some(d) = &self.dataset {
+            let _ = writeln!(
+                out,
+                "Data set: {} entries, {:.1} MB of JSON ({:.0} bytes/entry on average), spanning {:.1} h, generated in {:.2} s.\n",
+                d.entries,
+                mb(d.bytes),
+                d.bytes as f64 / d.entries.max(1) as f64,
+                d.span_seconds as f64 / 3600.0,
+                d.took.as_secs_f64()
+            );
+        }
+        if !self.runs.is_empty() {
+            let _ = writeln!(
+                out,
+                "## Connector runs (`slack-audit read`, release build)\n"
+            );
+            let _ = writeln!(
+                out,
+                "| run | records | page size | req/min | delay ms | wall s | CPU s (user+sys) | µs CPU/record | records/CPU-s | JSON MB | MB/CPU-s | MB/s wall | peak RSS MiB | requests | 429s | bench CPU s (mock+sink) |"
+            );
+            let _ = writeln!(
+                out,
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            );
+            for (name, spec, r) in &self.runs {
+                let cpu = r.cpu().as_secs_f64();
+                let wall = r.child.wall.as_secs_f64();
+                let _ = writeln!(
+                    out,
+                    "| {name} | {} | {} | {} | {} | {wall:.2} | {cpu:.2} ({:.2}+{:.2}) | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} | {:.1} | {} | {} | {:.2} |",
+                    r.records,
+                    spec.page_size,
+                    spec.rpm,
+                    spec.page_delay.as_millis(),
+                    r.child.user.as_secs_f64(),
+                    r.child.sys.as_secs_f64(),
+                    r.us_per_record(),
+                    r.records as f64 / cpu.max(1e-9),
+                    mb(r.json_bytes),
+                    mb(r.json_bytes) / cpu.max(1e-9),
+                    mb(r.json_bytes) / wall.max(1e-9),
+                    r.rss_mib(),
+                    r.requests,
+                    r.rate_limited,
+                    r.child.bench_cpu.as_secs_f64(),
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nPeak RSS is the connector's `ru_maxrss` from wait4(2), started by a helper whose own peak ({:.1} MiB) is the floor of that figure.\n",
+                self.runs
+                    .iter()
+                    .map(|(_, _, r)| r.child.helper_rss)
+                    .max()
+                    .unwrap_or(0) as f64
+                    / (1024.0 * 1024.0)
+            );
+            let _ = writeln!(
+                out,
+                "Wall time includes process start, config validation and the pacer: at {} requests/min request starts are {:.0} ms apart, so R requests take at least (R-1) × that.\n",
+                args.requests_per_minute,
+                60_000.0 / f64::from(args.requests_per_minute.max(1))
+            );
+        }
+        if let Some(s) = &self.synthetic {
+            let _ = writeln!(out, "## Synthetic generation (in process, one thread)\n");
+            let _ = writeln!(
+                out,
+                "{} entries ({:.1} MB of JSON) over {:.1} h of organization time at {} events/h in {:.2} s: **{:.0} entries/s**, {:.1} MB/s.\n",
+                s.entries,
+                mb(s.bytes),
+                s.span_seconds as f64 / 3600.0,
+                s.events_per_hour,
+                s.elapsed.as_secs_f64(),
+                s.per_second(),
+                mb(s.bytes) / s.elapsed.as_secs_f64().max(1e-9)
+            );
+        }
+        out.push_str(&self.targets(args));
+        out
+    }
+
+    fn find(&self, name: &str) -> Option<&(String, Spec, RunResult)> {
+        self.runs.iter().find(|(n, _, _)| n == name)
+    }
+
+    /// The throughput run with the median CPU per record (the lower median of an even count).
+    fn median_throughput(&self) -> Option<&(String, Spec, RunResult)> {
+        let mut runs: Vec<&(String, Spec, RunResult)> = self
+            .runs
+            .iter()
+            .filter(|(n, _, _)| n.starts_with("throughput"))
+            .collect();
+        runs.sort_by(|a, b| a.2.us_per_record().total_cmp(&b.2.us_per_record()));
+        runs.get(runs.len().saturating_sub(1) / 2).copied()
+    }
+
+    fn targets(&self, args: &BenchArgs) -> String {
+        let mut out = String::from("## Targets\n\n");
+        if let Some((name, spec, r)) = self.median_throughput() {
+            let us = r.us_per_record();
+            let _ = writeln!(
+                out,
+                "- CPU per record ≤ {TARGET_US_PER_RECORD} µs (> {:.0} records/CPU-s), output included: {us:.2} µs ({:.0} records/CPU-s) over {} records (run `{name}`{}): {}{}.",
+                1e6 / TARGET_US_PER_RECORD,
+                r.records as f64 / r.cpu().as_secs_f64().max(1e-9),
+                r.records,
+                if self
+                    .runs
+                    .iter()
+                    .filter(|(n, _, _)| n.starts_with("throughput"))
+                    .count()
+                    > 1
+                {
+                    ", the median of the throughput runs"
+                } else {
+                    ""
+                },
+                verdict(us <= TARGET_US_PER_RECORD),
+                if us <= TARGET_US_PER_RECORD {
+                    String::new()
+                } else {
+                    format!(" by {:.0}%", (us / TARGET_US_PER_RECORD - 1.0) * 100.0)
+                }
+            );
+            let floor = r.requests.saturating_sub(1) as f64 * 60.0 / f64::from(spec.rpm.max(1));
+            let _ = writeln!(
+                out,
+                "  - Wall {:.2} s for {} requests, of which the pacer's floor is {floor:.1} s; the connector's CPU was busy {:.0}% of the wall time.",
+                r.child.wall.as_secs_f64(),
+                r.requests,
+                r.cpu().as_secs_f64() / r.child.wall.as_secs_f64().max(1e-9) * 100.0
+            );
+            let rss = r.rss_mib();
+            let _ = writeln!(
+                out,
+                "- Peak RSS < {TARGET_RSS_MIB} MiB for a 1,000,000-record backfill in pages of 9,999: {rss:.1} MiB for {} records in pages of {}: {}.",
+                r.records,
+                spec.page_size,
+                if r.records < 1_000_000 {
+                    "not judged (fewer than 1,000,000 records)".to_owned()
+                } else if rss < TARGET_RSS_MIB {
+                    verdict(true).to_owned()
+                } else {
+                    format!(
+                        "{} by {:.1} MiB ({:.1}%)",
+                        verdict(false),
+                        rss - TARGET_RSS_MIB,
+                        (rss / TARGET_RSS_MIB - 1.0) * 100.0
+                    )
+                }
+            );
+        }
+        let mut fast: Vec<&(String, Spec, RunResult)> = self
+            .runs
+            .iter()
+            .filter(|(n, _, _)| n == "scaling")
+            .chain(self.median_throughput())
+            .collect();
+        fast.sort_by_key(|(_, _, r)| r.records);
+        if fast.len() >= 2
+            && let (Some(small), Some(big)) = (fast.first(), fast.last())
+        {
+            let ratio = big.2.rss_mib() / small.2.rss_mib().max(1e-9);
+            let series = fast
+                .iter()
+                .map(|(_, _, r)| format!("{} → {:.1} MiB", r.records, r.rss_mib()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                out,
+                "- Peak RSS flat as N grows (largest/smallest ≤ {TARGET_RSS_FLAT_RATIO}): {series}; ratio {ratio:.2}: {}.",
+                verdict(ratio <= TARGET_RSS_FLAT_RATIO)
+            );
+        }
+        if let Some((_, spec, r)) = self.find("overlap") {
+            let pages = r.pages_ok;
+            let ideal = pages as f64 * spec.page_delay.as_secs_f64();
+            let wall = r.child.wall.as_secs_f64();
+            let ratio = wall / ideal.max(1e-9);
+            let _ = writeln!(
+                out,
+                "- Network and output overlap (wall ≤ {TARGET_OVERLAP_RATIO} × pages × delay): {pages} pages × {} ms = {ideal:.2} s, wall {wall:.2} s, ratio {ratio:.3} ({:+.0} ms a page): {}.",
+                spec.page_delay.as_millis(),
+                (wall - ideal) * 1000.0 / pages.max(1) as f64,
+                if ratio <= TARGET_OVERLAP_RATIO {
+                    verdict(true).to_owned()
+                } else {
+                    format!(
+                        "{} by {:.2} s ({:.0}% over the allowed {:.2} s)",
+                        verdict(false),
+                        wall - ideal * TARGET_OVERLAP_RATIO,
+                        (wall / (ideal * TARGET_OVERLAP_RATIO) - 1.0) * 100.0,
+                        ideal * TARGET_OVERLAP_RATIO
+                    )
+                }
+            );
+        }
+        if let Some((_, spec, r)) = self.find("pacing") {
+            let admitted = r.requests - r.rate_limited;
+            let budget = admitted.saturating_sub(1) as f64 * 60.0 / f64::from(spec.rpm.max(1));
+            let wall = r.child.wall.as_secs_f64();
+            let ratio = wall / budget.max(1e-9);
+            let ok = ratio <= TARGET_PACING_RATIO && r.rate_limited <= TARGET_PACING_429S;
+            let _ = writeln!(
+                out,
+                "- Pacing at R = {} requests/min against a mock allowing R (wall ≤ {TARGET_PACING_RATIO} × budget, ≤ {TARGET_PACING_429S} 429): {} requests answered ({} pages, {} records served incl. look-back re-reads), budget (n-1) × 60/R = {budget:.1} s, wall {wall:.2} s, ratio {ratio:.3}, {} 429s, {} early retries: {}.",
+                spec.rpm,
+                admitted,
+                r.pages_ok,
+                r.served,
+                r.rate_limited,
+                r.early_retries,
+                verdict(ok)
+            );
+            if args.pacing_pages as u64 <= u64::from(spec.rpm) {
+                let _ = writeln!(
+                    out,
+                    "  - Note: {} pages fit in one minute's budget of {}: the mock's window never filled.",
+                    args.pacing_pages, spec.rpm
+                );
+            }
+        }
+        if let Some(s) = &self.synthetic {
+            let rate = s.per_second();
+            let _ = writeln!(
+                out,
+                "- Synthetic generation ≥ {TARGET_SYNTHETIC_PER_SECOND:.0} entries/s on one core: {rate:.0}/s: {}{}.",
+                verdict(rate >= TARGET_SYNTHETIC_PER_SECOND),
+                if rate >= TARGET_SYNTHETIC_PER_SECOND {
+                    String::new()
+                } else {
+                    format!(
+                        " by {:.0}%",
+                        (1.0 - rate / TARGET_SYNTHETIC_PER_SECOND) * 100.0
+                    )
+                }
+            );
+        }
+        out
+    }
+}

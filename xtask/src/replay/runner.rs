@@ -1,0 +1,353 @@
+//! Runs one case in-process: the real input, the real host runtime, a scripted mock on
+//! 127.0.0.1 serving the recorded exchanges, a fixed clock and a state file in a temporary
+//! folder. What comes out is a text report (the snapshot) and a list of problems that fail the
+//! case whatever the snapshot says: a request the fixture did not expect, an exchange never
+//! requested, a record that is not a byte-exact slice of a served body, the token anywhere in
+//! the output, or an `expect` fact that does not hold.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use connector_sdk::host::{self, ReadOptions};
+use connector_sdk::output::MemorySink;
+use connector_sdk::{ErrorKind, Input};
+use serde::Deserialize;
+use serde_json::Value;
+use slack_audit::SlackAuditInput;
+use slack_audit::clock::FixedClock;
+use slack_audit::settings::{SlackSecrets, SlackSettings};
+use slack_audit::sync::SyncState;
+use slack_mock::{MockConfig, MockSlack};
+use tokio_util::sync::CancellationToken;
+
+use super::fixture::{CASE_FILE, Case, FIXTURE_TOKEN, Run};
+
+/// A run that takes longer than this is stuck (fixtures keep retries and pacing fast).
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What replaying a case produced.
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    /// The case's description.
+    pub description: String,
+    /// The snapshot text: per run, the requests, the outcome, the records and the state.
+    pub text: String,
+    /// Everything that fails the case regardless of the snapshot.
+    pub problems: Vec<String>,
+    /// Per run: the outcome class (`ok`, `config`, `auth`, `transient`, `fatal`).
+    pub outcomes: Vec<String>,
+    /// Per run: the records delivered, exactly as written to the output.
+    pub records: Vec<Vec<u8>>,
+}
+
+/// Replays the case in `dir` (a folder with a `case.json`).
+pub fn run_case(dir: &Path) -> anyhow::Result<CaseReport> {
+    let case = Case::load(dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(replay(dir, &case))
+}
+
+async fn replay(dir: &Path, case: &Case) -> anyhow::Result<CaseReport> {
+    let tmp = tempfile::tempdir().context("creating a temporary folder")?;
+    let state_path = tmp.path().join("state.json");
+    let mut report = CaseReport {
+        description: case.description.clone(),
+        text: String::new(),
+        problems: Vec::new(),
+        outcomes: Vec::new(),
+        records: Vec::new(),
+    };
+    if let Some(token) = case
+        .config
+        .secrets
+        .get("user_oauth_token")
+        .and_then(Value::as_str)
+        && token != FIXTURE_TOKEN
+    {
+        report.problems.push(format!(
+            "{CASE_FILE}: secrets.user_oauth_token must be the placeholder {FIXTURE_TOKEN:?}, never a real token"
+        ));
+    }
+    if let Some(state) = &case.state {
+        let state: SyncState = serde_json::from_value(state.clone())
+            .context("the case's starting `state` is not a SyncState")?;
+        let (store, _) = host::open_state::<SlackAuditInput>(&state_path)?;
+        store.commit(&state)?;
+    }
+    for (index, run) in case.runs.iter().enumerate() {
+        let label = format!("run {} of {}", index + 1, case.runs.len());
+        replay_run(dir, case, run, &label, &state_path, &mut report)
+            .await
+            .with_context(|| label.clone())?;
+    }
+    // Shared redactions: nothing in the snapshot may depend on where or when it ran.
+    let tmp_text = tmp.path().display().to_string();
+    report.text = report.text.replace(&tmp_text, "[tmp]");
+    if report.text.contains(FIXTURE_TOKEN) {
+        report
+            .problems
+            .push("the token appears in the output, a message or the state".into());
+        report.text = report.text.replace(FIXTURE_TOKEN, "[token]");
+    }
+    Ok(report)
+}
+
+async fn replay_run(
+    dir: &Path,
+    case: &Case,
+    run: &Run,
+    label: &str,
+    state_path: &Path,
+    report: &mut CaseReport,
+) -> anyhow::Result<()> {
+    let script = run
+        .exchanges
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.scripted(dir).with_context(|| format!("exchange #{i}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let served_bodies: Vec<Vec<u8>> = script
+        .iter()
+        .map(|e| flatten_newlines(&e.response.body))
+        .collect();
+    let mock = MockSlack::start(MockConfig {
+        token: Some(FIXTURE_TOKEN.to_owned()),
+        ..MockConfig::scripted(script)
+    })
+    .await
+    .context("starting the mock")?;
+    let base_url = mock.base_url();
+
+    let mut settings = case.config.settings.clone();
+    settings.insert("api_base_url".into(), Value::String(base_url.clone()));
+    let document = serde_json::json!({"settings": settings, "secrets": case.config.secrets});
+    for violation in connector_sdk::config::validate_against_schema::<SlackAuditInput>(&document) {
+        report
+            .problems
+            .push(format!("{label}: the config is invalid: {violation}"));
+    }
+    let settings: SlackSettings =
+        serde_json::from_value(Value::Object(settings)).context("config.settings")?;
+    let secrets: SlackSecrets = serde_json::from_value(Value::Object(case.config.secrets.clone()))
+        .context("config.secrets")?;
+
+    let before = std::fs::read(state_path).ok();
+    let sink = MemorySink::new();
+    let outcome =
+        match SlackAuditInput::with_clock(settings, secrets, Arc::new(FixedClock::new(run.now))) {
+            Err(e) => Err((ErrorKind::Config, e.to_string())),
+            Ok(input) => {
+                let (store, state) = host::open_state::<SlackAuditInput>(state_path)?;
+                let shutdown = CancellationToken::new();
+                let read = host::read(
+                    Arc::new(input),
+                    store,
+                    state,
+                    sink.clone(),
+                    ReadOptions::default(),
+                    shutdown.clone(),
+                );
+                match tokio::time::timeout(RUN_TIMEOUT, read).await {
+                    Ok(Ok(summary)) => Ok(summary),
+                    Ok(Err(e)) => Err((e.kind(), e.to_string())),
+                    Err(_) => {
+                        shutdown.cancel();
+                        report.problems.push(format!(
+                            "{label}: still running after {RUN_TIMEOUT:?}; stopped"
+                        ));
+                        Err((ErrorKind::Fatal, "stopped: the run did not finish".into()))
+                    }
+                }
+            }
+        };
+
+    let requests = mock.requests();
+    for mismatch in mock.mismatches() {
+        report.problems.push(format!(
+            "{label}: a request the fixture does not expect: {mismatch}"
+        ));
+    }
+    let remaining = mock.remaining_script();
+    if remaining > 0 {
+        let next = run.exchanges.len() - remaining;
+        report.problems.push(format!(
+            "{label}: {remaining} exchange(s) never requested, starting with #{next} (query {:?})",
+            run.exchanges[next].query
+        ));
+    }
+    mock.shutdown().await;
+
+    let records = sink.contents();
+    let after = std::fs::read(state_path).ok();
+    let text = &mut report.text;
+    let _ = writeln!(text, "# {label} (now {})", run.now);
+    if let Some(description) = &run.description {
+        let _ = writeln!(text, "{description}");
+    }
+    let _ = writeln!(text, "## requests ({})", requests.len());
+    let matched = report.problems.is_empty();
+    for (i, request) in requests.iter().enumerate() {
+        let status = match request.response_status {
+            0 => "no answer".to_owned(),
+            s => s.to_string(),
+        };
+        // Which answer it got, while every request so far matched its exchange.
+        let answer = match run.exchanges.get(i).filter(|_| matched) {
+            Some(e) if e.drop => String::new(),
+            Some(e) => {
+                let body = e.body.as_deref().unwrap_or("(empty body)");
+                let cut = if e.truncate { ", cut short" } else { "" };
+                format!(" ({body}{cut})")
+            }
+            None => String::new(),
+        };
+        let _ = writeln!(
+            text,
+            "{} {} -> {status}{answer}",
+            request.method, request.target
+        );
+    }
+    let outcome_class = match &outcome {
+        Ok(_) => "ok".to_owned(),
+        Err((kind, _)) => kind_name(*kind).to_owned(),
+    };
+    let _ = writeln!(text, "## outcome");
+    match &outcome {
+        Ok(summary) => {
+            let _ = writeln!(
+                text,
+                "ok (exit 0): {} records, {} checkpoints",
+                summary.records, summary.commits
+            );
+        }
+        Err((kind, message)) => {
+            let _ = writeln!(
+                text,
+                "{} (exit {}): {message}",
+                kind_name(*kind),
+                kind.exit_code()
+            );
+        }
+    }
+    let lines: Vec<&[u8]> = records
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let _ = writeln!(text, "## records ({})", lines.len());
+    for line in &lines {
+        match std::str::from_utf8(line) {
+            Ok(s) => {
+                let _ = writeln!(text, "{s}");
+            }
+            Err(_) => report
+                .problems
+                .push(format!("{label}: a record is not UTF-8")),
+        }
+        if !served_bodies
+            .iter()
+            .any(|body| body.windows(line.len()).any(|w| w == *line))
+        {
+            report.problems.push(format!(
+                "{label}: a record is not a byte-exact slice of any served body: {}",
+                String::from_utf8_lossy(line)
+            ));
+        }
+    }
+    let _ = writeln!(text, "## state");
+    let _ = writeln!(text, "{}", describe_state(after.as_deref()));
+
+    if let Some(expect) = &run.expect {
+        if let Some(expected) = &expect.outcome
+            && *expected != outcome_class
+        {
+            report.problems.push(format!(
+                "{label}: expected outcome {expected:?}, got {outcome_class:?}"
+            ));
+        }
+        if let Some(expected) = expect.records
+            && expected != lines.len() as u64
+        {
+            report.problems.push(format!(
+                "{label}: expected {expected} records, got {}",
+                lines.len()
+            ));
+        }
+        if expect.state_unchanged && before != after {
+            report.problems.push(format!(
+                "{label}: expected the state file to be left as it was, but it changed"
+            ));
+        }
+    }
+    let redacted = report
+        .text
+        .replace(&base_url, "[mock]")
+        .replace(&mock_addr(&base_url), "[mock]");
+    report.text = redacted;
+    report.outcomes.push(outcome_class);
+    report.records.push(records);
+    Ok(())
+}
+
+/// `host:port` of a base URL such as `http://127.0.0.1:4321`.
+fn mock_addr(base_url: &str) -> String {
+    base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest)
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The output turns line breaks inside an entry into spaces (NDJSON); compare bodies the same way.
+fn flatten_newlines(body: &[u8]) -> Vec<u8> {
+    body.iter()
+        .map(|b| if *b == b'\n' || *b == b'\r' { b' ' } else { *b })
+        .collect()
+}
+
+/// The outcome class as fixtures spell it.
+pub fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Config => "config",
+        ErrorKind::Auth => "auth",
+        ErrorKind::Transient => "transient",
+        ErrorKind::Fatal => "fatal",
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    connector: String,
+    version: u32,
+    state: SyncState,
+}
+
+/// The state file, pretty and in a stable key order (typed, so the order is the struct's).
+fn describe_state(bytes: Option<&[u8]>) -> String {
+    let Some(bytes) = bytes else {
+        return "(no state file)".into();
+    };
+    match serde_json::from_slice::<Envelope>(bytes) {
+        Ok(envelope) => {
+            let state = serde_json::to_string_pretty(&envelope.state)
+                .unwrap_or_else(|e| format!("(cannot print the state: {e})"));
+            let expected = (SlackAuditInput::NAME, SlackAuditInput::STATE_VERSION);
+            if (envelope.connector.as_str(), envelope.version) == expected {
+                state
+            } else {
+                format!(
+                    "(envelope {:?} version {}) {state}",
+                    envelope.connector, envelope.version
+                )
+            }
+        }
+        Err(e) => format!("(not a state file: {e}) {}", String::from_utf8_lossy(bytes)),
+    }
+}
