@@ -253,7 +253,9 @@ mod tests {
         Err("no migration".into())
     }
 
-    fn open(path: &Path) -> Result<(StateStore<Vec<u32>>, Option<Vec<u32>>), StateError> {
+    type Opened = (StateStore<Vec<u32>>, Option<Vec<u32>>);
+
+    fn open(path: &Path) -> Result<Opened, StateError> {
         StateStore::open(path, "test", 2, refuse)
     }
 
