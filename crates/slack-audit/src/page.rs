@@ -152,7 +152,18 @@ impl Page {
 }
 
 fn read_keys(raw: &RawValue, base: usize) -> (Option<IdRef>, Option<i64>) {
-    let Ok(keys) = serde_json::from_str::<Keys<'_>>(raw.get()) else {
+    let text = raw.get();
+    let offset = text.as_ptr() as usize - base;
+    if let Some((id, date)) = scan_keys(text.as_bytes()) {
+        let id = id.map(|r| IdRef::Span(offset + r.start..offset + r.end));
+        return (id, date);
+    }
+    read_keys_slow(text, base)
+}
+
+/// The general path: serde, for entries the scanner declines (escaped ids, float dates, …).
+fn read_keys_slow(text: &str, base: usize) -> (Option<IdRef>, Option<i64>) {
+    let Ok(keys) = serde_json::from_str::<Keys<'_>>(text) else {
         return (None, None);
     };
     let id = keys.id.filter(|id| !id.is_empty()).map(|id| match id {
@@ -170,6 +181,144 @@ fn read_keys(raw: &RawValue, base: usize) -> (Option<IdRef>, Option<i64>) {
         })
     });
     (id, date)
+}
+
+/// The fast path: reads `id` and `date_create` from the top level of an entry that the page
+/// parse has already validated, without parsing the rest. Slack writes `id` and `date_create`
+/// first, so this usually stops after two members. Returns `None` (use serde) for anything it
+/// does not handle simply: escapes in keys or the id, a non-integer date, duplicate keys.
+fn scan_keys(text: &[u8]) -> Option<(Option<Range<usize>>, Option<i64>)> {
+    let mut i = skip_ws(text, 0);
+    if text.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut id: Option<Range<usize>> = None;
+    let mut date: Option<i64> = None;
+    let mut seen_id = false;
+    let mut seen_date = false;
+    loop {
+        i = skip_ws(text, i);
+        match text.get(i)? {
+            b'}' => return Some((id, date)),
+            b'"' => {}
+            _ => return None,
+        }
+        let key = string_body(text, i)?;
+        i = skip_ws(text, key.end + 1);
+        if text.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(text, i + 1);
+        let value_start = i;
+        let value_end = skip_value(text, i)?;
+        match &text[key.clone()] {
+            b"id" => {
+                if seen_id {
+                    return None;
+                }
+                seen_id = true;
+                if text.get(value_start) == Some(&b'"') {
+                    let body = string_body(text, value_start)?;
+                    if !body.is_empty() {
+                        id = Some(body);
+                    }
+                } else if &text[value_start..value_end] != b"null" {
+                    return None;
+                }
+            }
+            b"date_create" => {
+                if seen_date {
+                    return None;
+                }
+                seen_date = true;
+                let digits = &text[value_start..value_end];
+                if digits != b"null" {
+                    let s = std::str::from_utf8(digits).ok()?;
+                    date = Some(s.parse::<i64>().ok()?);
+                }
+            }
+            _ => {}
+        }
+        if seen_id && seen_date {
+            return Some((id, date));
+        }
+        i = skip_ws(text, value_end);
+        match text.get(i)? {
+            b',' => i += 1,
+            b'}' => return Some((id, date)),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(text: &[u8], mut i: usize) -> usize {
+    while matches!(text.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+/// The byte range between the quotes of the string starting at `start`, if it has no escapes.
+fn string_body(text: &[u8], start: usize) -> Option<Range<usize>> {
+    let from = start + 1;
+    let len = memchr::memchr2(b'"', b'\\', text.get(from..)?)?;
+    if text[from + len] == b'\\' {
+        return None;
+    }
+    Some(from..from + len)
+}
+
+/// The end (exclusive) of the JSON value starting at `i` in valid JSON.
+fn skip_value(text: &[u8], i: usize) -> Option<usize> {
+    match *text.get(i)? {
+        b'"' => skip_string(text, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *text.get(j)? {
+                    b'"' => {
+                        j = skip_string(text, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while let Some(b) = text.get(j) {
+                if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                    break;
+                }
+                j += 1;
+            }
+            Some(j)
+        }
+    }
+}
+
+/// The end (exclusive, after the closing quote) of the string starting at `i`.
+fn skip_string(text: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        let n = memchr::memchr2(b'"', b'\\', text.get(j..)?)?;
+        j += n;
+        if text[j] == b'\\' {
+            j += 2;
+        } else {
+            return Some(j + 1);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +363,37 @@ mod tests {
             Page::parse(Vec::new()),
             Err(PageError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_serde() {
+        let cases = [
+            r#"{"id":"a","date_create":5}"#,
+            r#"{ "x" : {"id":"no","date_create":1}, "date_create" : -7 , "id" : "b" }"#,
+            r#"{"nested":[{"a":"]}\"["}],"id":"c","s":"x\"y","date_create":9,"t":true}"#,
+            r#"{"id":null,"date_create":null}"#,
+            r#"{"id":"","date_create":3}"#,
+            r#"{"date_create":3}"#,
+            r#"{"id":"a\u0062","date_create":1}"#,
+            r#"{"id":"a","date_create":1.0}"#,
+            r#"{"id":7,"date_create":1}"#,
+            r#"{"id":"a","id":"b","date_create":1}"#,
+            r#"{}"#,
+            r#"[1]"#,
+        ];
+        for text in cases {
+            let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
+            let base = raw.get().as_ptr() as usize;
+            let (fast_id, fast_date) = read_keys(&raw, base);
+            let (slow_id, slow_date) = read_keys_slow(raw.get(), base);
+            let show = |id: Option<IdRef>| match id {
+                Some(IdRef::Span(r)) => Some(raw.get()[r].to_owned()),
+                Some(IdRef::Owned(s)) => Some(s.to_string()),
+                None => None,
+            };
+            assert_eq!(show(fast_id), show(slow_id), "{text}");
+            assert_eq!(fast_date, slow_date, "{text}");
+        }
     }
 
     #[test]
