@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, HostError};
-use crate::input::{Batch, Input, ReadContext};
+use crate::input::{Batch, BufferPool, Input, ReadContext};
 use crate::output::RecordSink;
 use crate::state::{StateError, StateStore};
 
@@ -85,6 +85,7 @@ pub async fn read<I: Input, K: RecordSink>(
     shutdown: CancellationToken,
 ) -> Result<ReadSummary, HostError> {
     let (tx, rx) = mpsc::channel::<Batch<I::State>>(1);
+    let pool = BufferPool::default();
     // The writer stops the input through this token when the output fails.
     let stop_input = shutdown.child_token();
     let writer = {
@@ -92,11 +93,14 @@ pub async fn read<I: Input, K: RecordSink>(
         let initial = state.clone();
         std::thread::Builder::new()
             .name("record-writer".into())
-            .spawn(move || write_batches(rx, sink, store, initial, stop_input))
+            .spawn({
+                let pool = pool.clone();
+                move || write_batches(rx, sink, store, initial, stop_input, pool)
+            })
             .map_err(HostError::Output)?
     };
 
-    let last_emitted = Arc::new(Mutex::new(state));
+    let last_emitted = Arc::new(Mutex::new(Some(state)));
     let mut passes = 0u64;
     let mut outcome: Result<(), HostError> = Ok(());
     loop {
@@ -104,34 +108,17 @@ pub async fn read<I: Input, K: RecordSink>(
         let start = match last_emitted.lock() {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
-        };
-        let (pass_tx, mut pass_rx) = mpsc::channel::<Batch<I::State>>(1);
-        let cx = ReadContext::new(pass_tx, stop_input.clone());
-        // Forward batches to the writer, remembering the newest checkpoint handed over so the
-        // next pass (follow mode) starts exactly there.
-        let forward = {
-            let tx = tx.clone();
-            let last_emitted = Arc::clone(&last_emitted);
-            async move {
-                while let Some(batch) = pass_rx.recv().await {
-                    let checkpoint = batch.checkpoint.clone();
-                    if tx.send(batch).await.is_err() {
-                        break;
-                    }
-                    match last_emitted.lock() {
-                        Ok(mut s) => *s = checkpoint,
-                        Err(p) => *p.into_inner() = checkpoint,
-                    }
-                }
-            }
-        };
-        let pass = async {
-            let result = input.read(start, &cx).await;
-            drop(cx);
-            result
-        };
+        }
+        .unwrap_or_default();
+        let cx = ReadContext::with_host_state(
+            tx.clone(),
+            stop_input.clone(),
+            Arc::clone(&last_emitted),
+            pool.clone(),
+        );
+        let pass = input.read(start, &cx);
         let result = tokio::select! {
-            (result, ()) = async { tokio::join!(pass, forward) } => Some(result),
+            result = pass => Some(result),
             () = stop_input.cancelled() => None,
         };
         match result {
@@ -175,6 +162,7 @@ fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, 
     store: StateStore<S>,
     mut committed: S,
     stop_input: CancellationToken,
+    pool: BufferPool,
 ) -> Result<ReadSummary, HostError> {
     let mut summary = ReadSummary::default();
     let mut first = true;
@@ -186,14 +174,19 @@ fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, 
             }
             summary.records += batch.records.len() as u64;
         }
+        let Batch {
+            records,
+            checkpoint,
+        } = batch;
+        pool.give(records);
         // The first commit always happens, so the state file exists after any successful start.
-        if first || batch.checkpoint != committed {
-            if let Err(error) = store.commit(&batch.checkpoint) {
+        if first || checkpoint != committed {
+            if let Err(error) = store.commit(&checkpoint) {
                 stop_input.cancel();
                 return Err(HostError::State(error));
             }
             summary.commits += 1;
-            committed = batch.checkpoint;
+            committed = checkpoint;
             first = false;
         }
     }

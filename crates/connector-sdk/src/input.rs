@@ -8,6 +8,7 @@
 //! instant safe for every input, not just the careful ones.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -138,6 +139,17 @@ impl RecordBuf {
         &self.bytes
     }
 
+    /// A buffer built on `bytes` (emptied), to reuse its allocation.
+    pub fn from_vec(mut bytes: Vec<u8>) -> Self {
+        bytes.clear();
+        RecordBuf { bytes, count: 0 }
+    }
+
+    /// The underlying allocation, for reuse.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.bytes
+    }
+
     /// Empties the buffer, keeping its allocation.
     pub fn clear(&mut self) {
         self.bytes.clear();
@@ -172,17 +184,76 @@ pub struct Batch<S> {
 #[error("the host stopped accepting records")]
 pub struct Stopped;
 
+/// Emptied record buffers handed back by the host once written, so page-sized allocations are
+/// reused instead of being returned to the OS and faulted in again for every batch.
+#[derive(Debug, Clone, Default)]
+pub struct BufferPool {
+    free: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl BufferPool {
+    const KEEP: usize = 3;
+
+    /// A buffer with room for at least `capacity` bytes, reused when one is free.
+    pub fn take(&self, capacity: usize) -> RecordBuf {
+        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
+        let mut buf = RecordBuf::from_vec(reused.unwrap_or_default());
+        buf.bytes.reserve(capacity);
+        buf
+    }
+
+    /// Hands a buffer back for reuse.
+    pub fn give(&self, buf: RecordBuf) {
+        if buf.bytes.capacity() == 0 {
+            return;
+        }
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < Self::KEEP
+        {
+            free.push(buf.into_vec());
+        }
+    }
+}
+
 /// What `read` gets from the host: the way out for batches, and the shutdown signal.
 #[derive(Debug)]
 pub struct ReadContext<S> {
     output: mpsc::Sender<Batch<S>>,
     shutdown: CancellationToken,
+    last_emitted: Arc<Mutex<Option<S>>>,
+    pool: BufferPool,
 }
 
-impl<S> ReadContext<S> {
+impl<S: Clone> ReadContext<S> {
     /// A context that sends batches into `output` and observes `shutdown`.
     pub fn new(output: mpsc::Sender<Batch<S>>, shutdown: CancellationToken) -> Self {
-        ReadContext { output, shutdown }
+        ReadContext {
+            output,
+            shutdown,
+            last_emitted: Arc::default(),
+            pool: BufferPool::default(),
+        }
+    }
+
+    /// The same, recording the newest checkpoint handed over in `last_emitted` and drawing
+    /// record buffers from `pool` (the host uses both).
+    pub fn with_host_state(
+        output: mpsc::Sender<Batch<S>>,
+        shutdown: CancellationToken,
+        last_emitted: Arc<Mutex<Option<S>>>,
+        pool: BufferPool,
+    ) -> Self {
+        ReadContext {
+            output,
+            shutdown,
+            last_emitted,
+            pool,
+        }
+    }
+
+    /// An empty record buffer with room for `capacity` bytes (reused when possible).
+    pub fn record_buf(&self, capacity: usize) -> RecordBuf {
+        self.pool.take(capacity)
     }
 
     /// Hands a batch to the host. Waits while the host is still writing earlier batches (this is
@@ -191,12 +262,20 @@ impl<S> ReadContext<S> {
         if self.shutdown.is_cancelled() {
             return Err(Stopped);
         }
+        let checkpoint = batch.checkpoint.clone();
         tokio::select! {
-            sent = self.output.send(batch) => sent.map_err(|_| Stopped),
-            () = self.shutdown.cancelled() => Err(Stopped),
+            sent = self.output.send(batch) => sent.map_err(|_| Stopped)?,
+            () = self.shutdown.cancelled() => return Err(Stopped),
         }
+        match self.last_emitted.lock() {
+            Ok(mut last) => *last = Some(checkpoint),
+            Err(poisoned) => *poisoned.into_inner() = Some(checkpoint),
+        }
+        Ok(())
     }
+}
 
+impl<S> ReadContext<S> {
     /// Completes when the host asks the input to stop (SIGINT, SIGTERM, or an embedding
     /// pipeline shutting down). Await it beside long waits (`tokio::select!`).
     pub async fn stopped(&self) {

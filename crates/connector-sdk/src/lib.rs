@@ -37,5 +37,5 @@ pub mod state;
 
 pub use config::Config;
 pub use error::{ConfigError, ErrorKind, HostError, InputError, Violation};
-pub use input::{Batch, Input, ReadContext, RecordBuf, Secrets, Settings, Stopped};
+pub use input::{Batch, BufferPool, Input, ReadContext, RecordBuf, Secrets, Settings, Stopped};
 pub use secrecy;

@@ -145,6 +145,11 @@ impl Page {
         self.next_cursor.as_deref()
     }
 
+    /// The body's allocation, for reuse.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
     /// Size of the body in bytes.
     pub fn body_len(&self) -> usize {
         self.body.len()

@@ -30,11 +30,13 @@
 //! - A 200 `{"ok": false}` is an error, never an empty page (see [`crate::page`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
+use crate::page::Page;
 use crate::progress::Progress;
 use crate::settings::StartPoint;
 use crate::source::{FetchError, LogsQuery, PageSource};
@@ -56,8 +58,10 @@ pub struct SyncState {
     #[serde(default)]
     pub watermark: Option<i64>,
     /// Ids delivered, by `date_create`, within the late-arrival window of the newest delivered.
+    /// Shared copy-on-write: a checkpoint travels with every batch, and during a long backfill
+    /// this set rarely changes, so cloning the state must not copy it.
     #[serde(default)]
-    pub recent: BTreeMap<i64, Vec<String>>,
+    pub recent: Arc<BTreeMap<i64, Vec<String>>>,
     /// The window being read, while one is open.
     #[serde(default)]
     pub window: Option<Window>,
@@ -91,7 +95,7 @@ impl SyncState {
     }
 
     fn remember(&mut self, date: i64, id: &str) {
-        let ids = self.recent.entry(date).or_default();
+        let ids = Arc::make_mut(&mut self.recent).entry(date).or_default();
         if !ids.iter().any(|known| known == id) {
             ids.push(id.to_owned());
         }
@@ -220,6 +224,89 @@ impl SyncEngine<'_> {
         }
     }
 
+    /// De-duplicates one page into records and moves the window position past it.
+    fn absorb(
+        &self,
+        page: &Page,
+        state: &mut SyncState,
+        stats: &mut PassStats,
+        progress: &mut Progress,
+        cx: &ReadContext<SyncState>,
+    ) -> RecordBuf {
+        let mut records = cx.record_buf(page.body_len() + page.entries().len());
+        let Some(window) = state.window.as_mut() else {
+            return records;
+        };
+        let mut page_min: Option<i64> = None;
+        let mut delivered: Vec<(i64, &str)> = Vec::with_capacity(page.entries().len());
+        for entry in page.entries() {
+            let (Some(id), Some(date)) = (page.id(entry), entry.date_create) else {
+                stats.unkeyed += 1;
+                tracing::warn!(
+                    message = "Entry without a string `id` or an integer `date_create`: delivered as it is, but it cannot be de-duplicated.",
+                    bytes = page.raw(entry).len(),
+                );
+                records.push_json(page.raw(entry));
+                continue;
+            };
+            page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
+            let seen_at_upper =
+                window.upper == Some(date) && window.upper_ids.iter().any(|u| u == id);
+            let seen_recently = state
+                .recent
+                .get(&date)
+                .is_some_and(|ids| ids.iter().any(|k| k == id));
+            if seen_at_upper || seen_recently {
+                stats.duplicates += 1;
+                continue;
+            }
+            records.push_json(page.raw(entry));
+            delivered.push((date, id));
+        }
+        stats.delivered += delivered.len() as u64;
+
+        if let Some(min) = page_min {
+            let ids_at_min = page
+                .entries()
+                .iter()
+                .filter(|e| e.date_create == Some(min))
+                .filter_map(|e| page.id(e));
+            match window.upper {
+                Some(upper) if upper == min => {
+                    for id in ids_at_min {
+                        if !window.upper_ids.iter().any(|u| u == id) {
+                            window.upper_ids.push(id.to_owned());
+                        }
+                    }
+                }
+                Some(upper) if upper < min => {
+                    tracing::warn!(
+                        message = "A page went forward in time; keeping the older position.",
+                        page_oldest = min,
+                        position = upper,
+                    );
+                }
+                _ => {
+                    window.upper = Some(min);
+                    window.upper_ids = ids_at_min.map(str::to_owned).collect();
+                }
+            }
+        }
+        let page_max = delivered.iter().map(|(d, _)| *d).max();
+        if let Some(max) = page_max {
+            window.newest = Some(window.newest.map_or(max, |n| n.max(max)));
+        }
+        let keep_from = window.newest.map_or(i64::MAX, |n| n - self.plan.lookback);
+        let (oldest, latest, upper) = (window.oldest, window.latest, window.upper);
+        for (date, id) in delivered {
+            if date >= keep_from {
+                state.remember(date, id);
+            }
+        }
+        progress.page(stats, oldest, latest, upper);
+        records
+    }
+
     async fn run_window(
         &self,
         state: &mut SyncState,
@@ -233,8 +320,14 @@ impl SyncEngine<'_> {
         let mut query = self.query(window.oldest, window.upper.unwrap_or(window.latest));
         let mut cursor: Option<String> = None;
         let mut cursor_restarts = 0u32;
+        // The next page, fetched while the previous one was processed and handed over.
+        let mut prefetched: Option<Result<Page, FetchError>> = None;
         loop {
-            let page = match self.source.fetch(&query, cursor.as_deref()).await {
+            let fetched = match prefetched.take() {
+                Some(result) => result,
+                None => self.source.fetch(&query, cursor.as_deref()).await,
+            };
+            let page = match fetched {
                 Ok(page) => page,
                 Err(FetchError::InvalidCursor) if cursor.is_some() => {
                     cursor_restarts += 1;
@@ -258,86 +351,31 @@ impl SyncEngine<'_> {
                 Err(e) => return Err(e.into()),
             };
             stats.pages += 1;
-            let Some(window) = state.window.as_mut() else {
-                return Ok(Flow::Continue);
-            };
-            let mut records = RecordBuf::with_capacity(page.body_len() + page.entries().len());
-            let mut page_min: Option<i64> = None;
-            let mut delivered: Vec<(i64, &str)> = Vec::with_capacity(page.entries().len());
-            for entry in page.entries() {
-                let (Some(id), Some(date)) = (page.id(entry), entry.date_create) else {
-                    stats.unkeyed += 1;
-                    tracing::warn!(
-                        message = "Entry without a string `id` or an integer `date_create`: delivered as it is, but it cannot be de-duplicated.",
-                        bytes = page.raw(entry).len(),
-                    );
-                    records.push_json(page.raw(entry));
-                    continue;
-                };
-                page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
-                let seen_at_upper =
-                    window.upper == Some(date) && window.upper_ids.iter().any(|u| u == id);
-                let seen_recently = state
-                    .recent
-                    .get(&date)
-                    .is_some_and(|ids| ids.iter().any(|k| k == id));
-                if seen_at_upper || seen_recently {
-                    stats.duplicates += 1;
-                    continue;
-                }
-                records.push_json(page.raw(entry));
-                delivered.push((date, id));
-            }
-            stats.delivered += delivered.len() as u64;
-
-            if let Some(min) = page_min {
-                let ids_at_min = page
-                    .entries()
-                    .iter()
-                    .filter(|e| e.date_create == Some(min))
-                    .filter_map(|e| page.id(e));
-                match window.upper {
-                    Some(upper) if upper == min => {
-                        for id in ids_at_min {
-                            if !window.upper_ids.iter().any(|u| u == id) {
-                                window.upper_ids.push(id.to_owned());
-                            }
-                        }
-                    }
-                    Some(upper) if upper < min => {
-                        tracing::warn!(
-                            message = "A page went forward in time; keeping the older position.",
-                            page_oldest = min,
-                            position = upper,
-                        );
-                    }
-                    _ => {
-                        window.upper = Some(min);
-                        window.upper_ids = ids_at_min.map(str::to_owned).collect();
-                    }
-                }
-            }
-            let page_max = delivered.iter().map(|(d, _)| *d).max();
-            if let Some(max) = page_max {
-                window.newest = Some(window.newest.map_or(max, |n| n.max(max)));
-            }
-            let keep_from = window.newest.map_or(i64::MAX, |n| n - self.plan.lookback);
-            let (oldest, latest, upper) = (window.oldest, window.latest, window.upper);
-            for (date, id) in delivered {
-                if date >= keep_from {
-                    state.remember(date, id);
-                }
-            }
-            progress.page(stats, oldest, latest, upper);
             let next = page.next_cursor().map(str::to_owned);
-            drop(page);
-            if let Flow::Stopped = self.emit(cx, records, state).await {
+            // Ask for the next page now (the cursor is known once the body is parsed), so the
+            // network works while this page is de-duplicated, written and checkpointed. Its
+            // result is handled on the next turn, after this page's checkpoint: a failure or a
+            // refused cursor then resumes from exactly where this page left the state.
+            let fetch_next = async {
+                match next.as_deref() {
+                    Some(c) => Some(self.source.fetch(&query, Some(c)).await),
+                    None => None,
+                }
+            };
+            let handle_this = async {
+                let records = self.absorb(&page, state, stats, progress, cx);
+                self.source.recycle(page);
+                self.emit(cx, records, state).await
+            };
+            let (next_page, flow) = tokio::join!(fetch_next, handle_this);
+            if let Flow::Stopped = flow {
                 return Ok(Flow::Stopped);
             }
             match next {
                 Some(c) => {
                     cursor = Some(c);
                     cursor_restarts = 0;
+                    prefetched = next_page;
                 }
                 None => break,
             }
@@ -347,7 +385,11 @@ impl SyncEngine<'_> {
                 state.watermark = Some(state.watermark.map_or(newest, |w| w.max(newest)));
             }
             if let Some(w) = state.watermark {
-                state.recent = state.recent.split_off(&(w - self.plan.lookback));
+                let keep_from = w - self.plan.lookback;
+                if state.recent.keys().next().is_some_and(|&d| d < keep_from) {
+                    let kept = Arc::make_mut(&mut state.recent).split_off(&keep_from);
+                    state.recent = Arc::new(kept);
+                }
             }
             tracing::debug!(
                 message = "Closed a window.",

@@ -24,6 +24,9 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Talks to Slack; one attempt per call (see [`super::resilient`] for retries).
 pub struct HttpSource {
     http: reqwest::Client,
+    /// Bodies of handled pages, reused for the next ones (page-sized buffers are costly to
+    /// fault in again for every page).
+    spare_bodies: std::sync::Mutex<Vec<Vec<u8>>>,
     logs_url: String,
     authorization: HeaderValue,
 }
@@ -61,6 +64,7 @@ impl HttpSource {
         authorization.set_sensitive(true);
         Ok(HttpSource {
             http,
+            spare_bodies: std::sync::Mutex::default(),
             logs_url: format!("{base_url}/audit/v1/logs"),
             authorization,
         })
@@ -82,22 +86,30 @@ impl HttpSource {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.bytes().await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Err(FetchError::RateLimited(
                 retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
             ));
         }
-        let body = match body {
-            Ok(b) => b.to_vec(),
-            Err(e) if status.is_success() => {
-                return Err(FetchError::Transient(format!(
-                    "the connection broke while reading a page ({})",
-                    describe_transport_error(&e)
-                )));
+        // Read the body straight into one buffer sized from Content-Length (one copy, no
+        // regrowth), reusing the buffer of a page already handled.
+        let expected = response.content_length().unwrap_or(0).min(MAX_PRESIZE) as usize;
+        let mut body = self.spare_body();
+        body.reserve(expected);
+        let mut response = response;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) if status.is_success() => {
+                    return Err(FetchError::Transient(format!(
+                        "the connection broke while reading a page ({})",
+                        describe_transport_error(&e)
+                    )));
+                }
+                Err(_) => break,
             }
-            Err(_) => Vec::new(),
-        };
+        }
         if status.is_success() {
             return Page::parse(body).map_err(|e| classify_body_error(status, e));
         }
@@ -106,10 +118,34 @@ impl HttpSource {
     }
 }
 
+impl HttpSource {
+    fn spare_body(&self) -> Vec<u8> {
+        let mut body = self
+            .spare_bodies
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default();
+        body.clear();
+        body
+    }
+}
+
+/// Largest Content-Length trusted to presize a body buffer.
+const MAX_PRESIZE: u64 = 64 * 1024 * 1024;
+
 #[async_trait]
 impl PageSource for HttpSource {
     async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
         self.get(&query.params(cursor)).await
+    }
+
+    fn recycle(&self, page: Page) {
+        if let Ok(mut spare) = self.spare_bodies.lock()
+            && spare.len() < 2
+        {
+            spare.push(page.into_body());
+        }
     }
 
     async fn probe(&self) -> Result<String, FetchError> {

@@ -102,4 +102,7 @@ pub trait PageSource: Send + Sync {
 
     /// One cheap call proving the source accepts us; says what it proved.
     async fn probe(&self) -> Result<String, FetchError>;
+
+    /// Takes back a page that has been handled, so its buffer can hold a later one.
+    fn recycle(&self, _page: Page) {}
 }

@@ -155,4 +155,8 @@ impl<S: PageSource> PageSource for Resilient<S> {
     async fn probe(&self) -> Result<String, FetchError> {
         self.with_retries("the check", || self.inner.probe()).await
     }
+
+    fn recycle(&self, page: Page) {
+        self.inner.recycle(page);
+    }
 }
