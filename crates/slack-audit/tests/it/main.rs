@@ -14,3 +14,4 @@ mod kills;
 mod secrets;
 mod support;
 mod sync;
+mod synthetic;
