@@ -19,7 +19,7 @@ pub const NAME: &str = "slack-audit";
 
 /// The Slack Enterprise Audit Logs input.
 pub struct SlackAuditInput {
-    source: Box<dyn PageSource>,
+    source: Arc<dyn PageSource>,
     clock: Arc<dyn Clock>,
     plan: SyncPlan,
 }
@@ -40,8 +40,8 @@ impl SlackAuditInput {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let config = SlackConfig::new(settings, secrets, clock.now())?;
-        let source: Box<dyn PageSource> = if config.settings.use_synthetic_data {
-            Box::new(SyntheticSource::new(
+        let source: Arc<dyn PageSource> = if config.settings.use_synthetic_data {
+            Arc::new(SyntheticSource::new(
                 config.settings.synthetic_seed,
                 config.settings.synthetic_events_per_hour,
             ))
@@ -60,7 +60,7 @@ impl SlackAuditInput {
                     )])
                 },
             )?;
-            Box::new(Resilient::new(
+            Arc::new(Resilient::new(
                 http,
                 Pacer::per_minute(config.settings.requests_per_minute),
                 RetryPolicy {
@@ -106,7 +106,7 @@ impl Input for SlackAuditInput {
 
     async fn read(&self, state: SyncState, cx: &ReadContext<SyncState>) -> Result<(), InputError> {
         let engine = SyncEngine {
-            source: self.source.as_ref(),
+            source: Arc::clone(&self.source),
             clock: self.clock.as_ref(),
             plan: &self.plan,
         };

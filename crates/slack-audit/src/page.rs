@@ -156,6 +156,42 @@ impl Page {
     }
 }
 
+/// How far from the end of a body [`peek_next_cursor`] looks.
+const PEEK_WINDOW: usize = 16 * 1024;
+
+/// The `next_cursor` of a complete body, read from its last bytes without parsing the rest.
+///
+/// Slack writes `response_metadata` after `entries`, so the cursor sits at the very end of a
+/// page; reading it there lets the request for the next page leave while this one is still
+/// being parsed. It is only a guess (a key of that name could sit in an entry, and the body is
+/// not validated here): [`Page::parse`] stays the authority, and a guess it contradicts is
+/// thrown away. `None` when the body does not end like a complete object, or the cursor is
+/// absent, empty or escaped.
+pub fn peek_next_cursor(body: &[u8]) -> Option<&str> {
+    let mut end = body.len();
+    while end > 0 && matches!(body[end - 1], b' ' | b'\n' | b'\r' | b'\t') {
+        end -= 1;
+    }
+    if end == 0 || body[end - 1] != b'}' {
+        return None;
+    }
+    let from = end.saturating_sub(PEEK_WINDOW);
+    let tail = &body[from..end];
+    let key = memchr::memmem::rfind(tail, b"\"next_cursor\"")?;
+    let mut i = skip_ws(tail, key + b"\"next_cursor\"".len());
+    if tail.get(i) != Some(&b':') {
+        return None;
+    }
+    i = skip_ws(tail, i + 1);
+    if tail.get(i) != Some(&b'"') {
+        return None;
+    }
+    let cursor = string_body(tail, i)?;
+    std::str::from_utf8(&tail[cursor])
+        .ok()
+        .filter(|c| !c.is_empty())
+}
+
 fn read_keys(raw: &RawValue, base: usize) -> (Option<IdRef>, Option<i64>) {
     let text = raw.get();
     let offset = text.as_ptr() as usize - base;
@@ -330,6 +366,39 @@ fn skip_string(text: &[u8], i: usize) -> Option<usize> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_cursor_is_peeked_from_the_tail_and_agrees_with_the_parse() {
+        let body = br#"{"ok":true,"entries":[{"id":"a","date_create":5}],"response_metadata":{"next_cursor":"dXNlcjpVMEc5V0ZYTlo="}}
+"#;
+        assert_eq!(peek_next_cursor(body), Some("dXNlcjpVMEc5V0ZYTlo="));
+        let page = Page::parse(body.to_vec()).unwrap();
+        assert_eq!(page.next_cursor(), peek_next_cursor(body));
+        // Spaces around the colon, as a pretty-printing proxy would write them.
+        let spaced = br#"{"entries":[],"response_metadata": {"next_cursor" : "abc"} }"#;
+        assert_eq!(peek_next_cursor(spaced), Some("abc"));
+    }
+
+    #[test]
+    fn no_guess_without_a_complete_body_or_a_plain_cursor() {
+        for body in [
+            &br#"{"entries":[],"response_metadata":{"next_cursor":""}}"#[..],
+            br#"{"entries":[],"response_metadata":{"next_cursor":null}}"#,
+            br#"{"entries":[],"response_metadata":{"next_cursor":"ab"#,
+            br#"{"entries":[],"response_metadata":{"next_cursor":"a\"b"}}"#,
+            br#"{"ok":false,"error":"invalid_cursor"}"#,
+            b"",
+            b"   ",
+            b"<html>}",
+        ] {
+            assert_eq!(
+                peek_next_cursor(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 
     #[test]
     fn entries_are_byte_ranges_of_the_body() {

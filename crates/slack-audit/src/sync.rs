@@ -39,6 +39,7 @@ use crate::clock::Clock;
 use crate::page::Page;
 use crate::progress::Progress;
 use crate::settings::StartPoint;
+use crate::source::ahead::PageFetch;
 use crate::source::{FetchError, LogsQuery, PageSource};
 
 /// A window whose last `latest` is further behind now than this is followed by another window
@@ -134,8 +135,8 @@ pub struct PassStats {
 
 /// Runs passes of the sync against a source.
 pub struct SyncEngine<'a> {
-    /// Where pages come from.
-    pub source: &'a dyn PageSource,
+    /// Where pages come from (shared with the tasks that fetch pages ahead).
+    pub source: Arc<dyn PageSource>,
     /// What time it is.
     pub clock: &'a dyn Clock,
     /// What to read.
@@ -318,24 +319,19 @@ impl SyncEngine<'_> {
             return Ok(Flow::Continue);
         };
         let mut query = self.query(window.oldest, window.upper.unwrap_or(window.latest));
-        let mut cursor: Option<String> = None;
         let mut cursor_restarts = 0u32;
-        // The next page, fetched while the previous one was processed and handed over.
-        let mut prefetched: Option<Result<Page, FetchError>> = None;
+        // The page to handle next, already requested: the sync handles one page while the next
+        // is on the wire (see `crate::source::ahead`).
+        let mut pending = PageFetch::start(&self.source, &query, None);
         loop {
-            let fetched = match prefetched.take() {
-                Some(result) => result,
-                None => self.source.fetch(&query, cursor.as_deref()).await,
-            };
+            let had_cursor = pending.cursor().is_some();
+            let (fetched, announced_next) = pending.finish(&self.source, &query).await;
             let page = match fetched {
                 Ok(page) => page,
-                Err(FetchError::InvalidCursor) if cursor.is_some() => {
+                Err(FetchError::InvalidCursor)
+                    if had_cursor && cursor_restarts < MAX_CURSOR_RESTARTS =>
+                {
                     cursor_restarts += 1;
-                    if cursor_restarts > MAX_CURSOR_RESTARTS {
-                        return Err(InputError::transient(
-                            "Slack refused the page cursor again and again (invalid_cursor); the checkpoint is intact, the next run resumes from it",
-                        ));
-                    }
                     let upper = state.window.as_ref().and_then(|w| w.upper);
                     tracing::warn!(
                         message =
@@ -345,37 +341,40 @@ impl SyncEngine<'_> {
                     if let Some(upper) = upper {
                         query.latest = upper;
                     }
-                    cursor = None;
+                    pending = PageFetch::start(&self.source, &query, None);
                     continue;
+                }
+                Err(FetchError::InvalidCursor) if had_cursor => {
+                    return Err(InputError::transient(
+                        "Slack refused the page cursor again and again (invalid_cursor); the checkpoint is intact, the next run resumes from it",
+                    ));
                 }
                 Err(e) => return Err(e.into()),
             };
             stats.pages += 1;
             let next = page.next_cursor().map(str::to_owned);
-            // Ask for the next page now (the cursor is known once the body is parsed), so the
-            // network works while this page is de-duplicated, written and checkpointed. Its
-            // result is handled on the next turn, after this page's checkpoint: a failure or a
-            // refused cursor then resumes from exactly where this page left the state.
-            let fetch_next = async {
-                match next.as_deref() {
-                    Some(c) => Some(self.source.fetch(&query, Some(c)).await),
-                    None => None,
+            // Keep the request started from the announced cursor only if the parsed page agrees.
+            let ahead = match (announced_next, next.as_deref()) {
+                (Some(ahead), Some(c)) if ahead.cursor() == Some(c) => Some(ahead),
+                (announced, next) => {
+                    if announced.is_some() {
+                        tracing::debug!(
+                            message = "The cursor read early from a page was not its real one; asking again."
+                        );
+                    }
+                    next.map(|c| PageFetch::start(&self.source, &query, Some(c.to_owned())))
                 }
             };
-            let handle_this = async {
-                let records = self.absorb(&page, state, stats, progress, cx);
-                self.source.recycle(page);
-                self.emit(cx, records, state).await
-            };
-            let (next_page, flow) = tokio::join!(fetch_next, handle_this);
-            if let Flow::Stopped = flow {
+            let records = self.absorb(&page, state, stats, progress, cx);
+            self.source.recycle(page);
+            if let Flow::Stopped = self.emit(cx, records, state).await {
                 return Ok(Flow::Stopped);
             }
-            match next {
-                Some(c) => {
-                    cursor = Some(c);
+            match ahead {
+                Some(ahead) => {
+                    // A refused cursor counts against the limit only while no page gets through.
                     cursor_restarts = 0;
-                    prefetched = next_page;
+                    pending = ahead;
                 }
                 None => break,
             }
@@ -399,5 +398,177 @@ impl SyncEngine<'_> {
             );
         }
         Ok(self.emit(cx, RecordBuf::default(), state).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    //! The engine against a scripted in-memory source: the next request leaves before a page
+    //! is parsed, and a wrong early cursor is thrown away without losing or repeating anything.
+
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::source::CursorHint;
+
+    const NOW: i64 = 1_700_000_000;
+
+    /// A page's entries (`id`, `date_create`) and its next cursor.
+    type ScriptedPage = (Vec<(String, i64)>, Option<String>);
+
+    /// Pages by the cursor that asks for them; `announce` is what the source announces early
+    /// for a page (the right next cursor, or a wrong one).
+    struct Scripted {
+        pages: HashMap<Option<String>, ScriptedPage>,
+        announce: HashMap<Option<String>, String>,
+        requests: Mutex<Vec<Option<String>>>,
+    }
+
+    impl Scripted {
+        fn requested(&self, cursor: &str) -> bool {
+            let requests = self.requests.lock().unwrap();
+            requests.iter().any(|r| r.as_deref() == Some(cursor))
+        }
+    }
+
+    #[async_trait]
+    impl PageSource for Scripted {
+        async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
+            let (hint, _rx) = CursorHint::channel();
+            self.fetch_announcing(query, cursor, &hint).await
+        }
+
+        async fn fetch_announcing(
+            &self,
+            _query: &LogsQuery,
+            cursor: Option<&str>,
+            hint: &CursorHint,
+        ) -> Result<Page, FetchError> {
+            let key = cursor.map(str::to_owned);
+            self.requests.lock().unwrap().push(key.clone());
+            let Some((entries, next)) = self.pages.get(&key) else {
+                return Err(FetchError::InvalidCursor);
+            };
+            if let Some(early) = self.announce.get(&key) {
+                hint.offer(early);
+                // "Parsing" ends only once the announced page has been asked for: this page is
+                // not returned before the next request left.
+                let mut waited = 0;
+                while !self.requested(early) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    waited += 1;
+                    if waited > 1000 {
+                        return Err(FetchError::Fatal(format!(
+                            "the page at {early:?} was not requested while this one was parsed"
+                        )));
+                    }
+                }
+            }
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(id, date)| format!(r#"{{"id":"{id}","date_create":{date}}}"#))
+                .collect();
+            let body = format!(
+                r#"{{"ok":true,"entries":[{}],"response_metadata":{{"next_cursor":"{}"}}}}"#,
+                entries.join(","),
+                next.as_deref().unwrap_or("")
+            );
+            Page::parse(body.into_bytes()).map_err(|e| FetchError::Fatal(format!("{e:?}")))
+        }
+
+        async fn probe(&self) -> Result<String, FetchError> {
+            Ok("scripted".into())
+        }
+    }
+
+    fn page(ids: &[(&str, i64)], next: Option<&str>) -> ScriptedPage {
+        (
+            ids.iter().map(|(id, d)| ((*id).to_owned(), *d)).collect(),
+            next.map(str::to_owned),
+        )
+    }
+
+    /// Runs one pass over three pages, with the early cursor of the first page being `early`.
+    async fn run_three_pages(early: &str) -> (Vec<String>, Vec<Option<String>>) {
+        let source = Arc::new(Scripted {
+            pages: HashMap::from([
+                (None, page(&[("e5", NOW - 5), ("e4", NOW - 4)], Some("c2"))),
+                (
+                    Some("c2".into()),
+                    page(&[("e3", NOW - 30), ("e2", NOW - 40)], Some("c3")),
+                ),
+                (Some("c3".into()), page(&[("e1", NOW - 50)], None)),
+            ]),
+            announce: HashMap::from([(None, early.to_owned()), (Some("c2".into()), "c3".into())]),
+            requests: Mutex::default(),
+        });
+        let clock = FixedClock::new(NOW);
+        let plan = SyncPlan {
+            start: StartPoint::Ago(3600),
+            lookback: 600,
+            limit: 2,
+            action: None,
+            actor: None,
+            entity: None,
+        };
+        let engine = SyncEngine {
+            source: Arc::clone(&source) as Arc<dyn PageSource>,
+            clock: &clock,
+            plan: &plan,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let cx = ReadContext::new(tx, CancellationToken::new());
+        let stats = engine.run(SyncState::default(), &cx).await.unwrap();
+        drop(cx);
+        let mut out = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            let text = String::from_utf8(batch.records.as_bytes().to_vec()).unwrap();
+            out.extend(text.lines().map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["id"].as_str().unwrap().to_owned()
+            }));
+        }
+        assert_eq!(stats.pages, 3);
+        let requests = source.requests.lock().unwrap().clone();
+        (out, requests)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_next_request_leaves_before_the_page_is_parsed() {
+        let (ids, requests) = run_three_pages("c2").await;
+        assert_eq!(ids, ["e5", "e4", "e3", "e2", "e1"]);
+        assert_eq!(
+            requests,
+            [None, Some("c2".to_owned()), Some("c3".to_owned())],
+            "each page asked for once, in order"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_wrong_early_cursor_is_thrown_away() {
+        let (ids, requests) = run_three_pages("bogus").await;
+        assert_eq!(
+            ids,
+            ["e5", "e4", "e3", "e2", "e1"],
+            "nothing lost or repeated"
+        );
+        assert_eq!(
+            requests,
+            [
+                None,
+                Some("bogus".to_owned()),
+                Some("c2".to_owned()),
+                Some("c3".to_owned())
+            ],
+            "the guess was asked for, then the real cursor"
+        );
     }
 }

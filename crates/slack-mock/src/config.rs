@@ -24,8 +24,9 @@ pub struct MockConfig {
     /// one second, so it may hold more than `limit` entries. `true`: pages are cut exactly at
     /// `limit`, even in the middle of a second.
     pub split_ties: bool,
-    /// Server-side delay before every normal response (dataset page or scripted exchange).
-    /// Faults, 401, 429 and validation errors are not delayed.
+    /// Server-side delay before every normal response (dataset page or scripted exchange): the
+    /// time from request to response, the mock's rendering included. Faults, 401, 429 and
+    /// validation errors are not delayed.
     pub page_delay: Duration,
     /// If `Some(r)`: a sliding 60-second window admits `r` requests; a request beyond it gets
     /// HTTP 429, `Retry-After: <seconds until a slot frees, rounded up, at least 1>` and

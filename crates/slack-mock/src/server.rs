@@ -640,13 +640,17 @@ async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream) {
                 return;
             }
             Plan::Page => {
-                delay(&shared).await;
+                // Render first, then sleep what is left of the delay: the delay is the time the
+                // server takes to answer, and the mock's own work must not add to it (the bench
+                // measures the connector, not the mock).
+                let arrived = tokio::time::Instant::now();
                 render_page(&shared, &req, &mut out, true, close);
+                delay_rest(&shared, arrived.elapsed()).await;
                 let status = parse_status(&out);
                 shared.set_status(idx, status);
             }
             Plan::Script(resp) => {
-                delay(&shared).await;
+                delay_rest(&shared, Duration::ZERO).await;
                 if resp.drop {
                     return;
                 }
@@ -671,9 +675,12 @@ async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream) {
     }
 }
 
-async fn delay(shared: &Shared) {
-    if !shared.config.page_delay.is_zero() {
-        tokio::time::sleep(shared.config.page_delay).await;
+/// Sleeps what is left of [`MockConfig::page_delay`](crate::MockConfig::page_delay) after
+/// `spent` of work on the response.
+async fn delay_rest(shared: &Shared, spent: Duration) {
+    let rest = shared.config.page_delay.saturating_sub(spent);
+    if !rest.is_zero() {
+        tokio::time::sleep(rest).await;
     }
 }
 

@@ -12,8 +12,8 @@ use connector_sdk::secrecy::{ExposeSecret, SecretString};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 
-use super::{FetchError, LogsQuery, PageSource};
-use crate::page::{Page, PageError};
+use super::{CursorHint, FetchError, LogsQuery, PageSource};
+use crate::page::{Page, PageError, peek_next_cursor};
 
 /// The User-Agent every request carries.
 pub const USER_AGENT: &str = concat!("slack-audit-connector/", env!("CARGO_PKG_VERSION"));
@@ -70,7 +70,12 @@ impl HttpSource {
         })
     }
 
-    async fn get(&self, params: &[(&str, String)]) -> Result<Page, FetchError> {
+    async fn get(
+        &self,
+        params: &[(&str, String)],
+        hint: Option<&CursorHint>,
+    ) -> Result<Page, FetchError> {
+        let started = std::time::Instant::now();
         let response = self
             .http
             .get(&self.logs_url)
@@ -79,6 +84,7 @@ impl HttpSource {
             .send()
             .await
             .map_err(|e| FetchError::Transient(describe_transport_error(&e)))?;
+        let headers_at = started.elapsed();
         let status = response.status();
         let retry_after = response
             .headers()
@@ -110,8 +116,23 @@ impl HttpSource {
                 Err(_) => break,
             }
         }
+        let body_at = started.elapsed();
         if status.is_success() {
-            return Page::parse(body).map_err(|e| classify_body_error(status, e));
+            if let (Some(hint), Some(next)) = (hint, peek_next_cursor(&body)) {
+                hint.offer(next);
+            }
+            let bytes = body.len();
+            let page = Page::parse(body).map_err(|e| classify_body_error(status, e));
+            tracing::debug!(
+                message = "Fetched a page.",
+                status = status.as_u16(),
+                bytes,
+                entries = page.as_ref().map_or(0, |p| p.entries().len()),
+                headers_ms = headers_at.as_millis() as u64,
+                body_ms = (body_at - headers_at).as_millis() as u64,
+                parse_ms = (started.elapsed() - body_at).as_millis() as u64,
+            );
+            return page;
         }
         let code = error_code(&body);
         Err(classify_status(status, code.as_deref()))
@@ -137,7 +158,16 @@ const MAX_PRESIZE: u64 = 64 * 1024 * 1024;
 #[async_trait]
 impl PageSource for HttpSource {
     async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
-        self.get(&query.params(cursor)).await
+        self.get(&query.params(cursor), None).await
+    }
+
+    async fn fetch_announcing(
+        &self,
+        query: &LogsQuery,
+        cursor: Option<&str>,
+        hint: &CursorHint,
+    ) -> Result<Page, FetchError> {
+        self.get(&query.params(cursor), Some(hint)).await
     }
 
     fn recycle(&self, page: Page) {
@@ -149,7 +179,7 @@ impl PageSource for HttpSource {
     }
 
     async fn probe(&self) -> Result<String, FetchError> {
-        let page = self.get(&[("limit", "1".to_owned())]).await?;
+        let page = self.get(&[("limit", "1".to_owned())], None).await?;
         Ok(format!(
             "Slack accepted the token and returned the audit log ({} entr{} on a one-entry probe)",
             page.entries().len(),

@@ -4,13 +4,16 @@
 //! at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]), not logic
 //! sprinkled through the engine, in the spirit of tower's layers.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use connector_sdk::InputError;
+use tokio::sync::oneshot;
 
 use crate::page::Page;
 
+pub mod ahead;
 pub mod http;
 pub mod resilient;
 pub mod synthetic;
@@ -100,9 +103,43 @@ pub trait PageSource: Send + Sync {
     /// The page of `query` at `cursor` (`None`: the newest page of the window).
     async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError>;
 
+    /// [`fetch`](Self::fetch), announcing the page's next cursor through `hint` as early as the
+    /// source can (an HTTP source: once the body is in, before parsing it), so the caller can
+    /// ask for the next page meanwhile. An optional capability: the default announces nothing.
+    /// An announcement is a guess; the returned page's own cursor is the truth.
+    async fn fetch_announcing(
+        &self,
+        query: &LogsQuery,
+        cursor: Option<&str>,
+        hint: &CursorHint,
+    ) -> Result<Page, FetchError> {
+        let _ = hint;
+        self.fetch(query, cursor).await
+    }
+
     /// One cheap call proving the source accepts us; says what it proved.
     async fn probe(&self) -> Result<String, FetchError>;
 
     /// Takes back a page that has been handled, so its buffer can hold a later one.
     fn recycle(&self, _page: Page) {}
+}
+
+/// The sending side of an early next-cursor announcement: the first offer is delivered, later
+/// ones (from retries of the same page) are ignored. Cloneable, so every attempt can hold it.
+#[derive(Debug, Clone)]
+pub struct CursorHint(Arc<Mutex<Option<oneshot::Sender<String>>>>);
+
+impl CursorHint {
+    /// A hint and the receiver its first offer reaches.
+    pub fn channel() -> (CursorHint, oneshot::Receiver<String>) {
+        let (tx, rx) = oneshot::channel();
+        (CursorHint(Arc::new(Mutex::new(Some(tx)))), rx)
+    }
+
+    /// Announces `cursor`, unless a cursor was announced already.
+    pub fn offer(&self, cursor: &str) {
+        if let Some(tx) = self.0.lock().ok().and_then(|mut slot| slot.take()) {
+            let _ = tx.send(cursor.to_owned());
+        }
+    }
 }

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{FetchError, LogsQuery, PageSource};
+use super::{CursorHint, FetchError, LogsQuery, PageSource};
 use crate::page::Page;
 
 /// Consecutive 429s tolerated for one page before giving up on the run.
@@ -150,6 +150,18 @@ impl<S: PageSource> PageSource for Resilient<S> {
     async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
         self.with_retries("a page", || self.inner.fetch(query, cursor))
             .await
+    }
+
+    async fn fetch_announcing(
+        &self,
+        query: &LogsQuery,
+        cursor: Option<&str>,
+        hint: &CursorHint,
+    ) -> Result<Page, FetchError> {
+        self.with_retries("a page", || {
+            self.inner.fetch_announcing(query, cursor, hint)
+        })
+        .await
     }
 
     async fn probe(&self) -> Result<String, FetchError> {
