@@ -13,7 +13,8 @@
 //!
 //! - [`settings`]: the config (`settings` + `secrets`) and its semantic checks.
 //! - [`source`]: where pages come from: [`source::http`] (Slack, classified errors),
-//!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data).
+//!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data),
+//!   [`source::ahead`] (each page request on its own task, the next one started early).
 //! - [`page`]: a response body kept as bytes; entries as byte ranges plus `id`/`date_create`.
 //! - [`sync`]: windows, checkpoints, dedupe, late events.
 //! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
