@@ -43,19 +43,7 @@ impl PageSource for SyntheticSource {
                 .ok_or(FetchError::InvalidCursor)?
                 .min(query.latest),
         };
-        let filter = |e: &SyntheticEvent| {
-            query.action.as_deref().is_none_or(|a| {
-                a.split(',')
-                    .any(|x| e.json.contains(&format!("\"action\":\"{x}\"")))
-            }) && query
-                .actor
-                .as_deref()
-                .is_none_or(|a| e.json.contains(&format!("\"id\":\"{a}\"")))
-                && query
-                    .entity
-                    .as_deref()
-                    .is_none_or(|a| e.json.contains(&format!("\"id\":\"{a}\"")))
-        };
+        let filtered = query.action.is_some() || query.actor.is_some() || query.entity.is_some();
         let mut body = Vec::with_capacity(64 * 1024);
         body.extend_from_slice(b"{\"entries\":[");
         let mut count = 0usize;
@@ -68,7 +56,7 @@ impl PageSource for SyntheticSource {
                 .events_in_second(second, self.events_per_hour, &mut events);
             // Newest first; within a second, a stable order.
             events.sort_by(|a, b| b.id.cmp(&a.id));
-            for event in events.iter().filter(|e| filter(e)) {
+            for event in events.iter().filter(|e| !filtered || matches(query, e)) {
                 if count > 0 {
                     body.push(b',');
                 }
@@ -90,5 +78,108 @@ impl PageSource for SyntheticSource {
 
     async fn probe(&self) -> Result<String, FetchError> {
         Ok("synthetic mode: no token needed, nothing touches the network".into())
+    }
+}
+
+/// Whether `event` passes the query's filters as Slack applies them: `action` is one of the
+/// listed names, `actor` is the acting user's id, `entity` is the id of the entry's entity.
+fn matches(query: &LogsQuery, event: &SyntheticEvent) -> bool {
+    let Ok(entry) = serde_json::from_str::<serde_json::Value>(&event.json) else {
+        return false;
+    };
+    let action_ok = query.action.as_deref().is_none_or(|listed| {
+        entry["action"]
+            .as_str()
+            .is_some_and(|action| listed.split(',').any(|x| x == action))
+    });
+    let actor_ok = query
+        .actor
+        .as_deref()
+        .is_none_or(|id| entry["actor"]["user"]["id"].as_str() == Some(id));
+    let entity_ok = query.entity.as_deref().is_none_or(|id| {
+        let kind = entry["entity"]["type"].as_str().unwrap_or_default();
+        entry["entity"][kind]["id"].as_str() == Some(id)
+    });
+    action_ok && actor_ok && entity_ok
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const NOON: i64 = 1_795_780_800; // a Wednesday, 12:00 UTC
+
+    /// The id of an entry's entity; message entities have none (channel and timestamp instead),
+    /// as in Slack.
+    fn entity_id(e: &serde_json::Value) -> Option<&str> {
+        let kind = e["entity"]["type"].as_str()?;
+        e["entity"][kind]["id"].as_str()
+    }
+
+    async fn entries(source: &SyntheticSource, query: &LogsQuery) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = source.fetch(query, cursor.as_deref()).await.unwrap();
+            for e in page.entries() {
+                out.push(serde_json::from_slice(page.raw(e)).unwrap());
+            }
+            match page.next_cursor() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn filters_match_exactly_like_slack() {
+        let source = SyntheticSource::new(7, 3600.0);
+        let all = LogsQuery {
+            oldest: NOON - 4 * 3600,
+            latest: NOON,
+            limit: 9999,
+            action: None,
+            actor: None,
+            entity: None,
+        };
+        let everything = entries(&source, &all).await;
+        let actor = everything[0]["actor"]["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let entity = everything.iter().find_map(entity_id).unwrap().to_owned();
+        let action = everything[0]["action"].as_str().unwrap().to_owned();
+
+        for (query, keep) in [
+            (
+                LogsQuery {
+                    actor: Some(actor.clone()),
+                    ..all.clone()
+                },
+                Box::new(|e: &serde_json::Value| e["actor"]["user"]["id"] == actor.as_str())
+                    as Box<dyn Fn(&serde_json::Value) -> bool>,
+            ),
+            (
+                LogsQuery {
+                    entity: Some(entity.clone()),
+                    ..all.clone()
+                },
+                Box::new(|e: &serde_json::Value| entity_id(e) == Some(entity.as_str())),
+            ),
+            (
+                LogsQuery {
+                    action: Some(format!("{action},no_such_action")),
+                    ..all.clone()
+                },
+                Box::new(|e: &serde_json::Value| e["action"] == action.as_str()),
+            ),
+        ] {
+            let id = |e: &serde_json::Value| e["id"].as_str().unwrap().to_owned();
+            let expected: Vec<String> = everything.iter().filter(|e| keep(e)).map(id).collect();
+            let got: Vec<String> = entries(&source, &query).await.iter().map(id).collect();
+            assert!(!got.is_empty(), "{query:?} matched nothing");
+            assert_eq!(got, expected, "{query:?}: the ids returned, newest first");
+        }
     }
 }
