@@ -60,9 +60,11 @@ proptest! {
         match Page::parse(body.clone()) {
             Ok(page) => {
                 for e in page.entries() {
-                    // Every entry's raw bytes are a slice of the body and valid JSON.
+                    // Every entry's raw bytes are a slice of the body and valid JSON. (Syntax
+                    // only: a mutation can make a valid number that `serde_json::Value` cannot
+                    // hold, such as `1e67225599`, and such an entry is passed through as sent.)
                     let raw = page.raw(e);
-                    prop_assert!(serde_json::from_slice::<serde_json::Value>(raw).is_ok());
+                    prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok());
                 }
             }
             Err(PageError::Malformed(_) | PageError::NoEntries | PageError::Slack { .. }) => {}
