@@ -4,7 +4,7 @@
 //! at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]), not logic
 //! sprinkled through the engine, in the spirit of tower's layers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -125,15 +125,15 @@ pub trait PageSource: Send + Sync {
 }
 
 /// The sending side of an early next-cursor announcement: the first offer is delivered, later
-/// ones (from retries of the same page) are ignored. Cloneable, so every attempt can hold it.
-#[derive(Debug, Clone)]
-pub struct CursorHint(Arc<Mutex<Option<oneshot::Sender<String>>>>);
+/// ones (from retries of the same page, which share it by reference) are ignored.
+#[derive(Debug)]
+pub struct CursorHint(Mutex<Option<oneshot::Sender<String>>>);
 
 impl CursorHint {
     /// A hint and the receiver its first offer reaches.
     pub fn channel() -> (CursorHint, oneshot::Receiver<String>) {
         let (tx, rx) = oneshot::channel();
-        (CursorHint(Arc::new(Mutex::new(Some(tx)))), rx)
+        (CursorHint(Mutex::new(Some(tx))), rx)
     }
 
     /// Announces `cursor`, unless a cursor was announced already.
