@@ -165,7 +165,6 @@ fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, 
     pool: BufferPool,
 ) -> Result<ReadSummary, HostError> {
     let mut summary = ReadSummary::default();
-    let mut first = true;
     while let Some(batch) = rx.blocking_recv() {
         if !batch.records.is_empty() {
             if let Err(error) = sink.deliver(&batch.records) {
@@ -179,15 +178,16 @@ fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, 
             checkpoint,
         } = batch;
         pool.give(records);
-        // The first commit always happens, so the state file exists after any successful start.
-        if first || checkpoint != committed {
+        // Only a position that moved is written: an input that has read nothing valid yet (a
+        // refused token, no network) leaves no state file behind, so the next run starts from
+        // the configuration as it is then.
+        if checkpoint != committed {
             if let Err(error) = store.commit(&checkpoint) {
                 stop_input.cancel();
                 return Err(HostError::State(error));
             }
             summary.commits += 1;
             committed = checkpoint;
-            first = false;
         }
     }
     Ok(summary)

@@ -201,10 +201,13 @@ async fn a_200_with_ok_false_is_never_taken_for_no_events() {
     .await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("\"ok\": false"), "{}", out.stderr);
-    // The window is still open at its start: nothing was skipped.
-    let state = work.state_json();
-    assert!(state["state"]["watermark"].is_null(), "{state}");
-    assert!(state["state"]["window"]["upper"].is_null(), "{state}");
+    assert_eq!(mock.stats().requests, 3, "one attempt and two retries");
+    assert_eq!(mock.stats().faults.ok_false, 3);
+    // No valid page was ever read: no state, so nothing can have been marked as read.
+    assert!(
+        !work.state().exists(),
+        "a run that read nothing wrote state"
+    );
 }
 
 #[tokio::test]
