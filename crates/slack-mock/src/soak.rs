@@ -14,9 +14,10 @@
 //!
 //! # What it does
 //!
-//! [`run`] starts a [`MockSlack`] with seeded random faults of every kind (503 with an HTML
+//! [`run`] starts a [`MockSlack`] with seeded random faults of every [`FaultKind::RANDOM`] kind (503 with an HTML
 //! body, 429 with `Retry-After`, truncated JSON, dropped connections, stalls longer than the
-//! connector's request timeout, 200 `{"ok": false}`, refused cursors), and a producer thread
+//! connector's request timeout, 200 `{"ok": false}`, refused cursors, entries dated a year away
+//! from the window asked for, cursors that repeat themselves), and a producer thread
 //! that pushes events into it: a steady stream stamped "now", bursts of many events sharing one
 //! second (ties that pages never split), and late arrivals stamped 5–60 s in the past (inside
 //! the connector's late-arrival window). It spawns `slack-audit read --follow` on a config that
@@ -28,7 +29,8 @@
 //! - **lost** = pushed − delivered must be 0 (an event pushed but never served counts as lost
 //!   too: the connector must eventually read every event, since late ones are within its
 //!   lookback);
-//! - every record is byte-for-byte the entry the mock was given;
+//! - every record is byte-for-byte the entry the mock was given (stray entries, ids
+//!   `stray-…`, are passed through and counted apart: they are not events of the ledger);
 //! - an id delivered again was, the time before, delivered by a process instance that was
 //!   **SIGKILLed**, among the last lines it wrote (at most one page: `page_size` plus the largest
 //!   tie); never twice by one instance, never after a clean stop or without a kill;

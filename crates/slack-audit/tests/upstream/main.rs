@@ -322,6 +322,10 @@ async fn a_retry_after_date_is_honoured() {
     let requests = mock.requests();
     let waited = requests[1].at.duration_since(requests[0].at);
     assert!(waited >= Duration::from_millis(1500), "waited {waited:?}");
+    assert!(
+        waited < Duration::from_secs(15),
+        "waited {waited:?}: the date was not read (the default wait is 30 s)"
+    );
 }
 
 /// Defect 4, recoverable: every cursor answers with itself. Each loop is caught on its first
