@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod mutants;
 pub mod record;
 pub mod replay;
 pub mod schema;

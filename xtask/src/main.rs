@@ -1,5 +1,5 @@
 //! `cargo xtask`: the project's developer tasks (schemas, replays, fixture recording,
-//! benchmarks, soak), in Rust so they need nothing but the toolchain.
+//! benchmarks, soak, mutation testing), in Rust so they need nothing but the toolchain.
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +25,8 @@ enum Task {
     Bench(xtask::bench::BenchArgs),
     /// Run the connector in follow mode against a faulty mock with kills, and check the ledger.
     Soak(xtask::soak::SoakArgs),
+    /// Mutation-test the checkpoint path (cargo-mutants, scoped; figures in TESTING.md).
+    Mutants(xtask::mutants::MutantsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +36,6 @@ fn main() -> anyhow::Result<()> {
         Task::Record(args) => xtask::record::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),
         Task::Soak(args) => xtask::soak::run(&args),
+        Task::Mutants(args) => xtask::mutants::run(&args),
     }
 }

@@ -447,40 +447,128 @@ mod tests {
             Page::parse(br#"{"response_metadata":{}}"#.to_vec()),
             Err(PageError::NoEntries)
         ));
+        // An error beside an (empty) entries list is still an error, whichever half says it.
+        for body in [
+            &br#"{"ok":false,"entries":[]}"#[..],
+            br#"{"error":"ratelimited","entries":[]}"#,
+        ] {
+            assert!(
+                matches!(Page::parse(body.to_vec()), Err(PageError::Slack { .. })),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
         assert!(matches!(
             Page::parse(Vec::new()),
             Err(PageError::Malformed(_))
         ));
     }
 
+    /// The keys read from one entry, by the scanner (`None` when it declines) and by serde.
+    fn keys_both_ways(text: &str) -> (Option<KeysRead>, KeysRead) {
+        let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
+        let base = raw.get().as_ptr() as usize;
+        let show = |id: Option<IdRef>| match id {
+            Some(IdRef::Span(r)) => Some(raw.get()[r].to_owned()),
+            Some(IdRef::Owned(s)) => Some(s.to_string()),
+            None => None,
+        };
+        let fast = scan_keys(raw.get().as_bytes())
+            .map(|(id, date)| (id.map(|r| raw.get()[r].to_owned()), date));
+        let (slow_id, slow_date) = read_keys_slow(raw.get(), base);
+        (fast, (show(slow_id), slow_date))
+    }
+
+    type KeysRead = (Option<String>, Option<i64>);
+
+    /// Each entry's `id` and `date_create` as the sync must see them, and whether the fast
+    /// scanner answers it itself (plain entries, which is nearly all of Slack's) or declines
+    /// it to serde (escapes, non-integer dates, duplicate keys). Both paths must give the
+    /// expected keys: a wrong id or date breaks de-duplication and the checkpoint.
     #[test]
-    fn the_scanner_agrees_with_serde() {
-        let cases = [
-            r#"{"id":"a","date_create":5}"#,
-            r#"{ "x" : {"id":"no","date_create":1}, "date_create" : -7 , "id" : "b" }"#,
-            r#"{"nested":[{"a":"]}\"["}],"id":"c","s":"x\"y","date_create":9,"t":true}"#,
-            r#"{"id":null,"date_create":null}"#,
-            r#"{"id":"","date_create":3}"#,
-            r#"{"date_create":3}"#,
-            r#"{"id":"a\u0062","date_create":1}"#,
-            r#"{"id":"a","date_create":1.0}"#,
-            r#"{"id":7,"date_create":1}"#,
-            r#"{"id":"a","id":"b","date_create":1}"#,
-            r#"{}"#,
-            r#"[1]"#,
+    fn the_scanner_and_serde_read_the_same_keys() {
+        let cases: &[(&str, bool, Option<&str>, Option<i64>)] = &[
+            (r#"{"id":"a","date_create":5}"#, true, Some("a"), Some(5)),
+            (
+                r#"{ "x" : {"id":"no","date_create":1}, "date_create" : -7 , "id" : "b" }"#,
+                true,
+                Some("b"),
+                Some(-7),
+            ),
+            (
+                r#"{"nested":[{"a":"]}\"["}],"id":"c","s":"x\"y","date_create":9,"t":true}"#,
+                true,
+                Some("c"),
+                Some(9),
+            ),
+            (
+                r#"{"k:":"v","id":"d","date_create":6}"#,
+                true,
+                Some("d"),
+                Some(6),
+            ),
+            (r#"{"id":null,"date_create":null}"#, true, None, None),
+            (
+                r#"{"note":"x, y }]","id":"l","date_create":8}"#,
+                true,
+                Some("l"),
+                Some(8),
+            ),
+            (r#"{"id":"","date_create":3}"#, true, None, Some(3)),
+            (r#"{"date_create":3}"#, true, None, Some(3)),
+            (r#"{"action":"user_login","id":"e"}"#, true, Some("e"), None),
+            (r#"{}"#, true, None, None),
+            (
+                r#"{"id":"a\u0062","date_create":1}"#,
+                false,
+                Some("ab"),
+                Some(1),
+            ),
+            (r#"{"id":"f","date_create":1.0}"#, false, Some("f"), Some(1)),
+            (
+                r#"{"date_create":2.0,"x":"y","id":"g"}"#,
+                false,
+                Some("g"),
+                Some(2),
+            ),
+            (r#"{"id":"h","date_create":1.5}"#, false, Some("h"), None),
+            (
+                r#"{"id":"i","date_create":999999999999999.0}"#,
+                false,
+                Some("i"),
+                Some(999_999_999_999_999),
+            ),
+            (r#"{"id":"j","date_create":1e15}"#, false, Some("j"), None),
+            // A key of the wrong type: no keys at all (the entry is delivered unkeyed).
+            (r#"{"id":"k","date_create":"5"}"#, false, None, None),
+            (r#"{"id":7,"date_create":1}"#, false, None, None),
+            // A duplicated key is ambiguous: no keys either.
+            (r#"{"id":"a","id":"b","date_create":1}"#, false, None, None),
+            (r#"[1]"#, false, None, None),
         ];
-        for text in cases {
-            let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
-            let base = raw.get().as_ptr() as usize;
-            let (fast_id, fast_date) = read_keys(&raw, base);
-            let (slow_id, slow_date) = read_keys_slow(raw.get(), base);
-            let show = |id: Option<IdRef>| match id {
-                Some(IdRef::Span(r)) => Some(raw.get()[r].to_owned()),
-                Some(IdRef::Owned(s)) => Some(s.to_string()),
-                None => None,
-            };
-            assert_eq!(show(fast_id), show(slow_id), "{text}");
-            assert_eq!(fast_date, slow_date, "{text}");
+        for (text, scanned, id, date) in cases {
+            let expected = (id.map(str::to_owned), *date);
+            let (fast, slow) = keys_both_ways(text);
+            assert_eq!(slow, expected, "serde on {text}");
+            match fast {
+                Some(fast) => {
+                    assert!(
+                        *scanned,
+                        "the scanner answered {text}, which it should decline"
+                    );
+                    assert_eq!(fast, expected, "the scanner on {text}");
+                }
+                None => assert!(!scanned, "the scanner declined {text}"),
+            }
+            // And through a page, whichever path it took.
+            let body = format!(r#"{{"entries":[{text}]}}"#);
+            let page = Page::parse(body.into_bytes()).unwrap();
+            let e = &page.entries()[0];
+            assert_eq!(
+                (page.id(e).map(str::to_owned), e.date_create),
+                expected,
+                "{text}"
+            );
         }
     }
 
