@@ -20,6 +20,8 @@
 //! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
 //!   the record schema (records themselves are never round-tripped through it).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
+//! - [`metrics`]: Slack's metric families (requests, retries, skips, position); [`status`]: what
+//!   a saved state says, for `slack-audit status`.
 
 #![forbid(unsafe_code)]
 
@@ -27,10 +29,12 @@ pub mod actions;
 pub mod clock;
 pub mod entry;
 pub mod input;
+pub mod metrics;
 pub mod page;
 pub mod progress;
 pub mod settings;
 pub mod source;
+pub mod status;
 pub mod sync;
 pub mod synthetic;
 
