@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use connector_sdk::metrics::prometheus_client::collector::Collector;
-use connector_sdk::metrics::prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use connector_sdk::metrics::prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeMetric,
+};
 use connector_sdk::metrics::prometheus_client::metrics::MetricType;
 use connector_sdk::metrics::prometheus_client::metrics::counter::Counter;
 use connector_sdk::metrics::prometheus_client::metrics::family::Family;
@@ -143,6 +145,17 @@ impl SlackMetrics {
             self.cursor_restarts.clone(),
         );
         registry.register_collector(Box::new(Arc::clone(&self.position)));
+        // The label sets every run can have start at 0, so they are listed from the first
+        // scrape and `rate()` sees their first increase.
+        let _ = self
+            .requests
+            .get_or_create(&[("status", "2xx"), ("kind", "ok")]);
+        for reason in ["transient", "rate_limited"] {
+            let _ = self.retries.get_or_create(&[("reason", reason)]);
+        }
+        for reason in ["invalid_cursor", "loop"] {
+            let _ = self.cursor_restarts.get_or_create(&[("reason", reason)]);
+        }
     }
 
     /// One request answered (`status`: the HTTP status, if a response came) with `outcome`,
@@ -263,12 +276,12 @@ fn known(v: &AtomicI64) -> Option<i64> {
 
 /// Writes one gauge family: its description always (so the exposition lists it), its sample
 /// only when the value is known.
-fn gauge(
+fn gauge<N: EncodeGaugeValue>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     unit: Option<&Unit>,
-    value: Option<f64>,
+    value: Option<N>,
 ) -> Result<(), std::fmt::Error> {
     let metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
     match value {
@@ -286,7 +299,7 @@ impl Collector for Position {
             "watermark_timestamp",
             "The newest date_create of a completed window, in unix seconds: everything up to it is collected (absent until the first window completes).",
             seconds,
-            watermark.map(|w| w as f64),
+            watermark,
         )?;
         gauge(
             &mut encoder,
@@ -304,21 +317,21 @@ impl Collector for Position {
             "window_oldest_timestamp",
             "Start of the window being read, in unix seconds (absent between windows).",
             seconds,
-            window.map(|(o, _, _)| o as f64),
+            window.map(|(o, _, _)| o),
         )?;
         gauge(
             &mut encoder,
             "window_latest_timestamp",
             "End of the window being read, in unix seconds (absent between windows).",
             seconds,
-            window.map(|(_, l, _)| l as f64),
+            window.map(|(_, l, _)| l),
         )?;
         gauge(
             &mut encoder,
             "window_position_timestamp",
             "How far back the window being read has got (pages go newest first), in unix seconds: the backfill position (absent between windows).",
             seconds,
-            window.map(|(_, _, u)| u as f64),
+            window.map(|(_, _, u)| u),
         )?;
         gauge(
             &mut encoder,
@@ -338,7 +351,7 @@ impl Collector for Position {
             "late_arrival_ids",
             "Ids kept to recognise events re-read within the late-arrival window.",
             None,
-            Some(self.late_ids.load(Ordering::Relaxed) as f64),
+            Some(self.late_ids.load(Ordering::Relaxed)),
         )
     }
 }

@@ -184,6 +184,9 @@ impl Metrics {
             "The connector's version; always 1",
             Info::new([("version", version)]),
         );
+        for outcome in ["ok", "transient_error"] {
+            let _ = host.polls.get_or_create(&[("outcome", outcome)]);
+        }
         input.register_metrics(&mut registry);
         Metrics {
             inner: Arc::new(Inner {
