@@ -64,12 +64,19 @@ pub struct ReadSummary {
     pub interrupted: bool,
 }
 
-/// Opens (and locks) the state file for input `I`.
+/// Opens (and locks) the state file for input `I`; a state that fails [`Input::check_state`]
+/// is refused as unusable.
 pub fn open_state<I: Input>(
     path: &std::path::Path,
 ) -> Result<(StateStore<I::State>, I::State), StateError> {
     let (store, state) =
         StateStore::<I::State>::open(path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
+    if let Some(state) = &state {
+        I::check_state(state).map_err(|reason| StateError::Unusable {
+            path: path.to_path_buf(),
+            reason: format!("it holds a state no run could have written: {reason}"),
+        })?;
+    }
     Ok((store, state.unwrap_or_default()))
 }
 

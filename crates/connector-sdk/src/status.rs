@@ -51,6 +51,9 @@ pub struct StatusReport {
     pub version: u32,
     /// The input's description, when the file exists.
     pub description: Option<StateDescription>,
+    /// Why a `read` would refuse this state ([`Input::check_state`](crate::Input::check_state)),
+    /// if it would.
+    pub problem: Option<String>,
 }
 
 impl StatusReport {
@@ -63,6 +66,7 @@ impl StatusReport {
             "state_version": self.version,
             "reader_running": self.reader_running,
             "state": self.description.as_ref().map(|d| d.json.clone()),
+            "problem": self.problem,
         })
     }
 
@@ -85,6 +89,12 @@ impl StatusReport {
                 "state".into(),
                 "none yet: no run has saved a position; the next `read` starts from the configured start point".into(),
             )),
+        }
+        if let Some(problem) = &self.problem {
+            lines.push((
+                "problem".into(),
+                format!("a `read` would refuse this state: {problem}"),
+            ));
         }
         let width = lines
             .iter()
@@ -112,6 +122,7 @@ pub fn status<I: Input>(path: &Path) -> Result<StatusReport, StateError> {
         connector: I::NAME,
         version: I::STATE_VERSION,
         description: loaded.as_ref().map(I::describe_state),
+        problem: loaded.as_ref().and_then(|s| I::check_state(s).err()),
     })
 }
 
@@ -128,6 +139,7 @@ mod tests {
             connector: "demo",
             version: 1,
             description: None,
+            problem: None,
         };
         let text = report.to_text();
         assert!(

@@ -97,12 +97,37 @@ impl SyncState {
             .is_some_and(|ids| ids.iter().any(|known| known == id))
     }
 
-    /// Brings back to `now` whatever of the state lies in the future, and says what it did.
+    /// What every build of the engine guarantees of the states it writes, checked on a loaded
+    /// one: a window's bounds in order, ids at a position only with a position. (Dates in the
+    /// future, or a position outside its window, are what an older build let stray entries
+    /// write: [`SyncState::repair`] mends those, they are not refused.)
+    pub fn check(&self) -> Result<(), String> {
+        let Some(w) = &self.window else {
+            return Ok(());
+        };
+        if w.oldest > w.latest {
+            return Err(format!(
+                "the open window's start {} is after its end {}",
+                w.oldest, w.latest
+            ));
+        }
+        if w.upper.is_none() && !w.upper_ids.is_empty() {
+            return Err(format!(
+                "the open window holds {} ids at its position but no position",
+                w.upper_ids.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Brings back to `now` whatever of the state lies in the future, and into its window a
+    /// position that left it, and says what it did.
     ///
-    /// Only an older build (which let an entry dated in the future move the checkpoint) or a
-    /// hand-edited file writes such a state, and trusting it would open empty windows until
-    /// that future came: collection stopped, silently. Each repair is described for the log.
-    pub fn repair_future(&mut self, now: i64) -> Vec<String> {
+    /// Only an older build (which let an entry dated outside the window move the checkpoint)
+    /// or a hand-edited file writes such a state. Trusting a future watermark would open empty
+    /// windows until that future came: collection stopped, silently; trusting a position below
+    /// its window would skip the rest of it. Each repair is described for the log.
+    pub fn repair(&mut self, now: i64) -> Vec<String> {
         let mut repairs = Vec::new();
         if let Some(floor) = self.floor.filter(|f| *f > now) {
             self.floor = Some(now);
@@ -137,23 +162,28 @@ impl SyncState {
                 ));
                 window.latest = now;
             }
-            if let Some(upper) = window.upper.filter(|u| *u > window.latest) {
-                // Every entry handled in this window was at or after `upper`, so all of them
-                // were dated in the future: re-reading the window from its end repeats none of
-                // the real ones.
+            let (oldest, latest) = (window.oldest, window.latest);
+            if let Some(upper) = window.upper.filter(|u| !(oldest..=latest).contains(u)) {
+                // The position came from an entry outside the window, so nothing tells how far
+                // the window's real entries were read: read it again from its end. Ids kept in
+                // `recent` are not repeated; older ones of this window may be.
                 repairs.push(format!(
-                    "the window's position {} was in the future; the window is read again from its end",
-                    format_time(upper)
+                    "the window's position {} was outside the window [{}, {}]; the window is read again from its end (some of its events may be delivered again)",
+                    format_time(upper),
+                    format_time(oldest),
+                    format_time(latest)
                 ));
                 window.upper = None;
                 window.upper_ids.clear();
             }
-            if let Some(newest) = window.newest.filter(|n| *n > window.latest) {
+            if let Some(newest) = window.newest.filter(|n| !(oldest..=latest).contains(n)) {
+                let mended = (newest > latest).then_some(latest);
                 repairs.push(format!(
-                    "the window's newest event {} was in the future; it is now the window's end",
-                    format_time(newest)
+                    "the window's newest event {} was outside the window; it is now {}",
+                    format_time(newest),
+                    mended.map_or_else(|| "unset".to_owned(), format_time)
                 ));
-                window.newest = Some(window.latest);
+                window.newest = mended;
             }
         }
         repairs
@@ -295,7 +325,7 @@ impl SyncEngine<'_> {
     ) -> Result<PassStats, InputError> {
         let mut stats = PassStats::default();
         let mut progress = Progress::new();
-        for repair in state.repair_future(self.clock.now()) {
+        for repair in state.repair(self.clock.now()) {
             tracing::warn!(message = "Repaired the state: it lay in the future.", %repair);
         }
         let floor = *state
@@ -838,7 +868,7 @@ mod tests {
                 newest: Some(NOW + 1900),
             }),
         };
-        let repairs = state.repair_future(NOW);
+        let repairs = state.repair(NOW);
         assert_eq!(repairs.len(), 4, "{repairs:?}");
         assert_eq!(state.watermark, Some(NOW));
         assert_eq!(
@@ -852,7 +882,7 @@ mod tests {
             })
         );
         assert!(
-            state.repair_future(NOW).is_empty(),
+            state.repair(NOW).is_empty(),
             "a repaired state is left alone"
         );
 
@@ -866,7 +896,42 @@ mod tests {
             }),
             ..SyncState::default()
         };
-        assert_eq!(opened_in_the_future.repair_future(NOW).len(), 1);
+        assert_eq!(opened_in_the_future.repair(NOW).len(), 1);
         assert_eq!(opened_in_the_future.window, None);
+
+        // A position below its window (a stray from the past, in an older build).
+        let mut below = SyncState {
+            window: Some(Window {
+                oldest: NOW - 700,
+                latest: NOW - 10,
+                upper: Some(1_000),
+                upper_ids: vec!["ancient".into()],
+                newest: Some(1_000),
+            }),
+            ..SyncState::default()
+        };
+        assert_eq!(below.repair(NOW).len(), 2);
+        let w = below.window.unwrap();
+        assert_eq!((w.upper, w.upper_ids.len(), w.newest), (None, 0, None));
+    }
+
+    #[test]
+    fn impossible_states_are_refused() {
+        let window = |oldest, latest, upper: Option<i64>, ids: &[&str]| SyncState {
+            window: Some(Window {
+                oldest,
+                latest,
+                upper,
+                upper_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+                newest: None,
+            }),
+            ..SyncState::default()
+        };
+        assert!(window(NOW - 10, NOW, Some(NOW - 5), &["a"]).check().is_ok());
+        assert!(window(NOW - 10, NOW, None, &[]).check().is_ok());
+        let reversed = window(NOW, NOW - 10, None, &[]).check().unwrap_err();
+        assert!(reversed.contains("after its end"), "{reversed}");
+        let orphans = window(NOW - 10, NOW, None, &["a"]).check().unwrap_err();
+        assert!(orphans.contains("no position"), "{orphans}");
     }
 }

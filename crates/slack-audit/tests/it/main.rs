@@ -11,6 +11,7 @@ mod configs;
 mod errors;
 mod hostile;
 mod kills;
+mod lifecycle;
 mod metrics;
 mod secrets;
 mod status;
