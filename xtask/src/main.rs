@@ -25,6 +25,8 @@ enum Task {
     Bench(xtask::bench::BenchArgs),
     /// Run the connector in follow mode against a faulty mock with kills, and check the ledger.
     Soak(xtask::soak::SoakArgs),
+    /// Check the metrics endpoint with a real Prometheus (installs Debian's package if needed).
+    Prometheus(xtask::prometheus::PrometheusArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +36,6 @@ fn main() -> anyhow::Result<()> {
         Task::Record(args) => xtask::record::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),
         Task::Soak(args) => xtask::soak::run(&args),
+        Task::Prometheus(args) => xtask::prometheus::run(&args),
     }
 }
