@@ -26,7 +26,9 @@
 //!
 //! Runs: `throughput` (N entries, default 1,000,000), `scaling` (the same at other sizes, for
 //! the RSS flatness), `overlap` (a server delay per page), `pacing` (a mock that answers 429
-//! beyond R requests a minute, the connector set to R), `synthetic` (generator speed).
+//! beyond R requests a minute, the connector set to R), `synthetic` (generator speed),
+//! `metrics` (the throughput run alternately without and with `--metrics-addr`, scraped every
+//! second: CPU per record on vs off).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
 
@@ -58,6 +60,8 @@ const TARGET_OVERLAP_RATIO: f64 = 1.10;
 const TARGET_PACING_RATIO: f64 = 1.10;
 const TARGET_PACING_429S: u64 = 1;
 const TARGET_SYNTHETIC_PER_SECOND: f64 = 200_000.0;
+/// Most extra CPU per record with metrics on, in percent.
+const TARGET_METRICS_OVERHEAD_PERCENT: f64 = 3.0;
 
 /// The measurements `cargo xtask bench` can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,6 +76,9 @@ pub enum BenchRun {
     Pacing,
     /// Speed of the synthetic generator, in process, one thread.
     Synthetic,
+    /// The throughput backfill alternately without and with `--metrics-addr` (scraped every
+    /// second), `--metrics-pairs` times: CPU per record with metrics on vs off.
+    Metrics,
 }
 
 /// Arguments of `cargo xtask bench`.
@@ -93,6 +100,9 @@ pub struct BenchArgs {
     /// Times the throughput run is repeated (its targets are judged on the median run).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Pairs of metrics-off / metrics-on runs of the metrics comparison (judged on medians).
+    #[arg(long, default_value_t = 3)]
+    pub metrics_pairs: usize,
     /// Entries of the overlap run.
     #[arg(long, default_value_t = 200_000)]
     pub overlap_entries: usize,
@@ -207,6 +217,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.wants(BenchRun::Overlap) {
         sizes.push(args.overlap_entries);
     }
+    if args.wants(BenchRun::Metrics) {
+        sizes.push(args.entries);
+    }
     let largest = sizes.iter().copied().max().unwrap_or(0);
     let data = if largest > 0 {
         eprintln!(
@@ -232,6 +245,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         rpm: args.requests_per_minute,
         page_delay: Duration::ZERO,
         rate_limit: None,
+        metrics: false,
     };
     if args.wants(BenchRun::Throughput) {
         for i in 1..=args.repeat.max(1) {
@@ -258,6 +272,19 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 ..fast(args.overlap_entries)
             },
         ));
+    }
+    if args.wants(BenchRun::Metrics) {
+        // Interleaved, so a machine that gets busier or quieter meanwhile weighs on both sides.
+        for i in 1..=args.metrics_pairs.max(1) {
+            runs.push((format!("metrics off #{i}"), fast(args.entries)));
+            runs.push((
+                format!("metrics on #{i}"),
+                Spec {
+                    metrics: true,
+                    ..fast(args.entries)
+                },
+            ));
+        }
     }
     for (name, spec) in &runs {
         eprintln!(
@@ -289,6 +316,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             rpm: args.pacing_rpm,
             page_delay: Duration::ZERO,
             rate_limit: Some(args.pacing_rpm),
+            metrics: false,
         };
         eprintln!(
             "bench: pacing: {} pages of {}, mock and connector at {} requests/min…",
@@ -356,6 +384,8 @@ struct Spec {
     rpm: u32,
     page_delay: Duration,
     rate_limit: Option<u32>,
+    /// With `--metrics-addr`, scraped every second while it runs.
+    metrics: bool,
 }
 
 /// One connector run's measurements.
@@ -369,6 +399,8 @@ struct RunResult {
     rate_limited: u64,
     early_retries: u64,
     served: u64,
+    /// Scrapes of `/metrics` answered while the connector ran (metrics runs only).
+    scrapes: u64,
 }
 
 impl RunResult {
@@ -428,10 +460,19 @@ fn run_one(
         .context("cannot write the config")?;
 
     let stride = (entries.len() as u64 / 1000).max(1);
+    let mut extra_args = Vec::new();
+    let scraper = if spec.metrics {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        extra_args = vec!["--metrics-addr".to_owned(), addr.to_string()];
+        Some(Scraper::start(rt, addr))
+    } else {
+        None
+    };
     let run = child::run_read(
         binary,
         &config_path,
         &state_path,
+        &extra_args,
         dir.path(),
         stride,
         Duration::from_secs(args.timeout_secs),
@@ -439,6 +480,22 @@ fn run_one(
     let stats = mock.stats();
     let served = mock.served_ids();
     rt.block_on(mock.shutdown());
+    let scrapes = match scraper {
+        Some(scraper) => {
+            let (scrapes, last) = scraper.finish(rt);
+            ensure!(
+                scrapes > 0,
+                "no scrape of /metrics succeeded during the run"
+            );
+            ensure!(
+                last.is_some_and(|records| records <= entries.len() as f64),
+                "the last scrape counted {last:?} records, more than the {} served",
+                entries.len()
+            );
+            scrapes
+        }
+        None => 0,
+    };
 
     ensure!(
         run.exit_code == Some(0),
@@ -485,8 +542,49 @@ fn run_one(
         rate_limited: stats.rate_limited,
         early_retries: stats.early_retries,
         served: served.len() as u64,
+        scrapes,
         child: run,
     })
+}
+
+/// Scrapes `/metrics` every second, as an eager Prometheus would, while a run lasts.
+struct Scraper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<(u64, Option<f64>)>,
+}
+
+impl Scraper {
+    fn start(rt: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> Scraper {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let task = rt.spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("http://{addr}/metrics");
+            let mut ticks = tokio::time::interval(Duration::from_secs(1));
+            let (mut scrapes, mut last) = (0u64, None);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                ticks.tick().await;
+                let Ok(response) = client.get(&url).send().await else {
+                    continue; // not listening yet, or gone
+                };
+                let Ok(text) = response.text().await else {
+                    continue;
+                };
+                scrapes += 1;
+                last = text.lines().find_map(|l| {
+                    l.strip_prefix("slack_audit_records_delivered_total ")
+                        .and_then(|v| v.parse().ok())
+                });
+            }
+            (scrapes, last)
+        });
+        Scraper { stop, task }
+    }
+
+    fn finish(self, rt: &tokio::runtime::Runtime) -> (u64, Option<f64>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        rt.block_on(self.task).unwrap_or((0, None))
+    }
 }
 
 /// The machine, for the report.
@@ -806,6 +904,33 @@ impl Report {
                     args.pacing_pages, spec.rpm
                 );
             }
+        }
+        let median = |prefix: &str| -> Option<(f64, usize, u64)> {
+            let mut us: Vec<f64> = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(prefix))
+                .map(|(_, _, r)| r.us_per_record())
+                .collect();
+            us.sort_by(f64::total_cmp);
+            let scrapes = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(prefix))
+                .map(|(_, _, r)| r.scrapes)
+                .sum();
+            us.get(us.len().saturating_sub(1) / 2)
+                .map(|m| (*m, us.len(), scrapes))
+        };
+        if let (Some((off, n, _)), Some((on, _, scrapes))) =
+            (median("metrics off"), median("metrics on"))
+        {
+            let diff = (on / off.max(1e-9) - 1.0) * 100.0;
+            let _ = writeln!(
+                out,
+                "- CPU per record with `--metrics-addr` (scraped every second: {scrapes} scrapes in all) within {TARGET_METRICS_OVERHEAD_PERCENT}% of without, medians of {n} interleaved pairs: off {off:.3} µs, on {on:.3} µs, {diff:+.1}%: {}.",
+                verdict(diff <= TARGET_METRICS_OVERHEAD_PERCENT)
+            );
         }
         if let Some(s) = &self.synthetic {
             let rate = s.per_second();

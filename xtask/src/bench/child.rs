@@ -159,6 +159,7 @@ pub(crate) fn run_read(
     binary: &Path,
     config: &Path,
     state: &Path,
+    extra_args: &[String],
     work: &Path,
     sample_stride: u64,
     timeout: Duration,
@@ -182,6 +183,7 @@ pub(crate) fn run_read(
         .arg(config)
         .arg("--state")
         .arg(state)
+        .args(extra_args)
         // As a user runs it: default log level and format.
         .env_remove("RUST_LOG")
         .env_remove("LOG_FORMAT")
