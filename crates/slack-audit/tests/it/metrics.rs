@@ -4,21 +4,16 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use connector_sdk::host::{self, ReadOptions};
 use connector_sdk::metrics::{Metrics, MetricsServer};
 use connector_sdk::output::MemorySink;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use serde_json::json;
 use slack_audit::SlackAuditInput;
 use slack_audit::clock::SystemClock;
 use slack_mock::{Fault, MockConfig};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::*;
@@ -55,13 +50,6 @@ impl Scrape {
     }
 }
 
-/// GET `http://addr/path`: status and body.
-pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
-}
-
 pub async fn scrape(addr: SocketAddr) -> Scrape {
     let (status, body) = get(addr, "/metrics").await;
     assert_eq!(status, 200, "{body}");
@@ -81,99 +69,6 @@ pub async fn health_becomes(addr: SocketAddr, want: u16, within: Duration) -> St
             "/healthz still answers {status} ({body:?}), not {want}, after {within:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The real binary reading with `--metrics-addr 127.0.0.1:0`, its stdout lines, and the
-/// address it logged.
-pub struct Reader {
-    pub child: Child,
-    pub lines: Lines<BufReader<ChildStdout>>,
-    pub addr: SocketAddr,
-    pub stderr: Arc<std::sync::Mutex<String>>,
-}
-
-impl Reader {
-    pub async fn start(
-        config: &std::path::Path,
-        state: &std::path::Path,
-        extra: &[&str],
-    ) -> Reader {
-        let mut child = tokio::process::Command::new(binary())
-            .args([
-                "read",
-                "--config",
-                config.to_str().unwrap(),
-                "--state",
-                state.to_str().unwrap(),
-                "--metrics-addr",
-                "127.0.0.1:0",
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
-        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
-        let addr = loop {
-            let line = tokio::time::timeout(Duration::from_secs(10), errors.next_line())
-                .await
-                .expect("the endpoint's address is logged at start")
-                .unwrap()
-                .unwrap_or_else(|| panic!("stderr ended: {}", stderr.lock().unwrap()));
-            stderr.lock().unwrap().push_str(&line);
-            stderr.lock().unwrap().push('\n');
-            if let Some(at) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("address="))
-            {
-                break at.parse().unwrap();
-            }
-        };
-        let sink = Arc::clone(&stderr);
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = errors.next_line().await {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        Reader {
-            child,
-            lines,
-            addr,
-            stderr,
-        }
-    }
-
-    /// Reads `n` more lines (10 s each at most).
-    pub async fn take(&mut self, n: usize) -> Vec<String> {
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            match tokio::time::timeout(Duration::from_secs(10), self.lines.next_line()).await {
-                Ok(Ok(Some(line))) => out.push(line),
-                other => panic!(
-                    "output ended after {} lines: {other:?}\n{}",
-                    out.len(),
-                    self.stderr.lock().unwrap()
-                ),
-            }
-        }
-        out
-    }
-
-    /// SIGTERM, and the exit code.
-    pub async fn stop(mut self) -> Option<i32> {
-        let pid = Pid::from_raw(self.child.id().unwrap() as i32);
-        kill(pid, Signal::SIGTERM).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .expect("stops promptly")
-            .unwrap()
-            .code()
     }
 }
 

@@ -9,8 +9,6 @@ use slack_audit::clock::FixedClock;
 use slack_audit::settings::{SlackConfig, SlackSecrets, SlackSettings};
 use slack_mock::Fault;
 
-use crate::metrics::{Reader, get};
-
 use crate::support::*;
 
 fn assert_clean(what: &str, text: &str) {

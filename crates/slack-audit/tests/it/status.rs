@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use slack_mock::MockConfig;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::metrics::Reader;
 use crate::support::*;
 
 async fn status(state: &Path, json: bool) -> (i32, String, String) {
