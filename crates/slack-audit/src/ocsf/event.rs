@@ -122,8 +122,8 @@ pub fn write_event(
             actor.put_some("app_name", app.take_text("name").map(Out::Raw));
             actor.put_some("app_uid", app.take_text("id").map(Out::Raw));
         }
-        if slots.client {
-            ip = context.take_text_if("ip_address", is_ocsf_ip);
+        ip = context.take_text_if("ip_address", is_ocsf_ip);
+        if slots.http_request {
             ua = context.take_text("ua");
         }
     }
@@ -227,11 +227,11 @@ pub fn write_event(
     Ok(mapped)
 }
 
-/// Which common slots a class has.
+/// Which common slots a class has (every class has a place for the actor and the source
+/// endpoint, at the top or in `evidences`).
 struct Slots {
-    /// `src_endpoint` and `http_request` can hold the client (else they stay unmapped).
-    client: bool,
-    /// `http_request` is an attribute of the class.
+    /// `http_request` is an attribute of the class (or of its evidence): else `ua` stays
+    /// unmapped.
     http_request: bool,
     /// `actor` and `src_endpoint` are required.
     required: bool,
@@ -243,19 +243,16 @@ impl Slots {
     fn of(shape: Shape) -> Slots {
         match shape {
             Shape::FileHosting | Shape::ApiActivity => Slots {
-                client: true,
                 http_request: true,
                 required: true,
                 actor_in_evidence: false,
             },
             Shape::DetectionFinding => Slots {
-                client: true,
                 http_request: true,
                 required: false,
                 actor_in_evidence: true,
             },
             Shape::DataSecurityFinding => Slots {
-                client: true,
                 http_request: false,
                 required: false,
                 actor_in_evidence: false,
@@ -264,7 +261,6 @@ impl Slots {
             | Shape::AccountChange
             | Shape::GroupManagement
             | Shape::EntityManagement => Slots {
-                client: true,
                 http_request: true,
                 required: false,
                 actor_in_evidence: false,

@@ -11,6 +11,7 @@ mod configs;
 mod errors;
 mod hostile;
 mod kills;
+mod ocsf;
 mod secrets;
 mod support;
 mod sync;
