@@ -26,11 +26,9 @@
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::value::RawValue;
-
-use super::reader::{Fields, is_number, text};
-use super::table::{self, Class, FALLBACK, Row, Shape, Table};
-use super::writer::{Obj, Out};
+use super::reader::{Doc, Id, Tape};
+use super::table::{self, FALLBACK, Shape, Table};
+use super::writer::{ObjW, escaped};
 
 /// The OCSF version the events follow.
 pub const OCSF_VERSION: &str = "1.8.0";
@@ -38,6 +36,12 @@ pub const OCSF_VERSION: &str = "1.8.0";
 pub const PRODUCT: &str = "Slack Audit Logs";
 /// `metadata.product.vendor_name`.
 pub const VENDOR: &str = "Slack";
+/// `metadata.product`.
+const PRODUCT_JSON: &str = r#"{"name":"Slack Audit Logs","vendor_name":"Slack"}"#;
+/// A `service` (Authentication) or `api.service`.
+const SERVICE_JSON: &str = r#"{"name":"Slack"}"#;
+/// A required object the entry does not provide.
+const UNKNOWN_JSON: &str = r#"{"name":"unknown"}"#;
 
 /// What converting one entry found out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,183 +52,262 @@ pub enum Mapped {
     Unknown,
 }
 
-/// Appends the OCSF event of the entry `raw` to `out` (compact JSON, no newline).
-pub fn write_event(
+/// Appends the OCSF event of the entry `raw` to `out` (compact JSON, no newline). `tape` is
+/// scratch space, kept between calls for its allocation.
+pub(crate) fn write_event(
     table: &Table,
+    tape: &mut Tape,
     raw: &[u8],
     raw_data: bool,
     out: &mut Vec<u8>,
-) -> Result<Mapped, serde_json::Error> {
-    let Some(mut entry) = Fields::parse(raw) else {
-        return not_an_object(raw, out);
+) -> Mapped {
+    let Some((mut doc, root)) = std::str::from_utf8(raw)
+        .ok()
+        .and_then(|json| Doc::scan(json, tape))
+    else {
+        not_an_object(raw, out);
+        return Mapped::Unknown;
     };
-    let action = entry.str("action");
-    let (row, mapped) = match action.as_deref().and_then(|a| table.get(a)) {
-        Some(row) => (*row, Mapped::Known),
-        None => (FALLBACK, Mapped::Unknown),
+    let action = doc.get(root, "action").filter(|id| doc.is_string(*id));
+    let known = action
+        .and_then(|id| doc.text(id))
+        .and_then(|a| table.entry(&a));
+    let (row, header, mapped) = match known {
+        Some((row, header)) => (*row, Cow::Borrowed(header), Mapped::Known),
+        None => {
+            let inner = action.map(|id| {
+                let raw = doc.raw(id);
+                &raw[1..raw.len() - 1]
+            });
+            let class = table::class(FALLBACK.class_uid).unwrap_or(&table::CLASSES[0]);
+            (
+                FALLBACK,
+                Cow::Owned(table::header(class, &FALLBACK, inner)),
+                Mapped::Unknown,
+            )
+        }
     };
-    let class = table::class(row.class_uid).unwrap_or(&table::CLASSES[4]);
-    let mut event = classification(class, &row, action.clone());
-
-    let tenant = tenant_of(&entry);
-    let date = entry.take_if("date_create", |raw| {
-        is_number(raw) || text(raw).is_some_and(|t| t.parse::<f64>().is_ok())
-    });
-    event.put(
-        "time",
-        Out::Int(date.and_then(millis).unwrap_or_else(now_millis)),
-    );
-
-    let mut metadata = Obj::with_capacity(8);
-    let id = entry.take_text("id");
-    metadata.put_some("uid", id.map(Out::Raw));
-    metadata.put_some("original_event_uid", id.map(Out::Raw));
-    metadata.put_some("event_code", entry.take_text("action").map(Out::Raw));
-    metadata.put_some(
-        "original_time",
-        date.map(|raw| match text(raw) {
-            Some(t) => Out::Str(t),
-            None => Out::Str(Cow::Borrowed(raw.get())),
-        }),
-    );
-    metadata.put(
-        "product",
-        Out::Obj({
-            let mut product = Obj::with_capacity(2);
-            product.put("name", Out::text(PRODUCT));
-            product.put("vendor_name", Out::text(VENDOR));
-            product
-        }),
-    );
-    metadata.put_some("tenant_uid", tenant.map(Out::Str));
-    metadata.put("version", Out::text(OCSF_VERSION));
-    event.put("metadata", Out::Obj(metadata));
-
-    // Who and from where.
-    let mut actor = Obj::with_capacity(4);
-    let mut actor_user: Option<Obj<'_>> = None;
-    if let Some(user) = entry.open("actor").and_then(|a| a.open("user")) {
-        actor_user = user_object(user);
-    }
+    let class = table::class(row.class_uid).unwrap_or(&table::CLASSES[0]);
     let slots = Slots::of(class.shape);
-    let (mut ip, mut ua) = (None, None);
-    if let Some(context) = entry.open("context") {
-        if let Some(session) = context.take_if("session_id", |raw| {
-            (is_number(raw) && !raw.get().contains(['.', 'e', 'E', '-']))
-                || text(raw).is_some_and(|t| !t.is_empty())
-        }) {
-            let uid = text(session).unwrap_or(Cow::Borrowed(session.get()));
-            let mut s = Obj::with_capacity(1);
-            s.put("uid", Out::Str(uid));
-            actor.put("session", Out::Obj(s));
-        }
-        if let Some(app) = context.open("app") {
-            actor.put_some("app_name", app.take_text("name").map(Out::Raw));
-            actor.put_some("app_uid", app.take_text("id").map(Out::Raw));
-        }
-        ip = context.take_text_if("ip_address", is_ocsf_ip);
-        if slots.http_request {
-            ua = context.take_text("ua");
-        }
-    }
-    if let Some(user) = &actor_user {
-        actor.put("user", Out::Obj(user.clone()));
-    }
-    let mut src_endpoint = Obj::with_capacity(1);
-    src_endpoint.put_some("ip", ip.map(Out::Raw));
-    let mut http_request = Obj::with_capacity(1);
-    http_request.put_some("user_agent", ua.map(Out::Raw));
 
-    // What: the entity, in the class's own object.
-    let target = Target::take(&mut entry, class.shape);
+    // Read and take first; write in order afterwards.
+    let date = doc.take_if(root, "date_create", |d, id| {
+        d.is_number(id) || d.text(id).is_some_and(|t| t.parse::<f64>().is_ok())
+    });
+    let id = doc.take_text(root, "id");
+    let event_code = doc.take_text(root, "action");
+    let mut actor_user = None;
+    let mut team = None;
+    if let Some(actor) = doc.open(root, "actor")
+        && let Some(user) = doc.open(actor, "user")
+    {
+        team = doc.get(user, "team");
+        actor_user = user_nodes(&mut doc, user);
+    }
+    let mut client = Client::default();
+    let mut tenant = None;
+    if let Some(context) = doc.open(root, "context") {
+        if let Some(location) = doc.peek(context, "location")
+            && doc.str(location, "type").as_deref() == Some("enterprise")
+        {
+            tenant = doc.get(location, "id");
+        }
+        client.session = doc.take_if(context, "session_id", |d, id| {
+            (d.is_number(id) && !d.raw(id).contains(['.', 'e', 'E', '-']))
+                || (d.is_string(id) && d.raw(id).len() > 2)
+        });
+        if let Some(app) = doc.open(context, "app") {
+            client.app_name = doc.take_text(app, "name");
+            client.app_uid = doc.take_text(app, "id");
+        }
+        client.ip = doc.take_text_if(context, "ip_address", is_ocsf_ip);
+        if slots.http_request {
+            client.ua = doc.take_text(context, "ua");
+        }
+    }
+    // Enterprise ids start with `E`; a guest's `team` is a workspace.
+    let tenant = tenant
+        .filter(|t| doc.text(*t).is_some_and(|t| !t.is_empty()))
+        .or_else(|| team.filter(|t| doc.text(*t).is_some_and(|t| t.starts_with('E'))));
+    let target = Target::take(&mut doc, root, class.shape);
+    let reasons = match class.shape {
+        Shape::DetectionFinding | Shape::DataSecurityFinding => {
+            doc.open(root, "details").and_then(|details| {
+                doc.take_if(details, "reason", |d, id| {
+                    serde_json::from_str::<Vec<String>>(d.raw(id)).is_ok_and(|v| !v.is_empty())
+                })
+            })
+        }
+        _ => None,
+    };
+
+    // Write.
+    let start = out.len();
+    out.extend_from_slice(header.as_bytes());
+    let mut event = ObjW::continuing(start);
+    event.int(
+        out,
+        "time",
+        date.and_then(|d| millis(&doc, d))
+            .unwrap_or_else(now_millis),
+    );
+    event.obj(out, "metadata", |out, m| {
+        if let Some(id) = id {
+            m.raw(out, "uid", doc.raw(id));
+            m.raw(out, "original_event_uid", doc.raw(id));
+        }
+        if let Some(code) = event_code {
+            m.raw(out, "event_code", doc.raw(code));
+        }
+        if let Some(date) = date {
+            quoted(out, m, "original_time", &doc, date);
+        }
+        m.raw(out, "product", PRODUCT_JSON);
+        if let Some(tenant) = tenant {
+            m.raw(out, "tenant_uid", doc.raw(tenant));
+        }
+        m.text(out, "version", OCSF_VERSION);
+    });
+
     match class.shape {
         Shape::Authentication | Shape::AccountChange => {
-            let user = target
-                .user
-                .or_else(|| actor_user.clone())
-                .unwrap_or_else(unknown);
-            event.put("user", Out::Obj(user));
+            let user = target.user.as_ref().or(actor_user.as_ref());
+            match user {
+                Some(user) => event.obj(out, "user", |out, o| write_user(out, o, &doc, user)),
+                None => event.raw(out, "user", UNKNOWN_JSON),
+            }
             if class.shape == Shape::Authentication {
-                let mut service = Obj::with_capacity(1);
-                service.put("name", Out::text(VENDOR));
-                event.put("service", Out::Obj(service));
+                event.raw(out, "service", SERVICE_JSON);
             }
         }
         Shape::GroupManagement => {
-            event.put("group", Out::Obj(target.object.unwrap_or_else(unknown)));
-            event.put_some("user", target.user.map(Out::Obj));
+            event.obj(out, "group", |out, o| {
+                target.write_named(out, o, &doc, class.shape)
+            });
+            if let Some(user) = &target.user {
+                event.obj(out, "user", |out, o| write_user(out, o, &doc, user));
+            }
         }
         Shape::EntityManagement => {
-            event.put("entity", Out::Obj(target.object.unwrap_or_else(unknown)));
+            event.obj(out, "entity", |out, o| {
+                target.write_named(out, o, &doc, class.shape)
+            });
         }
         Shape::FileHosting => {
-            event.put("file", Out::Obj(target.object.unwrap_or_else(unknown_file)));
+            event.obj(out, "file", |out, o| {
+                target.write_named(out, o, &doc, class.shape)
+            });
         }
         Shape::ApiActivity => {
-            let mut api = Obj::with_capacity(2);
-            api.put(
-                "operation",
-                action
-                    .clone()
-                    .map_or_else(|| Out::text("unknown"), Out::Str),
-            );
-            let mut service = Obj::with_capacity(1);
-            service.put("name", Out::text(VENDOR));
-            api.put("service", Out::Obj(service));
-            event.put("api", Out::Obj(api));
-            event.put_some(
-                "resources",
-                target.object.map(|o| Out::Arr(vec![Out::Obj(o)])),
-            );
+            event.obj(out, "api", |out, api| {
+                match action {
+                    Some(action) => api.raw(out, "operation", doc.raw(action)),
+                    None => api.text(out, "operation", "unknown"),
+                }
+                api.raw(out, "service", SERVICE_JSON);
+            });
+            target.write_resources(out, &mut event, &doc, class.shape);
         }
         Shape::DetectionFinding | Shape::DataSecurityFinding => {
-            let mut info = Obj::with_capacity(4);
-            info.put("uid", id.map_or_else(|| Out::text("unknown"), Out::Raw));
-            info.put_some("title", action.clone().map(Out::Str));
-            let reasons = entry.open("details").and_then(|d| {
-                d.take_if("reason", |raw| {
-                    serde_json::from_str::<Vec<&str>>(raw.get()).is_ok_and(|v| !v.is_empty())
-                })
+            event.obj(out, "finding_info", |out, info| {
+                match id {
+                    Some(id) => info.raw(out, "uid", doc.raw(id)),
+                    None => info.text(out, "uid", "unknown"),
+                }
+                if let Some(action) = action {
+                    info.raw(out, "title", doc.raw(action));
+                }
+                if let Some(reasons) = reasons {
+                    info.raw(out, "types", doc.raw(reasons));
+                }
             });
-            info.put_some("types", reasons.map(Out::Raw));
-            event.put("finding_info", Out::Obj(info));
-            event.put_some(
-                "resources",
-                target.object.map(|o| Out::Arr(vec![Out::Obj(o)])),
-            );
+            target.write_resources(out, &mut event, &doc, class.shape);
         }
     }
 
+    let write_actor = |out: &mut Vec<u8>, a: &mut ObjW| {
+        if let Some(session) = client.session {
+            a.obj(out, "session", |out, s| {
+                quoted(out, s, "uid", &doc, session)
+            });
+        }
+        if let Some(name) = client.app_name {
+            a.raw(out, "app_name", doc.raw(name));
+        }
+        if let Some(uid) = client.app_uid {
+            a.raw(out, "app_uid", doc.raw(uid));
+        }
+        if let Some(user) = &actor_user {
+            a.obj(out, "user", |out, o| write_user(out, o, &doc, user));
+        }
+        if a.is_empty() && slots.required {
+            a.raw(out, "user", UNKNOWN_JSON);
+        }
+    };
+    let write_src = |out: &mut Vec<u8>, e: &mut ObjW| match client.ip {
+        Some(ip) => e.raw(out, "ip", doc.raw(ip)),
+        None if slots.required => e.text(out, "name", "unknown"),
+        None => {}
+    };
+    let write_http = |out: &mut Vec<u8>, h: &mut ObjW| {
+        if let Some(ua) = client.ua {
+            h.raw(out, "user_agent", doc.raw(ua));
+        }
+    };
     if slots.actor_in_evidence {
-        let mut evidence = Obj::with_capacity(3);
-        evidence.put_obj("actor", actor);
-        evidence.put_obj("src_endpoint", src_endpoint);
-        evidence.put_obj("http_request", http_request);
-        if !evidence.is_empty() {
-            event.put("evidences", Out::Arr(vec![Out::Obj(evidence)]));
+        let mark = out.len();
+        event.key(out, "evidences");
+        out.push(b'[');
+        let mut evidence = ObjW::begin(out);
+        evidence.obj(out, "actor", write_actor);
+        evidence.obj(out, "src_endpoint", write_src);
+        evidence.obj(out, "http_request", write_http);
+        if evidence.end(out) {
+            out.push(b']');
+        } else {
+            event.undo_key(out, mark);
         }
     } else {
-        if actor.is_empty() && slots.required {
-            actor.put("user", Out::Obj(unknown()));
-        }
-        event.put_obj("actor", actor);
-        if src_endpoint.is_empty() && slots.required {
-            src_endpoint.put("name", Out::text("unknown"));
-        }
-        event.put_obj("src_endpoint", src_endpoint);
+        event.obj(out, "actor", write_actor);
+        event.obj(out, "src_endpoint", write_src);
         if slots.http_request {
-            event.put_obj("http_request", http_request);
+            event.obj(out, "http_request", write_http);
         }
     }
 
-    if let Some(rest) = entry.rest() {
-        event.put("unmapped", Out::Obj(rest));
+    let mark = out.len();
+    event.key(out, "unmapped");
+    if !doc.write_rest(root, out) {
+        event.undo_key(out, mark);
     }
     if raw_data {
-        event.put("raw_data", Out::Str(String::from_utf8_lossy(raw)));
+        event.key(out, "raw_data");
+        escaped(out, &String::from_utf8_lossy(raw));
     }
-    serde_json::to_writer(&mut *out, &Out::Obj(event))?;
-    Ok(mapped)
+    event.close(out);
+    mapped
+}
+
+/// `key`: the string `id` as sent, or the number `id` as its decimal text.
+fn quoted(out: &mut Vec<u8>, o: &mut ObjW, key: &str, doc: &Doc<'_, '_>, id: Id) {
+    if doc.is_string(id) {
+        o.raw(out, key, doc.raw(id));
+    } else {
+        o.key(out, key);
+        out.push(b'"');
+        out.extend_from_slice(doc.raw(id).as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// The context members the event carries.
+#[derive(Default)]
+struct Client {
+    session: Option<Id>,
+    app_name: Option<Id>,
+    app_uid: Option<Id>,
+    ip: Option<Id>,
+    ua: Option<Id>,
 }
 
 /// Which common slots a class has (every class has a place for the actor and the source
@@ -269,200 +352,57 @@ impl Slots {
     }
 }
 
-/// The classification attributes, first in every event.
-fn classification<'a>(class: &Class, row: &Row, action: Option<Cow<'a, str>>) -> Obj<'a> {
-    let mut event = Obj::with_capacity(24);
-    let activity = class.activity(row.activity_id).unwrap_or("Other");
-    let activity_name = match (row.activity_id, action) {
-        (99, Some(action)) => action,
-        _ => Cow::Borrowed(activity),
-    };
-    event.put("class_uid", Out::Int(i64::from(class.uid)));
-    event.put("class_name", Out::text(class.caption));
-    event.put("category_uid", Out::Int(i64::from(class.category_uid)));
-    event.put("category_name", Out::text(class.category));
-    event.put("activity_id", Out::Int(i64::from(row.activity_id)));
-    event.put(
-        "type_uid",
-        Out::Int(i64::from(class.uid) * 100 + i64::from(row.activity_id)),
-    );
-    event.put(
-        "type_name",
-        Out::Str(Cow::Owned(format!("{}: {activity_name}", class.caption))),
-    );
-    event.put("activity_name", Out::Str(activity_name));
-    event.put("severity_id", Out::Int(i64::from(row.severity_id)));
-    event.put("severity", Out::text(table::severity(row.severity_id)));
-    event.put("status_id", Out::Int(i64::from(row.status_id)));
-    event.put("status", Out::text(table::status(row.status_id)));
-    event
+/// A Slack user (`{id, name, email, account_type, …}`) as OCSF's `user`.
+struct UserNodes {
+    uid: Option<Id>,
+    name: Option<Id>,
+    email: Option<Id>,
+    account_type: Option<Id>,
+    type_id: Option<i64>,
 }
 
-/// Slack's entity, in the object the class wants it as.
-struct Target<'a> {
-    /// The class's object (`group`, `entity`, `file`, a resource), when the entry has an entity.
-    object: Option<Obj<'a>>,
-    /// The entity as a user, for classes about a user.
-    user: Option<Obj<'a>>,
-}
-
-impl<'a> Target<'a> {
-    fn take(entry: &mut Fields<'a>, shape: Shape) -> Target<'a> {
-        let mut target = Target {
-            object: None,
-            user: None,
-        };
-        let Some(entity) = entry.open("entity") else {
-            return target;
-        };
-        let Some(kind) = entity.str("type") else {
-            return target;
-        };
-        let is_user = kind == "user";
-        match shape {
-            Shape::Authentication | Shape::AccountChange => {
-                if is_user && let Some(user) = entity.open("user") {
-                    target.user = user_object(user);
-                }
-                return target;
-            }
-            Shape::GroupManagement if is_user => {
-                if let Some(user) = entity.open("user") {
-                    target.user = user_object(user);
-                }
-                return target;
-            }
-            _ => {}
-        }
-        let type_raw = entity.take_text("type");
-        let Some(fields) = entity.open(&kind) else {
-            // A type without its object: the type alone names the entity.
-            target.object = type_raw.map(|t| {
-                let mut o = Obj::with_capacity(1);
-                o.put(type_key(shape), Out::Raw(t));
-                if shape == Shape::FileHosting {
-                    o.put("name", Out::text("unknown"));
-                    o.put("type_id", Out::Int(0));
-                }
-                o
-            });
-            return target;
-        };
-        target.object = Some(match shape {
-            Shape::EntityManagement => managed_entity(fields, &kind, type_raw),
-            Shape::FileHosting => file(fields, &kind, type_raw),
-            _ => {
-                // group, resource_details: uid, name, type.
-                let mut o = Obj::with_capacity(3);
-                o.put_some("name", fields.take_text("name").map(Out::Raw));
-                o.put_some("uid", fields.take_text("id").map(Out::Raw));
-                o.put_some("type", type_raw.map(Out::Raw));
-                if !o.has("name") && !o.has("uid") {
-                    o.put("name", Out::text("unknown"));
-                }
-                o
-            }
-        });
-        target
-    }
-}
-
-/// The key a bare entity type goes to.
-fn type_key(shape: Shape) -> &'static str {
-    match shape {
-        Shape::EntityManagement => "name",
-        Shape::FileHosting => "type",
-        _ => "name",
-    }
-}
-
-/// A managed entity: `uid`, `name`, `type` (Slack's), `type_id`, and the typed object OCSF
-/// asks for when the type is one it knows (a user, an organization, a group, a policy).
-fn managed_entity<'a>(
-    fields: &mut Fields<'a>,
-    kind: &str,
-    type_raw: Option<&'a RawValue>,
-) -> Obj<'a> {
-    let mut entity = Obj::with_capacity(6);
-    let (type_id, nested) = match kind {
-        "user" => (2, "user"),
-        "usergroup" => (3, "group"),
-        "enterprise" | "workspace" => (4, "org"),
-        "barrier" | "legal_hold_policy" => (5, "policy"),
-        _ => (99, ""),
-    };
-    if nested == "user" {
-        let user = user_object(fields);
-        if let Some(user) = user {
-            entity.put_some("name", user.get("name").cloned());
-            entity.put_some("uid", user.get("uid").cloned());
-            entity.put("user", Out::Obj(user));
-        }
-    } else {
-        let name = fields.take_text("name");
-        let uid = fields.take_text("id");
-        entity.put_some("name", name.map(Out::Raw));
-        entity.put_some("uid", uid.map(Out::Raw));
-        if !nested.is_empty() && (name.is_some() || uid.is_some()) {
-            let mut o = Obj::with_capacity(2);
-            o.put_some("name", name.map(Out::Raw));
-            o.put_some("uid", uid.map(Out::Raw));
-            entity.put(nested, Out::Obj(o));
-        }
-    }
-    entity.put_some("type", type_raw.map(Out::Raw));
-    entity.put("type_id", Out::Int(type_id));
-    if !entity.has("name") && !entity.has("uid") && !entity.has("user") {
-        entity.put("name", Out::text("unknown"));
-    }
-    entity
-}
-
-/// A file: Slack's files, canvases and lists are all files (ids `F…`).
-fn file<'a>(fields: &mut Fields<'a>, kind: &str, type_raw: Option<&'a RawValue>) -> Obj<'a> {
-    let mut file = Obj::with_capacity(5);
-    let name = fields
-        .take_text("name")
-        .or_else(|| fields.take_text("title"));
-    let uid = fields.take_text("id");
-    file.put(
-        "name",
-        name.or(uid).map_or_else(|| Out::text("unknown"), Out::Raw),
-    );
-    file.put_some("uid", uid.map(Out::Raw));
-    file.put_some("type", type_raw.map(Out::Raw));
-    let regular = matches!(kind, "file" | "canvas" | "list");
-    file.put("type_id", Out::Int(if regular { 1 } else { 0 }));
-    file
-}
-
-/// A `user` object from Slack's `{id, name, email, account_type, …}`, or `None` (taking
-/// nothing) when it has neither a string `id` nor a `name`.
-fn user_object<'a>(user: &mut Fields<'a>) -> Option<Obj<'a>> {
-    let has_id = user.str("id").is_some_and(|s| !s.is_empty());
-    let has_name = user.str("name").is_some_and(|s| !s.is_empty());
-    if !has_id && !has_name {
+/// Takes the user `user`, or nothing when it has neither a string `id` nor a `name`.
+fn user_nodes(doc: &mut Doc<'_, '_>, user: Id) -> Option<UserNodes> {
+    let has = |doc: &Doc<'_, '_>, key| doc.str(user, key).is_some_and(|s| !s.is_empty());
+    if !has(doc, "id") && !has(doc, "name") {
         return None;
     }
-    let mut o = Obj::with_capacity(5);
-    let id = user.take_text("id");
-    o.put_some("uid", id.map(Out::Raw));
-    o.put_some("name", user.take_text("name").map(Out::Raw));
-    o.put_some(
-        "email_addr",
-        user.take_text_if("email", is_ocsf_email).map(Out::Raw),
-    );
-    let account_type = user.take_text("account_type");
-    let type_id = match account_type.and_then(text) {
+    let uid = doc.take_text(user, "id");
+    let name = doc.take_text(user, "name");
+    let email = doc.take_text_if(user, "email", is_ocsf_email);
+    let account_type = doc.take_text(user, "account_type");
+    let type_id = match account_type.and_then(|id| doc.text(id)) {
         Some(t) => Some(account_type_id(&t)),
-        None => id
-            .and_then(text)
+        None => uid
+            .and_then(|id| doc.text(id))
             .filter(|id| id.starts_with("USLACK"))
             .map(|_| 3),
     };
-    o.put_some("type", account_type.map(Out::Raw));
-    o.put_some("type_id", type_id.map(Out::Int));
-    Some(o)
+    Some(UserNodes {
+        uid,
+        name,
+        email,
+        account_type,
+        type_id,
+    })
+}
+
+fn write_user(out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>, user: &UserNodes) {
+    if let Some(uid) = user.uid {
+        o.raw(out, "uid", doc.raw(uid));
+    }
+    if let Some(name) = user.name {
+        o.raw(out, "name", doc.raw(name));
+    }
+    if let Some(email) = user.email {
+        o.raw(out, "email_addr", doc.raw(email));
+    }
+    if let Some(account_type) = user.account_type {
+        o.raw(out, "type", doc.raw(account_type));
+    }
+    if let Some(type_id) = user.type_id {
+        o.int(out, "type_id", type_id);
+    }
 }
 
 /// OCSF's `user.type_id` for Slack's `account_type` (User 1, Admin 2, Other 99).
@@ -480,45 +420,143 @@ fn account_type_id(account_type: &str) -> i64 {
     }
 }
 
-/// `{"name": "unknown"}`: a required object Slack's entry does not provide.
-fn unknown<'a>() -> Obj<'a> {
-    let mut o = Obj::with_capacity(1);
-    o.put("name", Out::text("unknown"));
-    o
+/// Slack's entity, taken for the class's own object.
+#[derive(Default)]
+struct Target<'a> {
+    /// `entity.type`, when taken.
+    kind_node: Option<Id>,
+    /// `entity.type`'s content.
+    kind: Cow<'a, str>,
+    /// The entity's `name` (a file's `title` when it has no name).
+    name: Option<Id>,
+    /// The entity's `id`.
+    uid: Option<Id>,
+    /// The entity as a user.
+    user: Option<UserNodes>,
 }
 
-fn unknown_file<'a>() -> Obj<'a> {
-    let mut o = unknown();
-    o.put("type_id", Out::Int(0));
-    o
-}
-
-/// The enterprise id, read (not taken) from the entry.
-fn tenant_of<'a>(entry: &Fields<'a>) -> Option<Cow<'a, str>> {
-    let context = entry
-        .raw("context")
-        .and_then(|raw| Fields::parse(raw.get().as_bytes()));
-    if let Some(location) = context
-        .as_ref()
-        .and_then(|c| c.raw("location"))
-        .and_then(|raw| Fields::parse(raw.get().as_bytes()))
-        && location.str("type").as_deref() == Some("enterprise")
-        && let Some(id) = location.str("id")
-    {
-        return Some(id);
+impl<'a> Target<'a> {
+    fn take(doc: &mut Doc<'a, '_>, root: Id, shape: Shape) -> Target<'a> {
+        let mut target = Target::default();
+        let Some(entity) = doc.open(root, "entity") else {
+            return target;
+        };
+        let Some(kind) = doc.str(entity, "type") else {
+            return target;
+        };
+        let is_user = kind == "user";
+        match shape {
+            Shape::Authentication | Shape::AccountChange => {
+                if is_user && let Some(user) = doc.open(entity, "user") {
+                    target.user = user_nodes(doc, user);
+                }
+                return target;
+            }
+            Shape::GroupManagement if is_user => {
+                if let Some(user) = doc.open(entity, "user") {
+                    target.user = user_nodes(doc, user);
+                }
+                return target;
+            }
+            _ => {}
+        }
+        target.kind_node = doc.take_text(entity, "type");
+        let Some(object) = doc.open(entity, &kind) else {
+            target.kind = kind;
+            return target;
+        };
+        if shape == Shape::EntityManagement && is_user {
+            target.user = user_nodes(doc, object);
+        } else {
+            target.name = doc.take_text(object, "name");
+            if target.name.is_none() && shape == Shape::FileHosting {
+                target.name = doc.take_text(object, "title");
+            }
+            target.uid = doc.take_text(object, "id");
+        }
+        target.kind = kind;
+        target
     }
-    let actor = entry
-        .raw("actor")
-        .and_then(|raw| Fields::parse(raw.get().as_bytes()))?;
-    let user = actor
-        .raw("user")
-        .and_then(|raw| Fields::parse(raw.get().as_bytes()))?;
-    user.str("team").filter(|team| team.starts_with('E'))
+
+    /// `name` and `uid`: of the user, for a user managed entity (a group about a user has
+    /// neither: the user is the event's `user`, not its group).
+    fn name_uid(&self, shape: Shape) -> (Option<Id>, Option<Id>) {
+        match &self.user {
+            Some(user) if shape == Shape::EntityManagement => (user.name, user.uid),
+            _ => (self.name, self.uid),
+        }
+    }
+
+    /// The class's object: a group, a managed entity or a file.
+    fn write_named(&self, out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>, shape: Shape) {
+        let (name, uid) = self.name_uid(shape);
+        let user_entity = shape == Shape::EntityManagement && self.user.is_some();
+        match (name, uid, shape) {
+            (Some(name), _, _) => o.raw(out, "name", doc.raw(name)),
+            // A file must have a name: its id says more than "unknown".
+            (None, Some(uid), Shape::FileHosting) => o.raw(out, "name", doc.raw(uid)),
+            (None, None, _) if !user_entity => o.text(out, "name", "unknown"),
+            _ => {}
+        }
+        if let Some(uid) = uid {
+            o.raw(out, "uid", doc.raw(uid));
+        }
+        if shape == Shape::EntityManagement {
+            let (type_id, nested) = match self.kind.as_ref() {
+                "user" => (2, "user"),
+                "usergroup" => (3, "group"),
+                "enterprise" | "workspace" => (4, "org"),
+                "barrier" | "legal_hold_policy" => (5, "policy"),
+                _ => (99, ""),
+            };
+            if let Some(user) = &self.user {
+                o.obj(out, "user", |out, u| write_user(out, u, doc, user));
+            } else if !nested.is_empty() {
+                o.obj(out, nested, |out, n| {
+                    if let Some(name) = name {
+                        n.raw(out, "name", doc.raw(name));
+                    }
+                    if let Some(uid) = uid {
+                        n.raw(out, "uid", doc.raw(uid));
+                    }
+                });
+            }
+            if let Some(kind) = self.kind_node {
+                o.raw(out, "type", doc.raw(kind));
+            }
+            o.int(out, "type_id", type_id);
+        } else if let Some(kind) = self.kind_node {
+            o.raw(out, "type", doc.raw(kind));
+        }
+        if shape == Shape::FileHosting {
+            let regular = matches!(self.kind.as_ref(), "file" | "canvas" | "list");
+            o.int(out, "type_id", i64::from(regular));
+        }
+    }
+
+    /// `resources`: the entity as one resource, when the entry has one.
+    fn write_resources(
+        &self,
+        out: &mut Vec<u8>,
+        event: &mut ObjW,
+        doc: &Doc<'_, '_>,
+        shape: Shape,
+    ) {
+        if self.kind_node.is_none() && self.name.is_none() && self.uid.is_none() {
+            return;
+        }
+        event.key(out, "resources");
+        out.push(b'[');
+        let mut resource = ObjW::begin(out);
+        self.write_named(out, &mut resource, doc, shape);
+        resource.close(out);
+        out.push(b']');
+    }
 }
 
 /// `date_create` in milliseconds.
-fn millis(raw: &RawValue) -> Option<i64> {
-    let t = text(raw).unwrap_or(Cow::Borrowed(raw.get()));
+fn millis(doc: &Doc<'_, '_>, id: Id) -> Option<i64> {
+    let t = doc.text(id).unwrap_or(Cow::Borrowed(doc.raw(id)));
     if let Ok(seconds) = t.parse::<i64>() {
         return seconds.checked_mul(1000);
     }
@@ -564,35 +602,30 @@ fn is_ocsf_email(s: &str) -> bool {
 }
 
 /// An entry that is not a JSON object: an event of the fallback class that carries it whole.
-fn not_an_object(raw: &[u8], out: &mut Vec<u8>) -> Result<Mapped, serde_json::Error> {
-    let class = table::class(FALLBACK.class_uid).unwrap_or(&table::CLASSES[4]);
-    let mut event = classification(class, &FALLBACK, None);
-    event.put("time", Out::Int(now_millis()));
-    let mut metadata = Obj::with_capacity(2);
-    let mut product = Obj::with_capacity(2);
-    product.put("name", Out::text(PRODUCT));
-    product.put("vendor_name", Out::text(VENDOR));
-    metadata.put("product", Out::Obj(product));
-    metadata.put("version", Out::text(OCSF_VERSION));
-    event.put("metadata", Out::Obj(metadata));
-    let mut api = Obj::with_capacity(1);
-    api.put("operation", Out::text("unknown"));
-    event.put("api", Out::Obj(api));
-    let mut actor = Obj::with_capacity(1);
-    actor.put("user", Out::Obj(unknown()));
-    event.put("actor", Out::Obj(actor));
-    event.put("src_endpoint", Out::Obj(unknown()));
+fn not_an_object(raw: &[u8], out: &mut Vec<u8>) {
+    let class = table::class(FALLBACK.class_uid).unwrap_or(&table::CLASSES[0]);
+    let start = out.len();
+    out.extend_from_slice(table::header(class, &FALLBACK, None).as_bytes());
+    let mut event = ObjW::continuing(start);
+    event.int(out, "time", now_millis());
+    event.obj(out, "metadata", |out, m| {
+        m.raw(out, "product", PRODUCT_JSON);
+        m.text(out, "version", OCSF_VERSION);
+    });
+    event.raw(out, "api", r#"{"operation":"unknown"}"#);
+    event.raw(out, "actor", r#"{"user":{"name":"unknown"}}"#);
+    event.raw(out, "src_endpoint", UNKNOWN_JSON);
     let text = String::from_utf8_lossy(raw);
-    let parsed: Option<&RawValue> = serde_json::from_slice(raw).ok();
-    let mut unmapped = Obj::with_capacity(1);
-    unmapped.put(
-        "entry",
-        parsed.map_or_else(|| Out::Str(text.clone()), Out::Raw),
-    );
-    event.put("unmapped", Out::Obj(unmapped));
-    event.put("raw_data", Out::Str(text));
-    serde_json::to_writer(&mut *out, &Out::Obj(event))?;
-    Ok(Mapped::Unknown)
+    event.key(out, "unmapped");
+    out.extend_from_slice(b"{\"entry\":");
+    match serde_json::from_str::<&serde_json::value::RawValue>(&text) {
+        Ok(json) => out.extend_from_slice(json.get().as_bytes()),
+        Err(_) => escaped(out, &text),
+    }
+    out.push(b'}');
+    event.key(out, "raw_data");
+    escaped(out, &text);
+    event.close(out);
 }
 
 #[cfg(test)]
@@ -633,8 +666,12 @@ mod tests {
 
     #[test]
     fn times_become_milliseconds() {
-        let raw = |s: &str| serde_json::from_str::<Box<RawValue>>(s).ok();
-        let ms = |s: &str| raw(s).and_then(|r| millis(&r));
+        let ms = |s: &str| {
+            let json = format!(r#"{{"d":{s}}}"#);
+            let mut tape = Tape::default();
+            let (doc, root) = Doc::scan(&json, &mut tape)?;
+            millis(&doc, doc.get(root, "d")?)
+        };
         assert_eq!(ms("1767225600"), Some(1_767_225_600_000));
         assert_eq!(ms("1767225530.0"), Some(1_767_225_530_000));
         assert_eq!(ms("1767225530.5"), Some(1_767_225_530_500));

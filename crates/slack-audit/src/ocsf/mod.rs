@@ -18,7 +18,8 @@
 //! - [`event`]: one entry to one event (the common attributes, the entity in the class's own
 //!   object, everything else under `unmapped` byte for byte, optionally the entry in
 //!   `raw_data`).
-//! - `reader` / `writer`: the entry read as borrowed raw pieces, the event written from them.
+//! - `reader` / `writer`: the entry scanned once into spans of its raw bytes, the event written
+//!   straight from them.
 //!
 //! An action the table does not know (Slack adds some every month) becomes an API Activity
 //! event with `activity_id` 99 and is counted in one warning per page, never dropped. The
@@ -73,6 +74,7 @@ impl Formatter {
         PageWriter {
             format: *self,
             scratch: Vec::new(),
+            tape: reader::Tape::default(),
             unknown: BTreeMap::new(),
         }
     }
@@ -83,6 +85,7 @@ impl Formatter {
 pub struct PageWriter {
     format: Formatter,
     scratch: Vec<u8>,
+    tape: reader::Tape,
     /// Actions not in the table, with how many entries of this page had them.
     unknown: BTreeMap<String, u64>,
 }
@@ -102,30 +105,26 @@ impl PageWriter {
 
     fn push_ocsf(&mut self, records: &mut RecordBuf, raw: &[u8], raw_data: bool) {
         self.scratch.clear();
-        match event::write_event(Table::bundled(), raw, raw_data, &mut self.scratch) {
-            Ok(Mapped::Known) => {}
-            Ok(Mapped::Unknown) => {
-                let action = reader::Fields::parse(raw)
-                    .and_then(|f| f.str("action").map(|a| a.into_owned()))
-                    .unwrap_or_else(|| "(none)".to_owned());
-                if self.unknown.len() < NAMED_UNKNOWN || self.unknown.contains_key(&action) {
-                    *self.unknown.entry(action).or_default() += 1;
-                } else {
-                    *self.unknown.entry("(others)".to_owned()).or_default() += 1;
-                }
-            }
-            Err(error) => {
-                // Writing an event into memory cannot fail short of a bug; the entry is still
-                // delivered, as Slack sent it, rather than lost.
-                tracing::error!(
-                    message = "Could not write an entry as an OCSF event; delivering it as Slack sent it.",
-                    %error,
-                );
-                self.scratch.clear();
-                self.scratch.extend_from_slice(raw);
+        let mapped = event::write_event(
+            Table::bundled(),
+            &mut self.tape,
+            raw,
+            raw_data,
+            &mut self.scratch,
+        );
+        records.push_json(&self.scratch);
+        if mapped == Mapped::Unknown {
+            let action = std::str::from_utf8(raw)
+                .ok()
+                .and_then(|json| reader::Doc::scan(json, &mut self.tape))
+                .and_then(|(doc, root)| doc.str(root, "action").map(|a| a.into_owned()))
+                .unwrap_or_else(|| "(none)".to_owned());
+            if self.unknown.len() < NAMED_UNKNOWN || self.unknown.contains_key(&action) {
+                *self.unknown.entry(action).or_default() += 1;
+            } else {
+                *self.unknown.entry("(others)".to_owned()).or_default() += 1;
             }
         }
-        records.push_json(&self.scratch);
     }
 
     /// The unknown actions of this page so far, with their counts.
@@ -168,10 +167,14 @@ pub fn record_schema(format: RecordFormat) -> serde_json::Value {
 /// The OCSF event of one entry, as a complete JSON document (for tests and tools).
 pub fn to_ocsf(raw: &[u8], raw_data: bool) -> (Vec<u8>, Mapped) {
     let mut out = Vec::with_capacity(raw.len() * 2);
-    match event::write_event(Table::bundled(), raw, raw_data, &mut out) {
-        Ok(mapped) => (out, mapped),
-        Err(_) => (raw.to_vec(), Mapped::Unknown),
-    }
+    let mapped = event::write_event(
+        Table::bundled(),
+        &mut reader::Tape::default(),
+        raw,
+        raw_data,
+        &mut out,
+    );
+    (out, mapped)
 }
 
 #[cfg(test)]

@@ -1,195 +1,380 @@
-//! Reading one entry without copying it, and knowing which of its fields the event used.
+//! Reading one entry in one pass, without copying it, and knowing which of its fields the
+//! event used.
 //!
-//! An entry is read as its top-level fields, each kept as the exact bytes Slack sent
-//! ([`RawValue`]). A field the mapping uses is *taken*; an object the mapping looks inside is
-//! *opened* (its own fields, taken or not). What was never taken is, by construction, what
-//! goes under the event's `unmapped`, at the same path and byte for byte: no value of the
-//! entry can be lost, whatever Slack adds, and no number is ever rounded through `f64`.
+//! The entry is scanned once into a tape of nodes (reused from entry to entry, so a page
+//! allocates nothing after its first entries): one node per object member, each the byte span
+//! of its key and of its value exactly as Slack sent them. Arrays and scalars are not looked
+//! inside. A member the mapping uses is *taken*; an object it looks inside is *opened*. What
+//! was never taken is, by construction, what goes under the event's `unmapped`, at the same
+//! path and byte for byte: no value can be lost, whatever Slack adds, and no number is ever
+//! rounded through `f64`.
+//!
+//! The entry was already validated as JSON by `Page::parse`; the scanner still refuses (with
+//! `None`) anything that is not a well-formed object, and the caller then carries the entry
+//! whole.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+/// No node.
+const NONE: u32 = u32::MAX;
 
-use super::writer::{Obj, Out};
-
-/// A JSON string, borrowed when it has no escapes.
-pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                v: &'de str,
-            ) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor)
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Object,
+    String,
+    Other,
 }
 
-/// The content of `raw` if it is a JSON string.
-pub(crate) fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
-    if !raw.get().starts_with('"') {
-        return None;
-    }
-    serde_json::from_str::<Text<'_>>(raw.get())
-        .ok()
-        .map(|t| t.0)
-}
-
-/// Whether `raw` is a JSON number.
-pub(crate) fn is_number(raw: &RawValue) -> bool {
-    raw.get()
-        .as_bytes()
-        .first()
-        .is_some_and(|b| *b == b'-' || b.is_ascii_digit())
-}
-
-enum Slot<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
     /// Not used by the event: goes under `unmapped`.
     Left,
     /// Carried by the event.
     Taken,
     /// An object the event looked inside.
-    Opened(Fields<'a>),
+    Opened,
 }
 
-struct Field<'a> {
-    key: Cow<'a, str>,
-    raw: &'a RawValue,
-    slot: Slot<'a>,
+/// One value: the span of its key (inside the quotes; empty for the root) and of its value.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    key: (u32, u32),
+    value: (u32, u32),
+    kind: Kind,
+    first: u32,
+    next: u32,
+    state: State,
 }
 
-/// The fields of one JSON object, in the order Slack sent them.
-pub(crate) struct Fields<'a> {
-    fields: Vec<Field<'a>>,
+/// The nodes of the entry being read (kept between entries for its allocation).
+#[derive(Debug, Default)]
+pub(crate) struct Tape {
+    nodes: Vec<Node>,
 }
 
-impl<'de> Deserialize<'de> for Fields<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = Fields<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-                    let raw: &'de RawValue = map.next_value()?;
-                    fields.push(Field {
-                        key,
-                        raw,
-                        slot: Slot::Left,
-                    });
-                }
-                Ok(Fields { fields })
-            }
-        }
-        deserializer.deserialize_map(FieldsVisitor)
-    }
+/// A node of a [`Doc`].
+pub(crate) type Id = u32;
+
+/// One entry, scanned.
+pub(crate) struct Doc<'a, 't> {
+    json: &'a str,
+    nodes: &'t mut Vec<Node>,
 }
 
-impl<'a> Fields<'a> {
-    /// The fields of `json` if it is an object.
-    pub(crate) fn parse(json: &'a [u8]) -> Option<Fields<'a>> {
-        serde_json::from_slice(json).ok()
-    }
-
-    fn of(raw: &'a RawValue) -> Option<Fields<'a>> {
-        if !raw.get().starts_with('{') {
+impl<'a, 't> Doc<'a, 't> {
+    /// Scans `json`; `None` if it is not one JSON object (possibly with whitespace around).
+    pub(crate) fn scan(json: &'a str, tape: &'t mut Tape) -> Option<(Doc<'a, 't>, Id)> {
+        tape.nodes.clear();
+        let mut scanner = Scanner {
+            b: json.as_bytes(),
+            i: 0,
+        };
+        scanner.ws();
+        if scanner.peek() != Some(b'{') {
             return None;
         }
-        serde_json::from_str(raw.get()).ok()
+        let root = scanner.value(&mut tape.nodes, (0, 0), 0)?;
+        scanner.ws();
+        if scanner.i != json.len() {
+            return None;
+        }
+        Some((
+            Doc {
+                json,
+                nodes: &mut tape.nodes,
+            },
+            root,
+        ))
     }
 
-    fn position(&self, key: &str) -> Option<usize> {
-        self.fields.iter().position(|f| f.key == key)
+    fn node(&self, id: Id) -> &Node {
+        &self.nodes[id as usize]
     }
 
-    /// The value of `key` as sent, whether the event uses it or not.
-    pub(crate) fn raw(&self, key: &str) -> Option<&'a RawValue> {
-        self.position(key).map(|i| self.fields[i].raw)
+    /// The value of `id` as sent (for a string, with its quotes and escapes).
+    pub(crate) fn raw(&self, id: Id) -> &'a str {
+        let (start, end) = self.node(id).value;
+        &self.json[start as usize..end as usize]
     }
 
-    /// The string value of `key`, whether the event uses it or not.
-    pub(crate) fn str(&self, key: &str) -> Option<Cow<'a, str>> {
-        self.raw(key).and_then(text)
+    fn key(&self, id: Id) -> &'a str {
+        let (start, end) = self.node(id).key;
+        &self.json[start as usize..end as usize]
     }
 
-    /// Takes `key` for the event if its value is still unused and passes `accept`.
+    /// Whether `id` is a string.
+    pub(crate) fn is_string(&self, id: Id) -> bool {
+        self.node(id).kind == Kind::String
+    }
+
+    /// Whether `id` is a JSON number.
+    pub(crate) fn is_number(&self, id: Id) -> bool {
+        self.node(id).kind == Kind::Other
+            && self
+                .raw(id)
+                .as_bytes()
+                .first()
+                .is_some_and(|b| *b == b'-' || b.is_ascii_digit())
+    }
+
+    /// The content of the string `id`, decoded (borrowed when it has no escapes).
+    pub(crate) fn text(&self, id: Id) -> Option<Cow<'a, str>> {
+        if !self.is_string(id) {
+            return None;
+        }
+        let raw = self.raw(id);
+        let inner = &raw[1..raw.len() - 1];
+        if inner.contains('\\') {
+            serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(inner))
+        }
+    }
+
+    /// The member `key` of the object `obj` (the first one, if Slack sent it twice).
+    pub(crate) fn get(&self, obj: Id, key: &str) -> Option<Id> {
+        let mut child = self.node(obj).first;
+        while child != NONE {
+            if self.key(child) == key {
+                return Some(child);
+            }
+            child = self.node(child).next;
+        }
+        None
+    }
+
+    /// The string content of member `key`, whether the event uses it or not.
+    pub(crate) fn str(&self, obj: Id, key: &str) -> Option<Cow<'a, str>> {
+        self.get(obj, key).and_then(|id| self.text(id))
+    }
+
+    /// Takes member `key` for the event if it is still unused and passes `accept`.
     pub(crate) fn take_if(
         &mut self,
+        obj: Id,
         key: &str,
-        accept: impl FnOnce(&'a RawValue) -> bool,
-    ) -> Option<&'a RawValue> {
-        let field = self
-            .fields
-            .iter_mut()
-            .find(|f| f.key == key && matches!(f.slot, Slot::Left))?;
-        if !accept(field.raw) {
+        accept: impl FnOnce(&Self, Id) -> bool,
+    ) -> Option<Id> {
+        let id = self.get(obj, key)?;
+        if self.node(id).state != State::Left || !accept(self, id) {
             return None;
         }
-        field.slot = Slot::Taken;
-        Some(field.raw)
+        self.nodes[id as usize].state = State::Taken;
+        Some(id)
     }
 
-    /// Takes `key` if it is a non-empty string; returns it as sent (quotes and escapes).
-    pub(crate) fn take_text(&mut self, key: &str) -> Option<&'a RawValue> {
-        self.take_if(key, |raw| raw.get().starts_with('"') && raw.get() != "\"\"")
+    /// Takes member `key` if it is a non-empty string.
+    pub(crate) fn take_text(&mut self, obj: Id, key: &str) -> Option<Id> {
+        self.take_if(obj, key, |doc, id| {
+            doc.is_string(id) && doc.raw(id).len() > 2
+        })
     }
 
-    /// Takes `key` if it is a string whose content passes `accept`.
+    /// Takes member `key` if it is a string whose content passes `accept`.
     pub(crate) fn take_text_if(
         &mut self,
+        obj: Id,
         key: &str,
         accept: impl FnOnce(&str) -> bool,
-    ) -> Option<&'a RawValue> {
-        self.take_if(key, |raw| text(raw).is_some_and(|t| accept(&t)))
+    ) -> Option<Id> {
+        self.take_if(obj, key, |doc, id| doc.text(id).is_some_and(|t| accept(&t)))
     }
 
-    /// Opens the object at `key` to take some of its fields (the rest stays unmapped).
-    pub(crate) fn open(&mut self, key: &str) -> Option<&mut Fields<'a>> {
-        let field = self.fields.iter_mut().find(|f| f.key == key)?;
-        if let Slot::Left = field.slot {
-            field.slot = Slot::Opened(Fields::of(field.raw)?);
+    /// Opens the object at member `key` to take some of its members (the rest stays unmapped).
+    pub(crate) fn open(&mut self, obj: Id, key: &str) -> Option<Id> {
+        let id = self.get(obj, key)?;
+        let node = &mut self.nodes[id as usize];
+        if node.kind != Kind::Object || node.state == State::Taken {
+            return None;
         }
-        match &mut field.slot {
-            Slot::Opened(inner) => Some(inner),
-            _ => None,
-        }
+        node.state = State::Opened;
+        Some(id)
     }
 
-    /// What the event did not use, as an object at the same paths, or `None` if it used all.
-    pub(crate) fn rest(&self) -> Option<Obj<'a>> {
-        let mut rest = Obj::with_capacity(4);
-        for field in &self.fields {
-            match &field.slot {
-                Slot::Left => rest.put_key(field.key.clone(), Out::Raw(field.raw)),
-                Slot::Taken => {}
-                Slot::Opened(inner) => {
-                    if let Some(inner) = inner.rest() {
-                        rest.put_key(field.key.clone(), Out::Obj(inner));
+    /// The object at member `key`, read without using it (it stays unmapped).
+    pub(crate) fn peek(&self, obj: Id, key: &str) -> Option<Id> {
+        self.get(obj, key)
+            .filter(|id| self.node(*id).kind == Kind::Object)
+    }
+
+    /// Writes what the event did not use of `obj` as an object at the same paths; writes
+    /// nothing and returns `false` if it used everything.
+    pub(crate) fn write_rest(&self, obj: Id, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        out.push(b'{');
+        let mut empty = true;
+        let mut child = self.node(obj).first;
+        while child != NONE {
+            let node = *self.node(child);
+            if node.state != State::Taken {
+                let mark = out.len();
+                if !empty {
+                    out.push(b',');
+                }
+                out.push(b'"');
+                out.extend_from_slice(self.key(child).as_bytes());
+                out.extend_from_slice(b"\":");
+                let written = match node.state {
+                    State::Opened => self.write_rest(child, out),
+                    _ => {
+                        out.extend_from_slice(self.raw(child).as_bytes());
+                        true
                     }
+                };
+                if written {
+                    empty = false;
+                } else {
+                    out.truncate(mark);
                 }
             }
+            child = node.next;
         }
-        (!rest.is_empty()).then_some(rest)
+        if empty {
+            out.truncate(start);
+            return false;
+        }
+        out.push(b'}');
+        true
+    }
+}
+
+/// A scanner of well-formed JSON (the entry was validated before): spans, not values.
+struct Scanner<'b> {
+    b: &'b [u8],
+    i: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek() == Some(byte)).then(|| self.i += 1)
+    }
+
+    /// Past the string starting at `self.i` (a quote).
+    fn string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            let at = memchr::memchr2(b'"', b'\\', &self.b[self.i..])?;
+            self.i += at;
+            if self.b[self.i] == b'\\' {
+                self.i += 2;
+            } else {
+                self.i += 1;
+                return Some(());
+            }
+        }
+    }
+
+    /// Past an array (not looked inside beyond its brackets and strings).
+    fn array(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek()? {
+                b'"' => self.string()?,
+                b'[' | b'{' => {
+                    depth += 1;
+                    self.i += 1;
+                }
+                b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    self.i += 1;
+                    if depth == 0 {
+                        return Some(());
+                    }
+                }
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// Past a number, `true`, `false` or `null`.
+    fn scalar(&mut self) -> Option<()> {
+        let start = self.i;
+        while let Some(b) = self.peek() {
+            if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                break;
+            }
+            self.i += 1;
+        }
+        (self.i > start).then_some(())
+    }
+
+    /// The value at `self.i`, with `key`; objects get a node per member.
+    fn value(&mut self, nodes: &mut Vec<Node>, key: (u32, u32), depth: usize) -> Option<Id> {
+        // serde_json refuses deeper documents, so a page never holds one.
+        if depth > 128 {
+            return None;
+        }
+        let index = nodes.len();
+        let start = self.i;
+        nodes.push(Node {
+            key,
+            value: (0, 0),
+            kind: Kind::Other,
+            first: NONE,
+            next: NONE,
+            state: State::Left,
+        });
+        let kind = match self.peek()? {
+            b'{' => {
+                self.i += 1;
+                self.ws();
+                let mut last = NONE;
+                if self.eat(b'}').is_none() {
+                    loop {
+                        let key_start = self.i + 1;
+                        self.string()?;
+                        let key = (
+                            u32::try_from(key_start).ok()?,
+                            u32::try_from(self.i - 1).ok()?,
+                        );
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                        let child = self.value(nodes, key, depth + 1)?;
+                        if last == NONE {
+                            nodes[index].first = child;
+                        } else {
+                            nodes[last as usize].next = child;
+                        }
+                        last = child;
+                        self.ws();
+                        if self.eat(b',').is_some() {
+                            self.ws();
+                        } else {
+                            self.eat(b'}')?;
+                            break;
+                        }
+                    }
+                }
+                Kind::Object
+            }
+            b'[' => {
+                self.array()?;
+                Kind::Other
+            }
+            b'"' => {
+                self.string()?;
+                Kind::String
+            }
+            _ => {
+                self.scalar()?;
+                Kind::Other
+            }
+        };
+        let node = &mut nodes[index];
+        node.kind = kind;
+        node.value = (u32::try_from(start).ok()?, u32::try_from(self.i).ok()?);
+        u32::try_from(index).ok()
     }
 }
 
@@ -198,39 +383,59 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn rest_of(fields: &Fields<'_>) -> String {
-        fields
-            .rest()
-            .map(|o| serde_json::to_string(&Out::Obj(o)).unwrap())
-            .unwrap_or_default()
+    fn rest(doc: &Doc<'_, '_>, root: Id) -> String {
+        let mut out = Vec::new();
+        doc.write_rest(root, &mut out);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn what_is_not_taken_is_left_byte_for_byte() {
-        let json = br#"{"a":"x","b":{"c":1.0e-3,"d":"\u00e9"},"n":123456789012345678901234567890}"#;
-        let mut fields = Fields::parse(json).unwrap();
-        assert_eq!(fields.take_text("a").unwrap().get(), r#""x""#);
-        let b = fields.open("b").unwrap();
-        assert!(b.take_text("c").is_none(), "a number is not a string");
-        assert_eq!(b.take_text("d").unwrap().get(), r#""\u00e9""#);
+        let json = r#"{"a":"x","b":{"c":1.0e-3,"d":"\u00e9"},"n":123456789012345678901234567890, "l" : [ {"x":"]"} ] }"#;
+        let mut tape = Tape::default();
+        let (mut doc, root) = Doc::scan(json, &mut tape).unwrap();
+        let a = doc.take_text(root, "a").unwrap();
+        assert_eq!(doc.raw(a), r#""x""#);
+        let b = doc.open(root, "b").unwrap();
+        assert!(doc.take_text(b, "c").is_none(), "a number is not a string");
+        let d = doc.take_text(b, "d").unwrap();
+        assert_eq!(doc.raw(d), r#""\u00e9""#);
+        assert_eq!(doc.text(d).unwrap(), "é");
         assert_eq!(
-            rest_of(&fields),
-            r#"{"b":{"c":1.0e-3},"n":123456789012345678901234567890}"#
+            rest(&doc, root),
+            r#"{"b":{"c":1.0e-3},"n":123456789012345678901234567890,"l":[ {"x":"]"} ]}"#
         );
     }
 
     #[test]
     fn empty_strings_and_non_objects_are_not_taken() {
-        let mut fields = Fields::parse(br#"{"e":"","o":[1]}"#).unwrap();
-        assert!(fields.take_text("e").is_none());
-        assert!(fields.open("o").is_none());
-        assert_eq!(rest_of(&fields), r#"{"e":"","o":[1]}"#);
-        assert!(Fields::parse(b"[1,2]").is_none());
+        let mut tape = Tape::default();
+        let (mut doc, root) = Doc::scan(r#"{"e":"","o":[1]}"#, &mut tape).unwrap();
+        assert!(doc.take_text(root, "e").is_none());
+        assert!(doc.open(root, "o").is_none());
+        assert_eq!(rest(&doc, root), r#"{"e":"","o":[1]}"#);
+        for not_an_object in ["[1,2]", "\"s\"", "{", "{\"a\":}", "{} x", ""] {
+            assert!(
+                Doc::scan(not_an_object, &mut tape).is_none(),
+                "{not_an_object}"
+            );
+        }
+    }
+
+    #[test]
+    fn everything_taken_leaves_no_rest() {
+        let mut tape = Tape::default();
+        let (mut doc, root) = Doc::scan(r#"{"a":"x","b":{"c":"y"}}"#, &mut tape).unwrap();
+        doc.take_text(root, "a");
+        let b = doc.open(root, "b").unwrap();
+        doc.take_text(b, "c");
+        assert_eq!(rest(&doc, root), "");
     }
 
     #[test]
     fn strings_with_escapes_are_decoded_for_reading() {
-        let fields = Fields::parse(br#"{"s":"caf\u00e9 \"x\""}"#).unwrap();
-        assert_eq!(fields.str("s").unwrap(), "café \"x\"");
+        let mut tape = Tape::default();
+        let (doc, root) = Doc::scan(r#"{"s":"caf\u00e9 \"x\\"}"#, &mut tape).unwrap();
+        assert_eq!(doc.str(root, "s").unwrap(), "café \"x\\");
     }
 }

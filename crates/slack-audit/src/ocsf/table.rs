@@ -279,10 +279,35 @@ pub struct Row {
     pub reason: &'static str,
 }
 
+/// The classification members an event of `class` and `row` starts with (the event's `{`
+/// included, no trailing comma). `action` is the action as it appears between the quotes of
+/// its JSON string, for `activity_name` and `type_name` when the activity is 99 (Other).
+pub fn header(class: &Class, row: &Row, action: Option<&str>) -> String {
+    let caption = class.activity(row.activity_id).unwrap_or("Other");
+    let activity = match (row.activity_id, action) {
+        (99, Some(action)) => action,
+        _ => caption,
+    };
+    format!(
+        r#"{{"class_uid":{},"class_name":"{}","category_uid":{},"category_name":"{}","activity_id":{},"type_uid":{},"type_name":"{}: {activity}","activity_name":"{activity}","severity_id":{},"severity":"{}","status_id":{},"status":"{}""#,
+        class.uid,
+        class.caption,
+        class.category_uid,
+        class.category,
+        row.activity_id,
+        u64::from(class.uid) * 100 + u64::from(row.activity_id),
+        class.caption,
+        row.severity_id,
+        severity(row.severity_id),
+        row.status_id,
+        status(row.status_id),
+    )
+}
+
 /// The table, by action.
 #[derive(Debug, Default)]
 pub struct Table {
-    rows: HashMap<&'static str, Row>,
+    rows: HashMap<&'static str, (Row, Box<str>)>,
     order: Vec<&'static str>,
 }
 
@@ -297,10 +322,10 @@ impl Table {
     /// Parses a table in the bundled format, refusing anything it would have to guess about.
     pub fn parse(csv: &'static str) -> Result<Table, String> {
         let mut lines = csv.lines().enumerate();
-        let header = "action,class_uid,activity_id,status_id,severity_id,reason";
+        let columns = "action,class_uid,activity_id,status_id,severity_id,reason";
         match lines.next() {
-            Some((_, first)) if first == header => {}
-            _ => return Err(format!("the first line must be {header:?}")),
+            Some((_, first)) if first == columns => {}
+            _ => return Err(format!("the first line must be {columns:?}")),
         }
         let mut table = Table::default();
         for (index, line) in lines {
@@ -352,7 +377,15 @@ impl Table {
                     "line {n}: status_id must be 1 or 2, severity_id 1 to 6"
                 ));
             }
-            if action.is_empty() || table.rows.insert(action, row).is_some() {
+            // Action names are plain (letters, digits, `_`, `.`): they go into JSON unescaped.
+            if !action
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            {
+                return Err(format!("line {n}: action {action:?} is not a plain name"));
+            }
+            let header = header(class, &row, Some(action)).into_boxed_str();
+            if action.is_empty() || table.rows.insert(action, (row, header)).is_some() {
                 return Err(format!("line {n}: action {action:?} is empty or repeated"));
             }
             table.order.push(action);
@@ -362,14 +395,19 @@ impl Table {
 
     /// The row of `action`.
     pub fn get(&self, action: &str) -> Option<&Row> {
-        self.rows.get(action)
+        self.rows.get(action).map(|(row, _)| row)
+    }
+
+    /// The row of `action` and the start of its events ([`header`]), made once.
+    pub fn entry(&self, action: &str) -> Option<(&Row, &str)> {
+        self.rows.get(action).map(|(row, header)| (row, &**header))
     }
 
     /// Every action with its row, in the file's order.
     pub fn rows(&self) -> impl Iterator<Item = (&'static str, &Row)> {
         self.order
             .iter()
-            .filter_map(|action| self.rows.get(action).map(|row| (*action, row)))
+            .filter_map(|action| self.get(action).map(|row| (*action, row)))
     }
 
     /// Number of rows.
@@ -387,7 +425,7 @@ impl Table {
         CLASSES
             .iter()
             .filter(|c| {
-                c.uid == FALLBACK.class_uid || self.rows.values().any(|r| r.class_uid == c.uid)
+                c.uid == FALLBACK.class_uid || self.rows.values().any(|(r, _)| r.class_uid == c.uid)
             })
             .collect()
     }
