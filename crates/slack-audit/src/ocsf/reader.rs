@@ -263,7 +263,7 @@ impl Scanner<'_> {
     fn string(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
-            let at = memchr::memchr2(b'"', b'\\', &self.b[self.i..])?;
+            let at = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
             self.i += at;
             if self.b[self.i] == b'\\' {
                 self.i += 2;
@@ -414,7 +414,7 @@ mod tests {
         assert!(doc.take_text(root, "e").is_none());
         assert!(doc.open(root, "o").is_none());
         assert_eq!(rest(&doc, root), r#"{"e":"","o":[1]}"#);
-        for not_an_object in ["[1,2]", "\"s\"", "{", "{\"a\":}", "{} x", ""] {
+        for not_an_object in ["[1,2]", "\"s\"", "{", "{\"a\":}", "{} x", "", "{\"a\":\"\\"] {
             assert!(
                 Doc::scan(not_an_object, &mut tape).is_none(),
                 "{not_an_object}"

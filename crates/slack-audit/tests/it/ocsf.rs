@@ -523,3 +523,93 @@ fn every_leaf_value_of_an_entry_is_in_its_event() {
         &lost[..lost.len().min(5)]
     );
 }
+
+mod arbitrary {
+    //! Whatever an entry holds, its event is one JSON object, of a class with a schema, that
+    //! keeps every leaf; arbitrary bytes never panic.
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Entry-like JSON: Slack's keys and others, at the levels the mapping reads.
+    fn entry() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,10}".prop_map(Value::from),
+            Just(Value::from("203.0.113.9")),
+            Just(Value::from("ada@example.com")),
+            Just(Value::from("user")),
+            Just(Value::from("user_login")),
+            Just(Value::from("file_shared")),
+            Just(Value::from("anomaly")),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("id".to_owned()),
+                        Just("date_create".to_owned()),
+                        Just("action".to_owned()),
+                        Just("actor".to_owned()),
+                        Just("user".to_owned()),
+                        Just("entity".to_owned()),
+                        Just("type".to_owned()),
+                        Just("file".to_owned()),
+                        Just("name".to_owned()),
+                        Just("email".to_owned()),
+                        Just("context".to_owned()),
+                        Just("ip_address".to_owned()),
+                        Just("session_id".to_owned()),
+                        Just("details".to_owned()),
+                        Just("reason".to_owned()),
+                        ".{0,5}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        #[test]
+        fn any_entry_gives_a_valid_lossless_event(entry in entry()) {
+            let raw = serde_json::to_string(&entry).unwrap();
+            let (bytes, _) = to_ocsf(raw.as_bytes(), false);
+            let event: Value = serde_json::from_slice(&bytes).unwrap();
+            let class = event["class_uid"].as_u64().unwrap();
+            let validator = validators().get(&class).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&event).map(|e| e.to_string()).collect();
+            prop_assert!(errors.is_empty(), "{errors:?}\n{raw}\n{event}");
+            let mut want = Vec::new();
+            leaves(&serde_json::from_str::<Box<RawValue>>(&raw).unwrap(), &mut want);
+            let mut have: BTreeMap<Leaf, usize> = BTreeMap::new();
+            let mut all = Vec::new();
+            leaves(&serde_json::from_slice::<Box<RawValue>>(&bytes).unwrap(), &mut all);
+            for leaf in all {
+                *have.entry(leaf).or_default() += 1;
+            }
+            for leaf in want {
+                let text = match &leaf { Leaf::Other(t) => Some(Leaf::Str(t.clone())), Leaf::Str(_) => None };
+                let found = [Some(leaf.clone()), text].into_iter().flatten().find(|l| have.get(l).is_some_and(|n| *n > 0));
+                prop_assert!(found.is_some(), "{leaf:?} lost\n{raw}\n{event}");
+                if let Some(n) = found.and_then(|l| have.get_mut(&l)) { *n -= 1; }
+            }
+        }
+
+        #[test]
+        fn any_bytes_give_one_json_event(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let (out, _) = to_ocsf(&bytes, true);
+            let event: Value = serde_json::from_slice(&out).unwrap();
+            prop_assert!(event["class_uid"].is_u64());
+        }
+    }
+}
