@@ -78,6 +78,15 @@ pub trait Input: Sized + Send + Sync + 'static {
         cx: &ReadContext<Self::State>,
     ) -> Result<(), InputError>;
 
+    /// Checks a loaded state for what its type cannot express (bounds in the wrong order, a
+    /// position outside its range): a state no run of this input could have written. `Err`
+    /// says what is wrong; the host then refuses the state file, untouched, as unusable. The
+    /// default accepts every state.
+    fn check_state(state: &Self::State) -> Result<(), String> {
+        let _ = state;
+        Ok(())
+    }
+
     /// Upgrades a state written by an older `STATE_VERSION`. The default refuses.
     fn migrate_state(version: u32, _state: serde_json::Value) -> Result<Self::State, String> {
         Err(format!(

@@ -101,6 +101,10 @@ impl Input for SlackAuditInput {
         Self::with_clock(config.settings, config.secrets, Arc::new(SystemClock))
     }
 
+    fn check_state(state: &SyncState) -> Result<(), String> {
+        state.check()
+    }
+
     async fn check(&self) -> Result<String, InputError> {
         Ok(self.source.probe().await?)
     }

@@ -11,6 +11,7 @@ mod configs;
 mod errors;
 mod hostile;
 mod kills;
+mod lifecycle;
 mod ocsf;
 mod secrets;
 mod support;
