@@ -79,12 +79,15 @@ fn on_disk(path: &PathBuf) -> Option<u64> {
     envelope["state"].as_u64()
 }
 
+/// Per delivery: the batch delivered and what the state file held during delivery.
+type Seen = Arc<Mutex<Vec<(u64, Option<u64>)>>>;
+
 /// Records, per delivery, the batch delivered and what the state file held during delivery;
 /// refuses delivery number `fail_at` (counting from 1), if any.
 struct Spy {
     state: PathBuf,
     fail_at: Option<usize>,
-    seen: Arc<Mutex<Vec<(u64, Option<u64>)>>>,
+    seen: Seen,
 }
 
 impl RecordSink for Spy {
