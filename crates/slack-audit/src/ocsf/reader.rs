@@ -214,8 +214,9 @@ impl<'a, 't> Doc<'a, 't> {
                 out.push(b'"');
                 out.extend_from_slice(self.key(child).as_bytes());
                 out.extend_from_slice(b"\":");
+                // An opened object with no members at all is still a value (`{}`).
                 let written = match node.state {
-                    State::Opened => self.write_rest(child, out),
+                    State::Opened if node.first != NONE => self.write_rest(child, out),
                     _ => {
                         out.extend_from_slice(self.raw(child).as_bytes());
                         true
@@ -420,6 +421,14 @@ mod tests {
                 "{not_an_object}"
             );
         }
+    }
+
+    #[test]
+    fn an_empty_object_that_was_opened_is_kept() {
+        let mut tape = Tape::default();
+        let (mut doc, root) = Doc::scan(r#"{"entity":{},"x":1}"#, &mut tape).unwrap();
+        assert!(doc.open(root, "entity").is_some());
+        assert_eq!(rest(&doc, root), r#"{"entity":{},"x":1}"#);
     }
 
     #[test]

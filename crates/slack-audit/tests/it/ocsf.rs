@@ -578,7 +578,7 @@ mod arbitrary {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 1024, .. ProptestConfig::default() })]
 
         #[test]
         fn any_entry_gives_a_valid_lossless_event(entry in entry()) {
