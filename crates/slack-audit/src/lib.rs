@@ -19,6 +19,7 @@
 //! - [`sync`]: windows, checkpoints, dedupe, late events.
 //! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
 //!   the record schema (records themselves are never round-tripped through it).
+//! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
 
 #![forbid(unsafe_code)]
@@ -27,6 +28,7 @@ pub mod actions;
 pub mod clock;
 pub mod entry;
 pub mod input;
+pub mod ocsf;
 pub mod page;
 pub mod progress;
 pub mod settings;
@@ -35,3 +37,5 @@ pub mod sync;
 pub mod synthetic;
 
 pub use input::{NAME, SlackAuditInput};
+pub use ocsf::record_schema;
+pub use settings::RecordFormat;

@@ -281,6 +281,8 @@ pub struct SyncPlan {
     pub actor: Option<String>,
     /// Entity filter.
     pub entity: Option<String>,
+    /// How entries become records (Slack's bytes, or OCSF events); never read by the sync.
+    pub format: crate::ocsf::Formatter,
 }
 
 /// Counts of one pass, for logs and tests.
@@ -407,6 +409,7 @@ impl SyncEngine<'_> {
         cx: &ReadContext<SyncState>,
     ) -> RecordBuf {
         let mut records = cx.record_buf(page.body_len() + page.entries().len());
+        let mut out = self.plan.format.page();
         let Some(window) = state.window.as_mut() else {
             return records;
         };
@@ -420,12 +423,12 @@ impl SyncEngine<'_> {
                     message = "Entry without a string `id` or an integer `date_create`: delivered as it is, but it cannot be de-duplicated.",
                     bytes = page.raw(entry).len(),
                 );
-                records.push_json(page.raw(entry));
+                out.push(&mut records, page.raw(entry));
                 continue;
             };
             if date < window.oldest || date > window.latest {
                 stray.add(date);
-                records.push_json(page.raw(entry));
+                out.push(&mut records, page.raw(entry));
                 continue;
             }
             page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
@@ -439,7 +442,7 @@ impl SyncEngine<'_> {
                 stats.duplicates += 1;
                 continue;
             }
-            records.push_json(page.raw(entry));
+            out.push(&mut records, page.raw(entry));
             delivered.push((date, id));
         }
         stats.delivered += delivered.len() as u64;
@@ -730,6 +733,7 @@ mod tests {
             action: None,
             actor: None,
             entity: None,
+            format: crate::ocsf::Formatter::Slack,
         };
         let engine = SyncEngine {
             source: Arc::clone(&source) as Arc<dyn PageSource>,
@@ -809,6 +813,7 @@ mod tests {
             action: None,
             actor: None,
             entity: None,
+            format: crate::ocsf::Formatter::Slack,
         };
         let engine = SyncEngine {
             source: Arc::clone(&source) as Arc<dyn PageSource>,

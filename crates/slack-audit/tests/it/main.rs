@@ -12,6 +12,7 @@ mod errors;
 mod hostile;
 mod kills;
 mod lifecycle;
+mod ocsf;
 mod secrets;
 mod support;
 mod sync;
