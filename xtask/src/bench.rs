@@ -26,9 +26,11 @@
 //!
 //! Runs: `throughput` (N entries, default 1,000,000), `scaling` (the same at other sizes, for
 //! the RSS flatness), `overlap` (a server delay per page), `pacing` (a mock that answers 429
-//! beyond R requests a minute, the connector set to R), `synthetic` (generator speed),
-//! `metrics` (the throughput run alternately without and with `--metrics-addr`, scraped every
-//! second: CPU per record on vs off).
+//! beyond R requests a minute, the connector set to R), `synthetic` (generator speed), `ocsf`
+//! (the throughput backfill with `record_format: "ocsf"`: every record an OCSF event; checked
+//! by count, and by each sampled event naming the entry it came from), `metrics` (the
+//! throughput run alternately without and with `--metrics-addr`, scraped every second: CPU per
+//! record on vs off).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
 
@@ -54,6 +56,8 @@ const REEXEC_ENV: &str = "XTASK_BENCH_OPTIMIZED";
 /// Targets of the issue, on a 2-core machine.
 const TARGET_US_PER_RECORD: f64 = 3.0;
 const TARGET_RSS_MIB: f64 = 64.0;
+/// OCSF mode (issue 13): the whole read path with the mapping, per record.
+const TARGET_OCSF_US_PER_RECORD: f64 = 6.0;
 /// Largest RSS of the biggest scaling run over the smallest's that still counts as flat.
 const TARGET_RSS_FLAT_RATIO: f64 = 1.25;
 const TARGET_OVERLAP_RATIO: f64 = 1.10;
@@ -76,6 +80,8 @@ pub enum BenchRun {
     Pacing,
     /// Speed of the synthetic generator, in process, one thread.
     Synthetic,
+    /// The throughput backfill with `record_format: "ocsf"`.
+    Ocsf,
     /// The throughput backfill alternately without and with `--metrics-addr` (scraped every
     /// second), `--metrics-pairs` times: CPU per record with metrics on vs off.
     Metrics,
@@ -217,7 +223,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.wants(BenchRun::Overlap) {
         sizes.push(args.overlap_entries);
     }
-    if args.wants(BenchRun::Metrics) {
+    if args.wants(BenchRun::Ocsf) || args.wants(BenchRun::Metrics) {
         sizes.push(args.entries);
     }
     let largest = sizes.iter().copied().max().unwrap_or(0);
@@ -245,6 +251,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         rpm: args.requests_per_minute,
         page_delay: Duration::ZERO,
         rate_limit: None,
+        ocsf: false,
         metrics: false,
     };
     if args.wants(BenchRun::Throughput) {
@@ -270,6 +277,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             Spec {
                 page_delay: Duration::from_millis(args.page_delay_ms),
                 ..fast(args.overlap_entries)
+            },
+        ));
+    }
+    if args.wants(BenchRun::Ocsf) {
+        runs.push((
+            "ocsf".into(),
+            Spec {
+                ocsf: true,
+                ..fast(args.entries)
             },
         ));
     }
@@ -316,6 +332,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             rpm: args.pacing_rpm,
             page_delay: Duration::ZERO,
             rate_limit: Some(args.pacing_rpm),
+            ocsf: false,
             metrics: false,
         };
         eprintln!(
@@ -384,6 +401,8 @@ struct Spec {
     rpm: u32,
     page_delay: Duration,
     rate_limit: Option<u32>,
+    /// `record_format: "ocsf"`.
+    ocsf: bool,
     /// With `--metrics-addr`, scraped every second while it runs.
     metrics: bool,
 }
@@ -447,7 +466,7 @@ fn run_one(
     let state_path = dir.path().join("state.json");
     // Start an hour before the oldest entry, as a duration before the run (no date maths).
     let backfill = format!("{}s", (unix_now() - oldest + 3600).max(60));
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "settings": {
             "api_base_url": mock.base_url(),
             "backfill_start_time": backfill,
@@ -456,6 +475,9 @@ fn run_one(
         },
         "secrets": { "user_oauth_token": TOKEN },
     });
+    if spec.ocsf {
+        config["settings"]["record_format"] = "ocsf".into();
+    }
     std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
         .context("cannot write the config")?;
 
@@ -510,21 +532,37 @@ fn run_one(
         run.sink.lines,
         entries.len()
     );
-    ensure!(
-        run.sink.bytes == expected_bytes,
-        "{} bytes received, {expected_bytes} expected",
-        run.sink.bytes
-    );
-    for (line, prefix) in &run.sink.samples {
-        let want = entries
-            .get(*line as usize)
-            .map(|e| e.json.as_bytes())
-            .context("a sampled line is beyond the data set")?;
-        let expected = &want[..want.len().min(child::SAMPLE_PREFIX)];
+    if spec.ocsf {
+        // An event is not the entry's bytes: its start must name the entry it came from.
+        for (line, prefix) in &run.sink.samples {
+            let entry = entries
+                .get(*line as usize)
+                .context("a sampled line is beyond the data set")?;
+            let uid = format!("\"metadata\":{{\"uid\":\"{}\"", entry.id);
+            ensure!(
+                prefix.starts_with(b"{\"class_uid\":")
+                    && memchr::memmem::find(prefix, uid.as_bytes()).is_some(),
+                "record {line} is not the OCSF event of the data set's entry {line}: {}",
+                String::from_utf8_lossy(prefix)
+            );
+        }
+    } else {
         ensure!(
-            prefix.as_slice() == expected,
-            "record {line} is not the data set's entry {line}"
+            run.sink.bytes == expected_bytes,
+            "{} bytes received, {expected_bytes} expected",
+            run.sink.bytes
         );
+        for (line, prefix) in &run.sink.samples {
+            let want = entries
+                .get(*line as usize)
+                .map(|e| e.json.as_bytes())
+                .context("a sampled line is beyond the data set")?;
+            let expected = &want[..want.len().min(child::SAMPLE_PREFIX)];
+            ensure!(
+                prefix.as_slice() == expected,
+                "record {line} is not the data set's entry {line}"
+            );
+        }
     }
     ensure!(!run.sink.samples.is_empty(), "no line was sampled");
     let unique: std::collections::HashSet<&str> = served.iter().map(String::as_str).collect();
@@ -536,7 +574,7 @@ fn run_one(
     );
     Ok(RunResult {
         records: run.sink.lines,
-        json_bytes: expected_bytes,
+        json_bytes: run.sink.bytes,
         requests: stats.requests,
         pages_ok: stats.pages_ok,
         rate_limited: stats.rate_limited,
@@ -904,6 +942,25 @@ impl Report {
                     args.pacing_pages, spec.rpm
                 );
             }
+        }
+        if let Some((_, spec, r)) = self.find("ocsf") {
+            let us = r.us_per_record();
+            let rss = r.rss_mib();
+            let _ = writeln!(
+                out,
+                "- OCSF mode (`record_format: \"ocsf\"`) ≤ {TARGET_OCSF_US_PER_RECORD} µs CPU per record, output included: {us:.2} µs ({:.0} records/CPU-s, {:.0} bytes/event) over {} records: {}.",
+                r.records as f64 / r.cpu().as_secs_f64().max(1e-9),
+                r.json_bytes as f64 / r.records.max(1) as f64,
+                r.records,
+                verdict(us <= TARGET_OCSF_US_PER_RECORD)
+            );
+            let _ = writeln!(
+                out,
+                "- OCSF mode peak RSS < {TARGET_RSS_MIB} MiB ({} records in pages of {}): {rss:.1} MiB: {}.",
+                r.records,
+                spec.page_size,
+                verdict(rss < TARGET_RSS_MIB)
+            );
         }
         let median = |prefix: &str| -> Option<(f64, usize, u64)> {
             let mut us: Vec<f64> = self

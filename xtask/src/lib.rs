@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod ocsf_schemas;
 pub mod prometheus;
 pub mod record;
 pub mod replay;

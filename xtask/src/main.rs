@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's developer tasks (schemas, replays, fixture recording,
-//! benchmarks, soak), in Rust so they need nothing but the toolchain.
+//! benchmarks, soak), in Rust so they need nothing but the toolchain (except `ocsf-schemas`,
+//! which runs the official OCSF generator in a Python venv it makes).
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +18,9 @@ struct Cli {
 enum Task {
     /// Write the generated JSON Schemas into schemas/ (with --check: fail if they are stale).
     Schema(xtask::schema::SchemaArgs),
+    /// Generate the OCSF class schemas into schemas/ocsf/ with Python (with --check: fail if
+    /// they are stale).
+    OcsfSchemas(xtask::ocsf_schemas::OcsfSchemasArgs),
     /// Replay recorded API exchanges (fixtures/slack-audit/<case>) and snapshot the outcome.
     Replay(xtask::replay::ReplayArgs),
     /// Record a real exchange with your organization into a new, pseudonymised fixture.
@@ -32,6 +36,7 @@ enum Task {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Schema(args) => xtask::schema::run(&args),
+        Task::OcsfSchemas(args) => xtask::ocsf_schemas::run(&args),
         Task::Replay(args) => xtask::replay::run(&args),
         Task::Record(args) => xtask::record::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),

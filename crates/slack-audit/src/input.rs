@@ -87,6 +87,7 @@ impl SlackAuditInput {
             action: (!s.actions.is_empty()).then(|| s.actions.join(",")),
             actor: s.actor.clone(),
             entity: s.entity.clone(),
+            format: crate::ocsf::Formatter::new(s.record_format, s.ocsf_raw_data),
         };
         Ok(SlackAuditInput {
             source,

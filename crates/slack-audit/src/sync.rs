@@ -282,6 +282,8 @@ pub struct SyncPlan {
     pub actor: Option<String>,
     /// Entity filter.
     pub entity: Option<String>,
+    /// How entries become records (Slack's bytes, or OCSF events); never read by the sync.
+    pub format: crate::ocsf::Formatter,
 }
 
 /// Counts of one pass, for logs and tests.
@@ -412,6 +414,7 @@ impl SyncEngine<'_> {
         cx: &ReadContext<SyncState>,
     ) -> RecordBuf {
         let mut records = cx.record_buf(page.body_len() + page.entries().len());
+        let mut out = self.plan.format.page();
         let Some(window) = state.window.as_mut() else {
             return records;
         };
@@ -425,12 +428,12 @@ impl SyncEngine<'_> {
                     message = "Entry without a string `id` or an integer `date_create`: delivered as it is, but it cannot be de-duplicated.",
                     bytes = page.raw(entry).len(),
                 );
-                records.push_json(page.raw(entry));
+                out.push(&mut records, page.raw(entry));
                 continue;
             };
             if date < window.oldest || date > window.latest {
                 stray.add(date);
-                records.push_json(page.raw(entry));
+                out.push(&mut records, page.raw(entry));
                 continue;
             }
             page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
@@ -444,7 +447,7 @@ impl SyncEngine<'_> {
                 stats.duplicates += 1;
                 continue;
             }
-            records.push_json(page.raw(entry));
+            out.push(&mut records, page.raw(entry));
             delivered.push((date, id));
         }
         stats.delivered += delivered.len() as u64;
@@ -739,6 +742,7 @@ mod tests {
             action: None,
             actor: None,
             entity: None,
+            format: crate::ocsf::Formatter::Slack,
         };
         let engine = SyncEngine {
             source: Arc::clone(&source) as Arc<dyn PageSource>,
@@ -819,6 +823,7 @@ mod tests {
             action: None,
             actor: None,
             entity: None,
+            format: crate::ocsf::Formatter::Slack,
         };
         let engine = SyncEngine {
             source: Arc::clone(&source) as Arc<dyn PageSource>,

@@ -28,8 +28,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use wait4::Wait4;
 
-/// Bytes of each sampled line kept for the check.
-pub(crate) const SAMPLE_PREFIX: usize = 160;
+/// Bytes of each sampled line kept for the check (enough to reach an OCSF event's
+/// `metadata.uid`).
+pub(crate) const SAMPLE_PREFIX: usize = 640;
 
 /// Builds the release connector and returns the path of its binary.
 pub(crate) fn build_connector() -> anyhow::Result<PathBuf> {

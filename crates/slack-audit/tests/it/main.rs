@@ -13,6 +13,7 @@ mod hostile;
 mod kills;
 mod lifecycle;
 mod metrics;
+mod ocsf;
 mod secrets;
 mod status;
 mod support;
