@@ -78,6 +78,11 @@ pub trait Input: Sized + Send + Sync + 'static {
         cx: &ReadContext<Self::State>,
     ) -> Result<(), InputError>;
 
+    /// The stream this input's records form, as configured: its name, the JSON Schema of one
+    /// record (which may depend on the settings, e.g. an output format), its cursor and its
+    /// key. Hosts that catalogue streams (the Airbyte front end's `discover`) show it.
+    fn record_stream(&self) -> RecordStream;
+
     /// Upgrades a state written by an older `STATE_VERSION`. The default refuses.
     fn migrate_state(version: u32, _state: serde_json::Value) -> Result<Self::State, String> {
         Err(format!(
@@ -85,6 +90,21 @@ pub trait Input: Sized + Send + Sync + 'static {
             Self::STATE_VERSION
         ))
     }
+}
+
+/// What an input's records are, for hosts that describe streams before reading them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordStream {
+    /// The stream's name (such as `audit_logs`): letters, digits and `_`.
+    pub name: String,
+    /// The JSON Schema of one record. It must have top-level `properties`: hosts build tables
+    /// from them.
+    pub schema: serde_json::Value,
+    /// The path of the field the input reads incrementally by (such as `["date_create"]`), if
+    /// it reads incrementally at all.
+    pub cursor_field: Option<Vec<String>>,
+    /// The paths of the fields that identify a record (such as `[["id"]]`); empty if none do.
+    pub primary_key: Vec<Vec<String>>,
 }
 
 /// Records as NDJSON bytes: one JSON value per line, ready for the output.

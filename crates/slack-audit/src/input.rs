@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, Violation};
+use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordStream, Violation};
 
 use crate::clock::{Clock, SystemClock};
 use crate::settings::{SlackConfig, SlackSecrets, SlackSettings};
@@ -16,6 +16,9 @@ use crate::sync::{SyncEngine, SyncPlan, SyncState};
 
 /// The connector's name: binary, state envelope, logs.
 pub const NAME: &str = "slack-audit";
+
+/// The name of the stream of audit events (the Airbyte front end's only stream).
+pub const STREAM: &str = "audit_logs";
 
 /// The Slack Enterprise Audit Logs input.
 pub struct SlackAuditInput {
@@ -98,6 +101,17 @@ impl Input for SlackAuditInput {
 
     fn from_config(config: Config<SlackSettings, SlackSecrets>) -> Result<Self, ConfigError> {
         Self::with_clock(config.settings, config.secrets, Arc::new(SystemClock))
+    }
+
+    /// Audit events as Slack sends them: the entry schema, read incrementally by `date_create`,
+    /// identified by `id`.
+    fn record_stream(&self) -> RecordStream {
+        RecordStream {
+            name: STREAM.to_owned(),
+            schema: crate::entry::record_schema(),
+            cursor_field: Some(vec!["date_create".to_owned()]),
+            primary_key: vec![vec!["id".to_owned()]],
+        }
     }
 
     async fn check(&self) -> Result<String, InputError> {

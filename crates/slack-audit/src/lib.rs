@@ -34,4 +34,4 @@ pub mod source;
 pub mod sync;
 pub mod synthetic;
 
-pub use input::{NAME, SlackAuditInput};
+pub use input::{NAME, STREAM, SlackAuditInput};
