@@ -185,7 +185,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let machine = Machine::probe();
     let binary = match &args.binary {
         Some(path) => path.clone(),
-        None => child::build_connector()?,
+        None => child::build_connector("slack-audit")?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

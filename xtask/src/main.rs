@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's developer tasks (schemas, replays, fixture recording,
-//! benchmarks, soak), in Rust so they need nothing but the toolchain.
+//! benchmarks, soak, pipeline-host tests), in Rust so they need nothing but the toolchain (the
+//! host tests install their Python themselves).
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,10 @@ enum Task {
     Bench(xtask::bench::BenchArgs),
     /// Run the connector in follow mode against a faulty mock with kills, and check the ledger.
     Soak(xtask::soak::SoakArgs),
+    /// Run the Airbyte front end under a real pipeline host (PyAirbyte, in a venv under target/).
+    Hosts(xtask::hosts::HostsArgs),
+    /// Serve the loopback mock of Slack, driven by JSON commands on stdin (for the host tests).
+    MockServe(xtask::mock_serve::MockServeArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +39,7 @@ fn main() -> anyhow::Result<()> {
         Task::Record(args) => xtask::record::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),
         Task::Soak(args) => xtask::soak::run(&args),
+        Task::Hosts(args) => xtask::hosts::run(&args),
+        Task::MockServe(args) => xtask::mock_serve::run(&args),
     }
 }

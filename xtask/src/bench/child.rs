@@ -31,44 +31,9 @@ use wait4::Wait4;
 /// Bytes of each sampled line kept for the check.
 pub(crate) const SAMPLE_PREFIX: usize = 160;
 
-/// Builds the release connector and returns the path of its binary.
-pub(crate) fn build_connector() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: building the release connector (cargo build --release -p slack-audit)…");
-    let output = Command::new(&cargo)
-        .current_dir(crate::workspace_root())
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "slack-audit",
-            "--bin",
-            "slack-audit",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo")?;
-    if !output.status.success() {
-        bail!(
-            "cargo build --release -p slack-audit failed ({})",
-            output.status
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut executable = None;
-    for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if msg["reason"] == "compiler-artifact"
-            && msg["target"]["name"] == "slack-audit"
-            && let Some(path) = msg["executable"].as_str()
-        {
-            executable = Some(PathBuf::from(path));
-        }
-    }
-    executable.context("cargo build did not report the slack-audit executable")
+/// Builds the release binary `bin` of the `slack-audit` package and returns its path.
+pub(crate) fn build_connector(bin: &str) -> anyhow::Result<PathBuf> {
+    crate::build_binary("slack-audit", bin, true)
 }
 
 /// Counts what the connector writes, and samples lines.
