@@ -402,7 +402,7 @@ async fn a_host_resuming_after_sigkill_loses_nothing_and_repeats_at_most_the_bat
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut host = |line: &str, delivered: &mut Vec<String>, kept: &mut Value| {
+        let host = |line: &str, delivered: &mut Vec<String>, kept: &mut Value| {
             let message: Value = serde_json::from_str(line).unwrap();
             match message["type"].as_str() {
                 Some("RECORD") => delivered.push(record_data(line).0),
