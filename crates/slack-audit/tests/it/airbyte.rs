@@ -372,6 +372,39 @@ async fn resuming_from_the_last_state_after_a_failure_loses_and_repeats_nothing(
     assert_exactly_once(&ids, &all);
 }
 
+/// Every STATE describes exactly the records before it: a host that stops after any STATE and
+/// resumes from it gets the rest, nothing lost, nothing repeated.
+#[tokio::test]
+async fn resuming_from_any_state_message_gets_exactly_the_records_after_it() {
+    let mock = mock().await;
+    let t = now();
+    let all = odd_entries("a", 260, t - 6000, t - 10);
+    mock.push_entries(all.clone());
+    let work = Workdir::new();
+    let config = mock_config(&work, &mock, json!({}));
+    let full = read(&work, &config, "incremental", None, &[]).await;
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    let mut before: Vec<String> = Vec::new();
+    let mut resumed_from = 0;
+    for (i, line) in full.lines.iter().enumerate() {
+        let message = &full.messages[i];
+        match message["type"].as_str() {
+            Some("RECORD") => before.push(record_data(line).0),
+            Some("STATE") => {
+                let state = json!([message["state"]]);
+                let rest = read(&work, &config, "incremental", Some(&state), &[]).await;
+                assert_eq!(rest.code, 0, "{}", rest.stderr);
+                let mut ids = before.clone();
+                ids.extend(rest.ids());
+                assert_exactly_once(&ids, &all);
+                resumed_from += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(resumed_from >= 6, "only {resumed_from} STATEs");
+}
+
 #[tokio::test]
 async fn a_host_resuming_after_sigkill_loses_nothing_and_repeats_at_most_the_batch_in_flight() {
     let mock = mock_with(MockConfig {
