@@ -112,7 +112,13 @@ class Run:
 
     args: list[str]
     state_text: str | None
+    catalog: dict[str, Any] | None
     lines: list[str] = field(default_factory=list)
+
+    def sync_modes(self) -> dict[str, str]:
+        """The sync mode of each stream the configured catalog selected."""
+        assert self.catalog is not None
+        return {s["stream"]["name"]: s["sync_mode"] for s in self.catalog["streams"]}
 
     @property
     def command(self) -> str:
@@ -142,10 +148,15 @@ class Recorder:
         original = executor.execute
 
         def execute(args: list[str], *rest: Any, **kw: Any) -> Iterator[str]:
-            state_text = None
-            if "--state" in args:
-                state_text = Path(args[args.index("--state") + 1]).read_text()
-            run = Run(args=list(args), state_text=state_text)
+            def file_after(flag: str) -> str | None:
+                return Path(args[args.index(flag) + 1]).read_text() if flag in args else None
+
+            catalog = file_after("--catalog")
+            run = Run(
+                args=list(args),
+                state_text=file_after("--state"),
+                catalog=json.loads(catalog) if catalog is not None else None,
+            )
             self.runs.append(run)
             for line in original(args, *rest, **kw):
                 run.lines.append(line)

@@ -111,6 +111,7 @@ def test_incremental_reads_into_the_default_cache_hold_every_event_once(
     # First read: everything served so far, once, byte for byte.
     result = source.read(cache=cache)
     read1 = recorder.last("read")
+    assert read1.sync_modes() == {STREAM: "incremental"}
     assert json.loads(read1.state_text or "null") == []
     assert result.processed_records == len(first)
     assert sorted(emitted_ids(read1)) == sorted(i for i, _ in first)
@@ -150,6 +151,7 @@ def test_incremental_reads_into_the_default_cache_hold_every_event_once(
     # Full refresh: everything again, from the start point, whatever the state says.
     result = source.read(cache=cache, force_full_refresh=True)
     refresh = recorder.last("read")
+    assert refresh.sync_modes() == {STREAM: "full_refresh"}
     assert json.loads(refresh.state_text or "null") == []
     assert result.processed_records == len(everything)
     assert sorted(emitted_ids(refresh)) == sorted(i for i, _ in everything)
