@@ -61,12 +61,19 @@ pub struct ReadSummary {
     pub interrupted: bool,
 }
 
-/// Opens (and locks) the state file for input `I`.
+/// Opens (and locks) the state file for input `I`; a state that fails [`Input::check_state`]
+/// is refused as unusable.
 pub fn open_state<I: Input>(
     path: &std::path::Path,
 ) -> Result<(StateStore<I::State>, I::State), StateError> {
     let (store, state) =
         StateStore::<I::State>::open(path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
+    if let Some(state) = &state {
+        I::check_state(state).map_err(|reason| StateError::Unusable {
+            path: path.to_path_buf(),
+            reason: format!("it holds a state no run could have written: {reason}"),
+        })?;
+    }
     Ok((store, state.unwrap_or_default()))
 }
 
@@ -167,7 +174,6 @@ fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
     pool: BufferPool,
 ) -> Result<ReadSummary, HostError> {
     let mut summary = ReadSummary::default();
-    let mut first = true;
     while let Some(batch) = rx.blocking_recv() {
         if !batch.records.is_empty() {
             if let Err(error) = sink.deliver(&batch.records) {
@@ -181,15 +187,16 @@ fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
             checkpoint,
         } = batch;
         pool.give(records);
-        // The first commit always happens, so the state file exists after any successful start.
-        if first || checkpoint != committed {
+        // Only a position that moved is written: an input that has read nothing valid yet (a
+        // refused token, no network) leaves no state file behind, so the next run starts from
+        // the configuration as it is then.
+        if checkpoint != committed {
             if let Err(error) = store.commit(&checkpoint) {
                 stop_input.cancel();
                 return Err(error);
             }
             summary.commits += 1;
             committed = checkpoint;
-            first = false;
         }
     }
     Ok(summary)

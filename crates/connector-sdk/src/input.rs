@@ -81,7 +81,31 @@ pub trait Input: Sized + Send + Sync + 'static {
     /// The stream this input's records form, as configured: its name, the JSON Schema of one
     /// record (which may depend on the settings, e.g. an output format), its cursor and its
     /// key. Hosts that catalogue streams (the Airbyte front end's `discover`) show it.
-    fn record_stream(&self) -> RecordStream;
+    ///
+    /// The default says nothing the input has not declared: a stream named after the input
+    /// (`-` as `_`) of JSON objects with no declared properties, no cursor (so hosts offer full
+    /// refresh only) and no key. An input that reads incrementally should say by what.
+    fn record_stream(&self) -> RecordStream {
+        RecordStream {
+            name: Self::NAME.replace('-', "_"),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {},
+                "additionalProperties": true,
+            }),
+            cursor_field: None,
+            primary_key: Vec::new(),
+        }
+    }
+
+    /// Checks a loaded state for what its type cannot express (bounds in the wrong order, a
+    /// position outside its range): a state no run of this input could have written. `Err`
+    /// says what is wrong; the host then refuses the state file, untouched, as unusable. The
+    /// default accepts every state.
+    fn check_state(state: &Self::State) -> Result<(), String> {
+        let _ = state;
+        Ok(())
+    }
 
     /// Upgrades a state written by an older `STATE_VERSION`. The default refuses.
     fn migrate_state(version: u32, _state: serde_json::Value) -> Result<Self::State, String> {

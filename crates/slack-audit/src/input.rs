@@ -114,6 +114,10 @@ impl Input for SlackAuditInput {
         }
     }
 
+    fn check_state(state: &SyncState) -> Result<(), String> {
+        state.check()
+    }
+
     async fn check(&self) -> Result<String, InputError> {
         Ok(self.source.probe().await?)
     }

@@ -29,7 +29,7 @@
 //! - No checkpoint describes records that were not emitted in the same batch or before it.
 //! - A 200 `{"ok": false}` is an error, never an empty page (see [`crate::page`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::page::Page;
-use crate::progress::Progress;
+use crate::progress::{Progress, format_time};
 use crate::settings::StartPoint;
 use crate::source::ahead::PageFetch;
 use crate::source::{FetchError, LogsQuery, PageSource};
@@ -45,7 +45,8 @@ use crate::source::{FetchError, LogsQuery, PageSource};
 /// A window whose last `latest` is further behind now than this is followed by another window
 /// in the same pass (a long backfill catches up on what arrived meanwhile).
 const CATCH_UP_SECONDS: i64 = 60;
-/// Refused cursors tolerated in a row before the run fails.
+/// Restarts from the checkpoint (after a refused or looping cursor) tolerated without the
+/// position moving before the run fails.
 const MAX_CURSOR_RESTARTS: u32 = 5;
 
 /// The input's state (version 1), saved after every delivered page.
@@ -95,11 +96,173 @@ impl SyncState {
             .is_some_and(|ids| ids.iter().any(|known| known == id))
     }
 
+    /// What every build of the engine guarantees of the states it writes, checked on a loaded
+    /// one: a window's bounds in order, ids at a position only with a position. (Dates in the
+    /// future, or a position outside its window, are what an older build let stray entries
+    /// write: [`SyncState::repair`] mends those, they are not refused.)
+    pub fn check(&self) -> Result<(), String> {
+        let Some(w) = &self.window else {
+            return Ok(());
+        };
+        if w.oldest > w.latest {
+            return Err(format!(
+                "the open window's start {} is after its end {}",
+                w.oldest, w.latest
+            ));
+        }
+        if w.upper.is_none() && !w.upper_ids.is_empty() {
+            return Err(format!(
+                "the open window holds {} ids at its position but no position",
+                w.upper_ids.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Brings back to `now` whatever of the state lies in the future, and into its window a
+    /// position that left it, and says what it did.
+    ///
+    /// Only an older build (which let an entry dated outside the window move the checkpoint)
+    /// or a hand-edited file writes such a state. Trusting a future watermark would open empty
+    /// windows until that future came: collection stopped, silently; trusting a position below
+    /// its window would skip the rest of it. Each repair is described for the log.
+    pub fn repair(&mut self, now: i64) -> Vec<String> {
+        let mut repairs = Vec::new();
+        if let Some(floor) = self.floor.filter(|f| *f > now) {
+            self.floor = Some(now);
+            repairs.push(format!(
+                "the start point {} was in the future; it is now {}",
+                format_time(floor),
+                format_time(now)
+            ));
+        }
+        if let Some(watermark) = self.watermark.filter(|w| *w > now) {
+            self.watermark = Some(now);
+            repairs.push(format!(
+                "the watermark {} was in the future (an entry dated in the future moved it, in an older build); it is now {}. Events older than the late-arrival window before now that arrived since the state stopped moving may not have been collected: to collect them, run once with a new state file and settings.backfill_start_time set to when collection stopped",
+                format_time(watermark),
+                format_time(now)
+            ));
+        }
+        if let Some(window) = self.window.as_mut() {
+            if window.oldest > now {
+                repairs.push(format!(
+                    "the open window starting {} was in the future; it was dropped",
+                    format_time(window.oldest)
+                ));
+                self.window = None;
+                return repairs;
+            }
+            if window.latest > now {
+                repairs.push(format!(
+                    "the open window's end {} was in the future; it is now {}",
+                    format_time(window.latest),
+                    format_time(now)
+                ));
+                window.latest = now;
+            }
+            let (oldest, latest) = (window.oldest, window.latest);
+            if let Some(upper) = window.upper.filter(|u| !(oldest..=latest).contains(u)) {
+                // The position came from an entry outside the window, so nothing tells how far
+                // the window's real entries were read: read it again from its end. Ids kept in
+                // `recent` are not repeated; older ones of this window may be.
+                repairs.push(format!(
+                    "the window's position {} was outside the window [{}, {}]; the window is read again from its end (some of its events may be delivered again)",
+                    format_time(upper),
+                    format_time(oldest),
+                    format_time(latest)
+                ));
+                window.upper = None;
+                window.upper_ids.clear();
+            }
+            if let Some(newest) = window.newest.filter(|n| !(oldest..=latest).contains(n)) {
+                let mended = (newest > latest).then_some(latest);
+                repairs.push(format!(
+                    "the window's newest event {} was outside the window; it is now {}",
+                    format_time(newest),
+                    mended.map_or_else(|| "unset".to_owned(), format_time)
+                ));
+                window.newest = mended;
+            }
+        }
+        repairs
+    }
+
     fn remember(&mut self, date: i64, id: &str) {
         let ids = Arc::make_mut(&mut self.recent).entry(date).or_default();
         if !ids.iter().any(|known| known == id) {
             ids.push(id.to_owned());
         }
+    }
+}
+
+/// Entries of one page dated outside the window: how many, and the range of their dates.
+#[derive(Debug, Default)]
+struct Stray {
+    count: u64,
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+impl Stray {
+    fn add(&mut self, date: i64) {
+        self.count += 1;
+        self.min = Some(self.min.map_or(date, |m| m.min(date)));
+        self.max = Some(self.max.map_or(date, |m| m.max(date)));
+    }
+}
+
+/// Paging within one window: the cursors used since the last restart (a cursor seen twice is a
+/// loop), and the restarts made without the position moving.
+#[derive(Debug, Default)]
+struct Paging {
+    cursors: HashSet<String>,
+    restarts: u32,
+    /// The position when the last restart happened.
+    restarted_at: Option<Option<i64>>,
+}
+
+impl Paging {
+    /// Whether `cursor` has not been used in this sequence.
+    fn is_new(&self, cursor: &str) -> bool {
+        !self.cursors.contains(cursor)
+    }
+
+    /// Whether `cursor` is new in this sequence; remembers it.
+    fn first_use(&mut self, cursor: &str) -> bool {
+        self.cursors.insert(cursor.to_owned())
+    }
+
+    /// A page was handled and the position is now `upper`: progress since the last restart
+    /// forgives the restarts.
+    fn handled(&mut self, upper: Option<i64>) {
+        if let Some(at) = self.restarted_at {
+            let moved = match (at, upper) {
+                (Some(at), Some(upper)) => upper < at,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            if moved {
+                self.restarts = 0;
+                self.restarted_at = None;
+            }
+        }
+    }
+
+    fn restart(&mut self, upper: Option<i64>) {
+        self.restarts += 1;
+        self.restarted_at = Some(upper);
+        self.cursors.clear();
+    }
+}
+
+/// The start of a cursor, for messages (cursors are opaque and can be long).
+fn short(cursor: &str) -> String {
+    let head: String = cursor.chars().take(24).collect();
+    if head.len() < cursor.len() {
+        format!("{head}…")
+    } else {
+        head
     }
 }
 
@@ -129,6 +292,8 @@ pub struct PassStats {
     pub duplicates: u64,
     /// Entries without an `id` or `date_create`, delivered as they were.
     pub unkeyed: u64,
+    /// Entries dated outside their window, delivered as they were.
+    pub out_of_window: u64,
     /// Pages fetched.
     pub pages: u64,
 }
@@ -157,6 +322,9 @@ impl SyncEngine<'_> {
     ) -> Result<PassStats, InputError> {
         let mut stats = PassStats::default();
         let mut progress = Progress::new();
+        for repair in state.repair(self.clock.now()) {
+            tracing::warn!(message = "Repaired the state: it lay in the future.", %repair);
+        }
         let floor = *state
             .floor
             .get_or_insert_with(|| self.plan.start.resolve(self.clock.now()));
@@ -168,9 +336,10 @@ impl SyncEngine<'_> {
                     .map_or(floor, |w| w.saturating_sub(self.plan.lookback).max(floor));
                 if oldest > latest {
                     // Only with a clock that went backwards; nothing to ask for yet.
-                    let _ = self.emit(cx, RecordBuf::default(), &state).await;
                     return Ok(stats);
                 }
+                // Not checkpointed on its own: the window is saved with its first page, so a run
+                // that never gets a valid page (a wrong token, no network) leaves no state.
                 state.window = Some(Window {
                     oldest,
                     latest,
@@ -179,9 +348,6 @@ impl SyncEngine<'_> {
                     newest: None,
                 });
                 tracing::debug!(message = "Opened a window.", oldest, latest);
-                if let Flow::Stopped = self.emit(cx, RecordBuf::default(), &state).await {
-                    return Ok(stats);
-                }
             }
             let latest = state.window.as_ref().map_or(0, |w| w.latest);
             if let Flow::Stopped = self
@@ -226,6 +392,12 @@ impl SyncEngine<'_> {
     }
 
     /// De-duplicates one page into records and moves the window position past it.
+    ///
+    /// Only entries inside the window move the checkpoint. An entry dated outside
+    /// `[oldest, latest]` (a year ahead, before 2018, garbage) cannot be an answer to the query:
+    /// it is delivered as sent, never dropped, but trusting its date would move the watermark
+    /// into the future (every later window empty: collection stopped for good) or the position
+    /// below events not yet read (lost on a restart).
     fn absorb(
         &self,
         page: &Page,
@@ -239,6 +411,7 @@ impl SyncEngine<'_> {
             return records;
         };
         let mut page_min: Option<i64> = None;
+        let mut stray = Stray::default();
         let mut delivered: Vec<(i64, &str)> = Vec::with_capacity(page.entries().len());
         for entry in page.entries() {
             let (Some(id), Some(date)) = (page.id(entry), entry.date_create) else {
@@ -250,6 +423,11 @@ impl SyncEngine<'_> {
                 records.push_json(page.raw(entry));
                 continue;
             };
+            if date < window.oldest || date > window.latest {
+                stray.add(date);
+                records.push_json(page.raw(entry));
+                continue;
+            }
             page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
             let seen_at_upper =
                 window.upper == Some(date) && window.upper_ids.iter().any(|u| u == id);
@@ -265,6 +443,17 @@ impl SyncEngine<'_> {
             delivered.push((date, id));
         }
         stats.delivered += delivered.len() as u64;
+        stats.out_of_window += stray.count;
+        if let (Some(seen_oldest), Some(seen_newest)) = (stray.min, stray.max) {
+            tracing::warn!(
+                message = "Entries dated outside the window asked for: delivered as sent, but they do not move the checkpoint. A proxy or Slack itself sent them; if it keeps happening, report it.",
+                count = stray.count,
+                seen_oldest = %format_time(seen_oldest),
+                seen_newest = %format_time(seen_newest),
+                window_oldest = %format_time(window.oldest),
+                window_latest = %format_time(window.latest),
+            );
+        }
 
         if let Some(min) = page_min {
             let ids_at_min = page
@@ -308,6 +497,37 @@ impl SyncEngine<'_> {
         records
     }
 
+    /// Resumes the window from its checkpoint without a cursor, after a refused or looping
+    /// one; fails (checkpoint intact) once that happened [`MAX_CURSOR_RESTARTS`] times without
+    /// the position moving in between.
+    fn restart(
+        &self,
+        state: &SyncState,
+        query: &mut LogsQuery,
+        paging: &mut Paging,
+        reason: &str,
+    ) -> Result<PageFetch, InputError> {
+        let upper = state.window.as_ref().and_then(|w| w.upper);
+        if paging.restarts >= MAX_CURSOR_RESTARTS {
+            return Err(InputError::transient(format!(
+                "{reason}, and resuming from the checkpoint {MAX_CURSOR_RESTARTS} times made no progress; the checkpoint is intact (position {}), the next run resumes from it",
+                upper.map_or_else(|| "the window's end".to_owned(), format_time)
+            )));
+        }
+        paging.restart(upper);
+        if let Some(upper) = upper {
+            query.latest = upper;
+        }
+        tracing::warn!(
+            message = "Resuming the window from the checkpoint without a cursor.",
+            %reason,
+            resume_latest = %format_time(query.latest),
+            restarts = paging.restarts,
+            of = MAX_CURSOR_RESTARTS,
+        );
+        Ok(PageFetch::start(&self.source, query, None))
+    }
+
     async fn run_window(
         &self,
         state: &mut SyncState,
@@ -319,65 +539,57 @@ impl SyncEngine<'_> {
             return Ok(Flow::Continue);
         };
         let mut query = self.query(window.oldest, window.upper.unwrap_or(window.latest));
-        let mut cursor_restarts = 0u32;
+        let mut paging = Paging::default();
         // The page to handle next, already requested: the sync handles one page while the next
         // is on the wire (see `crate::source::ahead`).
         let mut pending = PageFetch::start(&self.source, &query, None);
         loop {
-            let had_cursor = pending.cursor().is_some();
-            let (fetched, announced_next) = pending.finish(&self.source, &query).await;
+            let asked_with = pending.cursor().map(str::to_owned);
+            let (fetched, announced_next) = pending
+                .finish(&self.source, &query, |c| paging.is_new(c))
+                .await;
             let page = match fetched {
                 Ok(page) => page,
-                Err(FetchError::InvalidCursor)
-                    if had_cursor && cursor_restarts < MAX_CURSOR_RESTARTS =>
-                {
-                    cursor_restarts += 1;
-                    let upper = state.window.as_ref().and_then(|w| w.upper);
-                    tracing::warn!(
-                        message =
-                            "Slack refused the cursor; resuming from the checkpoint without it.",
-                        resume_latest = upper.unwrap_or(query.latest),
-                    );
-                    if let Some(upper) = upper {
-                        query.latest = upper;
-                    }
-                    pending = PageFetch::start(&self.source, &query, None);
+                Err(FetchError::InvalidCursor) if asked_with.is_some() => {
+                    pending = self.restart(
+                        state,
+                        &mut query,
+                        &mut paging,
+                        "Slack refused the page cursor (invalid_cursor)",
+                    )?;
                     continue;
-                }
-                Err(FetchError::InvalidCursor) if had_cursor => {
-                    return Err(InputError::transient(
-                        "Slack refused the page cursor again and again (invalid_cursor); the checkpoint is intact, the next run resumes from it",
-                    ));
                 }
                 Err(e) => return Err(e.into()),
             };
             stats.pages += 1;
             let next = page.next_cursor().map(str::to_owned);
-            // Keep the request started from the announced cursor only if the parsed page agrees.
-            let ahead = match (announced_next, next.as_deref()) {
-                (Some(ahead), Some(c)) if ahead.cursor() == Some(c) => Some(ahead),
-                (announced, next) => {
-                    if announced.is_some() {
-                        tracing::debug!(
-                            message = "The cursor read early from a page was not its real one; asking again."
-                        );
-                    }
-                    next.map(|c| PageFetch::start(&self.source, &query, Some(c.to_owned())))
-                }
-            };
             let records = self.absorb(&page, state, stats, progress, cx);
             self.source.recycle(page);
             if let Flow::Stopped = self.emit(cx, records, state).await {
                 return Ok(Flow::Stopped);
             }
-            match ahead {
-                Some(ahead) => {
-                    // A refused cursor counts against the limit only while no page gets through.
-                    cursor_restarts = 0;
-                    pending = ahead;
-                }
-                None => break,
+            paging.handled(state.window.as_ref().and_then(|w| w.upper));
+            let Some(next) = next else { break };
+            if !paging.first_use(&next) {
+                let reason = format!(
+                    "Slack answered with a cursor already used in this window ({}): paging on would loop",
+                    short(&next)
+                );
+                pending = self.restart(state, &mut query, &mut paging, &reason)?;
+                continue;
             }
+            // Keep the request started from the announced cursor only if the parsed page agrees.
+            pending = match announced_next {
+                Some(ahead) if ahead.cursor() == Some(next.as_str()) => ahead,
+                announced => {
+                    if announced.is_some() {
+                        tracing::debug!(
+                            message = "The cursor read early from a page was not its real one; asking again."
+                        );
+                    }
+                    PageFetch::start(&self.source, &query, Some(next))
+                }
+            };
         }
         if let Some(window) = state.window.take() {
             if let Some(newest) = window.newest {
@@ -570,5 +782,145 @@ mod tests {
             ],
             "the guess was asked for, then the real cursor"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn entries_outside_the_window_are_delivered_but_never_move_the_checkpoint() {
+        let future = NOW + 365 * 86_400;
+        let source = Arc::new(Scripted {
+            pages: HashMap::from([
+                (
+                    None,
+                    page(
+                        &[("future", future), ("e2", NOW - 5), ("ancient", 1_000)],
+                        Some("c2"),
+                    ),
+                ),
+                (Some("c2".into()), page(&[("e1", NOW - 50)], None)),
+            ]),
+            announce: HashMap::new(),
+            requests: Mutex::default(),
+        });
+        let clock = FixedClock::new(NOW);
+        let plan = SyncPlan {
+            start: StartPoint::Ago(3600),
+            lookback: 600,
+            limit: 3,
+            action: None,
+            actor: None,
+            entity: None,
+        };
+        let engine = SyncEngine {
+            source: Arc::clone(&source) as Arc<dyn PageSource>,
+            clock: &clock,
+            plan: &plan,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let cx = ReadContext::new(tx, CancellationToken::new());
+        let stats = engine.run(SyncState::default(), &cx).await.unwrap();
+        drop(cx);
+        let mut checkpoints = Vec::new();
+        let mut records = 0;
+        while let Some(batch) = rx.recv().await {
+            records += batch.records.len();
+            checkpoints.push(batch.checkpoint);
+        }
+        assert_eq!(records, 4, "every entry delivered, strays too");
+        assert_eq!(stats.out_of_window, 2);
+        let after_page_1 = checkpoints[0].window.as_ref().unwrap();
+        assert_eq!(
+            after_page_1.upper,
+            Some(NOW - 5),
+            "position from in-window entries"
+        );
+        assert_eq!(after_page_1.newest, Some(NOW - 5));
+        let last = checkpoints.last().unwrap();
+        assert_eq!(last.watermark, Some(NOW - 5));
+        assert!(
+            last.recent.keys().all(|d| *d <= NOW && *d >= NOW - 600),
+            "{:?}",
+            last.recent
+        );
+    }
+
+    #[test]
+    fn a_state_in_the_future_is_brought_back_to_now() {
+        let mut state = SyncState {
+            floor: Some(NOW - 100),
+            watermark: Some(NOW + 1000),
+            recent: Arc::default(),
+            window: Some(Window {
+                oldest: NOW - 700,
+                latest: NOW + 2000,
+                upper: Some(NOW + 1500),
+                upper_ids: vec!["f".into()],
+                newest: Some(NOW + 1900),
+            }),
+        };
+        let repairs = state.repair(NOW);
+        assert_eq!(repairs.len(), 4, "{repairs:?}");
+        assert_eq!(state.watermark, Some(NOW));
+        assert_eq!(
+            state.window,
+            Some(Window {
+                oldest: NOW - 700,
+                latest: NOW,
+                upper: None,
+                upper_ids: Vec::new(),
+                newest: Some(NOW),
+            })
+        );
+        assert!(
+            state.repair(NOW).is_empty(),
+            "a repaired state is left alone"
+        );
+
+        let mut opened_in_the_future = SyncState {
+            window: Some(Window {
+                oldest: NOW + 10,
+                latest: NOW + 20,
+                upper: None,
+                upper_ids: Vec::new(),
+                newest: None,
+            }),
+            ..SyncState::default()
+        };
+        assert_eq!(opened_in_the_future.repair(NOW).len(), 1);
+        assert_eq!(opened_in_the_future.window, None);
+
+        // A position below its window (a stray from the past, in an older build).
+        let mut below = SyncState {
+            window: Some(Window {
+                oldest: NOW - 700,
+                latest: NOW - 10,
+                upper: Some(1_000),
+                upper_ids: vec!["ancient".into()],
+                newest: Some(1_000),
+            }),
+            ..SyncState::default()
+        };
+        assert_eq!(below.repair(NOW).len(), 2);
+        let w = below.window.unwrap();
+        assert_eq!((w.upper, w.upper_ids.len(), w.newest), (None, 0, None));
+    }
+
+    #[test]
+    fn impossible_states_are_refused() {
+        let window = |oldest, latest, upper: Option<i64>, ids: &[&str]| SyncState {
+            window: Some(Window {
+                oldest,
+                latest,
+                upper,
+                upper_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+                newest: None,
+            }),
+            ..SyncState::default()
+        };
+        assert!(window(NOW - 10, NOW, Some(NOW - 5), &["a"]).check().is_ok());
+        assert!(window(NOW - 10, NOW, None, &[]).check().is_ok());
+        let reversed = window(NOW, NOW - 10, None, &[]).check().unwrap_err();
+        assert!(reversed.contains("after its end"), "{reversed}");
+        let orphans = window(NOW - 10, NOW, None, &["a"]).check().unwrap_err();
+        assert!(orphans.contains("no position"), "{orphans}");
     }
 }

@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::entry::MockEntry;
+
 /// The path of the only method the mock serves.
 pub const LOGS_PATH: &str = "/audit/v1/logs";
 
@@ -107,6 +109,42 @@ pub enum Fault {
     /// `{"ok":false,"error":"invalid_cursor"}`. While it is at the head of the queue, requests
     /// without a cursor pass untouched (and do not consume later faults).
     InvalidCursor,
+    /// The next dataset page also carries this entry, whatever its `date_create` and the
+    /// query's bounds (a broken upstream, or a proxy mixing answers). It is served after the
+    /// page's own entries and is not counted in [`MockSlack::served_ids`](crate::MockSlack::served_ids);
+    /// its id is in [`MockSlack::stray_ids`](crate::MockSlack::stray_ids).
+    StrayEntry(MockEntry),
+    /// Applies to the next request that carries a non-empty `cursor` (like
+    /// [`Fault::InvalidCursor`]): the page it asked for, with `next_cursor` set to that same
+    /// cursor, so a client that trusts cursors pages forever.
+    RepeatCursor,
+    /// HTTP 200 whose body never ends: chunked, the start of a page then entries forever, as
+    /// fast as the client reads, until it hangs up.
+    EndlessBody,
+    /// HTTP 200 with `Content-Encoding: gzip`: a small body (about a thousandth of
+    /// `inflated`) that inflates to `inflated` bytes, the start of a page then whitespace.
+    GzipBomb {
+        /// Size of the body once decompressed.
+        inflated: u64,
+    },
+    /// HTTP 200 declaring `Content-Length: 1099511627776` (1 TiB), then sending the start of a
+    /// page and whitespace forever, until the client hangs up.
+    HugeContentLength,
+    /// HTTP 200 whose head carries `bytes` bytes of extra headers (in lines of 1 KiB).
+    HugeHeaders {
+        /// Total size of the extra header lines.
+        bytes: usize,
+    },
+    /// The page the request would have got: its head at once, then its body one byte every
+    /// `interval` (a body that arrives, but too slowly to ever finish in time).
+    Trickle(Duration),
+    /// A redirect: `status` (301, 302, 307, 308) with `Location: <location>` and an empty body.
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// The `Location` header.
+        location: String,
+    },
 }
 
 impl Fault {
@@ -150,6 +188,14 @@ impl Fault {
             Self::Stall(_) => FaultKind::Stall,
             Self::OkFalse(_) => FaultKind::OkFalse,
             Self::InvalidCursor => FaultKind::InvalidCursor,
+            Self::StrayEntry(_) => FaultKind::StrayEntry,
+            Self::RepeatCursor => FaultKind::RepeatCursor,
+            Self::EndlessBody => FaultKind::EndlessBody,
+            Self::GzipBomb { .. } => FaultKind::GzipBomb,
+            Self::HugeContentLength => FaultKind::HugeContentLength,
+            Self::HugeHeaders { .. } => FaultKind::HugeHeaders,
+            Self::Trickle(_) => FaultKind::Trickle,
+            Self::Redirect { .. } => FaultKind::Redirect,
         }
     }
 }
@@ -173,11 +219,29 @@ pub enum FaultKind {
     /// [`Fault::InvalidCursor`]; as a random fault it applies only to a request carrying a
     /// cursor (a request without one that draws it passes untouched and counts nothing).
     InvalidCursor,
+    /// [`Fault::StrayEntry`]; as a random fault: an entry `stray-<n>` dated a year before or
+    /// after now, alternately (never one of the dataset's).
+    StrayEntry,
+    /// [`Fault::RepeatCursor`]; as a random fault it applies only to a request carrying a
+    /// cursor, like [`FaultKind::InvalidCursor`].
+    RepeatCursor,
+    /// [`Fault::EndlessBody`] (queued only, never drawn at random).
+    EndlessBody,
+    /// [`Fault::GzipBomb`] (queued only).
+    GzipBomb,
+    /// [`Fault::HugeContentLength`] (queued only).
+    HugeContentLength,
+    /// [`Fault::HugeHeaders`] (queued only).
+    HugeHeaders,
+    /// [`Fault::Trickle`] (queued only).
+    Trickle,
+    /// [`Fault::Redirect`] (queued only).
+    Redirect,
 }
 
 impl FaultKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::Status,
         FaultKind::RateLimited,
         FaultKind::Truncated,
@@ -185,6 +249,28 @@ impl FaultKind {
         FaultKind::Stall,
         FaultKind::OkFalse,
         FaultKind::InvalidCursor,
+        FaultKind::StrayEntry,
+        FaultKind::RepeatCursor,
+        FaultKind::EndlessBody,
+        FaultKind::GzipBomb,
+        FaultKind::HugeContentLength,
+        FaultKind::HugeHeaders,
+        FaultKind::Trickle,
+        FaultKind::Redirect,
+    ];
+
+    /// The kinds [`RandomFaults`] can draw: those a long run survives at any moment (the
+    /// others are for one test each, queued).
+    pub const RANDOM: [FaultKind; 9] = [
+        FaultKind::Status,
+        FaultKind::RateLimited,
+        FaultKind::Truncated,
+        FaultKind::Drop,
+        FaultKind::Stall,
+        FaultKind::OkFalse,
+        FaultKind::InvalidCursor,
+        FaultKind::StrayEntry,
+        FaultKind::RepeatCursor,
     ];
 }
 
@@ -207,12 +293,12 @@ pub struct RandomFaults {
 }
 
 impl RandomFaults {
-    /// Every kind with weight 1, a 30 s stall and `Retry-After: 1`.
+    /// Every kind of [`FaultKind::RANDOM`] with weight 1, a 30 s stall and `Retry-After: 1`.
     pub fn uniform(seed: u64, probability: f64) -> Self {
         Self {
             seed,
             probability,
-            kinds: FaultKind::ALL.iter().map(|k| (*k, 1)).collect(),
+            kinds: FaultKind::RANDOM.iter().map(|k| (*k, 1)).collect(),
             stall: Duration::from_secs(30),
             retry_after_secs: 1,
         }

@@ -59,6 +59,7 @@
 mod config;
 mod dataset;
 mod entry;
+mod hostile;
 mod http;
 mod server;
 pub mod soak;

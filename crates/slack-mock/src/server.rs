@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::dataset::{Dataset, Page, PageQuery};
 use crate::entry::MockEntry;
+use crate::hostile::Hostile;
 use crate::http::{self, ReadError, Request};
 use crate::util::SplitMix64;
 
@@ -82,20 +83,29 @@ pub struct FaultCounts {
     pub ok_false: u64,
     /// [`FaultKind::InvalidCursor`].
     pub invalid_cursor: u64,
+    /// [`FaultKind::StrayEntry`].
+    pub stray_entry: u64,
+    /// [`FaultKind::RepeatCursor`].
+    pub repeat_cursor: u64,
+    /// [`FaultKind::EndlessBody`].
+    pub endless_body: u64,
+    /// [`FaultKind::GzipBomb`].
+    pub gzip_bomb: u64,
+    /// [`FaultKind::HugeContentLength`].
+    pub huge_content_length: u64,
+    /// [`FaultKind::HugeHeaders`].
+    pub huge_headers: u64,
+    /// [`FaultKind::Trickle`].
+    pub trickle: u64,
+    /// [`FaultKind::Redirect`].
+    pub redirect: u64,
 }
 
 impl FaultCounts {
     /// The count of one kind.
     pub fn get(&self, kind: FaultKind) -> u64 {
-        match kind {
-            FaultKind::Status => self.status,
-            FaultKind::RateLimited => self.rate_limited,
-            FaultKind::Truncated => self.truncated,
-            FaultKind::Drop => self.drop,
-            FaultKind::Stall => self.stall,
-            FaultKind::OkFalse => self.ok_false,
-            FaultKind::InvalidCursor => self.invalid_cursor,
-        }
+        let mut copy = *self;
+        *copy.slot(kind)
     }
 
     /// All injected faults.
@@ -104,7 +114,11 @@ impl FaultCounts {
     }
 
     fn bump(&mut self, kind: FaultKind) {
-        let slot = match kind {
+        *self.slot(kind) += 1;
+    }
+
+    fn slot(&mut self, kind: FaultKind) -> &mut u64 {
+        match kind {
             FaultKind::Status => &mut self.status,
             FaultKind::RateLimited => &mut self.rate_limited,
             FaultKind::Truncated => &mut self.truncated,
@@ -112,8 +126,15 @@ impl FaultCounts {
             FaultKind::Stall => &mut self.stall,
             FaultKind::OkFalse => &mut self.ok_false,
             FaultKind::InvalidCursor => &mut self.invalid_cursor,
-        };
-        *slot += 1;
+            FaultKind::StrayEntry => &mut self.stray_entry,
+            FaultKind::RepeatCursor => &mut self.repeat_cursor,
+            FaultKind::EndlessBody => &mut self.endless_body,
+            FaultKind::GzipBomb => &mut self.gzip_bomb,
+            FaultKind::HugeContentLength => &mut self.huge_content_length,
+            FaultKind::HugeHeaders => &mut self.huge_headers,
+            FaultKind::Trickle => &mut self.trickle,
+            FaultKind::Redirect => &mut self.redirect,
+        }
     }
 }
 
@@ -221,6 +242,11 @@ impl MockSlack {
         self.shared.ctl().faults.push_back(fault);
     }
 
+    /// Drops every queued fault not applied yet.
+    pub fn clear_faults(&self) {
+        self.shared.ctl().faults.clear();
+    }
+
     /// Queued faults not applied yet.
     pub fn pending_faults(&self) -> usize {
         self.shared.ctl().faults.len()
@@ -241,6 +267,12 @@ impl MockSlack {
             .iter()
             .map(|id| id.to_string())
             .collect()
+    }
+
+    /// Ids of the stray entries served ([`Fault::StrayEntry`], queued or random), in the
+    /// order served, with repeats.
+    pub fn stray_ids(&self) -> Vec<String> {
+        self.shared.ctl().strays.clone()
     }
 
     /// A snapshot of the counters.
@@ -285,6 +317,8 @@ struct Control {
     faults: VecDeque<Fault>,
     requests: Vec<RecordedRequest>,
     served: Vec<Arc<str>>,
+    strays: Vec<String>,
+    stray_counter: u64,
     stats: MockStats,
     window: VecDeque<Instant>,
     retry_not_before: Option<Instant>,
@@ -301,10 +335,21 @@ enum Plan {
     Truncated,
     Drop,
     Stall(Duration),
-    /// Dataset page, after the page delay.
-    Page,
+    /// Dataset page, after the page delay, altered as the tweak says.
+    Page(PageTweak),
     /// Scripted answer, after the page delay.
     Script(ScriptedResponse),
+    /// A response built to exhaust the client (see [`crate::hostile`]).
+    Hostile(Hostile),
+}
+
+/// Alterations of a dataset page (faults that corrupt an otherwise good page).
+#[derive(Debug, Default)]
+struct PageTweak {
+    /// Served after the page's own entries.
+    stray: Option<MockEntry>,
+    /// Served as `next_cursor` instead of the real one.
+    next_cursor: Option<String>,
 }
 
 struct Canned {
@@ -424,22 +469,22 @@ impl Control {
         }
         let has_cursor = req.cursor().is_some();
         let queued = match self.faults.front() {
-            Some(Fault::InvalidCursor) if !has_cursor => None,
+            Some(Fault::InvalidCursor | Fault::RepeatCursor) if !has_cursor => None,
             Some(_) => self.faults.pop_front(),
             None => None,
         };
         if let Some(fault) = queued {
-            return self.inject(fault, now);
+            return self.inject(fault, req, now);
         }
         if let Some(random) = &cfg.random_faults
             && let Some(fault) = self.draw(random, has_cursor)
         {
-            return self.inject(fault, now);
+            return self.inject(fault, req, now);
         }
         if self.script.is_some() {
             return self.next_exchange(req);
         }
-        Plan::Page
+        Plan::Page(PageTweak::default())
     }
 
     fn send_429(&mut self, now: Instant, secs: u64) -> Plan {
@@ -449,7 +494,7 @@ impl Control {
         Plan::Respond(Canned::rate_limited(secs))
     }
 
-    fn inject(&mut self, fault: Fault, now: Instant) -> Plan {
+    fn inject(&mut self, fault: Fault, req: &Request, now: Instant) -> Plan {
         self.stats.faults.bump(fault.kind());
         tracing::debug!(?fault, "slack-mock injecting fault");
         match fault {
@@ -468,7 +513,47 @@ impl Control {
             Fault::Stall(d) => Plan::Stall(d),
             Fault::OkFalse(error) => Plan::Respond(Canned::json_error(200, &error)),
             Fault::InvalidCursor => Plan::Respond(Canned::json_error(400, "invalid_cursor")),
+            Fault::StrayEntry(entry) => {
+                self.strays.push(entry.id.clone());
+                Plan::Page(PageTweak {
+                    stray: Some(entry),
+                    next_cursor: None,
+                })
+            }
+            Fault::RepeatCursor => Plan::Page(PageTweak {
+                stray: None,
+                next_cursor: req.cursor().map(str::to_owned),
+            }),
+            Fault::Redirect { status, location } => Plan::Respond(Canned {
+                status,
+                headers: vec![("Location".into(), location)],
+                body: Vec::new(),
+            }),
+            Fault::EndlessBody => Plan::Hostile(Hostile::EndlessBody),
+            Fault::GzipBomb { inflated } => Plan::Hostile(Hostile::GzipBomb { inflated }),
+            Fault::HugeContentLength => Plan::Hostile(Hostile::HugeContentLength),
+            Fault::HugeHeaders { bytes } => Plan::Hostile(Hostile::HugeHeaders { bytes }),
+            Fault::Trickle(interval) => Plan::Hostile(Hostile::Trickle(interval)),
         }
+    }
+
+    /// A stray entry for a random [`FaultKind::StrayEntry`]: a year ahead or behind, in turn.
+    fn random_stray(&mut self) -> MockEntry {
+        const YEAR: i64 = 365 * 86_400;
+        self.stray_counter += 1;
+        let n = self.stray_counter;
+        let date = if n % 2 == 1 {
+            unix_now() + YEAR
+        } else {
+            unix_now() - YEAR
+        };
+        MockEntry::synthetic(
+            &format!("stray-{n:06}"),
+            date,
+            "user_login",
+            "W0STRAY00",
+            "W0STRAY00",
+        )
     }
 
     fn draw(&mut self, random: &RandomFaults, has_cursor: bool) -> Option<Fault> {
@@ -500,13 +585,22 @@ impl Control {
             FaultKind::Stall => Fault::Stall(random.stall),
             FaultKind::OkFalse => Fault::OkFalse("fatal_error".into()),
             FaultKind::InvalidCursor if has_cursor => Fault::InvalidCursor,
-            FaultKind::InvalidCursor => return None,
+            FaultKind::RepeatCursor if has_cursor => Fault::RepeatCursor,
+            FaultKind::StrayEntry => Fault::StrayEntry(self.random_stray()),
+            FaultKind::InvalidCursor
+            | FaultKind::RepeatCursor
+            | FaultKind::EndlessBody
+            | FaultKind::GzipBomb
+            | FaultKind::HugeContentLength
+            | FaultKind::HugeHeaders
+            | FaultKind::Trickle
+            | FaultKind::Redirect => return None,
         })
     }
 
     fn next_exchange(&mut self, req: &Request) -> Plan {
         let Some(script) = self.script.as_mut() else {
-            return Plan::Page;
+            return Plan::Page(PageTweak::default());
         };
         let Some(next) = script.front() else {
             let what = format!(
@@ -523,7 +617,7 @@ impl Control {
             return self.mismatch(req, &what);
         }
         let Some(exchange) = script.pop_front() else {
-            return Plan::Page;
+            return Plan::Page(PageTweak::default());
         };
         self.script_consumed += 1;
         self.stats.scripted_served += 1;
@@ -634,17 +728,18 @@ async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream) {
             }
             Plan::Truncated => {
                 shared.set_status(idx, 200);
-                let head_len = render_page(&shared, &req, &mut out, false, false);
+                let head_len =
+                    render_page(&shared, &req, &mut out, false, false, PageTweak::default());
                 let cut = head_len + (out.len() - head_len) / 2;
                 let _ = stream.write_all(&out[..cut]).await;
                 return;
             }
-            Plan::Page => {
+            Plan::Page(tweak) => {
                 // Render first, then sleep what is left of the delay: the delay is the time the
                 // server takes to answer, and the mock's own work must not add to it (the bench
                 // measures the connector, not the mock).
                 let arrived = tokio::time::Instant::now();
-                render_page(&shared, &req, &mut out, true, close);
+                render_page(&shared, &req, &mut out, true, close, tweak);
                 delay_rest(&shared, arrived.elapsed()).await;
                 let status = parse_status(&out);
                 shared.set_status(idx, status);
@@ -664,6 +759,13 @@ async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream) {
                 }
                 write_scripted_head(&mut out, &resp, resp.body.len(), close);
                 out.extend_from_slice(&resp.body);
+            }
+            Plan::Hostile(hostile) => {
+                shared.set_status(idx, 200);
+                let mut page = Vec::new();
+                render_page(&shared, &req, &mut page, false, true, PageTweak::default());
+                hostile.serve(&mut stream, &page).await;
+                return;
             }
         }
         if stream.write_all(&out).await.is_err() || close {
@@ -700,9 +802,10 @@ fn render_page(
     out: &mut Vec<u8>,
     record: bool,
     close: bool,
+    tweak: PageTweak,
 ) -> usize {
     let cfg = &shared.config;
-    let page = match PageQuery::parse(req, cfg, unix_now()) {
+    let mut page = match PageQuery::parse(req, cfg, unix_now()) {
         Ok(query) => read_lock(&shared.dataset).page(&query, cfg.split_ties),
         Err((status, error)) if record => {
             shared.ctl().stats.bad_requests += 1;
@@ -720,6 +823,12 @@ fn render_page(
         ctl.stats.entries_served += page.entries.len() as u64;
         ctl.served
             .extend(page.entries.iter().map(|e| Arc::clone(&e.id)));
+    }
+    if let Some(stray) = tweak.stray {
+        page.entries.push(Arc::new(stray.into()));
+    }
+    if let Some(cursor) = tweak.next_cursor {
+        page.next_cursor = cursor;
     }
     http::write_head(out, 200, [("Content-Type", JSON)], page.body_len(), close);
     let head_len = out.len();

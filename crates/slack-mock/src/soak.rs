@@ -14,9 +14,10 @@
 //!
 //! # What it does
 //!
-//! [`run`] starts a [`MockSlack`] with seeded random faults of every kind (503 with an HTML
+//! [`run`] starts a [`MockSlack`] with seeded random faults of every [`FaultKind::RANDOM`] kind (503 with an HTML
 //! body, 429 with `Retry-After`, truncated JSON, dropped connections, stalls longer than the
-//! connector's request timeout, 200 `{"ok": false}`, refused cursors), and a producer thread
+//! connector's request timeout, 200 `{"ok": false}`, refused cursors, entries dated a year away
+//! from the window asked for, cursors that repeat themselves), and a producer thread
 //! that pushes events into it: a steady stream stamped "now", bursts of many events sharing one
 //! second (ties that pages never split), and late arrivals stamped 5–60 s in the past (inside
 //! the connector's late-arrival window). It spawns `slack-audit read --follow` on a config that
@@ -28,7 +29,8 @@
 //! - **lost** = pushed − delivered must be 0 (an event pushed but never served counts as lost
 //!   too: the connector must eventually read every event, since late ones are within its
 //!   lookback);
-//! - every record is byte-for-byte the entry the mock was given;
+//! - every record is byte-for-byte the entry the mock was given (stray entries, ids
+//!   `stray-…`, are passed through and counted apart: they are not events of the ledger);
 //! - an id delivered again was, the time before, delivered by a process instance that was
 //!   **SIGKILLed**, among the last lines it wrote (at most one page: `page_size` plus the largest
 //!   tie); never twice by one instance, never after a clean stop or without a kill;
@@ -260,6 +262,9 @@ pub struct SoakReport {
     pub delivered: u64,
     /// Complete lines read from stdout (all instances).
     pub records: u64,
+    /// Of those, stray entries ([`FaultKind::StrayEntry`]: dated a year away from the window
+    /// asked for). They must be passed through, not judged as events of the ledger.
+    pub stray_records: u64,
     /// Faults injected by kind.
     pub faults: FaultCounts,
     /// Every 429 the mock sent.
@@ -344,7 +349,7 @@ impl fmt::Display for SoakReport {
         )?;
         writeln!(
             f,
-            "  faults      {} (503 html {}, 429 {}, truncated {}, dropped {}, stalled {}, ok:false {}, invalid_cursor {})",
+            "  faults      {} (503 html {}, 429 {}, truncated {}, dropped {}, stalled {}, ok:false {}, invalid_cursor {}, stray entry {}, repeated cursor {})",
             fc.total(),
             fc.status,
             fc.rate_limited,
@@ -352,7 +357,14 @@ impl fmt::Display for SoakReport {
             fc.drop,
             fc.stall,
             fc.ok_false,
-            fc.invalid_cursor
+            fc.invalid_cursor,
+            fc.stray_entry,
+            fc.repeat_cursor
+        )?;
+        writeln!(
+            f,
+            "  strays      {} records of stray (out-of-window) entries on stdout",
+            self.stray_records
         )?;
         writeln!(
             f,
@@ -449,7 +461,7 @@ pub fn run_with_progress(
             random_faults: Some(RandomFaults {
                 seed: options.seed ^ 0x5eed_fa17,
                 probability: options.fault_probability,
-                kinds: FaultKind::ALL.iter().map(|k| (*k, 1)).collect(),
+                kinds: FaultKind::RANDOM.iter().map(|k| (*k, 1)).collect(),
                 stall: options.stall,
                 retry_after_secs: options.retry_after_secs,
             }),
@@ -542,6 +554,7 @@ struct Ledger {
     /// Instances whose output ended with a partial line.
     torn: Vec<usize>,
     records: u64,
+    stray_records: u64,
     /// Complete lines that are not a pushed entry, byte for byte.
     bad_lines: Vec<String>,
 }
@@ -1178,6 +1191,7 @@ impl<'a> Soak<'a> {
             largest_tie,
             delivered: ledger.deliveries.len() as u64,
             records: ledger.records,
+            stray_records: ledger.stray_records,
             faults: stats.faults,
             rate_limited: stats.rate_limited,
             early_retries: stats.early_retries,
@@ -1394,6 +1408,9 @@ fn read_stdout(instance: usize, stdout: ChildStdout, shared: &Shared, tripwire: 
     }
 }
 
+/// Ids of the mock's random stray entries start with this.
+const STRAY_PREFIX: &str = "stray-";
+
 fn record_line(instance: usize, line: &[u8], at: Instant, shared: &Shared) {
     #[derive(serde::Deserialize)]
     struct Keyed {
@@ -1417,6 +1434,10 @@ fn record_line(instance: usize, line: &[u8], at: Instant, shared: &Shared) {
             return;
         }
     };
+    if id.starts_with(STRAY_PREFIX) {
+        ledger.stray_records += 1;
+        return;
+    }
     let problem = match ledger.pushed.get(&id) {
         None => Some("an id the mock was never given"),
         Some(p) if p.json.as_bytes() != line => Some("bytes differ from the entry the mock served"),

@@ -422,7 +422,11 @@ mod tests {
             assert_eq!(sink.states, 1);
             assert_eq!(sink.other_messages, 1);
             assert_eq!(sink.malformed, 0);
-            let data_bytes = [r#"{"id":"a","emitted_at":1}"#, r#"{"id":"bb"}"#, r#"{"id":"c"}"#];
+            let data_bytes = [
+                r#"{"id":"a","emitted_at":1}"#,
+                r#"{"id":"bb"}"#,
+                r#"{"id":"c"}"#,
+            ];
             assert_eq!(
                 sink.bytes,
                 data_bytes.iter().map(|d| d.len() as u64 + 1).sum::<u64>()

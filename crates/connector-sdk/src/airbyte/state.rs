@@ -11,8 +11,9 @@
 //!
 //! The `stream_state` is the envelope this front end writes (`{"connector", "version",
 //! "state"}`, the native state file's content), decoded with the same rules: another
-//! connector's, a newer version's or a malformed state is refused, never silently replaced by
-//! a fresh start; an older version is migrated by [`Input::migrate_state`].
+//! connector's, a newer version's, a malformed state or one that fails [`Input::check_state`]
+//! is refused, never silently replaced by a fresh start; an older version is migrated by
+//! [`Input::migrate_state`].
 
 use std::path::Path;
 
@@ -39,12 +40,19 @@ pub fn load<I: Input>(path: &Path, stream: &str) -> Result<I::State, StateError>
         };
         unusable(format!("{what} ({e})"))
     })?;
-    match stream_state(document, stream).map_err(unusable)? {
-        None | Some(Value::Null) => Ok(I::State::default()),
+    let state = match stream_state(document, stream).map_err(unusable)? {
+        None | Some(Value::Null) => return Ok(I::State::default()),
         Some(envelope) => {
-            decode_envelope(envelope, path, I::NAME, I::STATE_VERSION, I::migrate_state)
+            decode_envelope(envelope, path, I::NAME, I::STATE_VERSION, I::migrate_state)?
         }
-    }
+    };
+    // As for a state file (`host::open_state`): a state no run could have written is refused.
+    I::check_state(&state).map_err(|reason| {
+        unusable(format!(
+            "it holds a state no run could have written: {reason}"
+        ))
+    })?;
+    Ok(state)
 }
 
 /// The `stream_state` of `stream` in a state document, `None` when it holds none.

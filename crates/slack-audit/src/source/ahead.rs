@@ -59,11 +59,13 @@ impl PageFetch {
     }
 
     /// Waits for the page. If the source announces the page's next cursor before the page is
-    /// ready, the request for that next page starts at once and is returned with the page.
+    /// ready, and `worth_asking` says so (a cursor already used is not), the request for that
+    /// next page starts at once and is returned with the page.
     pub async fn finish(
         self,
         source: &Arc<dyn PageSource>,
         query: &LogsQuery,
+        worth_asking: impl Fn(&str) -> bool,
     ) -> (Result<Page, FetchError>, Option<PageFetch>) {
         let PageFetch {
             mut task,
@@ -77,7 +79,9 @@ impl PageFetch {
                 biased;
                 next = &mut announced, if listening => {
                     listening = false;
-                    if let Ok(next) = next {
+                    if let Ok(next) = next
+                        && worth_asking(&next)
+                    {
                         ahead = Some(PageFetch::start(source, query, Some(next)));
                     }
                 }

@@ -4,13 +4,35 @@
 //! observed with no body at all) or not JSON (proxies, 5xx pages). Only then is the body read
 //! for an `error` code to make the message precise. The token is sent as a bearer header and
 //! appears in no message: errors are built from status codes and Slack's error codes only.
+//!
+//! # Caps
+//!
+//! Whatever the other end sends (a proxy, a TLS-inspecting middlebox, a wrong `api_base_url`),
+//! one request holds bounded memory for a bounded time:
+//!
+//! - **Body**: at most [`MAX_PAGE_BYTES`] (128 MiB), counted *after* decompression (gzip,
+//!   deflate and brotli bodies are accepted), so a decompression bomb stops at the cap like an
+//!   endless body does; a `Content-Length` above the cap is refused before any of it is read.
+//!   Error bodies are read only up to [`MAX_ERROR_BODY_BYTES`].
+//! - **Headers**: hyper's limits for HTTP/1.1 (about 400 KiB of head, 100 headers) and
+//!   [`MAX_HEADER_LIST_BYTES`] for HTTP/2.
+//! - **Time**: one deadline, `request_timeout_seconds`, for the whole exchange, from connecting
+//!   to the body's last byte (a body that trickles in forever is cut there).
+//!
+//! Past a cap the request is a transient error that names the cap and how far the response got;
+//! the retry layer tries again, and the checkpoint does not move.
+//!
+//! **Redirects are never followed**: Slack's API does not redirect, so a 3xx means the address
+//! is wrong, and following it would send the token to another origin. It is a config error
+//! naming the host the redirect pointed to.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use connector_sdk::secrecy::{ExposeSecret, SecretString};
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+use tokio::time::Instant;
 
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
 use crate::page::{Page, PageError, peek_next_cursor};
@@ -21,6 +43,20 @@ pub const USER_AGENT: &str = concat!("slack-audit-connector/", env!("CARGO_PKG_V
 /// How long to wait after a 429 that carries no usable `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// Largest page body accepted, after decompression. Slack's largest pages (9,999 entries of a
+/// few KiB) stay far below it; past it the request fails as transient.
+pub const MAX_PAGE_BYTES: usize = 128 * 1024 * 1024;
+
+/// Largest error body read (for Slack's `error` code); the rest is not read.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest HTTP/2 header list accepted.
+pub const MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
+
+/// Added to the request deadline for reqwest's own timeout, a backstop that should never fire
+/// first (ours says how far the response got).
+const BACKSTOP: Duration = Duration::from_secs(5);
+
 /// Talks to Slack; one attempt per call (see [`super::resilient`] for retries).
 pub struct HttpSource {
     http: reqwest::Client,
@@ -29,6 +65,7 @@ pub struct HttpSource {
     spare_bodies: std::sync::Mutex<Vec<Vec<u8>>>,
     logs_url: String,
     authorization: HeaderValue,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for HttpSource {
@@ -49,9 +86,11 @@ impl HttpSource {
     ) -> Result<HttpSource, FetchError> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .timeout(timeout)
+            .timeout(timeout + BACKSTOP)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(50))
+            .redirect(reqwest::redirect::Policy::none())
+            .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
             .build()
             .map_err(|e| FetchError::Fatal(format!("cannot build the HTTP client: {e}")))?;
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
@@ -67,6 +106,7 @@ impl HttpSource {
             spare_bodies: std::sync::Mutex::default(),
             logs_url: format!("{base_url}/audit/v1/logs"),
             authorization,
+            timeout,
         })
     }
 
@@ -75,67 +115,132 @@ impl HttpSource {
         params: &[(&str, String)],
         hint: Option<&CursorHint>,
     ) -> Result<Page, FetchError> {
-        let started = std::time::Instant::now();
-        let response = self
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        let request = self
             .http
             .get(&self.logs_url)
             .header(AUTHORIZATION, self.authorization.clone())
             .query(params)
-            .send()
-            .await
-            .map_err(|e| FetchError::Transient(describe_transport_error(&e)))?;
+            .send();
+        let response = match tokio::time::timeout_at(deadline, request).await {
+            Ok(sent) => sent.map_err(|e| FetchError::Transient(describe_transport_error(&e)))?,
+            Err(_) => {
+                return Err(FetchError::Transient(format!(
+                    "no response from {} within request_timeout_seconds ({} s)",
+                    self.host(),
+                    self.timeout.as_secs()
+                )));
+            }
+        };
         let headers_at = started.elapsed();
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(FetchError::RateLimited(
-                retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-            ));
+            let wait = retry_after(response.headers(), chrono::Utc::now());
+            return Err(FetchError::RateLimited(wait.unwrap_or(DEFAULT_RETRY_AFTER)));
+        }
+        if status.is_redirection() {
+            return Err(redirect_error(status, response.headers()));
+        }
+        if !status.is_success() {
+            let body = self
+                .read_body(response, MAX_ERROR_BODY_BYTES, deadline, Vec::new())
+                .await
+                .unwrap_or_else(|partial| partial);
+            let code = error_code(&body);
+            return Err(classify_status(status, code.as_deref()));
+        }
+        if let Some(declared) = response.content_length()
+            && declared > MAX_PAGE_BYTES as u64
+        {
+            return Err(FetchError::Transient(format!(
+                "the response declared a body of {declared} bytes, over the cap of {} MiB for one page; not reading it",
+                MAX_PAGE_BYTES >> 20
+            )));
         }
         // Read the body straight into one buffer sized from Content-Length (one copy, no
         // regrowth), reusing the buffer of a page already handled.
-        let expected = response.content_length().unwrap_or(0).min(MAX_PRESIZE) as usize;
         let mut body = self.spare_body();
-        body.reserve(expected);
-        let mut response = response;
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                Ok(None) => break,
-                Err(e) if status.is_success() => {
-                    return Err(FetchError::Transient(format!(
-                        "the connection broke while reading a page ({})",
-                        describe_transport_error(&e)
-                    )));
-                }
-                Err(_) => break,
-            }
-        }
+        body.reserve(response.content_length().unwrap_or(0) as usize);
+        let body = match self
+            .read_body(response, MAX_PAGE_BYTES, deadline, body)
+            .await
+        {
+            Ok(body) => body,
+            Err(partial) => return Err(self.body_error(partial.len(), started)),
+        };
         let body_at = started.elapsed();
-        if status.is_success() {
-            if let (Some(hint), Some(next)) = (hint, peek_next_cursor(&body)) {
-                hint.offer(next);
-            }
-            let bytes = body.len();
-            let page = Page::parse(body).map_err(|e| classify_body_error(status, e));
-            tracing::debug!(
-                message = "Fetched a page.",
-                status = status.as_u16(),
-                bytes,
-                entries = page.as_ref().map_or(0, |p| p.entries().len()),
-                headers_ms = headers_at.as_millis() as u64,
-                body_ms = (body_at - headers_at).as_millis() as u64,
-                parse_ms = (started.elapsed() - body_at).as_millis() as u64,
-            );
-            return page;
+        if let (Some(hint), Some(next)) = (hint, peek_next_cursor(&body)) {
+            hint.offer(next);
         }
-        let code = error_code(&body);
-        Err(classify_status(status, code.as_deref()))
+        let bytes = body.len();
+        let page = Page::parse(body).map_err(|e| classify_body_error(status, e));
+        tracing::debug!(
+            message = "Fetched a page.",
+            status = status.as_u16(),
+            bytes,
+            entries = page.as_ref().map_or(0, |p| p.entries().len()),
+            headers_ms = headers_at.as_millis() as u64,
+            body_ms = (body_at - headers_at).as_millis() as u64,
+            parse_ms = (started.elapsed() - body_at).as_millis() as u64,
+        );
+        page
+    }
+
+    /// Reads the (decompressed) body into `body` until it ends. `Err` holds what was read
+    /// when the body broke, passed `limit` bytes, or the deadline came: the caller says which.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        limit: usize,
+        deadline: Instant,
+        mut body: Vec<u8>,
+    ) -> Result<Vec<u8>, Vec<u8>> {
+        loop {
+            match tokio::time::timeout_at(deadline, response.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    if body.len() + chunk.len() > limit {
+                        let room = limit - body.len();
+                        body.extend_from_slice(&chunk[..room]);
+                        return Err(body);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(Ok(None)) => return Ok(body),
+                Ok(Err(e)) => {
+                    tracing::debug!(message = "The response body broke.", error = %describe_transport_error(&e));
+                    return Err(body);
+                }
+                Err(_) => return Err(body),
+            }
+        }
+    }
+
+    /// Why a page body was not read to its end, having got `received` bytes of it.
+    fn body_error(&self, received: usize, started: Instant) -> FetchError {
+        if received >= MAX_PAGE_BYTES {
+            FetchError::Transient(format!(
+                "the page body passed the cap of {} MiB (counted after decompression) and was abandoned: a proxy or server is sending more than any audit-log page holds",
+                MAX_PAGE_BYTES >> 20
+            ))
+        } else if started.elapsed() >= self.timeout {
+            FetchError::Transient(format!(
+                "the page took longer than request_timeout_seconds ({} s) from request to last byte and was abandoned after {received} bytes of body",
+                self.timeout.as_secs()
+            ))
+        } else {
+            FetchError::Transient(format!(
+                "the connection broke while reading a page, after {received} bytes of body"
+            ))
+        }
+    }
+
+    /// The host requests go to, for messages.
+    fn host(&self) -> String {
+        url::Url::parse(&self.logs_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 }
 
@@ -151,9 +256,6 @@ impl HttpSource {
         body
     }
 }
-
-/// Largest Content-Length trusted to presize a body buffer.
-const MAX_PRESIZE: u64 = 64 * 1024 * 1024;
 
 #[async_trait]
 impl PageSource for HttpSource {
@@ -192,7 +294,26 @@ impl PageSource for HttpSource {
     }
 }
 
+/// Whether `e` is hyper refusing a response head over its caps (HTTP/1.1: about 400 KiB, or
+/// more than 100 headers).
+fn head_too_large(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        // `is_parse_too_large` exists only with hyper's server feature.
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_parse() && h.to_string().contains("too large"))
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 fn describe_transport_error(e: &reqwest::Error) -> String {
+    if head_too_large(e) {
+        return "the response's headers passed the cap (about 400 KiB, or 100 headers) and were abandoned: a proxy or server is sending more than Slack ever does".to_owned();
+    }
     // reqwest's Display names the URL (no token: it is in a header) and the cause chain helps.
     let kind = if e.is_timeout() {
         "request timed out"
@@ -211,6 +332,38 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
         source = s.source();
     }
     message
+}
+
+/// The wait a 429 asks for: `Retry-After` in seconds or as an HTTP date (relative to `now`).
+/// `None` when absent or unreadable. Not capped here: the retry layer caps every wait.
+fn retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = (at.with_timezone(&chrono::Utc) - now).num_milliseconds();
+    Some(Duration::from_millis(wait.max(0) as u64))
+}
+
+/// A 3xx: never followed (the token must not go to another origin); names where it pointed.
+fn redirect_error(status: StatusCode, headers: &HeaderMap) -> FetchError {
+    let target = headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|location| match url::Url::parse(location) {
+            Ok(url) => match url.host_str() {
+                Some(host) => format!("to host `{host}`"),
+                None => "to a URL without a host".to_owned(),
+            },
+            // A relative Location stays on the same host.
+            Err(_) => "to another path on the same host".to_owned(),
+        })
+        .unwrap_or_else(|| "without a Location".to_owned());
+    FetchError::Config(format!(
+        "the server at settings.api_base_url answered HTTP {} (a redirect {target}); Slack's Audit Logs API never redirects, so the redirect was not followed and the token was not sent there: check settings.api_base_url",
+        status.as_u16()
+    ))
 }
 
 fn error_code(body: &[u8]) -> Option<String> {
@@ -308,6 +461,7 @@ fn classify_status(status: StatusCode, code: Option<&str>) -> FetchError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -331,6 +485,48 @@ mod tests {
                 "{e:?}"
             );
         }
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let headers = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+            h
+        };
+        assert_eq!(
+            retry_after(&headers("120"), now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after(&headers("Wed, 02 Dec 2026 10:01:30 GMT"), now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after(&headers("Wed, 02 Dec 2026 09:00:00 GMT"), now),
+            Some(Duration::ZERO),
+            "a date in the past: no wait"
+        );
+        assert_eq!(retry_after(&headers("soon"), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn a_redirect_names_only_the_host_it_points_to() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            LOCATION,
+            HeaderValue::from_static("https://evil.example:8443/path?cursor=abc"),
+        );
+        let e = redirect_error(StatusCode::MOVED_PERMANENTLY, &h);
+        let FetchError::Config(message) = e else {
+            panic!("{e:?}")
+        };
+        assert!(message.contains("HTTP 301") && message.contains("`evil.example`"));
+        assert!(!message.contains("cursor=abc") && !message.contains("/path"));
     }
 
     #[test]

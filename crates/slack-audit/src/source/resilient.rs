@@ -3,7 +3,9 @@
 //! - **Pacing.** Slack's budget (about 50 calls a minute) is shared by the whole organization and
 //!   has no "remaining" header, so the only polite client is one that paces itself: request
 //!   starts are spaced `60 / requests_per_minute` seconds apart. After a 429 the next request
-//!   waits at least the `Retry-After` Slack gave, never less.
+//!   waits at least the `Retry-After` Slack gave, never less, up to [`MAX_WAIT`] (five
+//!   minutes): a longer ask (a broken proxy's `Retry-After: 999999999`) is capped, and the cap is
+//!   logged. No wait in the read path is longer than [`MAX_WAIT`].
 //! - **Retries.** Transient failures (5xx, resets, timeouts, broken or non-JSON bodies,
 //!   `"ok": false`) are retried a bounded number of times with exponential backoff and full
 //!   jitter; then the failure goes up and the run ends without moving its checkpoint. Auth and
@@ -22,6 +24,8 @@ use crate::page::Page;
 const MAX_RATE_LIMITED: u32 = 20;
 /// Longest backoff between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Longest wait of any kind in the read path: a `Retry-After` beyond it is capped to it.
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// Retry behaviour.
 #[derive(Debug, Clone, Copy)]
@@ -114,12 +118,23 @@ impl<S> Resilient<S> {
                             "Slack kept answering 429 (rate limited) for {what}: another app may be using the organization's whole audit-log budget; lower settings.requests_per_minute or retry later"
                         )));
                     }
-                    tracing::warn!(
-                        message = "Rate limited by Slack; waiting as asked.",
-                        retry_after_s = wait.as_secs_f64(),
-                        times = rate_limited,
-                    );
-                    self.pacer.defer(wait).await;
+                    let capped = wait.min(MAX_WAIT);
+                    if capped < wait {
+                        tracing::warn!(
+                            message = "Rate limited, and asked to wait longer than the cap; waiting the cap instead.",
+                            retry_after_s = wait.as_secs_f64(),
+                            waiting_s = capped.as_secs_f64(),
+                            cap_s = MAX_WAIT.as_secs(),
+                            times = rate_limited,
+                        );
+                    } else {
+                        tracing::warn!(
+                            message = "Rate limited by Slack; waiting as asked.",
+                            retry_after_s = wait.as_secs_f64(),
+                            times = rate_limited,
+                        );
+                    }
+                    self.pacer.defer(capped).await;
                 }
                 Err(FetchError::Transient(reason)) => {
                     if retries >= self.policy.max_retries {
@@ -170,5 +185,78 @@ impl<S: PageSource> PageSource for Resilient<S> {
 
     fn recycle(&self, page: Page) {
         self.inner.recycle(page);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    //! Waits, in virtual time: a `Retry-After` of 31 years is waited for exactly the cap.
+
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Answers each call with the next of `answers`, then with an empty page.
+    struct Answers(Mutex<Vec<FetchError>>);
+
+    #[async_trait]
+    impl PageSource for Answers {
+        async fn fetch(&self, _: &LogsQuery, _: Option<&str>) -> Result<Page, FetchError> {
+            match self.0.lock().unwrap().pop() {
+                Some(error) => Err(error),
+                None => Ok(Page::parse(br#"{"entries":[]}"#.to_vec()).unwrap()),
+            }
+        }
+
+        async fn probe(&self) -> Result<String, FetchError> {
+            Ok(String::new())
+        }
+    }
+
+    fn query() -> LogsQuery {
+        LogsQuery {
+            oldest: 0,
+            latest: 1,
+            limit: 1,
+            action: None,
+            actor: None,
+            entity: None,
+        }
+    }
+
+    async fn elapsed_for(answers: Vec<FetchError>) -> Duration {
+        let source = Resilient::new(
+            Answers(Mutex::new(answers)),
+            Pacer::per_minute(600),
+            RetryPolicy {
+                max_retries: 3,
+                base_delay: Duration::from_millis(10),
+            },
+        );
+        let started = Instant::now();
+        source.fetch(&query(), None).await.unwrap();
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_retry_after_is_waited_for_the_cap_only() {
+        let waited = elapsed_for(vec![FetchError::RateLimited(Duration::from_secs(
+            999_999_999,
+        ))])
+        .await;
+        assert!(
+            waited >= MAX_WAIT && waited < MAX_WAIT + Duration::from_secs(1),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reasonable_retry_after_is_waited_in_full() {
+        let waited = elapsed_for(vec![FetchError::RateLimited(Duration::from_secs(42))]).await;
+        assert!(
+            waited >= Duration::from_secs(42) && waited < Duration::from_secs(43),
+            "{waited:?}"
+        );
     }
 }

@@ -93,6 +93,10 @@ async fn unusable_state_files_are_errors_and_left_untouched() {
             &b"{\"connector\":\"slack-audit\",\"version\":99,\"state\":{}}"[..],
             "newer version",
         ),
+        (
+            &b"{\"connector\":\"slack-audit\",\"version\":1,\"state\":{\"window\":{\"oldest\":1767225600,\"latest\":1767225000}}}"[..],
+            "no run could have written: the open window's start 1767225600 is after its end",
+        ),
     ] {
         let work = Workdir::new();
         std::fs::write(work.state(), bytes).unwrap();

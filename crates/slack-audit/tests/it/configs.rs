@@ -1,6 +1,8 @@
 //! The corpus of bad configs (`tests/configs/bad/*.json`): each is refused with exit 2 and a
-//! message naming what is wrong (`tests/configs/expected.json`), nothing is written, and the
-//! token appears nowhere. Plus the cases a file cannot hold: a directory, a missing file.
+//! message naming what is wrong (`tests/configs/expected.json`: for each file, the fragments the
+//! message must hold, the JSON pointer with its colon and the words for the problem, so that an
+//! unrelated message naming the same field does not pass), nothing is written, and the token
+//! appears nowhere. Plus the cases a file cannot hold: a directory, a missing file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
 }
 
-async fn assert_refused(config: &Path, expected: &str) {
+async fn assert_refused(config: &Path, expected: &[String]) {
     let work = Workdir::new();
     for args in [
         vec![
@@ -27,10 +29,12 @@ async fn assert_refused(config: &Path, expected: &str) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let name = config.display();
         assert_eq!(out.status.code(), Some(2), "{name} ({}): {stderr}", args[0]);
-        assert!(
-            stderr.contains(expected),
-            "{name}: {expected:?} not in: {stderr}"
-        );
+        for fragment in expected {
+            assert!(
+                stderr.contains(fragment.as_str()),
+                "{name}: {fragment:?} not in: {stderr}"
+            );
+        }
         assert!(out.stdout.is_empty(), "{name}: wrote records");
         assert!(!stderr.contains(TOKEN), "{name}: token leaked");
         assert!(
@@ -47,7 +51,7 @@ async fn assert_refused(config: &Path, expected: &str) {
 
 #[tokio::test]
 async fn every_bad_config_is_refused_with_exit_2_naming_the_field() {
-    let expected: BTreeMap<String, String> =
+    let expected: BTreeMap<String, Vec<String>> =
         serde_json::from_slice(&std::fs::read(corpus_dir().join("expected.json")).unwrap())
             .unwrap();
     let files: Vec<_> = std::fs::read_dir(corpus_dir().join("bad"))
@@ -61,14 +65,22 @@ async fn every_bad_config_is_refused_with_exit_2_naming_the_field() {
             "{file} has no expectation in expected.json"
         );
     }
-    for (file, fragment) in &expected {
-        assert_refused(&corpus_dir().join("bad").join(file), fragment).await;
+    for (file, fragments) in &expected {
+        assert!(
+            fragments.len() >= 2,
+            "{file}: name the field and the problem"
+        );
+        assert_refused(&corpus_dir().join("bad").join(file), fragments).await;
     }
 }
 
 #[tokio::test]
 async fn a_directory_or_a_missing_file_is_refused_with_exit_2() {
     let work = Workdir::new();
-    assert_refused(work.dir.path(), "is a directory").await;
-    assert_refused(&work.dir.path().join("nope.json"), "No such file").await;
+    assert_refused(work.dir.path(), &["is a directory".to_owned()]).await;
+    assert_refused(
+        &work.dir.path().join("nope.json"),
+        &["nope.json".to_owned(), "No such file".to_owned()],
+    )
+    .await;
 }

@@ -114,7 +114,8 @@ async fn refused_filters_and_ranges_are_config_errors() {
     }
 }
 
-/// Each transient fault, once, then success: everything is delivered exactly once, exit 0.
+/// Each transient fault, once, on the request after a refused cursor (so mid-window), then
+/// success: the fault fired, was retried, and everything is delivered exactly once, exit 0.
 #[tokio::test]
 async fn transient_faults_are_retried_and_nothing_is_lost() {
     let faults = [
@@ -136,25 +137,33 @@ async fn transient_faults_are_retried_and_nothing_is_lost() {
     ];
     for fault in faults {
         let what = format!("{fault:?}");
+        let kind = fault.kind();
         let mock = mock().await;
         let all = entries("t", 250, T0 - 1000, T0 - 1);
         mock.push_entries(all.clone());
-        // First page fine, then the fault on page 2.
+        // Page 2's cursor is refused; the fault then hits the request that resumes the window.
         mock.enqueue_fault(Fault::InvalidCursor);
         mock.enqueue_fault(fault);
         let work = Workdir::new();
         let out = read_once(&mock, &work, json!({"backfill_start_time": "2025-12-31"})).await;
         assert_eq!(out.code, 0, "{what}: {}", out.stderr);
+        let stats = mock.stats();
+        assert_eq!(stats.faults.get(kind), 1, "{what}: the fault did not fire");
+        assert_eq!(stats.faults.invalid_cursor, 1, "{what}");
+        assert_eq!(mock.pending_faults(), 0, "{what}");
         let ids: Vec<String> = out.stdout.lines().map(id_of).collect();
         assert_exactly_once(&ids, &all);
-        assert!(
-            out.stderr.contains("retrying") || out.stderr.contains("refused the cursor"),
-            "{what}: {}",
+        assert_eq!(
+            out.stderr.matches("Request failed; retrying.").count(),
+            1,
+            "{what}: one retry, for the fault: {}",
             out.stderr
         );
     }
 }
 
+/// A failure in the middle of a window, past every retry: exit 1, and the state is exactly the
+/// checkpoint of the last page written (its window, its position, its ids), nothing further.
 #[tokio::test]
 async fn persistent_failures_exit_1_without_moving_the_checkpoint() {
     let mock = mock().await;
@@ -162,49 +171,100 @@ async fn persistent_failures_exit_1_without_moving_the_checkpoint() {
     mock.push_entries(all.clone());
     let work = Workdir::new();
     let extra = json!({"backfill_start_time": "2025-12-31", "max_retries": 2});
-    // A first complete run establishes a watermark.
-    let first = read_once(&mock, &work, extra.clone()).await;
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let before = work.state_json();
-
+    // Page 1 is served; page 2 fails three times in a row (one attempt, two retries).
+    mock.enqueue_fault(Fault::InvalidCursor);
     for _ in 0..3 {
         mock.enqueue_fault(Fault::service_unavailable_html());
     }
-    let out = read_once(&mock, &work, extra).await;
+    let out = read_once(&mock, &work, extra.clone()).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.contains("gave up") && out.stderr.contains("503"),
         "{}",
         out.stderr
     );
-    assert!(out.stdout.is_empty());
-    let after = work.state_json();
+    let stats = mock.stats();
+    assert_eq!(stats.faults.status, 3, "{stats:?}");
     assert_eq!(
-        after["state"]["watermark"], before["state"]["watermark"],
-        "the watermark must not move"
+        stats.requests, 5,
+        "page 1, the refused cursor, three attempts"
     );
+    let written: Vec<String> = out.stdout.lines().map(id_of).collect();
+    assert_eq!(written.len(), 100, "page 1 only");
+    let dates: std::collections::HashMap<&str, i64> =
+        all.iter().map(|e| (e.id.as_str(), e.date_create)).collect();
+    let oldest_written = written.iter().map(|id| dates[id.as_str()]).min().unwrap();
+    let mut at_oldest: Vec<&str> = written
+        .iter()
+        .map(String::as_str)
+        .filter(|id| dates[id] == oldest_written)
+        .collect();
+    at_oldest.sort_unstable();
+
+    let state = work.state_json();
+    let window = &state["state"]["window"];
+    assert!(state["state"]["watermark"].is_null(), "{state}");
+    assert_eq!(window["oldest"], json!(T0 - 86_400), "{state}");
+    assert_eq!(window["upper"], json!(oldest_written), "{state}");
+    let mut upper_ids: Vec<&str> = window["upper_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    upper_ids.sort_unstable();
+    assert_eq!(upper_ids, at_oldest, "{state}");
+
+    // Slack recovers: the next run resumes there, and nothing is lost or repeated.
+    let rest = read_once(&mock, &work, extra).await;
+    assert_eq!(rest.code, 0, "{}", rest.stderr);
+    let mut ids = written;
+    ids.extend(rest.stdout.lines().map(id_of));
+    assert_exactly_once(&ids, &all);
 }
 
 #[tokio::test]
 async fn a_200_with_ok_false_is_never_taken_for_no_events() {
+    // On the first page: nothing was ever read, so no state at all.
     let mock = mock().await;
     mock.push_entries(entries("o", 20, T0 - 100, T0 - 1));
     for _ in 0..3 {
         mock.enqueue_fault(Fault::OkFalse("fatal_error".into()));
     }
     let work = Workdir::new();
-    let out = read_once(
-        &mock,
-        &work,
-        json!({"backfill_start_time": "2025-12-31", "max_retries": 2}),
-    )
-    .await;
+    let extra = json!({"backfill_start_time": "2025-12-31", "max_retries": 2});
+    let out = read_once(&mock, &work, extra.clone()).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("\"ok\": false"), "{}", out.stderr);
-    // The window is still open at its start: nothing was skipped.
+    assert_eq!(mock.stats().requests, 3, "one attempt and two retries");
+    assert_eq!(mock.stats().faults.ok_false, 3);
+    assert!(
+        !work.state().exists(),
+        "a run that read nothing wrote state"
+    );
+
+    // Mid-window: the window stays open where page 1 left it; it is not closed as if the
+    // `ok: false` page had been an empty last page.
+    let mid = crate::support::mock().await;
+    mid.push_entries(entries("m", 250, T0 - 1000, T0 - 1));
+    mid.enqueue_fault(Fault::InvalidCursor);
+    for _ in 0..3 {
+        mid.enqueue_fault(Fault::OkFalse("fatal_error".into()));
+    }
+    let work = Workdir::new();
+    let out = read_once(&mid, &work, extra).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(mid.stats().faults.ok_false, 3);
+    assert_eq!(out.stdout.lines().count(), 100, "page 1 only");
     let state = work.state_json();
     assert!(state["state"]["watermark"].is_null(), "{state}");
-    assert!(state["state"]["window"]["upper"].is_null(), "{state}");
+    let window = &state["state"]["window"];
+    assert_eq!(window["oldest"], json!(T0 - 86_400), "{state}");
+    assert!(window["upper"].as_i64().unwrap() > T0 - 1000, "{state}");
+    assert!(
+        !window["upper_ids"].as_array().unwrap().is_empty(),
+        "{state}"
+    );
 }
 
 #[tokio::test]

@@ -59,12 +59,18 @@ proptest! {
         body.truncate(cut.min(body.len()));
         match Page::parse(body.clone()) {
             Ok(page) => {
-                for e in page.entries() {
-                    // Every entry's raw bytes are a slice of the body and valid JSON. (Syntax
-                    // only: a mutation can make a valid number that `serde_json::Value` cannot
-                    // hold, such as `1e67225599`, and such an entry is passed through as sent.)
-                    let raw = page.raw(e);
-                    prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok());
+                // A page is accepted only if the whole body is one JSON document whose
+                // `entries` are exactly the page's entries, byte for byte: never the entries
+                // that came before a cut. (Syntax only: a mutation can make a valid number that
+                // `serde_json::Value` cannot hold, such as `1e67225599`, and such an entry is
+                // passed through as sent.)
+                let whole = serde_json::from_slice::<WholePage<'_>>(&body);
+                prop_assert!(whole.is_ok(), "accepted a body that is not JSON: {:?}", String::from_utf8_lossy(&body));
+                let whole = whole.unwrap();
+                let entries = whole.entries.unwrap_or_default();
+                prop_assert_eq!(entries.len(), page.entries().len());
+                for (raw, e) in entries.iter().zip(page.entries()) {
+                    prop_assert_eq!(raw.get().as_bytes(), page.raw(e));
                 }
             }
             Err(PageError::Malformed(_) | PageError::NoEntries | PageError::Slack { .. }) => {}
@@ -83,20 +89,77 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_state_files_are_loaded_or_refused_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), json in json_value()) {
+    fn arbitrary_state_files_are_loaded_or_refused_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), json in json_value(), shaped in sync_state_like()) {
         let dir = tempfile::tempdir().unwrap();
-        for content in [bytes.clone(), serde_json::to_vec(&serde_json::json!({"connector": "slack-audit", "version": 1, "state": json})).unwrap()] {
+        let envelope = |state: serde_json::Value| serde_json::to_vec(&serde_json::json!({"connector": "slack-audit", "version": 1, "state": state})).unwrap();
+        for content in [bytes.clone(), envelope(json.clone()), envelope(shaped.clone())] {
             let path = dir.path().join("state.json");
             std::fs::write(&path, &content).unwrap();
             match load(&path) {
-                Ok(_) => {}
+                Ok(state) => {
+                    // Whatever was accepted is a state the engine could have written.
+                    prop_assert!(state.check().is_ok(), "{:?}", state);
+                }
                 Err(message) => {
                     prop_assert!(message.contains("state.json"), "{}", message);
+                    // Refused for a reason it names, not for anything else.
+                    prop_assert!(
+                        STATE_REFUSALS.iter().any(|r| message.contains(r)),
+                        "{}", message
+                    );
                     prop_assert_eq!(std::fs::read(&path).unwrap(), content, "a refused state file must be left as it was");
                 }
             }
         }
     }
+}
+
+/// What a refused state file's message may say; each names what is wrong with the file.
+const STATE_REFUSALS: &[&str] = &[
+    "cannot be used: it is empty",
+    "cannot be used: it is truncated",
+    "cannot be used: it is not a state file this connector wrote",
+    "cannot be used: its state does not have the expected shape",
+    "cannot be used: it holds a state no run could have written",
+];
+
+#[derive(serde::Deserialize)]
+struct WholePage<'a> {
+    #[serde(borrow, default)]
+    entries: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+/// Documents with `SyncState`'s keys and values of the right type or not, so that loading
+/// gets past the envelope and exercises the state's own shape and its semantic checks.
+fn sync_state_like() -> impl Strategy<Value = serde_json::Value> {
+    let time = prop_oneof![
+        Just(serde_json::Value::Null),
+        (1_500_000_000i64..1_900_000_000).prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from("1767225600")),
+    ];
+    let ids = prop::collection::vec("[a-z0-9-]{1,8}", 0..3).prop_map(serde_json::Value::from);
+    let window = (time.clone(), time.clone(), time.clone(), ids.clone(), time.clone()).prop_map(
+        |(oldest, latest, upper, upper_ids, newest)| {
+            serde_json::json!({"oldest": oldest, "latest": latest, "upper": upper, "upper_ids": upper_ids, "newest": newest})
+        },
+    );
+    let recent = prop::collection::btree_map("[0-9]{1,10}", ids, 0..3)
+        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()));
+    (
+        time.clone(),
+        time,
+        recent,
+        prop_oneof![Just(serde_json::Value::Null), window],
+        any::<bool>(),
+    )
+        .prop_map(|(floor, watermark, recent, window, extra)| {
+            let mut state = serde_json::json!({"floor": floor, "watermark": watermark, "recent": recent, "window": window});
+            if extra {
+                state["unknown"] = serde_json::json!(1);
+            }
+            state
+        })
 }
 
 fn load(path: &Path) -> Result<SyncState, String> {

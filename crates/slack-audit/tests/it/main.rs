@@ -12,6 +12,7 @@ mod configs;
 mod errors;
 mod hostile;
 mod kills;
+mod lifecycle;
 mod secrets;
 mod support;
 mod sync;

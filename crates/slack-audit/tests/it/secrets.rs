@@ -22,20 +22,32 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn every_command_at_trace_level_through_error_paths_keeps_the_token_secret() {
-    let faults: Vec<Option<Fault>> = vec![
-        None,
-        Some(Fault::unauthorized_empty()),
-        Some(Fault::json_error(403, "team_not_authorized")),
-        Some(Fault::json_error(400, "invalid_action")),
-        Some(Fault::OkFalse("fatal_error".into())),
-        Some(Fault::Truncated),
-        Some(Fault::Drop),
-        Some(Fault::RateLimited {
-            retry_after_secs: 1,
-        }),
-        Some(Fault::service_unavailable_html()),
+    // Each fault with the exit code `check` and `read` must end with (max_retries 0): every
+    // run below takes the error path it names, in both log formats.
+    let faults: Vec<(Option<Fault>, i32)> = vec![
+        (None, 0),
+        (Some(Fault::unauthorized_empty()), 3),
+        (Some(Fault::json_error(403, "team_not_authorized")), 3),
+        (Some(Fault::json_error(400, "invalid_action")), 2),
+        (Some(Fault::OkFalse("fatal_error".into())), 1),
+        (Some(Fault::Truncated), 1),
+        (Some(Fault::Drop), 1),
+        (
+            Some(Fault::RateLimited {
+                retry_after_secs: 1,
+            }),
+            0,
+        ),
+        (Some(Fault::service_unavailable_html()), 1),
+        (
+            Some(Fault::Redirect {
+                status: 302,
+                location: "http://127.0.0.1:9/audit/v1/logs".into(),
+            }),
+            2,
+        ),
     ];
-    for fault in faults {
+    for (fault, expected_code) in faults {
         let mock = mock().await;
         mock.push_entries(entries("s", 30, T0 - 100, T0 - 1));
         let work = Workdir::new();
@@ -53,10 +65,11 @@ async fn every_command_at_trace_level_through_error_paths_keeps_the_token_secret
                 work.state().to_str().unwrap(),
             ],
         ] {
-            if let Some(f) = &fault {
-                mock.enqueue_fault(f.clone());
-            }
             for format in ["human", "json"] {
+                let fired_before = mock.stats().faults.total();
+                if let Some(f) = &fault {
+                    mock.enqueue_fault(f.clone());
+                }
                 let out = run_binary(
                     &args,
                     &[
@@ -67,14 +80,21 @@ async fn every_command_at_trace_level_through_error_paths_keeps_the_token_secret
                 )
                 .await;
                 let what = format!("{} with {fault:?} ({format})", args[0]);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(expected_code), "{what}: {stderr}");
+                if fault.is_some() {
+                    assert_eq!(
+                        mock.stats().faults.total(),
+                        fired_before + 1,
+                        "{what}: the fault did not fire"
+                    );
+                    assert_eq!(mock.pending_faults(), 0, "{what}");
+                }
                 assert_clean(
                     &format!("stdout of {what}"),
                     &String::from_utf8_lossy(&out.stdout),
                 );
-                assert_clean(
-                    &format!("stderr of {what}"),
-                    &String::from_utf8_lossy(&out.stderr),
-                );
+                assert_clean(&format!("stderr of {what}"), &stderr);
             }
         }
         if work.state().exists() {
