@@ -619,6 +619,8 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
     foreign["stream"]["stream_state"]["connector"] = json!("another-connector");
     let mut newer = good_state.clone();
     newer["stream"]["stream_state"]["version"] = json!(99);
+    let mut inverted = good_state.clone();
+    inverted["stream"]["stream_state"]["state"]["window"] = json!({"oldest": 200, "latest": 100});
     let mut malformed = good_state.clone();
     malformed["stream"]["stream_state"]["state"] = json!({"watermark": "yesterday"});
 
@@ -662,6 +664,14 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
             code: 1,
             failure_type: "system_error",
             words: "does not have the expected shape",
+        },
+        Case {
+            name: "a state no run could have written",
+            config: good.clone(),
+            state: Some(json!([inverted])),
+            code: 1,
+            failure_type: "system_error",
+            words: "no run could have written: the open window's start 200 is after its end 100",
         },
         Case {
             name: "a state file that is a JSON string",
