@@ -79,15 +79,15 @@ fn on_disk(path: &PathBuf) -> Option<u64> {
     envelope["state"].as_u64()
 }
 
-/// Per delivery: the batch delivered, and what the state file held during delivery.
-type Seen = Vec<(u64, Option<u64>)>;
+/// Per delivery: the batch delivered and what the state file held during delivery.
+type Seen = Arc<Mutex<Vec<(u64, Option<u64>)>>>;
 
 /// Records, per delivery, the batch delivered and what the state file held during delivery;
 /// refuses delivery number `fail_at` (counting from 1), if any.
 struct Spy {
     state: PathBuf,
     fail_at: Option<usize>,
-    seen: Arc<Mutex<Seen>>,
+    seen: Seen,
 }
 
 impl RecordSink for Spy {
@@ -106,7 +106,7 @@ impl RecordSink for Spy {
 
 struct Outcome {
     result: Result<host::ReadSummary, HostError>,
-    seen: Seen,
+    seen: Vec<(u64, Option<u64>)>,
     final_state: Option<u64>,
 }
 
