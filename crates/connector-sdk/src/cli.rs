@@ -167,7 +167,7 @@ async fn run_command<I: Input>(command: Command) -> ExitCode {
     }
 }
 
-fn spawn_signal_handler(shutdown: CancellationToken) {
+pub(crate) fn spawn_signal_handler(shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut signals = 0;
         loop {

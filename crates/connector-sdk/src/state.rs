@@ -71,11 +71,13 @@ pub enum StateError {
     },
 }
 
+/// The envelope around an input's state, as written (in the state file, and as the Airbyte
+/// front end's `stream_state`).
 #[derive(Serialize)]
-struct EnvelopeOut<'a, S> {
-    connector: &'a str,
-    version: u32,
-    state: &'a S,
+pub(crate) struct EnvelopeOut<'a, S> {
+    pub(crate) connector: &'a str,
+    pub(crate) version: u32,
+    pub(crate) state: &'a S,
 }
 
 #[derive(Deserialize)]
@@ -177,25 +179,7 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
             };
             unusable(format!("{what} ({e})"))
         })?;
-        if envelope.connector != self.connector {
-            return Err(unusable(format!(
-                "it belongs to connector {:?}, not {:?}",
-                envelope.connector, self.connector
-            )));
-        }
-        if envelope.version > self.version {
-            return Err(StateError::TooNew {
-                path: self.path.clone(),
-                connector: self.connector.to_owned(),
-                found: envelope.version,
-                supported: self.version,
-            });
-        }
-        if envelope.version < self.version {
-            return migrate(envelope.version, envelope.state).map_err(unusable);
-        }
-        serde_json::from_value(envelope.state)
-            .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
+        open_envelope(envelope, &self.path, self.connector, self.version, migrate)
     }
 
     /// Replaces the state file atomically with `state`.
@@ -236,6 +220,54 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Decodes a state envelope held as a JSON value (the Airbyte front end's `stream_state`) with
+/// the same refusals and migrations as a state file; `path` names where it came from.
+pub(crate) fn decode_envelope<S: DeserializeOwned>(
+    value: Value,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let envelope: EnvelopeIn = serde_json::from_value(value).map_err(|e| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason: format!("it is not a state this connector wrote ({e})"),
+    })?;
+    open_envelope(envelope, path, connector, version, migrate)
+}
+
+fn open_envelope<S: DeserializeOwned>(
+    envelope: EnvelopeIn,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if envelope.connector != connector {
+        return Err(unusable(format!(
+            "it belongs to connector {:?}, not {:?}",
+            envelope.connector, connector
+        )));
+    }
+    if envelope.version > version {
+        return Err(StateError::TooNew {
+            path: path.to_path_buf(),
+            connector: connector.to_owned(),
+            found: envelope.version,
+            supported: version,
+        });
+    }
+    if envelope.version < version {
+        return migrate(envelope.version, envelope.state).map_err(unusable);
+    }
+    serde_json::from_value(envelope.state)
+        .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
 }
 
 fn sidecar(path: &Path, suffix: &str) -> PathBuf {

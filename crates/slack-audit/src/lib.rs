@@ -36,6 +36,6 @@ pub mod source;
 pub mod sync;
 pub mod synthetic;
 
-pub use input::{NAME, SlackAuditInput};
+pub use input::{NAME, STREAM, SlackAuditInput};
 pub use ocsf::record_schema;
 pub use settings::RecordFormat;
