@@ -24,13 +24,14 @@
 //!    lines equal to the data set's entries at the same position, N unique ids served.
 //! 5. Prints Markdown tables and a verdict per target.
 //!
-//! Runs: `throughput` (N entries, default 1,000,000), `scaling` (the same at other sizes, for
-//! the RSS flatness), `overlap` (a server delay per page), `pacing` (a mock that answers 429
-//! beyond R requests a minute, the connector set to R), `synthetic` (generator speed), `ocsf`
-//! (the throughput backfill with `record_format: "ocsf"`: every record an OCSF event; checked
-//! by count, and by each sampled event naming the entry it came from), `metrics` (the
-//! throughput run alternately without and with `--metrics-addr`, scraped every second: CPU per
-//! record on vs off).
+//! Runs: `throughput` (N entries, default 1,000,000), `airbyte` (the same through the Airbyte
+//! front end, `source-slack-audit read`, whose CPU per record is judged against the native
+//! one), `scaling` (the same at other sizes, for the RSS flatness), `overlap` (a server delay
+//! per page), `pacing` (a mock that answers 429 beyond R requests a minute, the connector set to
+//! R), `synthetic` (generator speed), `ocsf` (the throughput backfill with `record_format:
+//! "ocsf"`: every record an OCSF event; checked by count, and by each sampled event naming the
+//! entry it came from), `metrics` (the throughput run alternately without and with
+//! `--metrics-addr`, scraped every second: CPU per record on vs off).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
 
@@ -45,7 +46,7 @@ use anyhow::{Context, bail, ensure};
 use clap::ValueEnum;
 use slack_mock::{MockConfig, MockEntry, MockSlack};
 
-use self::child::ChildRun;
+use self::child::{ChildRun, Framing};
 use self::dataset::{DataSet, SyntheticSpeed};
 
 /// The token the mock expects and the connector sends (a fake: nothing leaves loopback).
@@ -64,6 +65,8 @@ const TARGET_OVERLAP_RATIO: f64 = 1.10;
 const TARGET_PACING_RATIO: f64 = 1.10;
 const TARGET_PACING_429S: u64 = 1;
 const TARGET_SYNTHETIC_PER_SECOND: f64 = 200_000.0;
+/// Most CPU per record of the Airbyte front end, relative to the native one.
+const TARGET_AIRBYTE_CPU_RATIO: f64 = 1.25;
 /// Most extra CPU per record with metrics on, in percent.
 const TARGET_METRICS_OVERHEAD_PERCENT: f64 = 3.0;
 
@@ -72,6 +75,8 @@ const TARGET_METRICS_OVERHEAD_PERCENT: f64 = 3.0;
 pub enum BenchRun {
     /// A backfill of `--entries` records at the fastest allowed request rate.
     Throughput,
+    /// The throughput run through the Airbyte front end (`source-slack-audit read`).
+    Airbyte,
     /// The same backfill at the `--scaling-entries` sizes (RSS must stay flat).
     Scaling,
     /// A backfill with `--page-delay-ms` of server delay per page.
@@ -144,6 +149,10 @@ pub struct BenchArgs {
     /// Use this connector binary instead of building `slack-audit` in release mode.
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
+    /// Use this Airbyte front end binary instead of building `source-slack-audit` in release
+    /// mode.
+    #[arg(long, value_name = "PATH")]
+    pub airbyte_binary: Option<PathBuf>,
     /// Give up on a run (and kill the connector) after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
@@ -201,7 +210,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let machine = Machine::probe();
     let binary = match &args.binary {
         Some(path) => path.clone(),
-        None => child::build_connector()?,
+        None => child::build_connector("slack-audit")?,
+    };
+    let airbyte_binary = match (&args.airbyte_binary, args.wants(BenchRun::Airbyte)) {
+        (Some(path), _) => path.clone(),
+        (None, true) => child::build_connector("source-slack-audit")?,
+        (None, false) => PathBuf::new(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -214,7 +228,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut report = Report::default();
 
     let mut sizes: Vec<usize> = Vec::new();
-    if args.wants(BenchRun::Throughput) {
+    if args.wants(BenchRun::Throughput) || args.wants(BenchRun::Airbyte) {
         sizes.push(args.entries);
     }
     if args.wants(BenchRun::Scaling) {
@@ -252,16 +266,27 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         page_delay: Duration::ZERO,
         rate_limit: None,
         ocsf: false,
+        framing: Framing::Ndjson,
         metrics: false,
     };
-    if args.wants(BenchRun::Throughput) {
-        for i in 1..=args.repeat.max(1) {
-            let name = if i == 1 {
-                "throughput".to_owned()
-            } else {
-                format!("throughput #{i}")
-            };
-            runs.push((name, fast(args.entries)));
+    // Native and Airbyte runs alternate, so a change in the machine's load affects both alike.
+    for i in 1..=args.repeat.max(1) {
+        let suffix = if i == 1 {
+            String::new()
+        } else {
+            format!(" #{i}")
+        };
+        if args.wants(BenchRun::Throughput) {
+            runs.push((format!("throughput{suffix}"), fast(args.entries)));
+        }
+        if args.wants(BenchRun::Airbyte) {
+            runs.push((
+                format!("airbyte{suffix}"),
+                Spec {
+                    framing: Framing::Airbyte,
+                    ..fast(args.entries)
+                },
+            ));
         }
     }
     if args.wants(BenchRun::Scaling) {
@@ -310,7 +335,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             spec.rpm,
             spec.page_delay.as_millis()
         );
-        let result = run_one(&rt, &binary, &data.entries[..spec.entries], spec, &args)
+        let bin = match spec.framing {
+            Framing::Ndjson => &binary,
+            Framing::Airbyte => &airbyte_binary,
+        };
+        let result = run_one(&rt, bin, &data.entries[..spec.entries], spec, &args)
             .with_context(|| format!("the {name} run failed"))?;
         report.runs.push((name.clone(), spec.clone(), result));
     }
@@ -333,6 +362,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             page_delay: Duration::ZERO,
             rate_limit: Some(args.pacing_rpm),
             ocsf: false,
+            framing: Framing::Ndjson,
             metrics: false,
         };
         eprintln!(
@@ -403,6 +433,8 @@ struct Spec {
     rate_limit: Option<u32>,
     /// `record_format: "ocsf"`.
     ocsf: bool,
+    /// Which front end: `slack-audit read` (NDJSON) or `source-slack-audit read` (Airbyte).
+    framing: Framing,
     /// With `--metrics-addr`, scraped every second while it runs.
     metrics: bool,
 }
@@ -482,19 +514,33 @@ fn run_one(
         .context("cannot write the config")?;
 
     let stride = (entries.len() as u64 / 1000).max(1);
-    let mut extra_args = Vec::new();
+    let mut command: Vec<std::ffi::OsString> =
+        vec!["read".into(), "--config".into(), config_path.clone().into()];
+    match spec.framing {
+        Framing::Ndjson => command.extend(["--state".into(), state_path.into()]),
+        Framing::Airbyte => {
+            // A first incremental read: no state yet, as a host starts a new connection.
+            let catalog = dir.path().join("catalog.json");
+            let streams = serde_json::json!({"streams": [{
+                "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append",
+            }]});
+            std::fs::write(&catalog, streams.to_string()).context("cannot write the catalog")?;
+            command.extend(["--catalog".into(), catalog.into()]);
+        }
+    }
     let scraper = if spec.metrics {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-        extra_args = vec!["--metrics-addr".to_owned(), addr.to_string()];
+        command.extend(["--metrics-addr".into(), addr.to_string().into()]);
         Some(Scraper::start(rt, addr))
     } else {
         None
     };
     let run = child::run_read(
         binary,
-        &config_path,
-        &state_path,
-        &extra_args,
+        &command,
+        spec.framing,
         dir.path(),
         stride,
         Duration::from_secs(args.timeout_secs),
@@ -565,6 +611,14 @@ fn run_one(
         }
     }
     ensure!(!run.sink.samples.is_empty(), "no line was sampled");
+    if spec.framing == Framing::Airbyte {
+        ensure!(
+            run.sink.malformed == 0,
+            "{} RECORD messages were not framed as expected",
+            run.sink.malformed
+        );
+        ensure!(run.sink.states > 0, "no STATE message was written");
+    }
     let unique: std::collections::HashSet<&str> = served.iter().map(String::as_str).collect();
     ensure!(
         unique.len() == entries.len(),
@@ -734,7 +788,7 @@ impl Report {
         if !self.runs.is_empty() {
             let _ = writeln!(
                 out,
-                "## Connector runs (`slack-audit read`, release build)\n"
+                "## Connector runs (release build: `slack-audit read`; `airbyte` runs: `source-slack-audit read`)\n"
             );
             let _ = writeln!(
                 out,
@@ -808,10 +862,16 @@ impl Report {
 
     /// The throughput run with the median CPU per record (the lower median of an even count).
     fn median_throughput(&self) -> Option<&(String, Spec, RunResult)> {
+        self.median_of("throughput")
+    }
+
+    /// The run named `prefix…` with the median CPU per record (the lower median of an even
+    /// count).
+    fn median_of(&self, prefix: &str) -> Option<&(String, Spec, RunResult)> {
         let mut runs: Vec<&(String, Spec, RunResult)> = self
             .runs
             .iter()
-            .filter(|(n, _, _)| n.starts_with("throughput"))
+            .filter(|(n, _, _)| n.starts_with(prefix))
             .collect();
         runs.sort_by(|a, b| a.2.us_per_record().total_cmp(&b.2.us_per_record()));
         runs.get(runs.len().saturating_sub(1) / 2).copied()
@@ -870,6 +930,50 @@ impl Report {
                         rss - TARGET_RSS_MIB,
                         (rss / TARGET_RSS_MIB - 1.0) * 100.0
                     )
+                }
+            );
+        }
+        if let Some((name, _, a)) = self.median_of("airbyte") {
+            let count = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with("airbyte"))
+                .count();
+            let us = a.us_per_record();
+            let median = if count > 1 {
+                format!(", the median of {count} runs")
+            } else {
+                String::new()
+            };
+            match self.median_throughput() {
+                Some((_, _, n)) => {
+                    let ratio = us / n.us_per_record().max(1e-9);
+                    let _ = writeln!(
+                        out,
+                        "- Airbyte front end CPU per record ≤ {TARGET_AIRBYTE_CPU_RATIO} × native: {us:.2} µs over {} records (run `{name}`{median}) against {:.2} µs native, ratio {ratio:.3} ({:+.2} µs a record for the envelope): {}.",
+                        a.records,
+                        n.us_per_record(),
+                        us - n.us_per_record(),
+                        verdict(ratio <= TARGET_AIRBYTE_CPU_RATIO)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "- Airbyte front end CPU per record: {us:.2} µs (run `{name}`{median}); not judged without a native throughput run."
+                    );
+                }
+            }
+            let rss = a.rss_mib();
+            let _ = writeln!(
+                out,
+                "- Airbyte front end peak RSS < {TARGET_RSS_MIB} MiB: {rss:.1} MiB for {} records in pages of 9,999 ({} STATE messages): {}.",
+                a.records,
+                a.child.sink.states,
+                if a.records < 1_000_000 {
+                    "not judged (fewer than 1,000,000 records)"
+                } else {
+                    verdict(rss < TARGET_RSS_MIB)
                 }
             );
         }

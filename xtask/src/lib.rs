@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod hosts;
+pub mod mock_serve;
 pub mod ocsf_schemas;
 pub mod prometheus;
 pub mod record;
@@ -11,9 +13,58 @@ pub mod schema;
 pub mod soak;
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
 
 /// The workspace root (the parent of this crate's folder).
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Builds binary `bin` of package `package` (with `--release` if asked) and returns the path of
+/// the executable cargo reports.
+pub fn build_binary(package: &str, bin: &str, release: bool) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let profile = if release {
+        "--release"
+    } else {
+        "--profile=dev"
+    };
+    eprintln!("xtask: building {bin} (cargo build {profile} -p {package} --bin {bin})…");
+    let output = Command::new(&cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            profile,
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo")?;
+    if !output.status.success() {
+        bail!(
+            "cargo build {profile} -p {package} --bin {bin} failed ({})",
+            output.status
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut executable = None;
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] == "compiler-artifact"
+            && msg["target"]["name"] == bin
+            && let Some(path) = msg["executable"].as_str()
+        {
+            executable = Some(PathBuf::from(path));
+        }
+    }
+    executable.with_context(|| format!("cargo build did not report the {bin} executable"))
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask`: the project's developer tasks (schemas, replays, fixture recording,
-//! benchmarks, soak), in Rust so they need nothing but the toolchain (except `ocsf-schemas`,
-//! which runs the official OCSF generator in a Python venv it makes).
+//! benchmarks, soak, pipeline-host tests), in Rust so they need nothing but the toolchain (except
+//! `ocsf-schemas` and `hosts`, which install their pinned Python packages in venvs they make).
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +29,10 @@ enum Task {
     Bench(xtask::bench::BenchArgs),
     /// Run the connector in follow mode against a faulty mock with kills, and check the ledger.
     Soak(xtask::soak::SoakArgs),
+    /// Run the Airbyte front end under a real pipeline host (PyAirbyte, in a venv under target/).
+    Hosts(xtask::hosts::HostsArgs),
+    /// Serve the loopback mock of Slack, driven by JSON commands on stdin (for the host tests).
+    MockServe(xtask::mock_serve::MockServeArgs),
     /// Check the metrics endpoint with a real Prometheus (installs Debian's package if needed).
     Prometheus(xtask::prometheus::PrometheusArgs),
 }
@@ -41,6 +45,8 @@ fn main() -> anyhow::Result<()> {
         Task::Record(args) => xtask::record::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),
         Task::Soak(args) => xtask::soak::run(&args),
+        Task::Hosts(args) => xtask::hosts::run(&args),
+        Task::MockServe(args) => xtask::mock_serve::run(&args),
         Task::Prometheus(args) => xtask::prometheus::run(&args),
     }
 }

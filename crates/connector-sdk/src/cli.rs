@@ -233,7 +233,7 @@ async fn serve_metrics<I: Input>(
     }
 }
 
-fn spawn_signal_handler(shutdown: CancellationToken) {
+pub(crate) fn spawn_signal_handler(shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut signals = 0;
         loop {

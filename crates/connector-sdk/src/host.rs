@@ -24,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::checkpoint::Checkpoints;
 use crate::error::{ErrorKind, HostError};
 use crate::input::{Batch, BufferPool, Input, ReadContext};
 use crate::metrics::Metrics;
@@ -85,11 +86,12 @@ pub async fn check<I: Input>(input: &I) -> Result<String, HostError> {
     Ok(input.check().await?)
 }
 
-/// Reads from `state`, delivering records to `sink` and committing checkpoints to `store`
-/// after each delivery, until caught up (or, with `follow`, until `shutdown`).
-pub async fn read<I: Input, K: RecordSink>(
+/// Reads from `state`, delivering records to `sink` and committing checkpoints to `store` (a
+/// [`StateStore`], or any other [`Checkpoints`]) after each delivery, until caught up (or, with
+/// `follow`, until `shutdown`).
+pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
     input: Arc<I>,
-    store: StateStore<I::State>,
+    store: C,
     state: I::State,
     sink: K,
     options: ReadOptions,
@@ -176,10 +178,10 @@ pub async fn read<I: Input, K: RecordSink>(
     outcome.map(|()| summary)
 }
 
-fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, K: RecordSink>(
+fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
     mut rx: mpsc::Receiver<Batch<S>>,
     mut sink: K,
-    store: StateStore<S>,
+    mut store: C,
     mut committed: S,
     stop_input: CancellationToken,
     pool: BufferPool,
@@ -209,7 +211,7 @@ fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, 
             let started = std::time::Instant::now();
             if let Err(error) = store.commit(&checkpoint) {
                 stop_input.cancel();
-                return Err(HostError::State(error));
+                return Err(error);
             }
             summary.commits += 1;
             if let Some(m) = &metrics {

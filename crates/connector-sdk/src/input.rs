@@ -80,6 +80,26 @@ pub trait Input: Sized + Send + Sync + 'static {
         cx: &ReadContext<Self::State>,
     ) -> Result<(), InputError>;
 
+    /// The stream this input's records form, as configured: its name, the JSON Schema of one
+    /// record (which may depend on the settings, e.g. an output format), its cursor and its
+    /// key. Hosts that catalogue streams (the Airbyte front end's `discover`) show it.
+    ///
+    /// The default says nothing the input has not declared: a stream named after the input
+    /// (`-` as `_`) of JSON objects with no declared properties, no cursor (so hosts offer full
+    /// refresh only) and no key. An input that reads incrementally should say by what.
+    fn record_stream(&self) -> RecordStream {
+        RecordStream {
+            name: Self::NAME.replace('-', "_"),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {},
+                "additionalProperties": true,
+            }),
+            cursor_field: None,
+            primary_key: Vec::new(),
+        }
+    }
+
     /// Checks a loaded state for what its type cannot express (bounds in the wrong order, a
     /// position outside its range): a state no run of this input could have written. `Err`
     /// says what is wrong; the host then refuses the state file, untouched, as unusable. The
@@ -110,6 +130,21 @@ pub trait Input: Sized + Send + Sync + 'static {
     fn describe_state(state: &Self::State) -> StateDescription {
         StateDescription::raw(state)
     }
+}
+
+/// What an input's records are, for hosts that describe streams before reading them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordStream {
+    /// The stream's name (such as `audit_logs`): letters, digits and `_`.
+    pub name: String,
+    /// The JSON Schema of one record. It must have top-level `properties`: hosts build tables
+    /// from them.
+    pub schema: serde_json::Value,
+    /// The path of the field the input reads incrementally by (such as `["date_create"]`), if
+    /// it reads incrementally at all.
+    pub cursor_field: Option<Vec<String>>,
+    /// The paths of the fields that identify a record (such as `[["id"]]`); empty if none do.
+    pub primary_key: Vec<Vec<String>>,
 }
 
 /// Records as NDJSON bytes: one JSON value per line, ready for the output.

@@ -71,11 +71,13 @@ pub enum StateError {
     },
 }
 
+/// The envelope around an input's state, as written (in the state file, and as the Airbyte
+/// front end's `stream_state`).
 #[derive(Serialize)]
-struct EnvelopeOut<'a, S> {
-    connector: &'a str,
-    version: u32,
-    state: &'a S,
+pub(crate) struct EnvelopeOut<'a, S> {
+    pub(crate) connector: &'a str,
+    pub(crate) version: u32,
+    pub(crate) state: &'a S,
 }
 
 #[derive(Deserialize)]
@@ -283,6 +285,36 @@ fn decode<S: DeserializeOwned>(
         };
         unusable(format!("{what} ({e})"))
     })?;
+    open_envelope(envelope, path, connector, version, migrate)
+}
+
+/// Decodes a state envelope held as a JSON value (the Airbyte front end's `stream_state`) with
+/// the same refusals and migrations as a state file; `path` names where it came from.
+pub(crate) fn decode_envelope<S: DeserializeOwned>(
+    value: Value,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let envelope: EnvelopeIn = serde_json::from_value(value).map_err(|e| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason: format!("it is not a state this connector wrote ({e})"),
+    })?;
+    open_envelope(envelope, path, connector, version, migrate)
+}
+
+fn open_envelope<S: DeserializeOwned>(
+    envelope: EnvelopeIn,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
     if envelope.connector != connector {
         return Err(unusable(format!(
             "it belongs to connector {:?}, not {:?}",

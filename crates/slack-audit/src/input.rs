@@ -6,11 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use connector_sdk::metrics::Registry;
 use connector_sdk::status::StateDescription;
-use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, Violation};
+use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordStream, Violation};
 
 use crate::clock::{Clock, SystemClock};
 use crate::metrics::SlackMetrics;
-use crate::settings::{SlackConfig, SlackSecrets, SlackSettings};
+use crate::ocsf::Formatter;
+use crate::settings::{RecordFormat, SlackConfig, SlackSecrets, SlackSettings};
 use crate::source::PageSource;
 use crate::source::http::HttpSource;
 use crate::source::resilient::{Pacer, Resilient, RetryPolicy};
@@ -19,6 +20,9 @@ use crate::sync::{SyncEngine, SyncPlan, SyncState};
 
 /// The connector's name: binary, state envelope, logs.
 pub const NAME: &str = "slack-audit";
+
+/// The name of the stream of audit events (the Airbyte front end's only stream).
+pub const STREAM: &str = "audit_logs";
 
 /// The Slack Enterprise Audit Logs input.
 pub struct SlackAuditInput {
@@ -108,6 +112,29 @@ impl Input for SlackAuditInput {
 
     fn from_config(config: Config<SlackSettings, SlackSecrets>) -> Result<Self, ConfigError> {
         Self::with_clock(config.settings, config.secrets, Arc::new(SystemClock))
+    }
+
+    /// Audit events as Slack sends them: the entry schema, read incrementally by `date_create`,
+    /// identified by `id`.
+    /// The stream follows `settings.record_format`: Slack's entries (cursor `date_create`, key
+    /// `id`), or OCSF events (cursor `time`, the same instant in milliseconds; key
+    /// `metadata.uid`, the entry's id).
+    fn record_stream(&self) -> RecordStream {
+        let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let (format, cursor, key) = match self.plan.format {
+            Formatter::Slack => (RecordFormat::Slack, path(&["date_create"]), path(&["id"])),
+            Formatter::Ocsf { .. } => (
+                RecordFormat::Ocsf,
+                path(&["time"]),
+                path(&["metadata", "uid"]),
+            ),
+        };
+        RecordStream {
+            name: STREAM.to_owned(),
+            schema: crate::ocsf::record_schema(format),
+            cursor_field: Some(cursor),
+            primary_key: vec![key],
+        }
     }
 
     fn check_state(state: &SyncState) -> Result<(), String> {

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod airbyte;
 mod cli;
 mod configs;
 mod errors;
