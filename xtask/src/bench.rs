@@ -30,7 +30,8 @@
 //! per page), `pacing` (a mock that answers 429 beyond R requests a minute, the connector set to
 //! R), `synthetic` (generator speed), `ocsf` (the throughput backfill with `record_format:
 //! "ocsf"`: every record an OCSF event; checked by count, and by each sampled event naming the
-//! entry it came from).
+//! entry it came from), `metrics` (the throughput run alternately without and with
+//! `--metrics-addr`, scraped every second: CPU per record on vs off).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
 
@@ -66,6 +67,8 @@ const TARGET_PACING_429S: u64 = 1;
 const TARGET_SYNTHETIC_PER_SECOND: f64 = 200_000.0;
 /// Most CPU per record of the Airbyte front end, relative to the native one.
 const TARGET_AIRBYTE_CPU_RATIO: f64 = 1.25;
+/// Most extra CPU per record with metrics on, in percent.
+const TARGET_METRICS_OVERHEAD_PERCENT: f64 = 3.0;
 
 /// The measurements `cargo xtask bench` can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +87,9 @@ pub enum BenchRun {
     Synthetic,
     /// The throughput backfill with `record_format: "ocsf"`.
     Ocsf,
+    /// The throughput backfill alternately without and with `--metrics-addr` (scraped every
+    /// second), `--metrics-pairs` times: CPU per record with metrics on vs off.
+    Metrics,
 }
 
 /// Arguments of `cargo xtask bench`.
@@ -105,6 +111,9 @@ pub struct BenchArgs {
     /// Times the throughput run is repeated (its targets are judged on the median run).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Pairs of metrics-off / metrics-on runs of the metrics comparison (judged on medians).
+    #[arg(long, default_value_t = 3)]
+    pub metrics_pairs: usize,
     /// Entries of the overlap run.
     #[arg(long, default_value_t = 200_000)]
     pub overlap_entries: usize,
@@ -228,7 +237,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.wants(BenchRun::Overlap) {
         sizes.push(args.overlap_entries);
     }
-    if args.wants(BenchRun::Ocsf) {
+    if args.wants(BenchRun::Ocsf) || args.wants(BenchRun::Metrics) {
         sizes.push(args.entries);
     }
     let largest = sizes.iter().copied().max().unwrap_or(0);
@@ -258,6 +267,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         rate_limit: None,
         ocsf: false,
         framing: Framing::Ndjson,
+        metrics: false,
     };
     // Native and Airbyte runs alternate, so a change in the machine's load affects both alike.
     for i in 1..=args.repeat.max(1) {
@@ -304,6 +314,19 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             },
         ));
     }
+    if args.wants(BenchRun::Metrics) {
+        // Interleaved, so a machine that gets busier or quieter meanwhile weighs on both sides.
+        for i in 1..=args.metrics_pairs.max(1) {
+            runs.push((format!("metrics off #{i}"), fast(args.entries)));
+            runs.push((
+                format!("metrics on #{i}"),
+                Spec {
+                    metrics: true,
+                    ..fast(args.entries)
+                },
+            ));
+        }
+    }
     for (name, spec) in &runs {
         eprintln!(
             "bench: {name}: {} entries, page_size {}, {} requests/min, {} ms delay…",
@@ -340,6 +363,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             rate_limit: Some(args.pacing_rpm),
             ocsf: false,
             framing: Framing::Ndjson,
+            metrics: false,
         };
         eprintln!(
             "bench: pacing: {} pages of {}, mock and connector at {} requests/min…",
@@ -411,6 +435,8 @@ struct Spec {
     ocsf: bool,
     /// Which front end: `slack-audit read` (NDJSON) or `source-slack-audit read` (Airbyte).
     framing: Framing,
+    /// With `--metrics-addr`, scraped every second while it runs.
+    metrics: bool,
 }
 
 /// One connector run's measurements.
@@ -424,6 +450,8 @@ struct RunResult {
     rate_limited: u64,
     early_retries: u64,
     served: u64,
+    /// Scrapes of `/metrics` answered while the connector ran (metrics runs only).
+    scrapes: u64,
 }
 
 impl RunResult {
@@ -502,6 +530,13 @@ fn run_one(
             command.extend(["--catalog".into(), catalog.into()]);
         }
     }
+    let scraper = if spec.metrics {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        command.extend(["--metrics-addr".into(), addr.to_string().into()]);
+        Some(Scraper::start(rt, addr))
+    } else {
+        None
+    };
     let run = child::run_read(
         binary,
         &command,
@@ -513,6 +548,22 @@ fn run_one(
     let stats = mock.stats();
     let served = mock.served_ids();
     rt.block_on(mock.shutdown());
+    let scrapes = match scraper {
+        Some(scraper) => {
+            let (scrapes, last) = scraper.finish(rt);
+            ensure!(
+                scrapes > 0,
+                "no scrape of /metrics succeeded during the run"
+            );
+            ensure!(
+                last.is_some_and(|records| records <= entries.len() as f64),
+                "the last scrape counted {last:?} records, more than the {} served",
+                entries.len()
+            );
+            scrapes
+        }
+        None => 0,
+    };
 
     ensure!(
         run.exit_code == Some(0),
@@ -583,8 +634,49 @@ fn run_one(
         rate_limited: stats.rate_limited,
         early_retries: stats.early_retries,
         served: served.len() as u64,
+        scrapes,
         child: run,
     })
+}
+
+/// Scrapes `/metrics` every second, as an eager Prometheus would, while a run lasts.
+struct Scraper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<(u64, Option<f64>)>,
+}
+
+impl Scraper {
+    fn start(rt: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> Scraper {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let task = rt.spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("http://{addr}/metrics");
+            let mut ticks = tokio::time::interval(Duration::from_secs(1));
+            let (mut scrapes, mut last) = (0u64, None);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                ticks.tick().await;
+                let Ok(response) = client.get(&url).send().await else {
+                    continue; // not listening yet, or gone
+                };
+                let Ok(text) = response.text().await else {
+                    continue;
+                };
+                scrapes += 1;
+                last = text.lines().find_map(|l| {
+                    l.strip_prefix("slack_audit_records_delivered_total ")
+                        .and_then(|v| v.parse().ok())
+                });
+            }
+            (scrapes, last)
+        });
+        Scraper { stop, task }
+    }
+
+    fn finish(self, rt: &tokio::runtime::Runtime) -> (u64, Option<f64>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        rt.block_on(self.task).unwrap_or((0, None))
+    }
 }
 
 /// The machine, for the report.
@@ -972,6 +1064,33 @@ impl Report {
                 r.records,
                 spec.page_size,
                 verdict(rss < TARGET_RSS_MIB)
+            );
+        }
+        let median = |prefix: &str| -> Option<(f64, usize, u64)> {
+            let mut us: Vec<f64> = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(prefix))
+                .map(|(_, _, r)| r.us_per_record())
+                .collect();
+            us.sort_by(f64::total_cmp);
+            let scrapes = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(prefix))
+                .map(|(_, _, r)| r.scrapes)
+                .sum();
+            us.get(us.len().saturating_sub(1) / 2)
+                .map(|m| (*m, us.len(), scrapes))
+        };
+        if let (Some((off, n, _)), Some((on, _, scrapes))) =
+            (median("metrics off"), median("metrics on"))
+        {
+            let diff = (on / off.max(1e-9) - 1.0) * 100.0;
+            let _ = writeln!(
+                out,
+                "- CPU per record with `--metrics-addr` (scraped every second: {scrapes} scrapes in all) within {TARGET_METRICS_OVERHEAD_PERCENT}% of without, medians of {n} interleaved pairs: off {off:.3} µs, on {on:.3} µs, {diff:+.1}%: {}.",
+                verdict(diff <= TARGET_METRICS_OVERHEAD_PERCENT)
             );
         }
         if let Some(s) = &self.synthetic {

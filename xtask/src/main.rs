@@ -33,6 +33,8 @@ enum Task {
     Hosts(xtask::hosts::HostsArgs),
     /// Serve the loopback mock of Slack, driven by JSON commands on stdin (for the host tests).
     MockServe(xtask::mock_serve::MockServeArgs),
+    /// Check the metrics endpoint with a real Prometheus (installs Debian's package if needed).
+    Prometheus(xtask::prometheus::PrometheusArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +47,6 @@ fn main() -> anyhow::Result<()> {
         Task::Soak(args) => xtask::soak::run(&args),
         Task::Hosts(args) => xtask::hosts::run(&args),
         Task::MockServe(args) => xtask::mock_serve::run(&args),
+        Task::Prometheus(args) => xtask::prometheus::run(&args),
     }
 }

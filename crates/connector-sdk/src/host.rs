@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::checkpoint::Checkpoints;
 use crate::error::{ErrorKind, HostError};
 use crate::input::{Batch, BufferPool, Input, ReadContext};
+use crate::metrics::Metrics;
 use crate::output::RecordSink;
 use crate::state::{StateError, StateStore};
 
@@ -37,6 +38,8 @@ pub struct ReadOptions {
     pub follow: bool,
     /// Pause between polls in follow mode.
     pub poll_interval: Duration,
+    /// Where to record the generic metrics and health (`--metrics-addr`), if anywhere.
+    pub metrics: Option<Metrics>,
 }
 
 impl Default for ReadOptions {
@@ -44,6 +47,7 @@ impl Default for ReadOptions {
         ReadOptions {
             follow: false,
             poll_interval: Duration::from_secs(60),
+            metrics: None,
         }
     }
 }
@@ -95,6 +99,10 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
 ) -> Result<ReadSummary, HostError> {
     let (tx, rx) = mpsc::channel::<Batch<I::State>>(1);
     let pool = BufferPool::default();
+    let metrics = options.metrics.clone();
+    if let Some(m) = &metrics {
+        m.health().set_poll_interval(options.poll_interval);
+    }
     // The writer stops the input through this token when the output fails.
     let stop_input = shutdown.child_token();
     let writer = {
@@ -104,7 +112,8 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
             .name("record-writer".into())
             .spawn({
                 let pool = pool.clone();
-                move || write_batches(rx, sink, store, initial, stop_input, pool)
+                let metrics = metrics.clone();
+                move || write_batches(rx, sink, store, initial, stop_input, pool, metrics)
             })
             .map_err(HostError::Output)?
     };
@@ -124,12 +133,16 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
             stop_input.clone(),
             Arc::clone(&last_emitted),
             pool.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         let pass = input.read(start, &cx);
         let result = tokio::select! {
             result = pass => Some(result),
             () = stop_input.cancelled() => None,
         };
+        if let (Some(m), Some(result)) = (&metrics, &result) {
+            m.poll_finished(result.as_ref().map(|_| ()));
+        }
         match result {
             None => break,
             Some(Ok(())) => {}
@@ -172,6 +185,7 @@ fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
     mut committed: S,
     stop_input: CancellationToken,
     pool: BufferPool,
+    metrics: Option<Metrics>,
 ) -> Result<ReadSummary, HostError> {
     let mut summary = ReadSummary::default();
     while let Some(batch) = rx.blocking_recv() {
@@ -181,6 +195,9 @@ fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
                 return Err(HostError::Output(error));
             }
             summary.records += batch.records.len() as u64;
+            if let Some(m) = &metrics {
+                m.delivered(batch.records.len(), batch.records.as_bytes().len());
+            }
         }
         let Batch {
             records,
@@ -191,11 +208,15 @@ fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
         // refused token, no network) leaves no state file behind, so the next run starts from
         // the configuration as it is then.
         if checkpoint != committed {
+            let started = std::time::Instant::now();
             if let Err(error) = store.commit(&checkpoint) {
                 stop_input.cancel();
                 return Err(error);
             }
             summary.commits += 1;
+            if let Some(m) = &metrics {
+                m.committed(started.elapsed());
+            }
             committed = checkpoint;
         }
     }

@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::error::{ConfigError, InputError};
+use crate::metrics::{Metrics, Registry};
+use crate::status::StateDescription;
 
 /// The non-secret part of an input's config (`"settings"` in the document).
 ///
@@ -113,6 +115,20 @@ pub trait Input: Sized + Send + Sync + 'static {
             "state version {version} is not supported by this build (it reads version {})",
             Self::STATE_VERSION
         ))
+    }
+
+    /// Registers the input's own metric families, once, when the operator asked for metrics
+    /// (an optional capability: the default registers none). `registry` already prefixes every
+    /// name with the one derived from [`Input::NAME`]; register counters without `_total`
+    /// (it is added) and with base units. Record once per page or batch, never per record.
+    fn register_metrics(&self, registry: &mut Registry) {
+        let _ = registry;
+    }
+
+    /// Describes a saved state for `status`: where the input would resume, how far behind it
+    /// is. An optional capability: the default shows the state as it is stored.
+    fn describe_state(state: &Self::State) -> StateDescription {
+        StateDescription::raw(state)
     }
 }
 
@@ -266,6 +282,7 @@ pub struct ReadContext<S> {
     shutdown: CancellationToken,
     last_emitted: Arc<Mutex<Option<S>>>,
     pool: BufferPool,
+    metrics: Option<Metrics>,
 }
 
 impl<S: Clone> ReadContext<S> {
@@ -276,6 +293,7 @@ impl<S: Clone> ReadContext<S> {
             shutdown,
             last_emitted: Arc::default(),
             pool: BufferPool::default(),
+            metrics: None,
         }
     }
 
@@ -292,7 +310,14 @@ impl<S: Clone> ReadContext<S> {
             shutdown,
             last_emitted,
             pool,
+            metrics: None,
         }
+    }
+
+    /// The same, recording each batch handed over as progress in `metrics` (the host's health).
+    pub fn with_metrics(mut self, metrics: Option<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// An empty record buffer with room for `capacity` bytes (reused when possible).
@@ -314,6 +339,9 @@ impl<S: Clone> ReadContext<S> {
         match self.last_emitted.lock() {
             Ok(mut last) => *last = Some(checkpoint),
             Err(poisoned) => *poisoned.into_inner() = Some(checkpoint),
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.emitted();
         }
         Ok(())
     }

@@ -4,9 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use connector_sdk::metrics::Registry;
+use connector_sdk::status::StateDescription;
 use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordStream, Violation};
 
 use crate::clock::{Clock, SystemClock};
+use crate::metrics::SlackMetrics;
 use crate::ocsf::Formatter;
 use crate::settings::{RecordFormat, SlackConfig, SlackSecrets, SlackSettings};
 use crate::source::PageSource;
@@ -26,6 +29,7 @@ pub struct SlackAuditInput {
     source: Arc<dyn PageSource>,
     clock: Arc<dyn Clock>,
     plan: SyncPlan,
+    metrics: Arc<SlackMetrics>,
 }
 
 impl std::fmt::Debug for SlackAuditInput {
@@ -44,6 +48,7 @@ impl SlackAuditInput {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let config = SlackConfig::new(settings, secrets, clock.now())?;
+        let metrics = Arc::new(SlackMetrics::default());
         let source: Arc<dyn PageSource> = if config.settings.use_synthetic_data {
             Arc::new(SyntheticSource::new(
                 config.settings.synthetic_seed,
@@ -56,24 +61,27 @@ impl SlackAuditInput {
                     "is required unless settings.use_synthetic_data is true",
                 )]));
             };
-            let http = HttpSource::new(&config.base_url, token, config.request_timeout()).map_err(
-                |e| {
+            let http = HttpSource::new(&config.base_url, token, config.request_timeout())
+                .map_err(|e| {
                     ConfigError::Invalid(vec![Violation::new(
                         "/secrets/user_oauth_token",
                         e.to_string(),
                     )])
-                },
-            )?;
-            Arc::new(Resilient::new(
-                http,
-                Pacer::per_minute(config.settings.requests_per_minute),
-                RetryPolicy {
-                    max_retries: config.settings.max_retries,
-                    base_delay: Duration::from_millis(u64::from(
-                        config.settings.retry_base_delay_ms,
-                    )),
-                },
-            ))
+                })?
+                .with_metrics(Arc::clone(&metrics));
+            Arc::new(
+                Resilient::new(
+                    http,
+                    Pacer::per_minute(config.settings.requests_per_minute),
+                    RetryPolicy {
+                        max_retries: config.settings.max_retries,
+                        base_delay: Duration::from_millis(u64::from(
+                            config.settings.retry_base_delay_ms,
+                        )),
+                    },
+                )
+                .with_metrics(Arc::clone(&metrics)),
+            )
         };
         let s = &config.settings;
         let plan = SyncPlan {
@@ -89,6 +97,7 @@ impl SlackAuditInput {
             source,
             clock,
             plan,
+            metrics,
         })
     }
 }
@@ -141,7 +150,16 @@ impl Input for SlackAuditInput {
             source: Arc::clone(&self.source),
             clock: self.clock.as_ref(),
             plan: &self.plan,
+            metrics: &self.metrics,
         };
         engine.run(state, cx).await.map(|_| ())
+    }
+
+    fn register_metrics(&self, registry: &mut Registry) {
+        self.metrics.register(registry);
+    }
+
+    fn describe_state(state: &SyncState) -> StateDescription {
+        crate::status::describe(state, SystemClock.now())
     }
 }

@@ -21,6 +21,8 @@
 //!   the record schema (records themselves are never round-tripped through it).
 //! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
+//! - [`metrics`]: Slack's metric families (requests, retries, skips, position); [`status`]: what
+//!   a saved state says, for `slack-audit status`.
 
 #![forbid(unsafe_code)]
 
@@ -28,11 +30,13 @@ pub mod actions;
 pub mod clock;
 pub mod entry;
 pub mod input;
+pub mod metrics;
 pub mod ocsf;
 pub mod page;
 pub mod progress;
 pub mod settings;
 pub mod source;
+pub mod status;
 pub mod sync;
 pub mod synthetic;
 

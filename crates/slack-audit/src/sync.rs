@@ -36,6 +36,7 @@ use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
+use crate::metrics::SlackMetrics;
 use crate::page::Page;
 use crate::progress::{Progress, format_time};
 use crate::settings::StartPoint;
@@ -308,6 +309,8 @@ pub struct SyncEngine<'a> {
     pub clock: &'a dyn Clock,
     /// What to read.
     pub plan: &'a SyncPlan,
+    /// Where pages, skips and the position are counted.
+    pub metrics: &'a SlackMetrics,
 }
 
 enum Flow {
@@ -330,6 +333,7 @@ impl SyncEngine<'_> {
         let floor = *state
             .floor
             .get_or_insert_with(|| self.plan.start.resolve(self.clock.now()));
+        self.metrics.position(&state);
         loop {
             if state.window.is_none() {
                 let latest = self.clock.now();
@@ -383,6 +387,7 @@ impl SyncEngine<'_> {
         records: RecordBuf,
         state: &SyncState,
     ) -> Flow {
+        self.metrics.position(state);
         let batch = Batch {
             records,
             checkpoint: state.clone(),
@@ -554,6 +559,7 @@ impl SyncEngine<'_> {
             let page = match fetched {
                 Ok(page) => page,
                 Err(FetchError::InvalidCursor) if asked_with.is_some() => {
+                    self.metrics.cursor_restart("invalid_cursor");
                     pending = self.restart(
                         state,
                         &mut query,
@@ -564,9 +570,11 @@ impl SyncEngine<'_> {
                 }
                 Err(e) => return Err(e.into()),
             };
+            let before = *stats;
             stats.pages += 1;
             let next = page.next_cursor().map(str::to_owned);
             let records = self.absorb(&page, state, stats, progress, cx);
+            self.metrics.page(&before, stats);
             self.source.recycle(page);
             if let Flow::Stopped = self.emit(cx, records, state).await {
                 return Ok(Flow::Stopped);
@@ -578,6 +586,7 @@ impl SyncEngine<'_> {
                     "Slack answered with a cursor already used in this window ({}): paging on would loop",
                     short(&next)
                 );
+                self.metrics.cursor_restart("loop");
                 pending = self.restart(state, &mut query, &mut paging, &reason)?;
                 continue;
             }
@@ -739,6 +748,7 @@ mod tests {
             source: Arc::clone(&source) as Arc<dyn PageSource>,
             clock: &clock,
             plan: &plan,
+            metrics: &SlackMetrics::default(),
         };
         let (tx, mut rx) = mpsc::channel(64);
         let cx = ReadContext::new(tx, CancellationToken::new());
@@ -819,6 +829,7 @@ mod tests {
             source: Arc::clone(&source) as Arc<dyn PageSource>,
             clock: &clock,
             plan: &plan,
+            metrics: &SlackMetrics::default(),
         };
         let (tx, mut rx) = mpsc::channel(64);
         let cx = ReadContext::new(tx, CancellationToken::new());
