@@ -33,7 +33,24 @@ pub fn build_binary(package: &str, bin: &str, release: bool) -> anyhow::Result<P
         "--profile=dev"
     };
     eprintln!("xtask: building {bin} (cargo build {profile} -p {package} --bin {bin})…");
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    // `cargo xtask` runs under `cargo run`, which sets the xtask package's variables; build
+    // scripts that track them (ring's does) would rebuild the whole TLS stack for nothing.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&&*name)
+        {
+            command.env_remove(&*name);
+        }
+    }
+    let output = command
         .current_dir(workspace_root())
         .args([
             "build",

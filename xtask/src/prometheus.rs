@@ -18,7 +18,7 @@
 //! Every wait polls with a deadline; nothing sleeps a fixed time.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -68,60 +68,13 @@ pub fn run(args: &PrometheusArgs) -> anyhow::Result<()> {
             "`{tool}` is not on the PATH (run xtask/prometheus/install.sh)"
         );
     }
-    let binary = build_connector()?;
+    let binary = crate::build_binary("slack-audit", "slack-audit", false)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(checks(&binary, Duration::from_secs(args.timeout_secs)))
-}
-
-/// Builds the debug connector (the one `cargo test` built) and returns its path.
-fn build_connector() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("prometheus: building slack-audit (cargo build -p slack-audit --bin slack-audit)…");
-    let mut command = std::process::Command::new(cargo);
-    // `cargo xtask` runs this under `cargo run`, which sets the xtask package's variables; build
-    // scripts that track them (ring's does) would rebuild the whole TLS stack for nothing.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_MANIFEST_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-            ]
-            .contains(&&*name)
-        {
-            command.env_remove(&*name);
-        }
-    }
-    let output = command
-        .current_dir(crate::workspace_root())
-        .args([
-            "build",
-            "-p",
-            "slack-audit",
-            "--bin",
-            "slack-audit",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo")?;
-    ensure!(
-        output.status.success(),
-        "cargo build failed ({})",
-        output.status
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "slack-audit")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .context("cargo build did not report the slack-audit executable")
 }
 
 /// A child process killed when dropped (a failed check leaves nothing running).
