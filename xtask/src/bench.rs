@@ -24,9 +24,14 @@
 //!    lines equal to the data set's entries at the same position, N unique ids served.
 //! 5. Prints Markdown tables and a verdict per target.
 //!
-//! Runs: `throughput` (N entries, default 1,000,000), `scaling` (the same at other sizes, for
-//! the RSS flatness), `overlap` (a server delay per page), `pacing` (a mock that answers 429
-//! beyond R requests a minute, the connector set to R), `synthetic` (generator speed).
+//! Runs: `throughput` (N entries, default 1,000,000), `airbyte` (the same through the Airbyte
+//! front end, `source-slack-audit read`, whose CPU per record is judged against the native
+//! one), `scaling` (the same at other sizes, for the RSS flatness), `overlap` (a server delay
+//! per page), `pacing` (a mock that answers 429 beyond R requests a minute, the connector set to
+//! R), `synthetic` (generator speed), `ocsf` (the throughput backfill with `record_format:
+//! "ocsf"`: every record an OCSF event; checked by count, and by each sampled event naming the
+//! entry it came from), `metrics` (the throughput run alternately without and with
+//! `--metrics-addr`, scraped every second: CPU per record on vs off).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
 
@@ -41,7 +46,7 @@ use anyhow::{Context, bail, ensure};
 use clap::ValueEnum;
 use slack_mock::{MockConfig, MockEntry, MockSlack};
 
-use self::child::ChildRun;
+use self::child::{ChildRun, Framing};
 use self::dataset::{DataSet, SyntheticSpeed};
 
 /// The token the mock expects and the connector sends (a fake: nothing leaves loopback).
@@ -52,18 +57,26 @@ const REEXEC_ENV: &str = "XTASK_BENCH_OPTIMIZED";
 /// Targets of the issue, on a 2-core machine.
 const TARGET_US_PER_RECORD: f64 = 3.0;
 const TARGET_RSS_MIB: f64 = 64.0;
+/// OCSF mode (issue 13): the whole read path with the mapping, per record.
+const TARGET_OCSF_US_PER_RECORD: f64 = 6.0;
 /// Largest RSS of the biggest scaling run over the smallest's that still counts as flat.
 const TARGET_RSS_FLAT_RATIO: f64 = 1.25;
 const TARGET_OVERLAP_RATIO: f64 = 1.10;
 const TARGET_PACING_RATIO: f64 = 1.10;
 const TARGET_PACING_429S: u64 = 1;
 const TARGET_SYNTHETIC_PER_SECOND: f64 = 200_000.0;
+/// Most CPU per record of the Airbyte front end, relative to the native one.
+const TARGET_AIRBYTE_CPU_RATIO: f64 = 1.25;
+/// Most extra CPU per record with metrics on, in percent.
+const TARGET_METRICS_OVERHEAD_PERCENT: f64 = 3.0;
 
 /// The measurements `cargo xtask bench` can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchRun {
     /// A backfill of `--entries` records at the fastest allowed request rate.
     Throughput,
+    /// The throughput run through the Airbyte front end (`source-slack-audit read`).
+    Airbyte,
     /// The same backfill at the `--scaling-entries` sizes (RSS must stay flat).
     Scaling,
     /// A backfill with `--page-delay-ms` of server delay per page.
@@ -72,6 +85,11 @@ pub enum BenchRun {
     Pacing,
     /// Speed of the synthetic generator, in process, one thread.
     Synthetic,
+    /// The throughput backfill with `record_format: "ocsf"`.
+    Ocsf,
+    /// The throughput backfill alternately without and with `--metrics-addr` (scraped every
+    /// second), `--metrics-pairs` times: CPU per record with metrics on vs off.
+    Metrics,
 }
 
 /// Arguments of `cargo xtask bench`.
@@ -93,6 +111,9 @@ pub struct BenchArgs {
     /// Times the throughput run is repeated (its targets are judged on the median run).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// Pairs of metrics-off / metrics-on runs of the metrics comparison (judged on medians).
+    #[arg(long, default_value_t = 3)]
+    pub metrics_pairs: usize,
     /// Entries of the overlap run.
     #[arg(long, default_value_t = 200_000)]
     pub overlap_entries: usize,
@@ -128,6 +149,10 @@ pub struct BenchArgs {
     /// Use this connector binary instead of building `slack-audit` in release mode.
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
+    /// Use this Airbyte front end binary instead of building `source-slack-audit` in release
+    /// mode.
+    #[arg(long, value_name = "PATH")]
+    pub airbyte_binary: Option<PathBuf>,
     /// Give up on a run (and kill the connector) after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
@@ -185,7 +210,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let machine = Machine::probe();
     let binary = match &args.binary {
         Some(path) => path.clone(),
-        None => child::build_connector()?,
+        None => child::build_connector("slack-audit")?,
+    };
+    let airbyte_binary = match (&args.airbyte_binary, args.wants(BenchRun::Airbyte)) {
+        (Some(path), _) => path.clone(),
+        (None, true) => child::build_connector("source-slack-audit")?,
+        (None, false) => PathBuf::new(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -198,7 +228,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut report = Report::default();
 
     let mut sizes: Vec<usize> = Vec::new();
-    if args.wants(BenchRun::Throughput) {
+    if args.wants(BenchRun::Throughput) || args.wants(BenchRun::Airbyte) {
         sizes.push(args.entries);
     }
     if args.wants(BenchRun::Scaling) {
@@ -206,6 +236,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     if args.wants(BenchRun::Overlap) {
         sizes.push(args.overlap_entries);
+    }
+    if args.wants(BenchRun::Ocsf) || args.wants(BenchRun::Metrics) {
+        sizes.push(args.entries);
     }
     let largest = sizes.iter().copied().max().unwrap_or(0);
     let data = if largest > 0 {
@@ -232,15 +265,28 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         rpm: args.requests_per_minute,
         page_delay: Duration::ZERO,
         rate_limit: None,
+        ocsf: false,
+        framing: Framing::Ndjson,
+        metrics: false,
     };
-    if args.wants(BenchRun::Throughput) {
-        for i in 1..=args.repeat.max(1) {
-            let name = if i == 1 {
-                "throughput".to_owned()
-            } else {
-                format!("throughput #{i}")
-            };
-            runs.push((name, fast(args.entries)));
+    // Native and Airbyte runs alternate, so a change in the machine's load affects both alike.
+    for i in 1..=args.repeat.max(1) {
+        let suffix = if i == 1 {
+            String::new()
+        } else {
+            format!(" #{i}")
+        };
+        if args.wants(BenchRun::Throughput) {
+            runs.push((format!("throughput{suffix}"), fast(args.entries)));
+        }
+        if args.wants(BenchRun::Airbyte) {
+            runs.push((
+                format!("airbyte{suffix}"),
+                Spec {
+                    framing: Framing::Airbyte,
+                    ..fast(args.entries)
+                },
+            ));
         }
     }
     if args.wants(BenchRun::Scaling) {
@@ -259,6 +305,28 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             },
         ));
     }
+    if args.wants(BenchRun::Ocsf) {
+        runs.push((
+            "ocsf".into(),
+            Spec {
+                ocsf: true,
+                ..fast(args.entries)
+            },
+        ));
+    }
+    if args.wants(BenchRun::Metrics) {
+        // Interleaved, so a machine that gets busier or quieter meanwhile weighs on both sides.
+        for i in 1..=args.metrics_pairs.max(1) {
+            runs.push((format!("metrics off #{i}"), fast(args.entries)));
+            runs.push((
+                format!("metrics on #{i}"),
+                Spec {
+                    metrics: true,
+                    ..fast(args.entries)
+                },
+            ));
+        }
+    }
     for (name, spec) in &runs {
         eprintln!(
             "bench: {name}: {} entries, page_size {}, {} requests/min, {} ms delay…",
@@ -267,7 +335,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             spec.rpm,
             spec.page_delay.as_millis()
         );
-        let result = run_one(&rt, &binary, &data.entries[..spec.entries], spec, &args)
+        let bin = match spec.framing {
+            Framing::Ndjson => &binary,
+            Framing::Airbyte => &airbyte_binary,
+        };
+        let result = run_one(&rt, bin, &data.entries[..spec.entries], spec, &args)
             .with_context(|| format!("the {name} run failed"))?;
         report.runs.push((name.clone(), spec.clone(), result));
     }
@@ -289,6 +361,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             rpm: args.pacing_rpm,
             page_delay: Duration::ZERO,
             rate_limit: Some(args.pacing_rpm),
+            ocsf: false,
+            framing: Framing::Ndjson,
+            metrics: false,
         };
         eprintln!(
             "bench: pacing: {} pages of {}, mock and connector at {} requests/min…",
@@ -356,6 +431,12 @@ struct Spec {
     rpm: u32,
     page_delay: Duration,
     rate_limit: Option<u32>,
+    /// `record_format: "ocsf"`.
+    ocsf: bool,
+    /// Which front end: `slack-audit read` (NDJSON) or `source-slack-audit read` (Airbyte).
+    framing: Framing,
+    /// With `--metrics-addr`, scraped every second while it runs.
+    metrics: bool,
 }
 
 /// One connector run's measurements.
@@ -369,6 +450,8 @@ struct RunResult {
     rate_limited: u64,
     early_retries: u64,
     served: u64,
+    /// Scrapes of `/metrics` answered while the connector ran (metrics runs only).
+    scrapes: u64,
 }
 
 impl RunResult {
@@ -415,7 +498,7 @@ fn run_one(
     let state_path = dir.path().join("state.json");
     // Start an hour before the oldest entry, as a duration before the run (no date maths).
     let backfill = format!("{}s", (unix_now() - oldest + 3600).max(60));
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "settings": {
             "api_base_url": mock.base_url(),
             "backfill_start_time": backfill,
@@ -424,14 +507,40 @@ fn run_one(
         },
         "secrets": { "user_oauth_token": TOKEN },
     });
+    if spec.ocsf {
+        config["settings"]["record_format"] = "ocsf".into();
+    }
     std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
         .context("cannot write the config")?;
 
     let stride = (entries.len() as u64 / 1000).max(1);
+    let mut command: Vec<std::ffi::OsString> =
+        vec!["read".into(), "--config".into(), config_path.clone().into()];
+    match spec.framing {
+        Framing::Ndjson => command.extend(["--state".into(), state_path.into()]),
+        Framing::Airbyte => {
+            // A first incremental read: no state yet, as a host starts a new connection.
+            let catalog = dir.path().join("catalog.json");
+            let streams = serde_json::json!({"streams": [{
+                "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append",
+            }]});
+            std::fs::write(&catalog, streams.to_string()).context("cannot write the catalog")?;
+            command.extend(["--catalog".into(), catalog.into()]);
+        }
+    }
+    let scraper = if spec.metrics {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        command.extend(["--metrics-addr".into(), addr.to_string().into()]);
+        Some(Scraper::start(rt, addr))
+    } else {
+        None
+    };
     let run = child::run_read(
         binary,
-        &config_path,
-        &state_path,
+        &command,
+        spec.framing,
         dir.path(),
         stride,
         Duration::from_secs(args.timeout_secs),
@@ -439,6 +548,22 @@ fn run_one(
     let stats = mock.stats();
     let served = mock.served_ids();
     rt.block_on(mock.shutdown());
+    let scrapes = match scraper {
+        Some(scraper) => {
+            let (scrapes, last) = scraper.finish(rt);
+            ensure!(
+                scrapes > 0,
+                "no scrape of /metrics succeeded during the run"
+            );
+            ensure!(
+                last.is_some_and(|records| records <= entries.len() as f64),
+                "the last scrape counted {last:?} records, more than the {} served",
+                entries.len()
+            );
+            scrapes
+        }
+        None => 0,
+    };
 
     ensure!(
         run.exit_code == Some(0),
@@ -453,23 +578,47 @@ fn run_one(
         run.sink.lines,
         entries.len()
     );
-    ensure!(
-        run.sink.bytes == expected_bytes,
-        "{} bytes received, {expected_bytes} expected",
-        run.sink.bytes
-    );
-    for (line, prefix) in &run.sink.samples {
-        let want = entries
-            .get(*line as usize)
-            .map(|e| e.json.as_bytes())
-            .context("a sampled line is beyond the data set")?;
-        let expected = &want[..want.len().min(child::SAMPLE_PREFIX)];
+    if spec.ocsf {
+        // An event is not the entry's bytes: its start must name the entry it came from.
+        for (line, prefix) in &run.sink.samples {
+            let entry = entries
+                .get(*line as usize)
+                .context("a sampled line is beyond the data set")?;
+            let uid = format!("\"metadata\":{{\"uid\":\"{}\"", entry.id);
+            ensure!(
+                prefix.starts_with(b"{\"class_uid\":")
+                    && memchr::memmem::find(prefix, uid.as_bytes()).is_some(),
+                "record {line} is not the OCSF event of the data set's entry {line}: {}",
+                String::from_utf8_lossy(prefix)
+            );
+        }
+    } else {
         ensure!(
-            prefix.as_slice() == expected,
-            "record {line} is not the data set's entry {line}"
+            run.sink.bytes == expected_bytes,
+            "{} bytes received, {expected_bytes} expected",
+            run.sink.bytes
         );
+        for (line, prefix) in &run.sink.samples {
+            let want = entries
+                .get(*line as usize)
+                .map(|e| e.json.as_bytes())
+                .context("a sampled line is beyond the data set")?;
+            let expected = &want[..want.len().min(child::SAMPLE_PREFIX)];
+            ensure!(
+                prefix.as_slice() == expected,
+                "record {line} is not the data set's entry {line}"
+            );
+        }
     }
     ensure!(!run.sink.samples.is_empty(), "no line was sampled");
+    if spec.framing == Framing::Airbyte {
+        ensure!(
+            run.sink.malformed == 0,
+            "{} RECORD messages were not framed as expected",
+            run.sink.malformed
+        );
+        ensure!(run.sink.states > 0, "no STATE message was written");
+    }
     let unique: std::collections::HashSet<&str> = served.iter().map(String::as_str).collect();
     ensure!(
         unique.len() == entries.len(),
@@ -479,14 +628,55 @@ fn run_one(
     );
     Ok(RunResult {
         records: run.sink.lines,
-        json_bytes: expected_bytes,
+        json_bytes: run.sink.bytes,
         requests: stats.requests,
         pages_ok: stats.pages_ok,
         rate_limited: stats.rate_limited,
         early_retries: stats.early_retries,
         served: served.len() as u64,
+        scrapes,
         child: run,
     })
+}
+
+/// Scrapes `/metrics` every second, as an eager Prometheus would, while a run lasts.
+struct Scraper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<(u64, Option<f64>)>,
+}
+
+impl Scraper {
+    fn start(rt: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> Scraper {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let task = rt.spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("http://{addr}/metrics");
+            let mut ticks = tokio::time::interval(Duration::from_secs(1));
+            let (mut scrapes, mut last) = (0u64, None);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                ticks.tick().await;
+                let Ok(response) = client.get(&url).send().await else {
+                    continue; // not listening yet, or gone
+                };
+                let Ok(text) = response.text().await else {
+                    continue;
+                };
+                scrapes += 1;
+                last = text.lines().find_map(|l| {
+                    l.strip_prefix("slack_audit_records_delivered_total ")
+                        .and_then(|v| v.parse().ok())
+                });
+            }
+            (scrapes, last)
+        });
+        Scraper { stop, task }
+    }
+
+    fn finish(self, rt: &tokio::runtime::Runtime) -> (u64, Option<f64>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        rt.block_on(self.task).unwrap_or((0, None))
+    }
 }
 
 /// The machine, for the report.
@@ -598,7 +788,7 @@ impl Report {
         if !self.runs.is_empty() {
             let _ = writeln!(
                 out,
-                "## Connector runs (`slack-audit read`, release build)\n"
+                "## Connector runs (release build: `slack-audit read`; `airbyte` runs: `source-slack-audit read`)\n"
             );
             let _ = writeln!(
                 out,
@@ -672,10 +862,16 @@ impl Report {
 
     /// The throughput run with the median CPU per record (the lower median of an even count).
     fn median_throughput(&self) -> Option<&(String, Spec, RunResult)> {
+        self.median_of("throughput")
+    }
+
+    /// The run named `prefix…` with the median CPU per record (the lower median of an even
+    /// count).
+    fn median_of(&self, prefix: &str) -> Option<&(String, Spec, RunResult)> {
         let mut runs: Vec<&(String, Spec, RunResult)> = self
             .runs
             .iter()
-            .filter(|(n, _, _)| n.starts_with("throughput"))
+            .filter(|(n, _, _)| n.starts_with(prefix))
             .collect();
         runs.sort_by(|a, b| a.2.us_per_record().total_cmp(&b.2.us_per_record()));
         runs.get(runs.len().saturating_sub(1) / 2).copied()
@@ -734,6 +930,50 @@ impl Report {
                         rss - TARGET_RSS_MIB,
                         (rss / TARGET_RSS_MIB - 1.0) * 100.0
                     )
+                }
+            );
+        }
+        if let Some((name, _, a)) = self.median_of("airbyte") {
+            let count = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with("airbyte"))
+                .count();
+            let us = a.us_per_record();
+            let median = if count > 1 {
+                format!(", the median of {count} runs")
+            } else {
+                String::new()
+            };
+            match self.median_throughput() {
+                Some((_, _, n)) => {
+                    let ratio = us / n.us_per_record().max(1e-9);
+                    let _ = writeln!(
+                        out,
+                        "- Airbyte front end CPU per record ≤ {TARGET_AIRBYTE_CPU_RATIO} × native: {us:.2} µs over {} records (run `{name}`{median}) against {:.2} µs native, ratio {ratio:.3} ({:+.2} µs a record for the envelope): {}.",
+                        a.records,
+                        n.us_per_record(),
+                        us - n.us_per_record(),
+                        verdict(ratio <= TARGET_AIRBYTE_CPU_RATIO)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "- Airbyte front end CPU per record: {us:.2} µs (run `{name}`{median}); not judged without a native throughput run."
+                    );
+                }
+            }
+            let rss = a.rss_mib();
+            let _ = writeln!(
+                out,
+                "- Airbyte front end peak RSS < {TARGET_RSS_MIB} MiB: {rss:.1} MiB for {} records in pages of 9,999 ({} STATE messages): {}.",
+                a.records,
+                a.child.sink.states,
+                if a.records < 1_000_000 {
+                    "not judged (fewer than 1,000,000 records)"
+                } else {
+                    verdict(rss < TARGET_RSS_MIB)
                 }
             );
         }
@@ -806,6 +1046,52 @@ impl Report {
                     args.pacing_pages, spec.rpm
                 );
             }
+        }
+        if let Some((_, spec, r)) = self.find("ocsf") {
+            let us = r.us_per_record();
+            let rss = r.rss_mib();
+            let _ = writeln!(
+                out,
+                "- OCSF mode (`record_format: \"ocsf\"`) ≤ {TARGET_OCSF_US_PER_RECORD} µs CPU per record, output included: {us:.2} µs ({:.0} records/CPU-s, {:.0} bytes/event) over {} records: {}.",
+                r.records as f64 / r.cpu().as_secs_f64().max(1e-9),
+                r.json_bytes as f64 / r.records.max(1) as f64,
+                r.records,
+                verdict(us <= TARGET_OCSF_US_PER_RECORD)
+            );
+            let _ = writeln!(
+                out,
+                "- OCSF mode peak RSS < {TARGET_RSS_MIB} MiB ({} records in pages of {}): {rss:.1} MiB: {}.",
+                r.records,
+                spec.page_size,
+                verdict(rss < TARGET_RSS_MIB)
+            );
+        }
+        let median = |prefix: &str| -> Option<(f64, usize, u64)> {
+            let mut us: Vec<f64> = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(prefix))
+                .map(|(_, _, r)| r.us_per_record())
+                .collect();
+            us.sort_by(f64::total_cmp);
+            let scrapes = self
+                .runs
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(prefix))
+                .map(|(_, _, r)| r.scrapes)
+                .sum();
+            us.get(us.len().saturating_sub(1) / 2)
+                .map(|m| (*m, us.len(), scrapes))
+        };
+        if let (Some((off, n, _)), Some((on, _, scrapes))) =
+            (median("metrics off"), median("metrics on"))
+        {
+            let diff = (on / off.max(1e-9) - 1.0) * 100.0;
+            let _ = writeln!(
+                out,
+                "- CPU per record with `--metrics-addr` (scraped every second: {scrapes} scrapes in all) within {TARGET_METRICS_OVERHEAD_PERCENT}% of without, medians of {n} interleaved pairs: off {off:.3} µs, on {on:.3} µs, {diff:+.1}%: {}.",
+                verdict(diff <= TARGET_METRICS_OVERHEAD_PERCENT)
+            );
         }
         if let Some(s) = &self.synthetic {
             let rate = s.per_second();

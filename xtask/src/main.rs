@@ -1,5 +1,7 @@
 //! `cargo xtask`: the project's developer tasks (schemas, replays, fixture recording,
-//! benchmarks, soak, mutation testing), in Rust so they need nothing but the toolchain.
+//! benchmarks, soak, pipeline-host tests, mutation testing), in Rust so they need nothing but the
+//! toolchain (except `ocsf-schemas` and `hosts`, which install their pinned Python packages in venvs
+//! they make).
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +19,9 @@ struct Cli {
 enum Task {
     /// Write the generated JSON Schemas into schemas/ (with --check: fail if they are stale).
     Schema(xtask::schema::SchemaArgs),
+    /// Generate the OCSF class schemas into schemas/ocsf/ with Python (with --check: fail if
+    /// they are stale).
+    OcsfSchemas(xtask::ocsf_schemas::OcsfSchemasArgs),
     /// Replay recorded API exchanges (fixtures/slack-audit/<case>) and snapshot the outcome.
     Replay(xtask::replay::ReplayArgs),
     /// Record a real exchange with your organization into a new, pseudonymised fixture.
@@ -25,6 +30,12 @@ enum Task {
     Bench(xtask::bench::BenchArgs),
     /// Run the connector in follow mode against a faulty mock with kills, and check the ledger.
     Soak(xtask::soak::SoakArgs),
+    /// Run the Airbyte front end under a real pipeline host (PyAirbyte, in a venv under target/).
+    Hosts(xtask::hosts::HostsArgs),
+    /// Serve the loopback mock of Slack, driven by JSON commands on stdin (for the host tests).
+    MockServe(xtask::mock_serve::MockServeArgs),
+    /// Check the metrics endpoint with a real Prometheus (installs Debian's package if needed).
+    Prometheus(xtask::prometheus::PrometheusArgs),
     /// Mutation-test the checkpoint path (cargo-mutants, scoped; figures in TESTING.md).
     Mutants(xtask::mutants::MutantsArgs),
 }
@@ -32,10 +43,14 @@ enum Task {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Schema(args) => xtask::schema::run(&args),
+        Task::OcsfSchemas(args) => xtask::ocsf_schemas::run(&args),
         Task::Replay(args) => xtask::replay::run(&args),
         Task::Record(args) => xtask::record::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),
         Task::Soak(args) => xtask::soak::run(&args),
+        Task::Hosts(args) => xtask::hosts::run(&args),
+        Task::MockServe(args) => xtask::mock_serve::run(&args),
+        Task::Prometheus(args) => xtask::prometheus::run(&args),
         Task::Mutants(args) => xtask::mutants::run(&args),
     }
 }

@@ -212,6 +212,7 @@ fn install(root: &Path, spec: &str) -> anyhow::Result<()> {
 /// The cargo-mutants command line of `group`, with `extra` options of cargo-mutants.
 fn mutants_command(root: &Path, out: &Path, group: &Group, jobs: u32, extra: &[&str]) -> Command {
     let mut cmd = Command::new(cargo());
+    crate::without_xtask_package_env(&mut cmd);
     cmd.current_dir(root)
         .env("CARGO_TARGET_DIR", out.join("build"))
         // Snapshots are checked, never rewritten (cargo-mutants sets these too).

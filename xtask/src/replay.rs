@@ -15,6 +15,11 @@
 //! message, the records exactly as written, the final state) is compared with insta to the
 //! snapshot `<case>/replay.snap`.
 //!
+//! A case that delivers records is replayed a second time with `settings.record_format =
+//! "ocsf"`: everything but the records (requests, outcome, checkpoints, final state) must be
+//! the same as in the first replay, and the OCSF events, one a line as written, are compared
+//! to `<case>/ocsf.snap`.
+//!
 //! - `cargo test --workspace` runs every case (`xtask/tests/replay.rs`); under `CI=true` insta
 //!   writes nothing and fails on any difference, and the test also fails on a snapshot or page
 //!   file that no case uses.
@@ -32,7 +37,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use fixture::{CASE_FILE, Case, SNAPSHOT_FILE};
+use fixture::{CASE_FILE, Case, OCSF_SNAPSHOT_FILE, SNAPSHOT_FILE};
+use slack_audit::RecordFormat;
 
 /// Arguments of `cargo xtask replay`.
 #[derive(Debug, clap::Args)]
@@ -84,7 +90,61 @@ pub fn check_case(dir: &Path) -> anyhow::Result<()> {
     settings.set_input_file(dir.join(CASE_FILE));
     let snapshot_name = SNAPSHOT_FILE.trim_end_matches(".snap");
     settings.bind(|| insta::assert_snapshot!(snapshot_name, report.text));
+
+    if report.records.iter().all(|r| r.is_empty()) {
+        return Ok(());
+    }
+    let ocsf = runner::run_case_as(dir, RecordFormat::Ocsf)?;
+    if !ocsf.problems.is_empty() {
+        bail!(
+            "case {name} in OCSF format:\n  - {}",
+            ocsf.problems.join("\n  - ")
+        );
+    }
+    if without_records(&ocsf.text) != without_records(&report.text) {
+        bail!(
+            "case {name}: in OCSF format the requests, outcome or state differ from the Slack format's; the format must change the records only.\nSlack format:\n{}\nOCSF format:\n{}",
+            report.text,
+            ocsf.text
+        );
+    }
+    let mut text = String::new();
+    for (index, records) in ocsf.records.iter().enumerate() {
+        let lines: Vec<&[u8]> = records
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        text.push_str(&format!(
+            "# run {} of {}: {} events\n",
+            index + 1,
+            ocsf.records.len(),
+            lines.len()
+        ));
+        for line in lines {
+            text.push_str(&String::from_utf8_lossy(line));
+            text.push('\n');
+        }
+    }
+    let ocsf_name = OCSF_SNAPSHOT_FILE.trim_end_matches(".snap");
+    settings.bind(|| insta::assert_snapshot!(ocsf_name, text));
     Ok(())
+}
+
+/// A report without the record lines of its runs (their counts stay).
+fn without_records(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_records = false;
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            in_records = line.starts_with("## records");
+            out.push_str(line);
+            out.push('\n');
+        } else if !in_records {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Files under `root` that no case uses: snapshots of folders that are not (or no longer)
@@ -112,7 +172,8 @@ pub fn stray_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 continue;
             }
             let is_case_file = case.is_some() && (rel == Path::new(CASE_FILE));
-            let is_snapshot = case.is_some() && rel == Path::new(SNAPSHOT_FILE);
+            let is_snapshot = case.is_some()
+                && (rel == Path::new(SNAPSHOT_FILE) || rel == Path::new(OCSF_SNAPSHOT_FILE));
             let is_page = used.iter().any(|u| u == &file);
             if !(is_case_file || is_snapshot || is_page) {
                 stray.push(file);
@@ -244,7 +305,9 @@ fn review(selected: &[PathBuf], names: &[String], root: Option<&PathBuf>) -> any
     if status.success() {
         // Accepted in place: a pending file from an earlier plain run is stale now.
         for dir in selected {
-            let _ = std::fs::remove_file(dir.join(format!("{SNAPSHOT_FILE}.new")));
+            for file in [SNAPSHOT_FILE, OCSF_SNAPSHOT_FILE] {
+                let _ = std::fs::remove_file(dir.join(format!("{file}.new")));
+            }
         }
     }
     let mut changed = 0;
@@ -282,7 +345,7 @@ fn review(selected: &[PathBuf], names: &[String], root: Option<&PathBuf>) -> any
 fn read_snapshots(cases: &[PathBuf]) -> BTreeMap<PathBuf, Vec<u8>> {
     cases
         .iter()
-        .map(|dir| dir.join(SNAPSHOT_FILE))
+        .flat_map(|dir| [dir.join(SNAPSHOT_FILE), dir.join(OCSF_SNAPSHOT_FILE)])
         .filter_map(|path| std::fs::read(&path).ok().map(|bytes| (path, bytes)))
         .collect()
 }

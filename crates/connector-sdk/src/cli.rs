@@ -3,7 +3,8 @@
 //! ```text
 //! NAME spec
 //! NAME check --config FILE
-//! NAME read  --config FILE --state FILE [--follow] [--poll-interval SECONDS]
+//! NAME read  --config FILE --state FILE [--follow] [--poll-interval SECONDS] [--metrics-addr HOST:PORT]
+//! NAME status --state FILE [--json]
 //! ```
 //!
 //! Records go to stdout as NDJSON, logs to stderr. Exit codes: `0` success, `2` config or usage
@@ -25,7 +26,9 @@ use crate::error::{ErrorKind, HostError};
 use crate::host::{self, ReadOptions};
 use crate::input::Input;
 use crate::logging::{self, LogFormat};
+use crate::metrics::{Metrics, MetricsServer};
 use crate::output::StdoutSink;
+use crate::status;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -60,6 +63,20 @@ enum Command {
         /// Seconds between polls in follow mode.
         #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_interval)]
         poll_interval: f64,
+        /// Serve Prometheus metrics on http://HOST:PORT/metrics and health on /healthz while
+        /// reading (port 0: any free port, logged). Off unless given.
+        #[arg(long, value_name = "HOST:PORT")]
+        metrics_addr: Option<String>,
+    },
+    /// Say where a state file would resume and whether a reader is running on it, without
+    /// locking or changing it.
+    Status {
+        /// The state file.
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -98,10 +115,10 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail::<I>(ErrorKind::Fatal, &format!("cannot start the runtime: {e}")),
     };
-    runtime.block_on(run_command::<I>(cli.command))
+    runtime.block_on(run_command::<I>(cli.command, version))
 }
 
-async fn run_command<I: Input>(command: Command) -> ExitCode {
+async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitCode {
     match command {
         Command::Spec => {
             let schema = config::config_schema::<I>();
@@ -131,6 +148,7 @@ async fn run_command<I: Input>(command: Command) -> ExitCode {
             state,
             follow,
             poll_interval,
+            metrics_addr,
         } => {
             let input = match config::load::<I>(&config) {
                 Ok(input) => Arc::new(input),
@@ -140,14 +158,25 @@ async fn run_command<I: Input>(command: Command) -> ExitCode {
                 Ok(opened) => opened,
                 Err(e) => return report::<I>(&HostError::State(e)),
             };
+            let (metrics, server) = match metrics_addr {
+                Some(addr) => match serve_metrics(&*input, version, &addr).await {
+                    Ok((metrics, server)) => (Some(metrics), Some(server)),
+                    Err(code) => return code,
+                },
+                None => (None, None),
+            };
             let shutdown = CancellationToken::new();
             spawn_signal_handler(shutdown.clone());
             let options = ReadOptions {
                 follow,
                 poll_interval: Duration::from_secs_f64(poll_interval),
+                metrics,
             };
             let result =
                 host::read(input, store, initial, StdoutSink::new(), options, shutdown).await;
+            if let Some(server) = server {
+                server.shutdown().await;
+            }
             match result {
                 Ok(summary) => {
                     tracing::info!(
@@ -164,10 +193,47 @@ async fn run_command<I: Input>(command: Command) -> ExitCode {
                 Err(e) => report::<I>(&e),
             }
         }
+        Command::Status { state, json } => match status::status::<I>(&state) {
+            Ok(report) => {
+                if json {
+                    println!("{}", report.to_json());
+                } else {
+                    print!("{}", report.to_text());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => report::<I>(&HostError::State(e)),
+        },
     }
 }
 
-fn spawn_signal_handler(shutdown: CancellationToken) {
+/// Starts the metrics endpoint on `addr`; a refused address is a usage error (exit 2), reported
+/// before anything is read.
+async fn serve_metrics<I: Input>(
+    input: &I,
+    version: &'static str,
+    addr: &str,
+) -> Result<(Metrics, MetricsServer), ExitCode> {
+    let metrics = Metrics::new(input, version);
+    match MetricsServer::bind(addr, metrics.clone()).await {
+        Ok(server) => {
+            let at = server.local_addr();
+            tracing::info!(
+                message = "Serving metrics and health.",
+                metrics = %format!("http://{at}/metrics"),
+                health = %format!("http://{at}/healthz"),
+                address = %at,
+            );
+            Ok((metrics, server))
+        }
+        Err(e) => Err(fail::<I>(
+            ErrorKind::Config,
+            &format!("--metrics-addr {addr}: cannot listen there: {e}"),
+        )),
+    }
+}
+
+pub(crate) fn spawn_signal_handler(shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut signals = 0;
         loop {

@@ -24,8 +24,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::checkpoint::Checkpoints;
 use crate::error::{ErrorKind, HostError};
 use crate::input::{Batch, BufferPool, Input, ReadContext};
+use crate::metrics::Metrics;
 use crate::output::RecordSink;
 use crate::state::{StateError, StateStore};
 
@@ -36,6 +38,8 @@ pub struct ReadOptions {
     pub follow: bool,
     /// Pause between polls in follow mode.
     pub poll_interval: Duration,
+    /// Where to record the generic metrics and health (`--metrics-addr`), if anywhere.
+    pub metrics: Option<Metrics>,
 }
 
 impl Default for ReadOptions {
@@ -43,6 +47,7 @@ impl Default for ReadOptions {
         ReadOptions {
             follow: false,
             poll_interval: Duration::from_secs(60),
+            metrics: None,
         }
     }
 }
@@ -81,11 +86,12 @@ pub async fn check<I: Input>(input: &I) -> Result<String, HostError> {
     Ok(input.check().await?)
 }
 
-/// Reads from `state`, delivering records to `sink` and committing checkpoints to `store`
-/// after each delivery, until caught up (or, with `follow`, until `shutdown`).
-pub async fn read<I: Input, K: RecordSink>(
+/// Reads from `state`, delivering records to `sink` and committing checkpoints to `store` (a
+/// [`StateStore`], or any other [`Checkpoints`]) after each delivery, until caught up (or, with
+/// `follow`, until `shutdown`).
+pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
     input: Arc<I>,
-    store: StateStore<I::State>,
+    store: C,
     state: I::State,
     sink: K,
     options: ReadOptions,
@@ -93,6 +99,10 @@ pub async fn read<I: Input, K: RecordSink>(
 ) -> Result<ReadSummary, HostError> {
     let (tx, rx) = mpsc::channel::<Batch<I::State>>(1);
     let pool = BufferPool::default();
+    let metrics = options.metrics.clone();
+    if let Some(m) = &metrics {
+        m.health().set_poll_interval(options.poll_interval);
+    }
     // The writer stops the input through this token when the output fails.
     let stop_input = shutdown.child_token();
     let writer = {
@@ -102,7 +112,8 @@ pub async fn read<I: Input, K: RecordSink>(
             .name("record-writer".into())
             .spawn({
                 let pool = pool.clone();
-                move || write_batches(rx, sink, store, initial, stop_input, pool)
+                let metrics = metrics.clone();
+                move || write_batches(rx, sink, store, initial, stop_input, pool, metrics)
             })
             .map_err(HostError::Output)?
     };
@@ -122,12 +133,16 @@ pub async fn read<I: Input, K: RecordSink>(
             stop_input.clone(),
             Arc::clone(&last_emitted),
             pool.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         let pass = input.read(start, &cx);
         let result = tokio::select! {
             result = pass => Some(result),
             () = stop_input.cancelled() => None,
         };
+        if let (Some(m), Some(result)) = (&metrics, &result) {
+            m.poll_finished(result.as_ref().map(|_| ()));
+        }
         match result {
             None => break,
             Some(Ok(())) => {}
@@ -163,13 +178,14 @@ pub async fn read<I: Input, K: RecordSink>(
     outcome.map(|()| summary)
 }
 
-fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, K: RecordSink>(
+fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
     mut rx: mpsc::Receiver<Batch<S>>,
     mut sink: K,
-    store: StateStore<S>,
+    mut store: C,
     mut committed: S,
     stop_input: CancellationToken,
     pool: BufferPool,
+    metrics: Option<Metrics>,
 ) -> Result<ReadSummary, HostError> {
     let mut summary = ReadSummary::default();
     while let Some(batch) = rx.blocking_recv() {
@@ -179,6 +195,9 @@ fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, 
                 return Err(HostError::Output(error));
             }
             summary.records += batch.records.len() as u64;
+            if let Some(m) = &metrics {
+                m.delivered(batch.records.len(), batch.records.as_bytes().len());
+            }
         }
         let Batch {
             records,
@@ -189,11 +208,15 @@ fn write_batches<S: serde::Serialize + serde::de::DeserializeOwned + PartialEq, 
         // refused token, no network) leaves no state file behind, so the next run starts from
         // the configuration as it is then.
         if checkpoint != committed {
+            let started = std::time::Instant::now();
             if let Err(error) = store.commit(&checkpoint) {
                 stop_input.cancel();
-                return Err(HostError::State(error));
+                return Err(error);
             }
             summary.commits += 1;
+            if let Some(m) = &metrics {
+                m.committed(started.elapsed());
+            }
             committed = checkpoint;
         }
     }

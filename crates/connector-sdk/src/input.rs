@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::error::{ConfigError, InputError};
+use crate::metrics::{Metrics, Registry};
+use crate::status::StateDescription;
 
 /// The non-secret part of an input's config (`"settings"` in the document).
 ///
@@ -78,6 +80,26 @@ pub trait Input: Sized + Send + Sync + 'static {
         cx: &ReadContext<Self::State>,
     ) -> Result<(), InputError>;
 
+    /// The stream this input's records form, as configured: its name, the JSON Schema of one
+    /// record (which may depend on the settings, e.g. an output format), its cursor and its
+    /// key. Hosts that catalogue streams (the Airbyte front end's `discover`) show it.
+    ///
+    /// The default says nothing the input has not declared: a stream named after the input
+    /// (`-` as `_`) of JSON objects with no declared properties, no cursor (so hosts offer full
+    /// refresh only) and no key. An input that reads incrementally should say by what.
+    fn record_stream(&self) -> RecordStream {
+        RecordStream {
+            name: Self::NAME.replace('-', "_"),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {},
+                "additionalProperties": true,
+            }),
+            cursor_field: None,
+            primary_key: Vec::new(),
+        }
+    }
+
     /// Checks a loaded state for what its type cannot express (bounds in the wrong order, a
     /// position outside its range): a state no run of this input could have written. `Err`
     /// says what is wrong; the host then refuses the state file, untouched, as unusable. The
@@ -94,6 +116,35 @@ pub trait Input: Sized + Send + Sync + 'static {
             Self::STATE_VERSION
         ))
     }
+
+    /// Registers the input's own metric families, once, when the operator asked for metrics
+    /// (an optional capability: the default registers none). `registry` already prefixes every
+    /// name with the one derived from [`Input::NAME`]; register counters without `_total`
+    /// (it is added) and with base units. Record once per page or batch, never per record.
+    fn register_metrics(&self, registry: &mut Registry) {
+        let _ = registry;
+    }
+
+    /// Describes a saved state for `status`: where the input would resume, how far behind it
+    /// is. An optional capability: the default shows the state as it is stored.
+    fn describe_state(state: &Self::State) -> StateDescription {
+        StateDescription::raw(state)
+    }
+}
+
+/// What an input's records are, for hosts that describe streams before reading them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordStream {
+    /// The stream's name (such as `audit_logs`): letters, digits and `_`.
+    pub name: String,
+    /// The JSON Schema of one record. It must have top-level `properties`: hosts build tables
+    /// from them.
+    pub schema: serde_json::Value,
+    /// The path of the field the input reads incrementally by (such as `["date_create"]`), if
+    /// it reads incrementally at all.
+    pub cursor_field: Option<Vec<String>>,
+    /// The paths of the fields that identify a record (such as `[["id"]]`); empty if none do.
+    pub primary_key: Vec<Vec<String>>,
 }
 
 /// Records as NDJSON bytes: one JSON value per line, ready for the output.
@@ -231,6 +282,7 @@ pub struct ReadContext<S> {
     shutdown: CancellationToken,
     last_emitted: Arc<Mutex<Option<S>>>,
     pool: BufferPool,
+    metrics: Option<Metrics>,
 }
 
 impl<S: Clone> ReadContext<S> {
@@ -241,6 +293,7 @@ impl<S: Clone> ReadContext<S> {
             shutdown,
             last_emitted: Arc::default(),
             pool: BufferPool::default(),
+            metrics: None,
         }
     }
 
@@ -257,7 +310,14 @@ impl<S: Clone> ReadContext<S> {
             shutdown,
             last_emitted,
             pool,
+            metrics: None,
         }
+    }
+
+    /// The same, recording each batch handed over as progress in `metrics` (the host's health).
+    pub fn with_metrics(mut self, metrics: Option<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// An empty record buffer with room for `capacity` bytes (reused when possible).
@@ -279,6 +339,9 @@ impl<S: Clone> ReadContext<S> {
         match self.last_emitted.lock() {
             Ok(mut last) => *last = Some(checkpoint),
             Err(poisoned) => *poisoned.into_inner() = Some(checkpoint),
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.emitted();
         }
         Ok(())
     }

@@ -71,11 +71,13 @@ pub enum StateError {
     },
 }
 
+/// The envelope around an input's state, as written (in the state file, and as the Airbyte
+/// front end's `stream_state`).
 #[derive(Serialize)]
-struct EnvelopeOut<'a, S> {
-    connector: &'a str,
-    version: u32,
-    state: &'a S,
+pub(crate) struct EnvelopeOut<'a, S> {
+    pub(crate) connector: &'a str,
+    pub(crate) version: u32,
+    pub(crate) state: &'a S,
 }
 
 #[derive(Deserialize)]
@@ -162,40 +164,7 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     }
 
     fn decode(&self, bytes: &[u8], migrate: Migrate<S>) -> Result<S, StateError> {
-        let unusable = |reason: String| StateError::Unusable {
-            path: self.path.clone(),
-            reason,
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(unusable("it is empty (truncated?)".into()));
-        }
-        let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| {
-            let what = if e.is_eof() {
-                "it is truncated"
-            } else {
-                "it is not a state file this connector wrote"
-            };
-            unusable(format!("{what} ({e})"))
-        })?;
-        if envelope.connector != self.connector {
-            return Err(unusable(format!(
-                "it belongs to connector {:?}, not {:?}",
-                envelope.connector, self.connector
-            )));
-        }
-        if envelope.version > self.version {
-            return Err(StateError::TooNew {
-                path: self.path.clone(),
-                connector: self.connector.to_owned(),
-                found: envelope.version,
-                supported: self.version,
-            });
-        }
-        if envelope.version < self.version {
-            return migrate(envelope.version, envelope.state).map_err(unusable);
-        }
-        serde_json::from_value(envelope.state)
-            .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
+        decode(bytes, &self.path, self.connector, self.version, migrate)
     }
 
     /// Replaces the state file atomically with `state`.
@@ -236,6 +205,135 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Reads the state file at `path` **without locking it or writing anything**, with the same
+/// refusals and migrations as [`StateStore::open`]: for `status`, safe while a reader runs
+/// (commits replace the file atomically, so a read sees the old state or the new one).
+/// `Ok(None)` when there is no state file.
+pub fn read_unlocked<S: DeserializeOwned>(
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<Option<S>, StateError> {
+    if path.is_dir() {
+        return Err(StateError::Unusable {
+            path: path.to_path_buf(),
+            reason: "it is a directory".into(),
+        });
+    }
+    match fs::read(path) {
+        Ok(bytes) => decode(&bytes, path, connector, version, migrate).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StateError::Unusable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Whether a reader holds the lock of the state file at `path`, probed without creating or
+/// writing anything: the lock file is opened read-only (absent: nobody ever read with this
+/// state file, or it was removed, so nobody holds it) and a shared lock is tried without
+/// waiting and released at once. A reader starting in that same instant would find the lock
+/// taken and refuse to start, saying so.
+pub fn lock_is_held(path: &Path) -> Result<bool, StateError> {
+    let lock_path = sidecar(path, ".lock");
+    let file = match File::open(&lock_path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(StateError::Unusable {
+                path: path.to_path_buf(),
+                reason: format!("cannot open lock file {}: {e}", lock_path.display()),
+            });
+        }
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            Ok(false)
+        }
+        Err(TryLockError::WouldBlock) => Ok(true),
+        Err(TryLockError::Error(e)) => Err(StateError::Unusable {
+            path: path.to_path_buf(),
+            reason: format!("cannot probe lock {}: {e}", lock_path.display()),
+        }),
+    }
+}
+
+fn decode<S: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(unusable("it is empty (truncated?)".into()));
+    }
+    let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| {
+        let what = if e.is_eof() {
+            "it is truncated"
+        } else {
+            "it is not a state file this connector wrote"
+        };
+        unusable(format!("{what} ({e})"))
+    })?;
+    open_envelope(envelope, path, connector, version, migrate)
+}
+
+/// Decodes a state envelope held as a JSON value (the Airbyte front end's `stream_state`) with
+/// the same refusals and migrations as a state file; `path` names where it came from.
+pub(crate) fn decode_envelope<S: DeserializeOwned>(
+    value: Value,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let envelope: EnvelopeIn = serde_json::from_value(value).map_err(|e| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason: format!("it is not a state this connector wrote ({e})"),
+    })?;
+    open_envelope(envelope, path, connector, version, migrate)
+}
+
+fn open_envelope<S: DeserializeOwned>(
+    envelope: EnvelopeIn,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if envelope.connector != connector {
+        return Err(unusable(format!(
+            "it belongs to connector {:?}, not {:?}",
+            envelope.connector, connector
+        )));
+    }
+    if envelope.version > version {
+        return Err(StateError::TooNew {
+            path: path.to_path_buf(),
+            connector: connector.to_owned(),
+            found: envelope.version,
+            supported: version,
+        });
+    }
+    if envelope.version < version {
+        return migrate(envelope.version, envelope.state).map_err(unusable);
+    }
+    serde_json::from_value(envelope.state)
+        .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
 }
 
 fn sidecar(path: &Path, suffix: &str) -> PathBuf {
@@ -279,6 +377,35 @@ mod tests {
         let (_first, _) = open(&path).unwrap();
         let second = open(&path).unwrap_err();
         assert!(matches!(second, StateError::Locked { .. }), "{second}");
+    }
+
+    #[test]
+    fn reading_unlocked_neither_locks_nor_writes_and_sees_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let read = |p: &Path| read_unlocked::<Vec<u32>>(p, "test", 2, refuse);
+        assert_eq!(read(&path).unwrap(), None);
+        assert!(!lock_is_held(&path).unwrap());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "probing created a file"
+        );
+
+        let (store, _) = open(&path).unwrap();
+        store.commit(&vec![7]).unwrap();
+        assert!(lock_is_held(&path).unwrap(), "the store holds the lock");
+        assert_eq!(read(&path).unwrap(), Some(vec![7]));
+        assert!(
+            lock_is_held(&path).unwrap(),
+            "probing did not release the reader's lock"
+        );
+        store.commit(&vec![8]).unwrap();
+        drop(store);
+        assert!(!lock_is_held(&path).unwrap());
+        // The probe let go of its own lock: a reader can start.
+        let (_again, loaded) = open(&path).unwrap();
+        assert_eq!(loaded, Some(vec![8]));
     }
 
     #[test]

@@ -4,10 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, Violation};
+use connector_sdk::metrics::Registry;
+use connector_sdk::status::StateDescription;
+use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordStream, Violation};
 
 use crate::clock::{Clock, SystemClock};
-use crate::settings::{SlackConfig, SlackSecrets, SlackSettings};
+use crate::metrics::SlackMetrics;
+use crate::ocsf::Formatter;
+use crate::settings::{RecordFormat, SlackConfig, SlackSecrets, SlackSettings};
 use crate::source::PageSource;
 use crate::source::http::HttpSource;
 use crate::source::resilient::{Pacer, Resilient, RetryPolicy};
@@ -17,11 +21,15 @@ use crate::sync::{SyncEngine, SyncPlan, SyncState};
 /// The connector's name: binary, state envelope, logs.
 pub const NAME: &str = "slack-audit";
 
+/// The name of the stream of audit events (the Airbyte front end's only stream).
+pub const STREAM: &str = "audit_logs";
+
 /// The Slack Enterprise Audit Logs input.
 pub struct SlackAuditInput {
     source: Arc<dyn PageSource>,
     clock: Arc<dyn Clock>,
     plan: SyncPlan,
+    metrics: Arc<SlackMetrics>,
 }
 
 impl std::fmt::Debug for SlackAuditInput {
@@ -40,6 +48,7 @@ impl SlackAuditInput {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let config = SlackConfig::new(settings, secrets, clock.now())?;
+        let metrics = Arc::new(SlackMetrics::default());
         let source: Arc<dyn PageSource> = if config.settings.use_synthetic_data {
             Arc::new(SyntheticSource::new(
                 config.settings.synthetic_seed,
@@ -52,24 +61,27 @@ impl SlackAuditInput {
                     "is required unless settings.use_synthetic_data is true",
                 )]));
             };
-            let http = HttpSource::new(&config.base_url, token, config.request_timeout()).map_err(
-                |e| {
+            let http = HttpSource::new(&config.base_url, token, config.request_timeout())
+                .map_err(|e| {
                     ConfigError::Invalid(vec![Violation::new(
                         "/secrets/user_oauth_token",
                         e.to_string(),
                     )])
-                },
-            )?;
-            Arc::new(Resilient::new(
-                http,
-                Pacer::per_minute(config.settings.requests_per_minute),
-                RetryPolicy {
-                    max_retries: config.settings.max_retries,
-                    base_delay: Duration::from_millis(u64::from(
-                        config.settings.retry_base_delay_ms,
-                    )),
-                },
-            ))
+                })?
+                .with_metrics(Arc::clone(&metrics));
+            Arc::new(
+                Resilient::new(
+                    http,
+                    Pacer::per_minute(config.settings.requests_per_minute),
+                    RetryPolicy {
+                        max_retries: config.settings.max_retries,
+                        base_delay: Duration::from_millis(u64::from(
+                            config.settings.retry_base_delay_ms,
+                        )),
+                    },
+                )
+                .with_metrics(Arc::clone(&metrics)),
+            )
         };
         let s = &config.settings;
         let plan = SyncPlan {
@@ -79,11 +91,13 @@ impl SlackAuditInput {
             action: (!s.actions.is_empty()).then(|| s.actions.join(",")),
             actor: s.actor.clone(),
             entity: s.entity.clone(),
+            format: crate::ocsf::Formatter::new(s.record_format, s.ocsf_raw_data),
         };
         Ok(SlackAuditInput {
             source,
             clock,
             plan,
+            metrics,
         })
     }
 }
@@ -100,6 +114,29 @@ impl Input for SlackAuditInput {
         Self::with_clock(config.settings, config.secrets, Arc::new(SystemClock))
     }
 
+    /// Audit events as Slack sends them: the entry schema, read incrementally by `date_create`,
+    /// identified by `id`.
+    /// The stream follows `settings.record_format`: Slack's entries (cursor `date_create`, key
+    /// `id`), or OCSF events (cursor `time`, the same instant in milliseconds; key
+    /// `metadata.uid`, the entry's id).
+    fn record_stream(&self) -> RecordStream {
+        let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let (format, cursor, key) = match self.plan.format {
+            Formatter::Slack => (RecordFormat::Slack, path(&["date_create"]), path(&["id"])),
+            Formatter::Ocsf { .. } => (
+                RecordFormat::Ocsf,
+                path(&["time"]),
+                path(&["metadata", "uid"]),
+            ),
+        };
+        RecordStream {
+            name: STREAM.to_owned(),
+            schema: crate::ocsf::record_schema(format),
+            cursor_field: Some(cursor),
+            primary_key: vec![key],
+        }
+    }
+
     fn check_state(state: &SyncState) -> Result<(), String> {
         state.check()
     }
@@ -113,7 +150,16 @@ impl Input for SlackAuditInput {
             source: Arc::clone(&self.source),
             clock: self.clock.as_ref(),
             plan: &self.plan,
+            metrics: &self.metrics,
         };
         engine.run(state, cx).await.map(|_| ())
+    }
+
+    fn register_metrics(&self, registry: &mut Registry) {
+        self.metrics.register(registry);
+    }
+
+    fn describe_state(state: &SyncState) -> StateDescription {
+        crate::status::describe(state, SystemClock.now())
     }
 }

@@ -19,7 +19,10 @@
 //! - [`sync`]: windows, checkpoints, dedupe, late events.
 //! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
 //!   the record schema (records themselves are never round-tripped through it).
+//! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
+//! - [`metrics`]: Slack's metric families (requests, retries, skips, position); [`status`]: what
+//!   a saved state says, for `slack-audit status`.
 
 #![forbid(unsafe_code)]
 
@@ -27,11 +30,16 @@ pub mod actions;
 pub mod clock;
 pub mod entry;
 pub mod input;
+pub mod metrics;
+pub mod ocsf;
 pub mod page;
 pub mod progress;
 pub mod settings;
 pub mod source;
+pub mod status;
 pub mod sync;
 pub mod synthetic;
 
-pub use input::{NAME, SlackAuditInput};
+pub use input::{NAME, STREAM, SlackAuditInput};
+pub use ocsf::record_schema;
+pub use settings::RecordFormat;

@@ -36,6 +36,7 @@ use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
+use crate::metrics::SlackMetrics;
 use crate::page::Page;
 use crate::progress::{Progress, format_time};
 use crate::settings::StartPoint;
@@ -281,6 +282,8 @@ pub struct SyncPlan {
     pub actor: Option<String>,
     /// Entity filter.
     pub entity: Option<String>,
+    /// How entries become records (Slack's bytes, or OCSF events); never read by the sync.
+    pub format: crate::ocsf::Formatter,
 }
 
 /// Counts of one pass, for logs and tests.
@@ -306,6 +309,8 @@ pub struct SyncEngine<'a> {
     pub clock: &'a dyn Clock,
     /// What to read.
     pub plan: &'a SyncPlan,
+    /// Where pages, skips and the position are counted.
+    pub metrics: &'a SlackMetrics,
 }
 
 enum Flow {
@@ -328,6 +333,7 @@ impl SyncEngine<'_> {
         let floor = *state
             .floor
             .get_or_insert_with(|| self.plan.start.resolve(self.clock.now()));
+        self.metrics.position(&state);
         loop {
             if state.window.is_none() {
                 let latest = self.clock.now();
@@ -381,6 +387,7 @@ impl SyncEngine<'_> {
         records: RecordBuf,
         state: &SyncState,
     ) -> Flow {
+        self.metrics.position(state);
         let batch = Batch {
             records,
             checkpoint: state.clone(),
@@ -407,6 +414,7 @@ impl SyncEngine<'_> {
         cx: &ReadContext<SyncState>,
     ) -> RecordBuf {
         let mut records = cx.record_buf(page.body_len() + page.entries().len());
+        let mut out = self.plan.format.page();
         let Some(window) = state.window.as_mut() else {
             return records;
         };
@@ -420,12 +428,12 @@ impl SyncEngine<'_> {
                     message = "Entry without a string `id` or an integer `date_create`: delivered as it is, but it cannot be de-duplicated.",
                     bytes = page.raw(entry).len(),
                 );
-                records.push_json(page.raw(entry));
+                out.push(&mut records, page.raw(entry));
                 continue;
             };
             if date < window.oldest || date > window.latest {
                 stray.add(date);
-                records.push_json(page.raw(entry));
+                out.push(&mut records, page.raw(entry));
                 continue;
             }
             page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
@@ -439,7 +447,7 @@ impl SyncEngine<'_> {
                 stats.duplicates += 1;
                 continue;
             }
-            records.push_json(page.raw(entry));
+            out.push(&mut records, page.raw(entry));
             delivered.push((date, id));
         }
         stats.delivered += delivered.len() as u64;
@@ -551,6 +559,7 @@ impl SyncEngine<'_> {
             let page = match fetched {
                 Ok(page) => page,
                 Err(FetchError::InvalidCursor) if asked_with.is_some() => {
+                    self.metrics.cursor_restart("invalid_cursor");
                     pending = self.restart(
                         state,
                         &mut query,
@@ -561,9 +570,11 @@ impl SyncEngine<'_> {
                 }
                 Err(e) => return Err(e.into()),
             };
+            let before = *stats;
             stats.pages += 1;
             let next = page.next_cursor().map(str::to_owned);
             let records = self.absorb(&page, state, stats, progress, cx);
+            self.metrics.page(&before, stats);
             self.source.recycle(page);
             if let Flow::Stopped = self.emit(cx, records, state).await {
                 return Ok(Flow::Stopped);
@@ -575,6 +586,7 @@ impl SyncEngine<'_> {
                     "Slack answered with a cursor already used in this window ({}): paging on would loop",
                     short(&next)
                 );
+                self.metrics.cursor_restart("loop");
                 pending = self.restart(state, &mut query, &mut paging, &reason)?;
                 continue;
             }
@@ -730,11 +742,13 @@ mod tests {
             action: None,
             actor: None,
             entity: None,
+            format: crate::ocsf::Formatter::Slack,
         };
         let engine = SyncEngine {
             source: Arc::clone(&source) as Arc<dyn PageSource>,
             clock: &clock,
             plan: &plan,
+            metrics: &SlackMetrics::default(),
         };
         let (tx, mut rx) = mpsc::channel(64);
         let cx = ReadContext::new(tx, CancellationToken::new());
@@ -809,11 +823,13 @@ mod tests {
             action: None,
             actor: None,
             entity: None,
+            format: crate::ocsf::Formatter::Slack,
         };
         let engine = SyncEngine {
             source: Arc::clone(&source) as Arc<dyn PageSource>,
             clock: &clock,
             plan: &plan,
+            metrics: &SlackMetrics::default(),
         };
         let (tx, mut rx) = mpsc::channel(64);
         let cx = ReadContext::new(tx, CancellationToken::new());

@@ -18,7 +18,9 @@
 //!
 //! Records go to a pipe read by a thread of the bench, as they would to a shipper. The thread
 //! counts bytes and lines (`memchr`, several GB/s, so it never throttles the connector) and
-//! keeps a prefix of every `stride`-th line, checked afterwards against the data set.
+//! keeps a prefix of every `stride`-th line, checked afterwards against the data set. For the
+//! Airbyte front end ([`Framing::Airbyte`]) it takes each `RECORD` message's `data` out of its
+//! envelope and counts and samples that, so the same checks apply; `STATE` messages are counted.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -28,68 +30,103 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use wait4::Wait4;
 
-/// Bytes of each sampled line kept for the check.
-pub(crate) const SAMPLE_PREFIX: usize = 160;
+/// Bytes of each sampled line kept for the check (enough to reach an OCSF event's
+/// `metadata.uid`).
+pub(crate) const SAMPLE_PREFIX: usize = 640;
 
-/// Builds the release connector and returns the path of its binary.
-pub(crate) fn build_connector() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: building the release connector (cargo build --release -p slack-audit)…");
-    let output = Command::new(&cargo)
-        .current_dir(crate::workspace_root())
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "slack-audit",
-            "--bin",
-            "slack-audit",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo")?;
-    if !output.status.success() {
-        bail!(
-            "cargo build --release -p slack-audit failed ({})",
-            output.status
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut executable = None;
-    for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if msg["reason"] == "compiler-artifact"
-            && msg["target"]["name"] == "slack-audit"
-            && let Some(path) = msg["executable"].as_str()
-        {
-            executable = Some(PathBuf::from(path));
-        }
-    }
-    executable.context("cargo build did not report the slack-audit executable")
+/// Builds the release binary `bin` of the `slack-audit` package and returns its path.
+pub(crate) fn build_connector(bin: &str) -> anyhow::Result<PathBuf> {
+    crate::build_binary("slack-audit", bin, true)
 }
+
+/// How the connector frames its records on stdout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// `slack-audit read`: one record a line.
+    #[default]
+    Ndjson,
+    /// `source-slack-audit read`: Airbyte messages, records inside `RECORD` envelopes.
+    Airbyte,
+}
+
+/// The start of every `RECORD` of the Airbyte front end, up to its `data`.
+const RECORD_PREFIX: &[u8] = br#"{"type":"RECORD","record":{"stream":"audit_logs","data":"#;
+/// What follows a `RECORD`'s `data`.
+const RECORD_SUFFIX: &[u8] = br#","emitted_at":"#;
 
 /// Counts what the connector writes, and samples lines.
 #[derive(Debug, Default)]
 pub(crate) struct Sink {
-    /// Bytes read.
+    /// Bytes of records read (for Airbyte: each `data` plus one, as if it were a line).
     pub(crate) bytes: u64,
-    /// Newlines read.
+    /// Records read.
     pub(crate) lines: u64,
-    /// `(line index, first bytes of the line)` of every `stride`-th line.
+    /// `(record index, first bytes of the record)` of every `stride`-th record.
     pub(crate) samples: Vec<(u64, Vec<u8>)>,
+    /// Airbyte: `STATE` messages read.
+    pub(crate) states: u64,
+    /// Airbyte: lines that are neither `RECORD` nor `STATE` (logs).
+    pub(crate) other_messages: u64,
+    /// Airbyte: lines that start like a `RECORD` but are not framed as one.
+    pub(crate) malformed: u64,
     stride: u64,
     capture: Option<(u64, Vec<u8>)>,
+    framing: Framing,
+    partial: Vec<u8>,
 }
 
 impl Sink {
-    fn new(stride: u64) -> Sink {
+    fn new(stride: u64, framing: Framing) -> Sink {
         Sink {
             stride: stride.max(1),
             capture: Some((0, Vec::with_capacity(SAMPLE_PREFIX))),
+            framing,
             ..Sink::default()
+        }
+    }
+
+    /// Feeds bytes read from the pipe.
+    fn feed(&mut self, chunk: &[u8]) {
+        match self.framing {
+            Framing::Ndjson => self.consume(chunk),
+            Framing::Airbyte => self.consume_messages(chunk),
+        }
+    }
+
+    fn consume_messages(&mut self, chunk: &[u8]) {
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', chunk) {
+            if self.partial.is_empty() {
+                self.message(&chunk[start..nl]);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&chunk[start..nl]);
+                self.message(&line);
+                line.clear();
+                self.partial = line;
+            }
+            start = nl + 1;
+        }
+        self.partial.extend_from_slice(&chunk[start..]);
+    }
+
+    fn message(&mut self, line: &[u8]) {
+        if let Some(rest) = line.strip_prefix(RECORD_PREFIX) {
+            let Some(end) = memchr::memmem::rfind(rest, RECORD_SUFFIX) else {
+                self.malformed += 1;
+                return;
+            };
+            let data = &rest[..end];
+            if self.lines.is_multiple_of(self.stride) {
+                self.samples
+                    .push((self.lines, data[..data.len().min(SAMPLE_PREFIX)].to_vec()));
+            }
+            self.bytes += data.len() as u64 + 1;
+            self.lines += 1;
+        } else if line.starts_with(br#"{"type":"STATE""#) {
+            self.states += 1;
+        } else {
+            self.other_messages += 1;
         }
     }
 
@@ -153,12 +190,12 @@ pub(crate) struct Measured {
     timed_out: bool,
 }
 
-/// Runs `connector read --config <config> --state <state>` to completion (or `timeout`),
-/// through the measuring helper (this same executable in `--measure-to` mode).
+/// Runs `binary args…` (a `read`) to completion (or `timeout`), through the measuring helper
+/// (this same executable in `--measure-to` mode), reading its output framed as `framing`.
 pub(crate) fn run_read(
     binary: &Path,
-    config: &Path,
-    state: &Path,
+    args: &[std::ffi::OsString],
+    framing: Framing,
     work: &Path,
     sample_stride: u64,
     timeout: Duration,
@@ -177,11 +214,7 @@ pub(crate) fn run_read(
         .arg(timeout.as_secs().to_string())
         .arg("--")
         .arg(binary)
-        .arg("read")
-        .arg("--config")
-        .arg(config)
-        .arg("--state")
-        .arg(state)
+        .args(args)
         // As a user runs it: default log level and format.
         .env_remove("RUST_LOG")
         .env_remove("LOG_FORMAT")
@@ -197,12 +230,12 @@ pub(crate) fn run_read(
     let reader = std::thread::Builder::new()
         .name("bench-sink".into())
         .spawn(move || -> std::io::Result<Sink> {
-            let mut sink = Sink::new(sample_stride);
+            let mut sink = Sink::new(sample_stride, framing);
             let mut buf = vec![0u8; 1 << 20];
             loop {
                 match stdout.read(&mut buf) {
                     Ok(0) => return Ok(sink),
-                    Ok(n) => sink.consume(&buf[..n]),
+                    Ok(n) => sink.feed(&buf[..n]),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e),
                 }
@@ -349,7 +382,7 @@ mod tests {
     fn sink_counts_and_samples_across_chunk_boundaries() {
         let text = b"aaaa\nbbbbbb\ncc\ndddd\neeeee\n";
         for split in 0..text.len() {
-            let mut sink = Sink::new(2);
+            let mut sink = Sink::new(2, Framing::Ndjson);
             sink.consume(&text[..split]);
             sink.consume(&text[split..]);
             assert_eq!(sink.bytes, text.len() as u64);
@@ -363,6 +396,50 @@ mod tests {
                 samples,
                 vec![(0, &b"aaaa"[..]), (2, &b"cc"[..]), (4, &b"eeeee"[..])],
                 "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn airbyte_records_are_taken_out_of_their_envelopes_across_chunk_boundaries() {
+        let text = concat!(
+            r#"{"type":"LOG","log":{"level":"INFO","message":"Reading."}}"#,
+            "\n",
+            r#"{"type":"RECORD","record":{"stream":"audit_logs","data":{"id":"a","emitted_at":1},"emitted_at":17}}"#,
+            "\n",
+            r#"{"type":"RECORD","record":{"stream":"audit_logs","data":{"id":"bb"},"emitted_at":17}}"#,
+            "\n",
+            r#"{"type":"STATE","state":{}}"#,
+            "\n",
+            r#"{"type":"RECORD","record":{"stream":"audit_logs","data":{"id":"c"},"emitted_at":18}}"#,
+            "\n",
+        )
+        .as_bytes();
+        for split in 0..text.len() {
+            let mut sink = Sink::new(2, Framing::Airbyte);
+            sink.feed(&text[..split]);
+            sink.feed(&text[split..]);
+            assert_eq!(sink.lines, 3, "split at {split}");
+            assert_eq!(sink.states, 1);
+            assert_eq!(sink.other_messages, 1);
+            assert_eq!(sink.malformed, 0);
+            let data_bytes = [
+                r#"{"id":"a","emitted_at":1}"#,
+                r#"{"id":"bb"}"#,
+                r#"{"id":"c"}"#,
+            ];
+            assert_eq!(
+                sink.bytes,
+                data_bytes.iter().map(|d| d.len() as u64 + 1).sum::<u64>()
+            );
+            let samples: Vec<(u64, &[u8])> = sink
+                .samples
+                .iter()
+                .map(|(i, b)| (*i, b.as_slice()))
+                .collect();
+            assert_eq!(
+                samples,
+                vec![(0, data_bytes[0].as_bytes()), (2, data_bytes[2].as_bytes())]
             );
         }
     }

@@ -43,6 +43,9 @@ pub const CASE_FILE: &str = "case.json";
 
 /// The snapshot of a case, beside its `case.json`.
 pub const SNAPSHOT_FILE: &str = "replay.snap";
+/// The snapshot of the records in OCSF format (`settings.record_format = "ocsf"`), for cases
+/// that deliver records.
+pub const OCSF_SNAPSHOT_FILE: &str = "ocsf.snap";
 
 /// One case: `case.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

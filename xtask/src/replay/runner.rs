@@ -16,10 +16,10 @@ use connector_sdk::output::MemorySink;
 use connector_sdk::{ErrorKind, Input};
 use serde::Deserialize;
 use serde_json::Value;
-use slack_audit::SlackAuditInput;
 use slack_audit::clock::FixedClock;
 use slack_audit::settings::{SlackSecrets, SlackSettings};
 use slack_audit::sync::SyncState;
+use slack_audit::{RecordFormat, SlackAuditInput};
 use slack_mock::{MockConfig, MockSlack};
 use tokio_util::sync::CancellationToken;
 
@@ -45,16 +45,23 @@ pub struct CaseReport {
 
 /// Replays the case in `dir` (a folder with a `case.json`).
 pub fn run_case(dir: &Path) -> anyhow::Result<CaseReport> {
+    run_case_as(dir, RecordFormat::Slack)
+}
+
+/// Replays the case with `settings.record_format` set to `format` (the case's config is
+/// otherwise unchanged). In OCSF format a record is an event, not a slice of a served body:
+/// it must be a JSON object naming its OCSF class.
+pub fn run_case_as(dir: &Path, format: RecordFormat) -> anyhow::Result<CaseReport> {
     let case = Case::load(dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(replay(dir, &case))
+    runtime.block_on(replay(dir, &case, format))
 }
 
-async fn replay(dir: &Path, case: &Case) -> anyhow::Result<CaseReport> {
+async fn replay(dir: &Path, case: &Case, format: RecordFormat) -> anyhow::Result<CaseReport> {
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
     let state_path = tmp.path().join("state.json");
     let mut report = CaseReport {
@@ -83,7 +90,7 @@ async fn replay(dir: &Path, case: &Case) -> anyhow::Result<CaseReport> {
     }
     for (index, run) in case.runs.iter().enumerate() {
         let label = format!("run {} of {}", index + 1, case.runs.len());
-        replay_run(dir, case, run, &label, &state_path, &mut report)
+        replay_run(dir, case, run, &label, &state_path, format, &mut report)
             .await
             .with_context(|| label.clone())?;
     }
@@ -105,6 +112,7 @@ async fn replay_run(
     run: &Run,
     label: &str,
     state_path: &Path,
+    format: RecordFormat,
     report: &mut CaseReport,
 ) -> anyhow::Result<()> {
     let script = run
@@ -127,6 +135,9 @@ async fn replay_run(
 
     let mut settings = case.config.settings.clone();
     settings.insert("api_base_url".into(), Value::String(base_url.clone()));
+    if format == RecordFormat::Ocsf {
+        settings.insert("record_format".into(), Value::String("ocsf".into()));
+    }
     let document = serde_json::json!({"settings": settings, "secrets": case.config.secrets});
     for violation in connector_sdk::config::validate_against_schema::<SlackAuditInput>(&document) {
         report
@@ -250,7 +261,15 @@ async fn replay_run(
                 .problems
                 .push(format!("{label}: a record is not UTF-8")),
         }
-        if !served_bodies
+        if format == RecordFormat::Ocsf {
+            let event: Option<Value> = serde_json::from_slice(line).ok();
+            if !event.is_some_and(|e| e["class_uid"].is_u64()) {
+                report.problems.push(format!(
+                    "{label}: a record is not an OCSF event: {}",
+                    String::from_utf8_lossy(line)
+                ));
+            }
+        } else if !served_bodies
             .iter()
             .any(|body| body.windows(line.len()).any(|w| w == *line))
         {

@@ -35,6 +35,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFT
 use tokio::time::Instant;
 
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
+use crate::metrics::SlackMetrics;
 use crate::page::{Page, PageError, peek_next_cursor};
 
 /// The User-Agent every request carries.
@@ -66,6 +67,7 @@ pub struct HttpSource {
     logs_url: String,
     authorization: HeaderValue,
     timeout: Duration,
+    metrics: std::sync::Arc<SlackMetrics>,
 }
 
 impl std::fmt::Debug for HttpSource {
@@ -107,13 +109,35 @@ impl HttpSource {
             logs_url: format!("{base_url}/audit/v1/logs"),
             authorization,
             timeout,
+            metrics: std::sync::Arc::default(),
         })
+    }
+
+    /// The same, counting requests, their outcomes, durations and bytes into `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<SlackMetrics>) -> HttpSource {
+        self.metrics = metrics;
+        self
     }
 
     async fn get(
         &self,
         params: &[(&str, String)],
         hint: Option<&CursorHint>,
+    ) -> Result<Page, FetchError> {
+        let started = Instant::now();
+        let mut seen = Seen::default();
+        let result = self.exchange(params, hint, &mut seen).await;
+        self.metrics
+            .request(seen.status, &result, started.elapsed(), seen.bytes);
+        result
+    }
+
+    /// One request and its classification; notes in `seen` what came back, for the metrics.
+    async fn exchange(
+        &self,
+        params: &[(&str, String)],
+        hint: Option<&CursorHint>,
+        seen: &mut Seen,
     ) -> Result<Page, FetchError> {
         let started = Instant::now();
         let deadline = started + self.timeout;
@@ -135,6 +159,7 @@ impl HttpSource {
         };
         let headers_at = started.elapsed();
         let status = response.status();
+        seen.status = Some(status.as_u16());
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after(response.headers(), chrono::Utc::now());
             return Err(FetchError::RateLimited(wait.unwrap_or(DEFAULT_RETRY_AFTER)));
@@ -147,6 +172,7 @@ impl HttpSource {
                 .read_body(response, MAX_ERROR_BODY_BYTES, deadline, Vec::new())
                 .await
                 .unwrap_or_else(|partial| partial);
+            seen.bytes = body.len();
             let code = error_code(&body);
             return Err(classify_status(status, code.as_deref()));
         }
@@ -167,8 +193,12 @@ impl HttpSource {
             .await
         {
             Ok(body) => body,
-            Err(partial) => return Err(self.body_error(partial.len(), started)),
+            Err(partial) => {
+                seen.bytes = partial.len();
+                return Err(self.body_error(partial.len(), started));
+            }
         };
+        seen.bytes = body.len();
         let body_at = started.elapsed();
         if let (Some(hint), Some(next)) = (hint, peek_next_cursor(&body)) {
             hint.offer(next);
@@ -292,6 +322,14 @@ impl PageSource for HttpSource {
             }
         ))
     }
+}
+
+/// What a request got back, for the metrics: the status, if a response came, and the bytes of
+/// body read.
+#[derive(Debug, Default)]
+struct Seen {
+    status: Option<u16>,
+    bytes: usize,
 }
 
 /// Whether `e` is hyper refusing a response head over its caps (HTTP/1.1: about 400 KiB, or

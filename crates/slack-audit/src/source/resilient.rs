@@ -18,6 +18,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
+use crate::metrics::SlackMetrics;
 use crate::page::Page;
 
 /// Consecutive 429s tolerated for one page before giving up on the run.
@@ -76,6 +77,7 @@ pub struct Resilient<S> {
     inner: S,
     pacer: Pacer,
     policy: RetryPolicy,
+    metrics: std::sync::Arc<SlackMetrics>,
 }
 
 impl<S> Resilient<S> {
@@ -85,7 +87,14 @@ impl<S> Resilient<S> {
             inner,
             pacer,
             policy,
+            metrics: std::sync::Arc::default(),
         }
+    }
+
+    /// The same, counting retries, 429s and waits into `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<SlackMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn backoff(&self, retry: u32) -> Duration {
@@ -134,6 +143,7 @@ impl<S> Resilient<S> {
                             times = rate_limited,
                         );
                     }
+                    self.metrics.rate_limited(capped);
                     self.pacer.defer(capped).await;
                 }
                 Err(FetchError::Transient(reason)) => {
@@ -152,6 +162,7 @@ impl<S> Resilient<S> {
                         of = self.policy.max_retries,
                         backoff_ms = delay.as_millis() as u64,
                     );
+                    self.metrics.retry_after_failure(delay);
                     tokio::time::sleep(delay).await;
                 }
                 Err(other) => return Err(other),

@@ -92,8 +92,13 @@ proptest! {
     fn arbitrary_state_files_are_loaded_or_refused_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), json in json_value(), shaped in sync_state_like()) {
         let dir = tempfile::tempdir().unwrap();
         let envelope = |state: serde_json::Value| serde_json::to_vec(&serde_json::json!({"connector": "slack-audit", "version": 1, "state": state})).unwrap();
-        for content in [bytes.clone(), envelope(json.clone()), envelope(shaped.clone())] {
-            let path = dir.path().join("state.json");
+        for (i, content) in [bytes.clone(), envelope(json.clone()), envelope(shaped.clone())].into_iter().enumerate() {
+            // A file (and lock) of its own each time: a child process another test spawns
+            // can hold a just-released lock for an instant (its inherited descriptor closes
+            // only at exec), and this loop takes thousands of them.
+            let sub = dir.path().join(i.to_string());
+            std::fs::create_dir(&sub).unwrap();
+            let path = sub.join("state.json");
             std::fs::write(&path, &content).unwrap();
             match load(&path) {
                 Ok(state) => {

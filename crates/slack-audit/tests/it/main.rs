@@ -6,13 +6,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod airbyte;
 mod cli;
 mod configs;
 mod errors;
 mod hostile;
 mod kills;
 mod lifecycle;
+mod metrics;
+mod ocsf;
 mod secrets;
+mod status;
 mod support;
 mod sync;
 mod synthetic;

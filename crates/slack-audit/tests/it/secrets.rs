@@ -142,3 +142,82 @@ fn a_panic_while_holding_the_config_does_not_print_the_token() {
     assert!(message.contains("simulated failure"));
     assert_clean("a panic message", &message);
 }
+
+/// The metrics endpoint, the health endpoint and `status` show no token, whatever the run
+/// went through (answers, retries, a refused token that ends the run).
+#[tokio::test]
+async fn metrics_health_and_status_never_show_the_token() {
+    let mock = mock().await;
+    mock.push_entries(entries("s", 30, T0 - 100, T0 - 1));
+    let work = Workdir::new();
+    let path = work.write_config(&config(settings(
+        &mock,
+        json!({"backfill_start_time": "2025-12-31", "max_retries": 1}),
+    )));
+    mock.enqueue_fault(Fault::service_unavailable_html());
+    mock.enqueue_fault(Fault::RateLimited {
+        retry_after_secs: 1,
+    });
+    let mut reader = Reader::start(
+        &path,
+        &work.state(),
+        &["--follow", "--poll-interval", "0.2"],
+    )
+    .await;
+    reader.take(30).await;
+    for _ in 0..20 {
+        mock.enqueue_fault(Fault::service_unavailable_html());
+    }
+    let mut bodies = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, health) = get(reader.addr, "/healthz").await;
+        bodies.push(health);
+        bodies.push(get(reader.addr, "/metrics").await.1);
+        if status == 503 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never unhealthy");
+    }
+    mock.clear_faults();
+    mock.enqueue_fault(Fault::unauthorized_empty());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let code = loop {
+        if let Some(status) = reader.child.try_wait().unwrap() {
+            break status.code();
+        }
+        if let Ok(response) = reqwest::get(format!("http://{}/healthz", reader.addr)).await {
+            bodies.push(response.text().await.unwrap_or_default());
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a refused token ends the run"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(code, Some(3));
+    let state = work.state();
+    for json in [false, true] {
+        let mut args = vec!["status", "--state", state.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let out = run_binary(&args, &[("RUST_LOG", "trace")]).await;
+        bodies.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        bodies.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    bodies.push(reader.stderr.lock().unwrap().clone());
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("slack_audit_requests_total"))
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("the source is unavailable"))
+    );
+    for body in &bodies {
+        assert_clean("a metrics, health or status answer", body);
+    }
+}

@@ -2,17 +2,23 @@
 //! function per way of running the input (in-process, or the real binary).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use connector_sdk::HostError;
 use connector_sdk::host::{self, ReadOptions, ReadSummary};
 use connector_sdk::output::MemorySink;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::{Value, json};
 use slack_audit::SlackAuditInput;
 use slack_audit::clock::FixedClock;
 use slack_mock::{MockConfig, MockEntry, MockSlack};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout};
 use tokio_util::sync::CancellationToken;
 
 /// A fixed "now" in the past, so the mock never sees a `latest` in its future.
@@ -175,4 +181,104 @@ pub fn assert_exactly_once(ids: &[String], expected: &[MockEntry]) {
         &missing[..missing.len().min(5)]
     );
     assert_eq!(ids.len(), expected.len(), "unexpected extra records");
+}
+
+/// GET `http://addr/path`: status and body.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The real binary reading with `--metrics-addr 127.0.0.1:0`, its stdout lines, and the
+/// address it logged.
+pub struct Reader {
+    pub child: Child,
+    pub lines: Lines<BufReader<ChildStdout>>,
+    pub addr: SocketAddr,
+    pub stderr: Arc<std::sync::Mutex<String>>,
+}
+
+impl Reader {
+    pub async fn start(
+        config: &std::path::Path,
+        state: &std::path::Path,
+        extra: &[&str],
+    ) -> Reader {
+        let mut child = tokio::process::Command::new(binary())
+            .args([
+                "read",
+                "--config",
+                config.to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+        let addr = loop {
+            let line = tokio::time::timeout(Duration::from_secs(10), errors.next_line())
+                .await
+                .expect("the endpoint's address is logged at start")
+                .unwrap()
+                .unwrap_or_else(|| panic!("stderr ended: {}", stderr.lock().unwrap()));
+            stderr.lock().unwrap().push_str(&line);
+            stderr.lock().unwrap().push('\n');
+            if let Some(at) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("address="))
+            {
+                break at.parse().unwrap();
+            }
+        };
+        let sink = Arc::clone(&stderr);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = errors.next_line().await {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Reader {
+            child,
+            lines,
+            addr,
+            stderr,
+        }
+    }
+
+    /// Reads `n` more lines (10 s each at most).
+    pub async fn take(&mut self, n: usize) -> Vec<String> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match tokio::time::timeout(Duration::from_secs(10), self.lines.next_line()).await {
+                Ok(Ok(Some(line))) => out.push(line),
+                other => panic!(
+                    "output ended after {} lines: {other:?}\n{}",
+                    out.len(),
+                    self.stderr.lock().unwrap()
+                ),
+            }
+        }
+        out
+    }
+
+    /// SIGTERM, and the exit code.
+    pub async fn stop(mut self) -> Option<i32> {
+        let pid = Pid::from_raw(self.child.id().unwrap() as i32);
+        kill(pid, Signal::SIGTERM).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("stops promptly")
+            .unwrap()
+            .code()
+    }
 }

@@ -1,0 +1,153 @@
+//! `NAME status --state FILE [--json]`: where a state file says a connector would resume, and
+//! whether a reader is running on it, **without touching it**.
+//!
+//! Read-only and safe while a reader runs: the state file is read (never locked, never
+//! written; commits replace it atomically, so the read sees one whole state), and the lock is
+//! probed without waiting ([`crate::state::lock_is_held`]). The generic parts live here: the
+//! envelope, the lock probe, the two renderings. What the state *means* is the input's to say,
+//! through [`Input::describe_state`](crate::Input::describe_state).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::input::Input;
+use crate::state::{self, StateError};
+
+/// What an input says about one of its saved states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateDescription {
+    /// For people: `(label, value)` lines, such as `("watermark", "2026-01-01T00:00:00Z, 2m ago")`.
+    pub lines: Vec<(String, String)>,
+    /// For programs (`--json`): the same facts as one JSON object.
+    pub json: Value,
+}
+
+impl StateDescription {
+    /// The state as it is stored: the default for inputs that say nothing more.
+    pub fn raw<S: Serialize>(state: &S) -> StateDescription {
+        let json = serde_json::to_value(state).unwrap_or(Value::Null);
+        StateDescription {
+            lines: vec![("state".to_owned(), json.to_string())],
+            json,
+        }
+    }
+}
+
+/// The report of `status` on one state file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    /// The state file.
+    pub path: String,
+    /// Whether it exists.
+    pub exists: bool,
+    /// Whether another process (a `read`) holds its lock.
+    pub reader_running: bool,
+    /// The connector and the state version this build reads.
+    pub connector: &'static str,
+    /// The state version this build reads.
+    pub version: u32,
+    /// The input's description, when the file exists.
+    pub description: Option<StateDescription>,
+    /// Why a `read` would refuse this state ([`Input::check_state`](crate::Input::check_state)),
+    /// if it would.
+    pub problem: Option<String>,
+}
+
+impl StatusReport {
+    /// As JSON, for `--json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "state_file": self.path,
+            "exists": self.exists,
+            "connector": self.connector,
+            "state_version": self.version,
+            "reader_running": self.reader_running,
+            "state": self.description.as_ref().map(|d| d.json.clone()),
+            "problem": self.problem,
+        })
+    }
+
+    /// As aligned lines, for people.
+    pub fn to_text(&self) -> String {
+        let mut lines: Vec<(String, String)> = vec![
+            ("state file".into(), self.path.clone()),
+            (
+                "reader".into(),
+                if self.reader_running {
+                    "running: another process holds the lock (a `read` is in progress)".into()
+                } else {
+                    "none running (the lock is free)".into()
+                },
+            ),
+        ];
+        match &self.description {
+            Some(d) => lines.extend(d.lines.iter().cloned()),
+            None => lines.push((
+                "state".into(),
+                "none yet: no run has saved a position; the next `read` starts from the configured start point".into(),
+            )),
+        }
+        if let Some(problem) = &self.problem {
+            lines.push((
+                "problem".into(),
+                format!("a `read` would refuse this state: {problem}"),
+            ));
+        }
+        let width = lines
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for (label, value) in lines {
+            let _ = writeln!(out, "{label:width$}  {value}");
+        }
+        out
+    }
+}
+
+/// Describes the state file at `path` of input `I`, read-only.
+pub fn status<I: Input>(path: &Path) -> Result<StatusReport, StateError> {
+    // The lock first: a reader that finishes meanwhile leaves a state at least as new.
+    let reader_running = state::lock_is_held(path)?;
+    let loaded =
+        state::read_unlocked::<I::State>(path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
+    Ok(StatusReport {
+        path: path.display().to_string(),
+        exists: loaded.is_some(),
+        reader_running,
+        connector: I::NAME,
+        version: I::STATE_VERSION,
+        description: loaded.as_ref().map(I::describe_state),
+        problem: loaded.as_ref().and_then(|s| I::check_state(s).err()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_aligned_and_says_when_there_is_no_state() {
+        let report = StatusReport {
+            path: "/x/state.json".into(),
+            exists: false,
+            reader_running: true,
+            connector: "demo",
+            version: 1,
+            description: None,
+            problem: None,
+        };
+        let text = report.to_text();
+        assert!(
+            text.starts_with("state file  /x/state.json\nreader      running"),
+            "{text}"
+        );
+        assert!(text.contains("state       none yet"), "{text}");
+        assert_eq!(report.to_json()["reader_running"], json!(true));
+        assert_eq!(report.to_json()["state"], Value::Null);
+    }
+}

@@ -1,0 +1,357 @@
+//! Slack's own metrics: what the sync skipped and why, what the requests to Slack did, and
+//! where the position is.
+//!
+//! The families are created with the input and recorded into whether or not anybody asked for
+//! metrics (they are atomics; recording is a few additions per page); they are exposed only
+//! when the host registers them ([`connector_sdk::Input::register_metrics`]), under the prefix
+//! the SDK derives from the connector's name (`slack_audit_`).
+//!
+//! Nothing here is recorded per entry: the engine counts a page's entries in locals and adds the
+//! page's totals ([`SlackMetrics::page`]); requests, retries and waits are counted where they
+//! happen, once each. Label values are fixed words from code (a status class, an error kind,
+//! a reason): no text of a request, a response or the config ever reaches a label.
+//!
+//! The position (watermark, lag, the window being read) is read at scrape time from atomics the
+//! engine updates with every checkpoint it hands over, so the lag keeps growing while nothing
+//! moves.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use connector_sdk::metrics::prometheus_client::collector::Collector;
+use connector_sdk::metrics::prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeMetric,
+};
+use connector_sdk::metrics::prometheus_client::metrics::MetricType;
+use connector_sdk::metrics::prometheus_client::metrics::counter::Counter;
+use connector_sdk::metrics::prometheus_client::metrics::family::Family;
+use connector_sdk::metrics::prometheus_client::metrics::gauge::ConstGauge;
+use connector_sdk::metrics::prometheus_client::metrics::histogram::{
+    Histogram, exponential_buckets,
+};
+use connector_sdk::metrics::prometheus_client::registry::Unit;
+use connector_sdk::metrics::{FloatCounter, Labels, Registry, unix_now};
+
+use crate::page::Page;
+use crate::source::FetchError;
+use crate::sync::{PassStats, SyncState};
+
+/// Slack's metric families, shared by the input, its sources and its engine.
+#[derive(Debug)]
+pub struct SlackMetrics {
+    duplicates: Counter,
+    unkeyed: Counter,
+    out_of_window: Counter,
+    pages: Counter,
+    requests: Family<Labels<2>, Counter>,
+    request_duration: Histogram,
+    received: Counter,
+    retries: Family<Labels<1>, Counter>,
+    rate_limited: Counter,
+    rate_limit_wait: FloatCounter,
+    backoff_wait: FloatCounter,
+    cursor_restarts: Family<Labels<1>, Counter>,
+    position: Arc<Position>,
+}
+
+impl Default for SlackMetrics {
+    fn default() -> Self {
+        SlackMetrics {
+            duplicates: Counter::default(),
+            unkeyed: Counter::default(),
+            out_of_window: Counter::default(),
+            pages: Counter::default(),
+            requests: Family::default(),
+            // 10 ms to about 160 s (a page of 9,999 entries over a slow link; the request
+            // timeout is at most 300 s).
+            request_duration: Histogram::new(exponential_buckets(0.01, 2.0, 15)),
+            received: Counter::default(),
+            retries: Family::default(),
+            rate_limited: Counter::default(),
+            rate_limit_wait: FloatCounter::default(),
+            backoff_wait: FloatCounter::default(),
+            cursor_restarts: Family::default(),
+            position: Arc::default(),
+        }
+    }
+}
+
+impl SlackMetrics {
+    /// Registers every family into `registry` (already prefixed by the host).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "duplicates_skipped",
+            "Entries not delivered because they already were (re-read at the resume second or within the late-arrival window)",
+            self.duplicates.clone(),
+        );
+        registry.register(
+            "unkeyed_entries",
+            "Entries without a string id or an integer date_create: delivered as sent, but they cannot be de-duplicated",
+            self.unkeyed.clone(),
+        );
+        registry.register(
+            "out_of_window_entries",
+            "Entries dated outside the window asked for: delivered as sent, never trusted to move the checkpoint",
+            self.out_of_window.clone(),
+        );
+        registry.register(
+            "pages",
+            "Pages of audit logs handled (de-duplicated, handed over with their checkpoint)",
+            self.pages.clone(),
+        );
+        registry.register(
+            "requests",
+            "Requests to Slack's Audit Logs API by HTTP status class (status: 2xx, 4xx, 5xx, ... or none when no response came) and outcome (kind: ok, rate_limited, transient, invalid_cursor, auth, config, fatal)",
+            self.requests.clone(),
+        );
+        registry.register_with_unit(
+            "request_duration",
+            "Time of one request to Slack, from sending it to the last byte of the body or the error",
+            Unit::Seconds,
+            self.request_duration.clone(),
+        );
+        registry.register_with_unit(
+            "received",
+            "Bytes of response bodies received from Slack, after decompression",
+            Unit::Bytes,
+            self.received.clone(),
+        );
+        registry.register(
+            "retries",
+            "Requests tried again, by reason (rate_limited: a 429 or Slack's ratelimited error; transient: 5xx, timeouts, broken connections or bodies, \"ok\": false)",
+            self.retries.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Answers asking to slow down (HTTP 429, or Slack's ratelimited error)",
+            self.rate_limited.clone(),
+        );
+        registry.register_with_unit(
+            "rate_limit_wait",
+            "Time waited because Slack asked to (Retry-After, capped at 5 minutes a wait)",
+            Unit::Seconds,
+            self.rate_limit_wait.clone(),
+        );
+        registry.register_with_unit(
+            "backoff_wait",
+            "Time waited between a failed request and its retry (exponential backoff with jitter)",
+            Unit::Seconds,
+            self.backoff_wait.clone(),
+        );
+        registry.register(
+            "cursor_restarts",
+            "Windows resumed from their checkpoint without a cursor, by reason (invalid_cursor: Slack refused it; loop: a cursor came back)",
+            self.cursor_restarts.clone(),
+        );
+        registry.register_collector(Box::new(Arc::clone(&self.position)));
+        // The label sets every run can have start at 0, so they are listed from the first
+        // scrape and `rate()` sees their first increase.
+        let _ = self
+            .requests
+            .get_or_create(&[("status", "2xx"), ("kind", "ok")]);
+        for reason in ["transient", "rate_limited"] {
+            let _ = self.retries.get_or_create(&[("reason", reason)]);
+        }
+        for reason in ["invalid_cursor", "loop"] {
+            let _ = self.cursor_restarts.get_or_create(&[("reason", reason)]);
+        }
+    }
+
+    /// One request answered (`status`: the HTTP status, if a response came) with `outcome`,
+    /// in `took`, with `bytes` of body read.
+    pub fn request(
+        &self,
+        status: Option<u16>,
+        outcome: &Result<Page, FetchError>,
+        took: Duration,
+        bytes: usize,
+    ) {
+        let class = match status {
+            None => "none",
+            Some(100..=199) => "1xx",
+            Some(200..=299) => "2xx",
+            Some(300..=399) => "3xx",
+            Some(400..=499) => "4xx",
+            Some(500..=599) => "5xx",
+            Some(_) => "other",
+        };
+        let kind = match outcome {
+            Ok(_) => "ok",
+            Err(FetchError::Auth(_)) => "auth",
+            Err(FetchError::Config(_)) => "config",
+            Err(FetchError::InvalidCursor) => "invalid_cursor",
+            Err(FetchError::RateLimited(_)) => "rate_limited",
+            Err(FetchError::Transient(_)) => "transient",
+            Err(FetchError::Fatal(_)) => "fatal",
+        };
+        self.requests
+            .get_or_create(&[("status", class), ("kind", kind)])
+            .inc();
+        self.request_duration.observe(took.as_secs_f64());
+        self.received.inc_by(bytes as u64);
+    }
+
+    /// A request is retried after a transient failure, `backoff` later.
+    pub fn retry_after_failure(&self, backoff: Duration) {
+        self.retries.get_or_create(&[("reason", "transient")]).inc();
+        self.backoff_wait.inc_by(backoff.as_secs_f64());
+    }
+
+    /// Slack asked to slow down; the next request waits `wait`.
+    pub fn rate_limited(&self, wait: Duration) {
+        self.retries
+            .get_or_create(&[("reason", "rate_limited")])
+            .inc();
+        self.rate_limited.inc();
+        self.rate_limit_wait.inc_by(wait.as_secs_f64());
+    }
+
+    /// A window resumes from its checkpoint without a cursor (`reason`: `invalid_cursor` or
+    /// `loop`).
+    pub fn cursor_restart(&self, reason: &'static str) {
+        self.cursor_restarts
+            .get_or_create(&[("reason", reason)])
+            .inc();
+    }
+
+    /// A page was handled: the pass's counts went from `before` to `after`.
+    pub fn page(&self, before: &PassStats, after: &PassStats) {
+        self.pages.inc_by(after.pages.saturating_sub(before.pages));
+        self.duplicates
+            .inc_by(after.duplicates.saturating_sub(before.duplicates));
+        self.unkeyed
+            .inc_by(after.unkeyed.saturating_sub(before.unkeyed));
+        self.out_of_window
+            .inc_by(after.out_of_window.saturating_sub(before.out_of_window));
+    }
+
+    /// The position a checkpoint handed over describes.
+    pub fn position(&self, state: &SyncState) {
+        let p = &self.position;
+        p.watermark
+            .store(state.watermark.unwrap_or(NONE), Ordering::Relaxed);
+        let window = state.window.as_ref();
+        p.oldest
+            .store(window.map_or(NONE, |w| w.oldest), Ordering::Relaxed);
+        p.latest
+            .store(window.map_or(NONE, |w| w.latest), Ordering::Relaxed);
+        p.upper.store(
+            window.map_or(NONE, |w| w.upper.unwrap_or(w.latest)),
+            Ordering::Relaxed,
+        );
+        let ids: usize = state.recent.values().map(Vec::len).sum();
+        p.late_ids.store(ids as i64, Ordering::Relaxed);
+    }
+}
+
+/// "Not known": no watermark yet, no window open.
+const NONE: i64 = i64::MIN;
+
+/// The position, read at scrape time.
+#[derive(Debug)]
+struct Position {
+    watermark: AtomicI64,
+    oldest: AtomicI64,
+    latest: AtomicI64,
+    upper: AtomicI64,
+    late_ids: AtomicI64,
+}
+
+impl Default for Position {
+    fn default() -> Self {
+        Position {
+            watermark: AtomicI64::new(NONE),
+            oldest: AtomicI64::new(NONE),
+            latest: AtomicI64::new(NONE),
+            upper: AtomicI64::new(NONE),
+            late_ids: AtomicI64::new(0),
+        }
+    }
+}
+
+fn known(v: &AtomicI64) -> Option<i64> {
+    Some(v.load(Ordering::Relaxed)).filter(|v| *v != NONE)
+}
+
+/// Writes one gauge family: its description always (so the exposition lists it), its sample
+/// only when the value is known.
+fn gauge<N: EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: Option<N>,
+) -> Result<(), std::fmt::Error> {
+    let metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    match value {
+        Some(v) => ConstGauge::new(v).encode(metric),
+        None => Ok(()),
+    }
+}
+
+impl Collector for Position {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let seconds = Some(&Unit::Seconds);
+        let watermark = known(&self.watermark);
+        gauge(
+            &mut encoder,
+            "watermark_timestamp",
+            "The newest date_create of a completed window, in unix seconds: everything up to it is collected (absent until the first window completes).",
+            seconds,
+            watermark,
+        )?;
+        gauge(
+            &mut encoder,
+            "lag",
+            "Now minus the watermark, in seconds: how far behind collection is (absent until the first window completes).",
+            seconds,
+            watermark.map(|w| unix_now() - w as f64),
+        )?;
+        let window = match (known(&self.oldest), known(&self.latest), known(&self.upper)) {
+            (Some(o), Some(l), Some(u)) => Some((o, l, u)),
+            _ => None,
+        };
+        gauge(
+            &mut encoder,
+            "window_oldest_timestamp",
+            "Start of the window being read, in unix seconds (absent between windows).",
+            seconds,
+            window.map(|(o, _, _)| o),
+        )?;
+        gauge(
+            &mut encoder,
+            "window_latest_timestamp",
+            "End of the window being read, in unix seconds (absent between windows).",
+            seconds,
+            window.map(|(_, l, _)| l),
+        )?;
+        gauge(
+            &mut encoder,
+            "window_position_timestamp",
+            "How far back the window being read has got (pages go newest first), in unix seconds: the backfill position (absent between windows).",
+            seconds,
+            window.map(|(_, _, u)| u),
+        )?;
+        gauge(
+            &mut encoder,
+            "window_progress_ratio",
+            "Share of the window being read that is done, from 0 to 1 (absent between windows).",
+            None,
+            window.map(|(o, l, u)| {
+                if l > o {
+                    ((l - u) as f64 / (l - o) as f64).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            }),
+        )?;
+        gauge(
+            &mut encoder,
+            "late_arrival_ids",
+            "Ids kept to recognise events re-read within the late-arrival window.",
+            None,
+            Some(self.late_ids.load(Ordering::Relaxed)),
+        )
+    }
+}

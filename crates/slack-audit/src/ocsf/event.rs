@@ -1,0 +1,681 @@
+//! One Slack entry to one OCSF 1.8.0 event.
+//!
+//! The row of the entry's action (see [`super::table`]) gives the class, activity, status and
+//! severity; the class's [`Shape`] says where the entry's entity goes. The rest is the same for
+//! every class:
+//!
+//! | OCSF | Slack |
+//! |---|---|
+//! | `time` | `date_create` × 1000 (the wall clock when Slack sent no usable time) |
+//! | `metadata.uid`, `metadata.original_event_uid` | `id` |
+//! | `metadata.event_code` | `action` (also `activity_name` when the activity is 99) |
+//! | `metadata.original_time` | `date_create` as sent |
+//! | `metadata.tenant_uid` | the enterprise id (`context.location` of type `enterprise`, else the actor's `team` when it is an enterprise id) |
+//! | `actor.user` | `actor.user`: `id` → `uid`, `name`, `email` → `email_addr`, `account_type` → `type` (and `type_id`) |
+//! | `actor.session.uid` | `context.session_id` (a number becomes its decimal text) |
+//! | `actor.app_uid`, `actor.app_name` | `context.app.id`, `context.app.name` |
+//! | `src_endpoint.ip` | `context.ip_address` |
+//! | `http_request.user_agent` | `context.ua` |
+//!
+//! A value is *taken* only when the event carries it whole and where OCSF's type allows it
+//! (an empty string, an address that is not an IP, an email that OCSF's pattern refuses stay
+//! behind); everything not taken goes under `unmapped` at its Slack path, byte for byte. Where
+//! a class requires an object Slack did not provide (a file event without an IP address still
+//! needs `src_endpoint`), the event says `"name": "unknown"` rather than invent a value.
+
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::reader::{Doc, Id, Tape};
+use super::table::{self, FALLBACK, Shape, Table};
+use super::writer::{ObjW, escaped};
+
+/// The OCSF version the events follow.
+pub const OCSF_VERSION: &str = "1.8.0";
+/// `metadata.product.name`.
+pub const PRODUCT: &str = "Slack Audit Logs";
+/// `metadata.product.vendor_name`.
+pub const VENDOR: &str = "Slack";
+/// `metadata.product`.
+const PRODUCT_JSON: &str = r#"{"name":"Slack Audit Logs","vendor_name":"Slack"}"#;
+/// A `service` (Authentication) or `api.service`.
+const SERVICE_JSON: &str = r#"{"name":"Slack"}"#;
+/// A required object the entry does not provide.
+const UNKNOWN_JSON: &str = r#"{"name":"unknown"}"#;
+
+/// What converting one entry found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mapped {
+    /// The action has a row in the table.
+    Known,
+    /// The action is not in the table (or the entry has none): the fallback class was used.
+    Unknown,
+}
+
+/// Appends the OCSF event of the entry `raw` to `out` (compact JSON, no newline). `tape` is
+/// scratch space, kept between calls for its allocation.
+pub(crate) fn write_event(
+    table: &Table,
+    tape: &mut Tape,
+    raw: &[u8],
+    raw_data: bool,
+    out: &mut Vec<u8>,
+) -> Mapped {
+    let Some((mut doc, root)) = std::str::from_utf8(raw)
+        .ok()
+        .and_then(|json| Doc::scan(json, tape))
+    else {
+        not_an_object(raw, out);
+        return Mapped::Unknown;
+    };
+    let action = doc.get(root, "action").filter(|id| doc.is_string(*id));
+    let known = action
+        .and_then(|id| doc.text(id))
+        .and_then(|a| table.entry(&a));
+    let (row, header, mapped) = match known {
+        Some((row, header)) => (*row, Cow::Borrowed(header), Mapped::Known),
+        None => {
+            let inner = action.map(|id| {
+                let raw = doc.raw(id);
+                &raw[1..raw.len() - 1]
+            });
+            let class = table::class(FALLBACK.class_uid).unwrap_or(&table::CLASSES[0]);
+            (
+                FALLBACK,
+                Cow::Owned(table::header(class, &FALLBACK, inner)),
+                Mapped::Unknown,
+            )
+        }
+    };
+    let class = table::class(row.class_uid).unwrap_or(&table::CLASSES[0]);
+    let slots = Slots::of(class.shape);
+
+    // Read and take first; write in order afterwards.
+    let date = doc.take_if(root, "date_create", |d, id| {
+        d.is_number(id) || d.text(id).is_some_and(|t| t.parse::<f64>().is_ok())
+    });
+    let id = doc.take_text(root, "id");
+    let event_code = doc.take_text(root, "action");
+    let mut actor_user = None;
+    let mut team = None;
+    if let Some(actor) = doc.open(root, "actor")
+        && let Some(user) = doc.open(actor, "user")
+    {
+        team = doc.get(user, "team");
+        actor_user = user_nodes(&mut doc, user);
+    }
+    let mut client = Client::default();
+    let mut tenant = None;
+    if let Some(context) = doc.open(root, "context") {
+        if let Some(location) = doc.peek(context, "location")
+            && doc.str(location, "type").as_deref() == Some("enterprise")
+        {
+            tenant = doc.get(location, "id");
+        }
+        client.session = doc.take_if(context, "session_id", |d, id| {
+            (d.is_number(id) && !d.raw(id).contains(['.', 'e', 'E', '-']))
+                || (d.is_string(id) && d.raw(id).len() > 2)
+        });
+        if let Some(app) = doc.open(context, "app") {
+            client.app_name = doc.take_text(app, "name");
+            client.app_uid = doc.take_text(app, "id");
+        }
+        client.ip = doc.take_text_if(context, "ip_address", is_ocsf_ip);
+        if slots.http_request {
+            client.ua = doc.take_text(context, "ua");
+        }
+    }
+    // Enterprise ids start with `E`; a guest's `team` is a workspace.
+    let tenant = tenant
+        .filter(|t| doc.text(*t).is_some_and(|t| !t.is_empty()))
+        .or_else(|| team.filter(|t| doc.text(*t).is_some_and(|t| t.starts_with('E'))));
+    let target = Target::take(&mut doc, root, class.shape);
+    let reasons = match class.shape {
+        Shape::DetectionFinding | Shape::DataSecurityFinding => {
+            doc.open(root, "details").and_then(|details| {
+                doc.take_if(details, "reason", |d, id| {
+                    serde_json::from_str::<Vec<String>>(d.raw(id)).is_ok_and(|v| !v.is_empty())
+                })
+            })
+        }
+        _ => None,
+    };
+
+    // Write.
+    let start = out.len();
+    out.extend_from_slice(header.as_bytes());
+    let mut event = ObjW::continuing(start);
+    event.int(
+        out,
+        "time",
+        date.and_then(|d| millis(&doc, d))
+            .unwrap_or_else(now_millis),
+    );
+    event.obj(out, "metadata", |out, m| {
+        if let Some(id) = id {
+            m.raw(out, "uid", doc.raw(id));
+            m.raw(out, "original_event_uid", doc.raw(id));
+        }
+        if let Some(code) = event_code {
+            m.raw(out, "event_code", doc.raw(code));
+        }
+        if let Some(date) = date {
+            quoted(out, m, "original_time", &doc, date);
+        }
+        m.raw(out, "product", PRODUCT_JSON);
+        if let Some(tenant) = tenant {
+            m.raw(out, "tenant_uid", doc.raw(tenant));
+        }
+        m.text(out, "version", OCSF_VERSION);
+    });
+
+    match class.shape {
+        Shape::Authentication | Shape::AccountChange => {
+            let user = target.user.as_ref().or(actor_user.as_ref());
+            match user {
+                Some(user) => event.obj(out, "user", |out, o| write_user(out, o, &doc, user)),
+                None => event.raw(out, "user", UNKNOWN_JSON),
+            }
+            if class.shape == Shape::Authentication {
+                event.raw(out, "service", SERVICE_JSON);
+            }
+        }
+        Shape::GroupManagement => {
+            event.obj(out, "group", |out, o| {
+                target.write_named(out, o, &doc, class.shape)
+            });
+            if let Some(user) = &target.user {
+                event.obj(out, "user", |out, o| write_user(out, o, &doc, user));
+            }
+        }
+        Shape::EntityManagement => {
+            event.obj(out, "entity", |out, o| {
+                target.write_named(out, o, &doc, class.shape)
+            });
+        }
+        Shape::FileHosting => {
+            event.obj(out, "file", |out, o| {
+                target.write_named(out, o, &doc, class.shape)
+            });
+        }
+        Shape::ApiActivity => {
+            event.obj(out, "api", |out, api| {
+                match action {
+                    Some(action) => api.raw(out, "operation", doc.raw(action)),
+                    None => api.text(out, "operation", "unknown"),
+                }
+                api.raw(out, "service", SERVICE_JSON);
+            });
+            target.write_resources(out, &mut event, &doc, class.shape);
+        }
+        Shape::DetectionFinding | Shape::DataSecurityFinding => {
+            event.obj(out, "finding_info", |out, info| {
+                match id {
+                    Some(id) => info.raw(out, "uid", doc.raw(id)),
+                    None => info.text(out, "uid", "unknown"),
+                }
+                if let Some(action) = action {
+                    info.raw(out, "title", doc.raw(action));
+                }
+                if let Some(reasons) = reasons {
+                    info.raw(out, "types", doc.raw(reasons));
+                }
+            });
+            target.write_resources(out, &mut event, &doc, class.shape);
+        }
+    }
+
+    let write_actor = |out: &mut Vec<u8>, a: &mut ObjW| {
+        if let Some(session) = client.session {
+            a.obj(out, "session", |out, s| {
+                quoted(out, s, "uid", &doc, session)
+            });
+        }
+        if let Some(name) = client.app_name {
+            a.raw(out, "app_name", doc.raw(name));
+        }
+        if let Some(uid) = client.app_uid {
+            a.raw(out, "app_uid", doc.raw(uid));
+        }
+        if let Some(user) = &actor_user {
+            a.obj(out, "user", |out, o| write_user(out, o, &doc, user));
+        }
+        if a.is_empty() && slots.required {
+            a.raw(out, "user", UNKNOWN_JSON);
+        }
+    };
+    let write_src = |out: &mut Vec<u8>, e: &mut ObjW| match client.ip {
+        Some(ip) => e.raw(out, "ip", doc.raw(ip)),
+        None if slots.required => e.text(out, "name", "unknown"),
+        None => {}
+    };
+    let write_http = |out: &mut Vec<u8>, h: &mut ObjW| {
+        if let Some(ua) = client.ua {
+            h.raw(out, "user_agent", doc.raw(ua));
+        }
+    };
+    if slots.actor_in_evidence {
+        let mark = out.len();
+        event.key(out, "evidences");
+        out.push(b'[');
+        let mut evidence = ObjW::begin(out);
+        evidence.obj(out, "actor", write_actor);
+        evidence.obj(out, "src_endpoint", write_src);
+        evidence.obj(out, "http_request", write_http);
+        if evidence.end(out) {
+            out.push(b']');
+        } else {
+            event.undo_key(out, mark);
+        }
+    } else {
+        event.obj(out, "actor", write_actor);
+        event.obj(out, "src_endpoint", write_src);
+        if slots.http_request {
+            event.obj(out, "http_request", write_http);
+        }
+    }
+
+    let mark = out.len();
+    event.key(out, "unmapped");
+    if !doc.write_rest(root, out) {
+        event.undo_key(out, mark);
+    }
+    if raw_data {
+        event.key(out, "raw_data");
+        escaped(out, &String::from_utf8_lossy(raw));
+    }
+    event.close(out);
+    mapped
+}
+
+/// `key`: the string `id` as sent, or the number `id` as its decimal text.
+fn quoted(out: &mut Vec<u8>, o: &mut ObjW, key: &str, doc: &Doc<'_, '_>, id: Id) {
+    if doc.is_string(id) {
+        o.raw(out, key, doc.raw(id));
+    } else {
+        o.key(out, key);
+        out.push(b'"');
+        out.extend_from_slice(doc.raw(id).as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// The context members the event carries.
+#[derive(Default)]
+struct Client {
+    session: Option<Id>,
+    app_name: Option<Id>,
+    app_uid: Option<Id>,
+    ip: Option<Id>,
+    ua: Option<Id>,
+}
+
+/// Which common slots a class has (every class has a place for the actor and the source
+/// endpoint, at the top or in `evidences`).
+struct Slots {
+    /// `http_request` is an attribute of the class (or of its evidence): else `ua` stays
+    /// unmapped.
+    http_request: bool,
+    /// `actor` and `src_endpoint` are required.
+    required: bool,
+    /// The class has no `actor`: the actor and client go in `evidences`.
+    actor_in_evidence: bool,
+}
+
+impl Slots {
+    fn of(shape: Shape) -> Slots {
+        match shape {
+            Shape::FileHosting | Shape::ApiActivity => Slots {
+                http_request: true,
+                required: true,
+                actor_in_evidence: false,
+            },
+            Shape::DetectionFinding => Slots {
+                http_request: true,
+                required: false,
+                actor_in_evidence: true,
+            },
+            Shape::DataSecurityFinding => Slots {
+                http_request: false,
+                required: false,
+                actor_in_evidence: false,
+            },
+            Shape::Authentication
+            | Shape::AccountChange
+            | Shape::GroupManagement
+            | Shape::EntityManagement => Slots {
+                http_request: true,
+                required: false,
+                actor_in_evidence: false,
+            },
+        }
+    }
+}
+
+/// A Slack user (`{id, name, email, account_type, …}`) as OCSF's `user`.
+struct UserNodes {
+    uid: Option<Id>,
+    name: Option<Id>,
+    email: Option<Id>,
+    account_type: Option<Id>,
+    type_id: Option<i64>,
+}
+
+/// Takes the user `user`, or nothing when it has neither a string `id` nor a `name`.
+fn user_nodes(doc: &mut Doc<'_, '_>, user: Id) -> Option<UserNodes> {
+    let has = |doc: &Doc<'_, '_>, key| doc.str(user, key).is_some_and(|s| !s.is_empty());
+    if !has(doc, "id") && !has(doc, "name") {
+        return None;
+    }
+    let uid = doc.take_text(user, "id");
+    let name = doc.take_text(user, "name");
+    let email = doc.take_text_if(user, "email", is_ocsf_email);
+    let account_type = doc.take_text(user, "account_type");
+    let type_id = match account_type.and_then(|id| doc.text(id)) {
+        Some(t) => Some(account_type_id(&t)),
+        None => uid
+            .and_then(|id| doc.text(id))
+            .filter(|id| id.starts_with("USLACK"))
+            .map(|_| 3),
+    };
+    Some(UserNodes {
+        uid,
+        name,
+        email,
+        account_type,
+        type_id,
+    })
+}
+
+fn write_user(out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>, user: &UserNodes) {
+    if let Some(uid) = user.uid {
+        o.raw(out, "uid", doc.raw(uid));
+    }
+    if let Some(name) = user.name {
+        o.raw(out, "name", doc.raw(name));
+    }
+    if let Some(email) = user.email {
+        o.raw(out, "email_addr", doc.raw(email));
+    }
+    if let Some(account_type) = user.account_type {
+        o.raw(out, "type", doc.raw(account_type));
+    }
+    if let Some(type_id) = user.type_id {
+        o.int(out, "type_id", type_id);
+    }
+}
+
+/// OCSF's `user.type_id` for Slack's `account_type` (User 1, Admin 2, Other 99).
+fn account_type_id(account_type: &str) -> i64 {
+    let t = account_type.to_ascii_lowercase();
+    if t.contains("owner") || t.contains("admin") {
+        2
+    } else if ["user", "member", "guest", "restricted"]
+        .iter()
+        .any(|w| t.contains(w))
+    {
+        1
+    } else {
+        99
+    }
+}
+
+/// Slack's entity, taken for the class's own object.
+#[derive(Default)]
+struct Target<'a> {
+    /// `entity.type`, when taken.
+    kind_node: Option<Id>,
+    /// `entity.type`'s content.
+    kind: Cow<'a, str>,
+    /// The entity's `name` (a file's `title` when it has no name).
+    name: Option<Id>,
+    /// The entity's `id`.
+    uid: Option<Id>,
+    /// The entity as a user.
+    user: Option<UserNodes>,
+}
+
+impl<'a> Target<'a> {
+    fn take(doc: &mut Doc<'a, '_>, root: Id, shape: Shape) -> Target<'a> {
+        let mut target = Target::default();
+        let Some(entity) = doc.open(root, "entity") else {
+            return target;
+        };
+        let Some(kind) = doc.str(entity, "type") else {
+            return target;
+        };
+        let is_user = kind == "user";
+        match shape {
+            Shape::Authentication | Shape::AccountChange => {
+                if is_user && let Some(user) = doc.open(entity, "user") {
+                    target.user = user_nodes(doc, user);
+                }
+                return target;
+            }
+            Shape::GroupManagement if is_user => {
+                if let Some(user) = doc.open(entity, "user") {
+                    target.user = user_nodes(doc, user);
+                }
+                return target;
+            }
+            _ => {}
+        }
+        target.kind_node = doc.take_text(entity, "type");
+        let Some(object) = doc.open(entity, &kind) else {
+            target.kind = kind;
+            return target;
+        };
+        if shape == Shape::EntityManagement && is_user {
+            target.user = user_nodes(doc, object);
+        } else {
+            target.name = doc.take_text(object, "name");
+            if target.name.is_none() && shape == Shape::FileHosting {
+                target.name = doc.take_text(object, "title");
+            }
+            target.uid = doc.take_text(object, "id");
+        }
+        target.kind = kind;
+        target
+    }
+
+    /// `name` and `uid`: of the user, for a user managed entity (a group about a user has
+    /// neither: the user is the event's `user`, not its group).
+    fn name_uid(&self, shape: Shape) -> (Option<Id>, Option<Id>) {
+        match &self.user {
+            Some(user) if shape == Shape::EntityManagement => (user.name, user.uid),
+            _ => (self.name, self.uid),
+        }
+    }
+
+    /// The class's object: a group, a managed entity or a file.
+    fn write_named(&self, out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>, shape: Shape) {
+        let (name, uid) = self.name_uid(shape);
+        let user_entity = shape == Shape::EntityManagement && self.user.is_some();
+        match (name, uid, shape) {
+            (Some(name), _, _) => o.raw(out, "name", doc.raw(name)),
+            // A file must have a name: its id says more than "unknown".
+            (None, Some(uid), Shape::FileHosting) => o.raw(out, "name", doc.raw(uid)),
+            (None, None, _) if !user_entity => o.text(out, "name", "unknown"),
+            _ => {}
+        }
+        if let Some(uid) = uid {
+            o.raw(out, "uid", doc.raw(uid));
+        }
+        if shape == Shape::EntityManagement {
+            let (type_id, nested) = match self.kind.as_ref() {
+                "user" => (2, "user"),
+                "usergroup" => (3, "group"),
+                "enterprise" | "workspace" => (4, "org"),
+                "barrier" | "legal_hold_policy" => (5, "policy"),
+                _ => (99, ""),
+            };
+            if let Some(user) = &self.user {
+                o.obj(out, "user", |out, u| write_user(out, u, doc, user));
+            } else if !nested.is_empty() {
+                o.obj(out, nested, |out, n| {
+                    if let Some(name) = name {
+                        n.raw(out, "name", doc.raw(name));
+                    }
+                    if let Some(uid) = uid {
+                        n.raw(out, "uid", doc.raw(uid));
+                    }
+                });
+            }
+            if let Some(kind) = self.kind_node {
+                o.raw(out, "type", doc.raw(kind));
+            }
+            o.int(out, "type_id", type_id);
+        } else if let Some(kind) = self.kind_node {
+            o.raw(out, "type", doc.raw(kind));
+        }
+        if shape == Shape::FileHosting {
+            let regular = matches!(self.kind.as_ref(), "file" | "canvas" | "list");
+            o.int(out, "type_id", i64::from(regular));
+        }
+    }
+
+    /// `resources`: the entity as one resource, when the entry has one.
+    fn write_resources(
+        &self,
+        out: &mut Vec<u8>,
+        event: &mut ObjW,
+        doc: &Doc<'_, '_>,
+        shape: Shape,
+    ) {
+        if self.kind_node.is_none() && self.name.is_none() && self.uid.is_none() {
+            return;
+        }
+        event.key(out, "resources");
+        out.push(b'[');
+        let mut resource = ObjW::begin(out);
+        self.write_named(out, &mut resource, doc, shape);
+        resource.close(out);
+        out.push(b']');
+    }
+}
+
+/// `date_create` in milliseconds.
+fn millis(doc: &Doc<'_, '_>, id: Id) -> Option<i64> {
+    let t = doc.text(id).unwrap_or(Cow::Borrowed(doc.raw(id)));
+    if let Ok(seconds) = t.parse::<i64>() {
+        return seconds.checked_mul(1000);
+    }
+    let seconds: f64 = t.parse().ok()?;
+    let ms = (seconds * 1000.0).round();
+    (ms.is_finite() && ms.abs() < 9.0e15).then_some(ms as i64)
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Whether OCSF's `ip_t` accepts `s` (its pattern allows what `std::net` parses, up to 40
+/// characters).
+fn is_ocsf_ip(s: &str) -> bool {
+    s.len() <= 40 && s.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// Whether OCSF's `email_t` pattern accepts `s`:
+/// `^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$`.
+fn is_ocsf_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+,-./=?^_`{|}~".contains(&b));
+    let Some((label, rest)) = domain.split_once('.') else {
+        return false;
+    };
+    local_ok
+        && !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// An entry that is not a JSON object: an event of the fallback class that carries it whole.
+fn not_an_object(raw: &[u8], out: &mut Vec<u8>) {
+    let class = table::class(FALLBACK.class_uid).unwrap_or(&table::CLASSES[0]);
+    let start = out.len();
+    out.extend_from_slice(table::header(class, &FALLBACK, None).as_bytes());
+    let mut event = ObjW::continuing(start);
+    event.int(out, "time", now_millis());
+    event.obj(out, "metadata", |out, m| {
+        m.raw(out, "product", PRODUCT_JSON);
+        m.text(out, "version", OCSF_VERSION);
+    });
+    event.raw(out, "api", r#"{"operation":"unknown"}"#);
+    event.raw(out, "actor", r#"{"user":{"name":"unknown"}}"#);
+    event.raw(out, "src_endpoint", UNKNOWN_JSON);
+    let text = String::from_utf8_lossy(raw);
+    event.key(out, "unmapped");
+    out.extend_from_slice(b"{\"entry\":");
+    match serde_json::from_str::<&serde_json::value::RawValue>(&text) {
+        Ok(json) => out.extend_from_slice(json.get().as_bytes()),
+        Err(_) => escaped(out, &text),
+    }
+    out.push(b'}');
+    event.key(out, "raw_data");
+    escaped(out, &text);
+    event.close(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_ips_follow_ocsf_patterns() {
+        for ok in ["ada@example.com", "a.b+c@x-y.example.org", "o'neil@a.b"] {
+            assert!(is_ocsf_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "ada",
+            "ada@localhost",
+            "@example.com",
+            "ada@.com",
+            "ad a@x.y",
+        ] {
+            assert!(!is_ocsf_email(bad), "{bad}");
+        }
+        for ok in ["203.0.113.42", "2001:db8::42", "::1"] {
+            assert!(is_ocsf_ip(ok), "{ok}");
+        }
+        for bad in ["", "203.0.113", "not an ip", "203.0.113.042"] {
+            assert!(!is_ocsf_ip(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn account_types_are_normalised() {
+        assert_eq!(account_type_id("primary_owner"), 2);
+        assert_eq!(account_type_id("Admin"), 2);
+        assert_eq!(account_type_id("Multi-Channel Guest"), 1);
+        assert_eq!(account_type_id("user"), 1);
+        assert_eq!(account_type_id("bot"), 99);
+    }
+
+    #[test]
+    fn times_become_milliseconds() {
+        let ms = |s: &str| {
+            let json = format!(r#"{{"d":{s}}}"#);
+            let mut tape = Tape::default();
+            let (doc, root) = Doc::scan(&json, &mut tape)?;
+            millis(&doc, doc.get(root, "d")?)
+        };
+        assert_eq!(ms("1767225600"), Some(1_767_225_600_000));
+        assert_eq!(ms("1767225530.0"), Some(1_767_225_530_000));
+        assert_eq!(ms("1767225530.5"), Some(1_767_225_530_500));
+        assert_eq!(ms("\"1767225600\""), Some(1_767_225_600_000));
+        assert_eq!(ms("1e400"), None);
+    }
+}

@@ -1,0 +1,471 @@
+//! The mapping as data: one row per Slack action (`data/ocsf-mapping.csv`), and the few facts
+//! of the OCSF 1.8.0 classes it names (uids, captions, activities).
+//!
+//! The CSV is the thing to review: `action,class_uid,activity_id,status_id,severity_id,reason`,
+//! one line per action of the bundled catalogue, sorted by action. `status_id` and
+//! `severity_id` may be empty (Success, Informational); `reason` says why, for the choices
+//! that are not obvious, and never holds a comma. The captions below are copied from the
+//! compiled OCSF 1.8.0 schema (the same one `schemas/ocsf/1.8.0/` is generated from); a test
+//! checks every row's activity against the committed class schema.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The bundled mapping table.
+pub const MAPPING_CSV: &str = include_str!("../../data/ocsf-mapping.csv");
+
+/// How a class's event is built: which object holds Slack's entity, and which of the common
+/// slots (actor, source endpoint, HTTP request) the class has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `user` (the entity if it is a user, else the actor), `service`.
+    Authentication,
+    /// `user` (the entity if it is a user, else the actor).
+    AccountChange,
+    /// `group` (the entity), `user` when the entity is a user.
+    GroupManagement,
+    /// `entity` (a managed entity).
+    EntityManagement,
+    /// `file` (the entity); `actor` and `src_endpoint` required.
+    FileHosting,
+    /// `api` (the action), `resources` (the entity); `actor` and `src_endpoint` required.
+    ApiActivity,
+    /// `finding_info`, `resources`, and the actor and client as `evidences`.
+    DetectionFinding,
+    /// `finding_info`, `resources`, `actor`, `src_endpoint`.
+    DataSecurityFinding,
+}
+
+/// One OCSF class the mapping uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Class {
+    /// `class_uid`.
+    pub uid: u32,
+    /// The class's name in the OCSF schema (and its file under `schemas/ocsf/1.8.0/`).
+    pub name: &'static str,
+    /// `class_name`.
+    pub caption: &'static str,
+    /// `category_uid`.
+    pub category_uid: u32,
+    /// `category_name`.
+    pub category: &'static str,
+    /// `activity_id` values and their captions (`activity_name`), 99 (Other) included.
+    pub activities: &'static [(u32, &'static str)],
+    /// How its events are built.
+    pub shape: Shape,
+}
+
+impl Class {
+    /// The caption of `activity_id`.
+    pub fn activity(&self, activity_id: u32) -> Option<&'static str> {
+        self.activities
+            .iter()
+            .find(|(id, _)| *id == activity_id)
+            .map(|(_, caption)| *caption)
+    }
+}
+
+const IAM: (u32, &str) = (3, "Identity & Access Management");
+const APPLICATION: (u32, &str) = (6, "Application Activity");
+const FINDINGS: (u32, &str) = (2, "Findings");
+
+/// The classes the mapping may name.
+pub const CLASSES: &[Class] = &[
+    Class {
+        uid: 3001,
+        name: "account_change",
+        caption: "Account Change",
+        category_uid: IAM.0,
+        category: IAM.1,
+        activities: &[
+            (1, "Create"),
+            (2, "Enable"),
+            (3, "Password Change"),
+            (4, "Password Reset"),
+            (5, "Disable"),
+            (6, "Delete"),
+            (7, "Attach Policy"),
+            (8, "Detach Policy"),
+            (9, "Lock"),
+            (10, "MFA Factor Enable"),
+            (11, "MFA Factor Disable"),
+            (12, "Unlock"),
+            (99, "Other"),
+        ],
+        shape: Shape::AccountChange,
+    },
+    Class {
+        uid: 3002,
+        name: "authentication",
+        caption: "Authentication",
+        category_uid: IAM.0,
+        category: IAM.1,
+        activities: &[
+            (1, "Logon"),
+            (2, "Logoff"),
+            (3, "Authentication Ticket"),
+            (4, "Service Ticket Request"),
+            (5, "Service Ticket Renew"),
+            (6, "Preauth"),
+            (7, "Account Switch"),
+            (99, "Other"),
+        ],
+        shape: Shape::Authentication,
+    },
+    Class {
+        uid: 3004,
+        name: "entity_management",
+        caption: "Entity Management",
+        category_uid: IAM.0,
+        category: IAM.1,
+        activities: &[
+            (1, "Create"),
+            (2, "Read"),
+            (3, "Update"),
+            (4, "Delete"),
+            (5, "Move"),
+            (6, "Enroll"),
+            (7, "Unenroll"),
+            (8, "Enable"),
+            (9, "Disable"),
+            (10, "Activate"),
+            (11, "Deactivate"),
+            (12, "Suspend"),
+            (13, "Resume"),
+            (99, "Other"),
+        ],
+        shape: Shape::EntityManagement,
+    },
+    Class {
+        uid: 3006,
+        name: "group_management",
+        caption: "Group Management",
+        category_uid: IAM.0,
+        category: IAM.1,
+        activities: &[
+            (1, "Assign Privileges"),
+            (2, "Revoke Privileges"),
+            (3, "Add User"),
+            (4, "Remove User"),
+            (5, "Delete"),
+            (6, "Create"),
+            (7, "Add Subgroup"),
+            (8, "Remove Subgroup"),
+            (99, "Other"),
+        ],
+        shape: Shape::GroupManagement,
+    },
+    Class {
+        uid: 6003,
+        name: "api_activity",
+        caption: "API Activity",
+        category_uid: APPLICATION.0,
+        category: APPLICATION.1,
+        activities: &[
+            (1, "Create"),
+            (2, "Read"),
+            (3, "Update"),
+            (4, "Delete"),
+            (99, "Other"),
+        ],
+        shape: Shape::ApiActivity,
+    },
+    Class {
+        uid: 6006,
+        name: "file_hosting",
+        caption: "File Hosting Activity",
+        category_uid: APPLICATION.0,
+        category: APPLICATION.1,
+        activities: &[
+            (1, "Upload"),
+            (2, "Download"),
+            (3, "Update"),
+            (4, "Delete"),
+            (5, "Rename"),
+            (6, "Copy"),
+            (7, "Move"),
+            (8, "Restore"),
+            (9, "Preview"),
+            (10, "Lock"),
+            (11, "Unlock"),
+            (12, "Share"),
+            (13, "Unshare"),
+            (14, "Open"),
+            (15, "Sync"),
+            (16, "Unsync"),
+            (17, "Access Check"),
+            (99, "Other"),
+        ],
+        shape: Shape::FileHosting,
+    },
+    Class {
+        uid: 2004,
+        name: "detection_finding",
+        caption: "Detection Finding",
+        category_uid: FINDINGS.0,
+        category: FINDINGS.1,
+        activities: &[(1, "Create"), (2, "Update"), (3, "Close"), (99, "Other")],
+        shape: Shape::DetectionFinding,
+    },
+    Class {
+        uid: 2006,
+        name: "data_security_finding",
+        caption: "Data Security Finding",
+        category_uid: FINDINGS.0,
+        category: FINDINGS.1,
+        activities: &[
+            (1, "Create"),
+            (2, "Update"),
+            (3, "Close"),
+            (4, "Suppressed"),
+            (99, "Other"),
+        ],
+        shape: Shape::DataSecurityFinding,
+    },
+];
+
+/// The class of an action the table does not know: API Activity, the one class that holds
+/// any Slack entry (an actor, a client, an operation on a resource) without claiming what the
+/// operation did; its activity is 99 (Other), named by `activity_name`.
+pub const FALLBACK: Row = Row {
+    class_uid: 6003,
+    activity_id: 99,
+    status_id: 1,
+    severity_id: 1,
+    reason: "an action the mapping does not know",
+};
+
+/// `severity_id` captions.
+pub fn severity(severity_id: u32) -> &'static str {
+    match severity_id {
+        0 => "Unknown",
+        1 => "Informational",
+        2 => "Low",
+        3 => "Medium",
+        4 => "High",
+        5 => "Critical",
+        6 => "Fatal",
+        _ => "Other",
+    }
+}
+
+/// `status_id` captions.
+pub fn status(status_id: u32) -> &'static str {
+    match status_id {
+        0 => "Unknown",
+        1 => "Success",
+        2 => "Failure",
+        _ => "Other",
+    }
+}
+
+/// The class with `uid`.
+pub fn class(uid: u32) -> Option<&'static Class> {
+    CLASSES.iter().find(|c| c.uid == uid)
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// `class_uid`.
+    pub class_uid: u32,
+    /// `activity_id`.
+    pub activity_id: u32,
+    /// `status_id` (1 Success unless the row says 2 Failure).
+    pub status_id: u32,
+    /// `severity_id` (1 Informational unless the row says otherwise).
+    pub severity_id: u32,
+    /// Why, for the choices that are not obvious.
+    pub reason: &'static str,
+}
+
+/// The classification members an event of `class` and `row` starts with (the event's `{`
+/// included, no trailing comma). `action` is the action as it appears between the quotes of
+/// its JSON string, for `activity_name` and `type_name` when the activity is 99 (Other).
+pub fn header(class: &Class, row: &Row, action: Option<&str>) -> String {
+    let caption = class.activity(row.activity_id).unwrap_or("Other");
+    let activity = match (row.activity_id, action) {
+        (99, Some(action)) => action,
+        _ => caption,
+    };
+    format!(
+        r#"{{"class_uid":{},"class_name":"{}","category_uid":{},"category_name":"{}","activity_id":{},"type_uid":{},"type_name":"{}: {activity}","activity_name":"{activity}","severity_id":{},"severity":"{}","status_id":{},"status":"{}""#,
+        class.uid,
+        class.caption,
+        class.category_uid,
+        class.category,
+        row.activity_id,
+        u64::from(class.uid) * 100 + u64::from(row.activity_id),
+        class.caption,
+        row.severity_id,
+        severity(row.severity_id),
+        row.status_id,
+        status(row.status_id),
+    )
+}
+
+/// The table, by action.
+#[derive(Debug, Default)]
+pub struct Table {
+    rows: HashMap<&'static str, (Row, Box<str>)>,
+    order: Vec<&'static str>,
+}
+
+impl Table {
+    /// The bundled table, parsed once. A unit test proves it parses; were it broken, every
+    /// action would take the fallback (and be counted in warnings), never be dropped.
+    pub fn bundled() -> &'static Table {
+        static TABLE: OnceLock<Table> = OnceLock::new();
+        TABLE.get_or_init(|| Table::parse(MAPPING_CSV).unwrap_or_default())
+    }
+
+    /// Parses a table in the bundled format, refusing anything it would have to guess about.
+    pub fn parse(csv: &'static str) -> Result<Table, String> {
+        let mut lines = csv.lines().enumerate();
+        let columns = "action,class_uid,activity_id,status_id,severity_id,reason";
+        match lines.next() {
+            Some((_, first)) if first == columns => {}
+            _ => return Err(format!("the first line must be {columns:?}")),
+        }
+        let mut table = Table::default();
+        for (index, line) in lines {
+            // Line numbers as an editor shows them.
+            let n = index + 1;
+            let cells: Vec<&'static str> = line.split(',').collect();
+            let [
+                action,
+                class_uid,
+                activity_id,
+                status_id,
+                severity_id,
+                reason,
+            ] = cells[..]
+            else {
+                return Err(format!(
+                    "line {n}: {} cells, 6 wanted (a reason holds no comma)",
+                    cells.len()
+                ));
+            };
+            let number = |cell: &str, what: &str, default: u32| -> Result<u32, String> {
+                if cell.is_empty() && default > 0 {
+                    return Ok(default);
+                }
+                cell.parse()
+                    .map_err(|_| format!("line {n}: {what} {cell:?} is not a number"))
+            };
+            let row = Row {
+                class_uid: number(class_uid, "class_uid", 0)?,
+                activity_id: number(activity_id, "activity_id", 0)?,
+                status_id: number(status_id, "status_id", 1)?,
+                severity_id: number(severity_id, "severity_id", 1)?,
+                reason,
+            };
+            let Some(class) = class(row.class_uid) else {
+                return Err(format!(
+                    "line {n}: class {} is not one of CLASSES",
+                    row.class_uid
+                ));
+            };
+            if class.activity(row.activity_id).is_none() {
+                return Err(format!(
+                    "line {n}: {} has no activity {}",
+                    class.caption, row.activity_id
+                ));
+            }
+            if !matches!(row.status_id, 1 | 2) || !matches!(row.severity_id, 1..=6) {
+                return Err(format!(
+                    "line {n}: status_id must be 1 or 2, severity_id 1 to 6"
+                ));
+            }
+            // Action names are plain (letters, digits, `_`, `.`): they go into JSON unescaped.
+            if !action
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            {
+                return Err(format!("line {n}: action {action:?} is not a plain name"));
+            }
+            let header = header(class, &row, Some(action)).into_boxed_str();
+            if action.is_empty() || table.rows.insert(action, (row, header)).is_some() {
+                return Err(format!("line {n}: action {action:?} is empty or repeated"));
+            }
+            table.order.push(action);
+        }
+        Ok(table)
+    }
+
+    /// The row of `action`.
+    pub fn get(&self, action: &str) -> Option<&Row> {
+        self.rows.get(action).map(|(row, _)| row)
+    }
+
+    /// The row of `action` and the start of its events ([`header`]), made once.
+    pub fn entry(&self, action: &str) -> Option<(&Row, &str)> {
+        self.rows.get(action).map(|(row, header)| (row, &**header))
+    }
+
+    /// Every action with its row, in the file's order.
+    pub fn rows(&self) -> impl Iterator<Item = (&'static str, &Row)> {
+        self.order
+            .iter()
+            .filter_map(|action| self.get(action).map(|row| (*action, row)))
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The classes the table and the fallback name, each once, in [`CLASSES`] order.
+    pub fn classes(&self) -> Vec<&'static Class> {
+        CLASSES
+            .iter()
+            .filter(|c| {
+                c.uid == FALLBACK.class_uid || self.rows.values().any(|(r, _)| r.class_uid == c.uid)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_table_parses() {
+        let table = Table::parse(MAPPING_CSV);
+        assert!(table.is_ok(), "{:?}", table.err());
+        assert!(!Table::bundled().is_empty());
+    }
+
+    #[test]
+    fn a_broken_table_is_refused_with_the_line() {
+        let cases = [
+            ("a,b\n", "first line"),
+            (
+                "action,class_uid,activity_id,status_id,severity_id,reason\nx,3002,1,,,a, b\n",
+                "line 2: 7 cells",
+            ),
+            (
+                "action,class_uid,activity_id,status_id,severity_id,reason\nx,3002,12,,,\n",
+                "Authentication has no activity 12",
+            ),
+            (
+                "action,class_uid,activity_id,status_id,severity_id,reason\nx,4242,1,,,\n",
+                "class 4242",
+            ),
+            (
+                "action,class_uid,activity_id,status_id,severity_id,reason\nx,3002,1,,,\nx,3002,2,,,\n",
+                "line 3: action \"x\" is empty or repeated",
+            ),
+        ];
+        for (csv, expected) in cases {
+            let err = Table::parse(csv).err().unwrap_or_default();
+            assert!(err.contains(expected), "{csv:?}: {err:?}");
+        }
+    }
+}

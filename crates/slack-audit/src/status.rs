@@ -1,0 +1,222 @@
+//! What a saved [`SyncState`] says, for `slack-audit status`: where collection starts, what is
+//! complete, how far behind it is, the window in progress and how far it got, and the ids kept
+//! for late arrivals.
+//!
+//! "Collected through" is the watermark once a window has completed: every event dated up to
+//! it has been delivered (events indexed late within the look-back are still caught). Before
+//! that, during a first backfill, nothing is complete past the start point: the window in
+//! progress is read newest first, so what it holds between its position and its end is
+//! delivered, and the rest is not yet.
+
+use connector_sdk::status::StateDescription;
+use serde_json::{Value, json};
+
+use crate::progress::format_time;
+use crate::sync::SyncState;
+
+/// Describes `state` as of `now` (unix seconds).
+pub fn describe(state: &SyncState, now: i64) -> StateDescription {
+    let mut lines: Vec<(String, String)> = Vec::new();
+    let mut line = |label: &str, value: String| lines.push((label.to_owned(), value));
+
+    match state.floor {
+        Some(floor) => line(
+            "start point",
+            format!(
+                "{} ({} ago); nothing older is read",
+                format_time(floor),
+                span(now - floor)
+            ),
+        ),
+        None => line(
+            "start point",
+            "not fixed yet: the first run that reads a page fixes it from the config".into(),
+        ),
+    }
+    match state.watermark {
+        Some(w) => line(
+            "watermark",
+            format!("{} ({} behind now)", format_time(w), span(now - w)),
+        ),
+        None => line(
+            "watermark",
+            "none yet: no window has completed (a first backfill is in progress or was stopped)"
+                .into(),
+        ),
+    }
+    let through = state.watermark.or(state.floor);
+    if let Some(t) = through {
+        line(
+            "behind",
+            if state.watermark.is_some() {
+                format!(
+                    "{}: everything dated up to {} is collected",
+                    span(now - t),
+                    format_time(t)
+                )
+            } else {
+                format!(
+                    "{}: nothing is complete past the start point {} yet",
+                    span(now - t),
+                    format_time(t)
+                )
+            },
+        );
+    }
+    let window_json = match &state.window {
+        Some(w) => {
+            let position = w.upper.unwrap_or(w.latest);
+            let done = if w.latest > w.oldest {
+                ((w.latest - position) as f64 / (w.latest - w.oldest) as f64).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let reached = match w.upper {
+                Some(u) => format!(
+                    "read back to {} ({:.1}% of it, {} id{} at that second)",
+                    format_time(u),
+                    done * 100.0,
+                    w.upper_ids.len(),
+                    if w.upper_ids.len() == 1 { "" } else { "s" }
+                ),
+                None => "nothing of it read yet".to_owned(),
+            };
+            line(
+                "window",
+                format!(
+                    "{} to {} in progress: {reached}; the next read resumes there",
+                    format_time(w.oldest),
+                    format_time(w.latest)
+                ),
+            );
+            json!({
+                "oldest": format_time(w.oldest),
+                "latest": format_time(w.latest),
+                "position": w.upper.map(format_time),
+                "progress_ratio": done,
+                "ids_at_position": w.upper_ids.len(),
+                "newest_delivered": w.newest.map(format_time),
+            })
+        }
+        None => {
+            line(
+                "window",
+                "none open: the next read opens one from the watermark (less the late-arrival window) to now".into(),
+            );
+            Value::Null
+        }
+    };
+    let ids: usize = state.recent.values().map(Vec::len).sum();
+    let (first, last) = (
+        state.recent.keys().next().copied(),
+        state.recent.keys().next_back().copied(),
+    );
+    line(
+        "late-arrival ids",
+        match (first, last) {
+            (Some(a), Some(b)) => format!(
+                "{ids} kept to recognise re-read events, dated {} to {}",
+                format_time(a),
+                format_time(b)
+            ),
+            _ => "none kept".into(),
+        },
+    );
+    let json = json!({
+        "now": format_time(now),
+        "start_point": state.floor.map(format_time),
+        "watermark": state.watermark.map(format_time),
+        "lag_seconds": state.watermark.map(|w| now - w),
+        "collected_through": through.map(format_time),
+        "behind_seconds": through.map(|t| now - t),
+        "window": window_json,
+        "late_arrival_ids": {
+            "count": ids,
+            "oldest": first.map(format_time),
+            "newest": last.map(format_time),
+        },
+    });
+    StateDescription { lines, json }
+}
+
+/// `seconds` for people: `2d 03h`, `1h 05m`, `4m 10s`, `12s`.
+fn span(seconds: i64) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let s = seconds.unsigned_abs();
+    let text = if s >= 86_400 {
+        format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3600)
+    } else if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    };
+    format!("{sign}{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::sync::Window;
+
+    const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    #[test]
+    fn a_stopped_first_backfill_says_where_it_stopped_and_how_far_behind() {
+        let state = SyncState {
+            floor: Some(NOW - 86_400),
+            watermark: None,
+            recent: Arc::new(BTreeMap::from([(NOW - 3600, vec!["a".into(), "b".into()])])),
+            window: Some(Window {
+                oldest: NOW - 86_400,
+                latest: NOW - 600,
+                upper: Some(NOW - 43_500),
+                upper_ids: vec!["a".into()],
+                newest: Some(NOW - 700),
+            }),
+        };
+        let d = describe(&state, NOW);
+        let text: Vec<String> = d.lines.iter().map(|(l, v)| format!("{l}: {v}")).collect();
+        let text = text.join("\n");
+        assert!(
+            text.contains("start point: 2025-12-31T00:00:00Z (1d 00h ago)"),
+            "{text}"
+        );
+        assert!(text.contains("watermark: none yet"), "{text}");
+        assert!(
+            text.contains("behind: 1d 00h: nothing is complete past the start point"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "window: 2025-12-31T00:00:00Z to 2025-12-31T23:50:00Z in progress: read back to 2025-12-31T11:55:00Z (50.0% of it, 1 id at that second)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("late-arrival ids: 2 kept"), "{text}");
+        assert_eq!(d.json["behind_seconds"], json!(86_400));
+        assert_eq!(d.json["lag_seconds"], Value::Null);
+        assert_eq!(d.json["window"]["position"], json!("2025-12-31T11:55:00Z"));
+        assert_eq!(d.json["window"]["progress_ratio"], json!(0.5));
+    }
+
+    #[test]
+    fn a_caught_up_state_gives_its_lag() {
+        let state = SyncState {
+            floor: Some(NOW - 86_400),
+            watermark: Some(NOW - 125),
+            ..SyncState::default()
+        };
+        let d = describe(&state, NOW);
+        assert_eq!(d.json["lag_seconds"], json!(125));
+        assert_eq!(d.json["collected_through"], json!("2025-12-31T23:57:55Z"));
+        let text = format!("{:?}", d.lines);
+        assert!(text.contains("2m 05s behind now"), "{text}");
+        assert!(text.contains("none open"), "{text}");
+    }
+}

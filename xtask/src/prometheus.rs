@@ -1,0 +1,400 @@
+//! `cargo xtask prometheus`: the metrics endpoint checked by the real thing.
+//!
+//! 1. Installs Debian's `prometheus` package unless `promtool` and `prometheus` are on the PATH
+//!    (`xtask/prometheus/install.sh`).
+//! 2. Runs the debug `slack-audit read --follow --metrics-addr 127.0.0.1:0` against a loopback
+//!    mock holding a few thousand events, paced so the backfill takes a few seconds.
+//! 3. **Exposition**: a scrape taken during the backfill (the window gauges present, the
+//!    records counter between 1 and N-1) passes `promtool check metrics`.
+//! 4. **Scraped by Prometheus**: once every record is written, a Prometheus server started here
+//!    (`--config.file`, `--storage.tsdb.path` in a temporary folder, `--web.listen-address` on
+//!    loopback, `scrape_interval: 1s`) scrapes the endpoint; `/api/v1/query` must show
+//!    `slack_audit_records_delivered_total` equal to the records written (the connector waits
+//!    an hour between polls, so the value is stable), and the README's alert rules pass
+//!    `promtool check rules` and evaluate as they should (lag alert firing, as the mock's
+//!    events are old; no-poll alert silent).
+//!
+//! Not part of `cargo test` (it needs the Debian package); `.ci/run` runs it after the tests.
+//! Every wait polls with a deadline; nothing sleeps a fixed time.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use serde_json::Value;
+use slack_mock::{MockConfig, MockEntry, MockSlack};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The token the mock expects (a fake: nothing leaves loopback).
+const TOKEN: &str = "xoxp-prometheus-0000000000-000000000000";
+/// Events in the backfill.
+const EVENTS: usize = 3000;
+/// Entries per page (30 pages).
+const PAGE_SIZE: u32 = 100;
+
+/// Arguments of `cargo xtask prometheus`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PrometheusArgs {
+    /// Do not run the install script (fail if `promtool` or `prometheus` is missing).
+    #[arg(long)]
+    pub no_install: bool,
+    /// Longest wait for any one step, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub timeout_secs: u64,
+}
+
+/// Runs the task.
+pub fn run(args: &PrometheusArgs) -> anyhow::Result<()> {
+    if !args.no_install {
+        let script = crate::workspace_root().join("xtask/prometheus/install.sh");
+        let status = std::process::Command::new("bash")
+            .arg(&script)
+            .status()
+            .with_context(|| format!("cannot run {}", script.display()))?;
+        ensure!(status.success(), "{} failed ({status})", script.display());
+    }
+    for tool in ["promtool", "prometheus"] {
+        let found = std::process::Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ensure!(
+            found,
+            "`{tool}` is not on the PATH (run xtask/prometheus/install.sh)"
+        );
+    }
+    let binary = crate::build_binary("slack-audit", "slack-audit", false)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    rt.block_on(checks(&binary, Duration::from_secs(args.timeout_secs)))
+}
+
+/// A child process killed when dropped (a failed check leaves nothing running).
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
+    let mut passed = 0;
+    let work = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let mock = MockSlack::start(MockConfig {
+        token: Some(TOKEN.into()),
+        page_delay: Duration::from_millis(50),
+        ..MockConfig::default()
+    })
+    .await
+    .context("cannot start the mock")?;
+    // Old events (an hour's worth, a day ago): the lag alert must fire on them.
+    let now = chrono_now();
+    let newest = now - 86_400;
+    let entries: Vec<MockEntry> = (0..EVENTS)
+        .map(|i| {
+            MockEntry::synthetic(
+                &format!("prom-{i:05}"),
+                newest - (i as i64 % 3600),
+                "user_login",
+                "W0123ABCD",
+                "W0123ABCD",
+            )
+        })
+        .collect();
+    mock.push_entries(entries);
+    let config = work.path().join("config.json");
+    std::fs::write(
+        &config,
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "settings": {
+                "api_base_url": mock.base_url(),
+                "backfill_start_time": "2d",
+                "page_size": PAGE_SIZE,
+                "requests_per_minute": 600,
+            },
+            "secrets": {"user_oauth_token": TOKEN},
+        }))?,
+    )?;
+
+    let mut connector = Guard(
+        Command::new(binary)
+            .args(["read", "--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(work.path().join("state.json"))
+            .args(["--follow", "--poll-interval", "3600"])
+            .args(["--metrics-addr", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .env_remove("LOG_FORMAT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start slack-audit")?,
+    );
+    let endpoint = endpoint_address(&mut connector.0, timeout).await?;
+    eprintln!("prometheus: slack-audit serves metrics on {endpoint}");
+    let mut lines = BufReader::new(connector.0.stdout.take().context("no stdout")?).lines();
+    let mut written = 0usize;
+
+    // 1. promtool check metrics on a scrape taken during the backfill.
+    while written < EVENTS / 3 {
+        match tokio::time::timeout(timeout, lines.next_line()).await {
+            Ok(Ok(Some(_))) => written += 1,
+            other => bail!("the connector's output ended after {written} records: {other:?}"),
+        }
+    }
+    let scrape = http_get(&format!("http://{endpoint}/metrics")).await?;
+    let counted = sample(&scrape, "slack_audit_records_delivered_total")
+        .context("no records counter in the scrape")?;
+    ensure!(
+        (1.0..EVENTS as f64).contains(&counted)
+            && sample(&scrape, "slack_audit_window_position_timestamp_seconds").is_some(),
+        "the scrape was not taken during the backfill (records counter {counted}):\n{scrape}"
+    );
+    let scrape_path = work.path().join("scrape.txt");
+    std::fs::write(&scrape_path, &scrape)?;
+    let lint = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&scrape_path)?)
+        .output()
+        .context("cannot run promtool")?;
+    let problems = format!(
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    ensure!(
+        lint.status.success() && problems.trim().is_empty(),
+        "promtool check metrics failed ({}) on a scrape taken during the backfill:\n{problems}",
+        lint.status
+    );
+    eprintln!(
+        "prometheus: ok: `promtool check metrics` passes on a scrape taken during the backfill ({counted} of {EVENTS} records counted, {} lines)",
+        scrape.lines().count()
+    );
+    passed += 1;
+
+    // 2. A Prometheus server scrapes the endpoint and answers a query.
+    while written < EVENTS {
+        match tokio::time::timeout(timeout, lines.next_line()).await {
+            Ok(Ok(Some(_))) => written += 1,
+            other => bail!("the connector's output ended after {written} records: {other:?}"),
+        }
+    }
+    // The first poll is over once its last checkpoint is in; the value is then stable for an
+    // hour (the poll interval).
+    poll(timeout, "the first poll to finish", || async {
+        let scrape = http_get(&format!("http://{endpoint}/metrics")).await?;
+        Ok(sample(&scrape, "slack_audit_polls_total{outcome=\"ok\"}").filter(|v| *v >= 1.0))
+    })
+    .await?;
+    let rules = work.path().join("alerts.yml");
+    std::fs::write(&rules, readme_alert_rules()?)?;
+    let checked = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .context("cannot run promtool")?;
+    ensure!(
+        checked.status.success(),
+        "promtool check rules failed on the README's alert rules:\n{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    let listen = free_loopback_port()?;
+    let prometheus_config = work.path().join("prometheus.yml");
+    std::fs::write(
+        &prometheus_config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: slack-audit\n    static_configs:\n      - targets: ['{endpoint}']\n",
+            rules.display()
+        ),
+    )?;
+    let log = std::fs::File::create(work.path().join("prometheus.log"))?;
+    let _server = Guard(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", prometheus_config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                work.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={listen}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start prometheus")?,
+    );
+    let query = |q: &'static str| {
+        let url = format!("http://{listen}/api/v1/query");
+        async move { prom_query(&url, q).await }
+    };
+    let scraped = poll(
+        timeout,
+        "Prometheus to have scraped the records counter",
+        || query("slack_audit_records_delivered_total"),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "Prometheus' log:\n{}",
+            std::fs::read_to_string(work.path().join("prometheus.log")).unwrap_or_default()
+        )
+    })?;
+    ensure!(
+        scraped == written as f64 && written == EVENTS,
+        "Prometheus has slack_audit_records_delivered_total = {scraped}, but {written} records were written ({EVENTS} served)"
+    );
+    let up = poll(timeout, "up{job=\"slack-audit\"}", || {
+        query("up{job=\"slack-audit\"}")
+    })
+    .await?;
+    ensure!(up == 1.0, "up = {up}");
+    eprintln!(
+        "prometheus: ok: Prometheus scraped the endpoint; /api/v1/query says slack_audit_records_delivered_total = {scraped}, the {written} records written"
+    );
+    passed += 1;
+
+    // 3. The README's alerts evaluate as they should on this run.
+    let lag = poll(timeout, "the lag alert to fire", || {
+        query("ALERTS{alertname=\"SlackAuditLagging\"}")
+    })
+    .await?;
+    ensure!(lag == 1.0, "ALERTS for SlackAuditLagging = {lag}");
+    let silent = prom_query(
+        &format!("http://{listen}/api/v1/query"),
+        "ALERTS{alertname=\"SlackAuditNoSuccessfulPoll\"}",
+    )
+    .await?;
+    ensure!(
+        silent.is_none(),
+        "the no-successful-poll alert fired on a healthy run"
+    );
+    eprintln!(
+        "prometheus: ok: the README's alert rules pass promtool; the lag alert fires on day-old events, the no-poll alert stays silent"
+    );
+    passed += 1;
+
+    drop(connector);
+    mock.shutdown().await;
+    println!("prometheus: {passed} passed, 0 failed");
+    Ok(())
+}
+
+/// Reads the connector's stderr until it logs the endpoint's address, then keeps draining it.
+async fn endpoint_address(child: &mut Child, timeout: Duration) -> anyhow::Result<SocketAddr> {
+    let mut stderr = BufReader::new(child.stderr.take().context("no stderr")?).lines();
+    let mut seen = String::new();
+    loop {
+        let line = tokio::time::timeout(timeout, stderr.next_line())
+            .await
+            .context("slack-audit did not log its metrics address in time")??;
+        let Some(line) = line else {
+            bail!("slack-audit exited before serving metrics:\n{seen}");
+        };
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(addr) = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("address="))
+        {
+            let addr = addr.parse().context("an unreadable address in the log")?;
+            tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+            return Ok(addr);
+        }
+    }
+}
+
+async fn http_get(url: &str) -> anyhow::Result<String> {
+    let response = reqwest::get(url)
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    ensure!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    Ok(response.text().await?)
+}
+
+/// The value of the sample `series` (name and labels as exposed) in an exposition.
+fn sample(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok())?
+    })
+}
+
+/// The value of an instant query's first result, or `None` when it has none yet.
+async fn prom_query(url: &str, query: &str) -> anyhow::Result<Option<f64>> {
+    let response = reqwest::Client::new()
+        .get(url)
+        .query(&[("query", query)])
+        .send()
+        .await;
+    let Ok(response) = response else {
+        return Ok(None); // not listening yet
+    };
+    let body: Value = serde_json::from_slice(&response.bytes().await?)
+        .context("the query API's answer is not JSON")?;
+    ensure!(body["status"] == "success", "query {query}: {body}");
+    Ok(body["data"]["result"]
+        .as_array()
+        .and_then(|r| r.first())
+        .and_then(|first| first["value"][1].as_str())
+        .and_then(|v| v.parse().ok()))
+}
+
+/// Calls `probe` every 200 ms until it gives a value, for at most `timeout`.
+async fn poll<F, Fut>(timeout: Duration, what: &str, mut probe: F) -> anyhow::Result<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<f64>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A port free on 127.0.0.1 right now.
+fn free_loopback_port() -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+/// The example alert rules of README.md (its `yaml` block that starts with `groups:`).
+pub fn readme_alert_rules() -> anyhow::Result<String> {
+    let readme = std::fs::read_to_string(crate::workspace_root().join("README.md"))?;
+    let start = readme
+        .find("```yaml\ngroups:")
+        .context("README.md has no ```yaml block of alert rules")?
+        + "```yaml\n".len();
+    let end = readme[start..]
+        .find("```")
+        .context("the alert rules block is not closed")?;
+    Ok(readme[start..start + end].to_owned())
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
