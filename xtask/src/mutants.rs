@@ -83,15 +83,55 @@ pub struct Exclusion {
 }
 
 /// The scoped run: the checkpoint path, file by file.
-pub const GROUPS: &[Group] = &[Group {
-    name: "page",
-    files: &["crates/slack-audit/src/page.rs"],
-    test_packages: &[],
-    targets: &["--lib", "--test=it"],
-    filter: "kind(lib) | (binary(it) & test(/^(hostile|sync)::/))",
-    exclusions: &[],
-    test_timeout: 60,
-}];
+pub const GROUPS: &[Group] = &[
+    Group {
+        name: "page",
+        files: &["crates/slack-audit/src/page.rs"],
+        test_packages: &[],
+        targets: &["--lib", "--test=it"],
+        // The page's own tests and the sync's (ids and dates as the engine reads them), the
+        // proptests of hostile bodies, and the sync tests through the HTTP source.
+        filter: "kind(lib) | (binary(it) & test(/^(hostile|sync)::/))",
+        exclusions: &[],
+        test_timeout: 25,
+    },
+    Group {
+        name: "state",
+        files: &["crates/connector-sdk/src/state.rs"],
+        test_packages: &["connector-sdk", "slack-audit"],
+        targets: &["--lib", "--test=host", "--test=it"],
+        // The SDK's tests, and the binary's tests that load, refuse, probe or resume from a
+        // state file (native and Airbyte).
+        filter: "package(connector-sdk) | (binary(it) & test(/^(cli::unusable_state|hostile::arbitrary_state|status::|kills::a_kill_between|airbyte::(the_state_forms|resuming_from_the_last_state))/))",
+        exclusions: &[],
+        test_timeout: 60,
+    },
+    Group {
+        name: "host",
+        files: &[
+            "crates/connector-sdk/src/host.rs",
+            "crates/connector-sdk/src/checkpoint.rs",
+        ],
+        test_packages: &["connector-sdk", "slack-audit"],
+        targets: &["--lib", "--test=host", "--test=it"],
+        // The SDK's tests, and the binary's tests of exit codes, follow mode, signals, kills,
+        // a run that read nothing, and the Airbyte front end's checkpoints.
+        filter: "package(connector-sdk) | (binary(it) & test(/^(errors::(persistent_failures|a_200_with|check_reports)|cli::follow_mode|kills::|lifecycle::(sig|a_second_signal)|sync::first_run|airbyte::(read_writes|a_host_resuming))/))",
+        exclusions: &[],
+        test_timeout: 90,
+    },
+    Group {
+        name: "sync",
+        files: &["crates/slack-audit/src/sync.rs"],
+        test_packages: &[],
+        targets: &["--lib", "--test=it", "--test=upstream"],
+        // The engine's unit tests, the sync, error, kill and lifecycle tests through the
+        // mock, and the hostile-upstream tests about the checkpoint (not the memory caps).
+        filter: "kind(lib) | (binary(it) & test(/^(sync|errors|kills|lifecycle)::/)) | (binary(upstream) & test(/^(an_entry_dated|a_state_in_the_future|a_loop_that|a_cursor_that_never|a_run_that_read_nothing)/))",
+        exclusions: &[],
+        test_timeout: 90,
+    },
+];
 
 /// Runs the task.
 pub fn run(args: &MutantsArgs) -> anyhow::Result<()> {

@@ -363,6 +363,7 @@ mod tests {
         let path = dir.path().join("s.json");
         let (store, loaded) = open(&path).unwrap();
         assert_eq!(loaded, None);
+        assert_eq!(store.path(), path);
         assert!(!path.exists(), "opening must not create the state file");
         store.commit(&vec![1, 2]).unwrap();
         drop(store);
@@ -406,6 +407,30 @@ mod tests {
         // The probe let go of its own lock: a reader can start.
         let (_again, loaded) = open(&path).unwrap();
         assert_eq!(loaded, Some(vec![8]));
+    }
+
+    /// Only a state file that does not exist means "start fresh": one that exists but cannot
+    /// be read (here a symlink loop, since root reads any mode) is an error, for the reader,
+    /// for the status probe, and for the lock probe alike.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_that_cannot_be_read_is_an_error_not_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::os::unix::fs::symlink(&path, &path).unwrap();
+        let error = open(&path).unwrap_err();
+        assert!(
+            matches!(&error, StateError::Unusable { path: p, .. } if *p == path),
+            "{error}"
+        );
+        let error = read_unlocked::<Vec<u32>>(&path, "test", 2, refuse).unwrap_err();
+        assert!(matches!(error, StateError::Unusable { .. }), "{error}");
+
+        let other = dir.path().join("t.json");
+        let lock = dir.path().join("t.json.lock");
+        std::os::unix::fs::symlink(&lock, &lock).unwrap();
+        let error = lock_is_held(&other).unwrap_err();
+        assert!(error.to_string().contains("t.json.lock"), "{error}");
     }
 
     #[test]

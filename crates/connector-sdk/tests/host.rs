@@ -10,13 +10,15 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use connector_sdk::host::{self, ReadOptions};
 use connector_sdk::output::RecordSink;
 use connector_sdk::{
-    Batch, Config, ConfigError, HostError, Input, InputError, ReadContext, RecordBuf,
+    Batch, Config, ConfigError, ErrorKind, HostError, Input, InputError, ReadContext, RecordBuf,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -144,6 +146,9 @@ async fn a_checkpoint_is_committed_only_after_its_batch_is_delivered() {
     let outcome = read_through_spy(None).await;
     let summary = outcome.result.unwrap();
     assert_eq!(summary.records, 3 * BATCHES);
+    assert_eq!(summary.commits, BATCHES, "one commit per batch");
+    assert_eq!(summary.passes, 1);
+    assert!(!summary.interrupted);
     assert_eq!(outcome.seen.len(), BATCHES as usize);
     for (batch, during) in &outcome.seen {
         let before = batch.checked_sub(1).filter(|b| *b > 0);
@@ -219,4 +224,157 @@ fn a_reader_never_sees_a_partial_state_file() {
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let reads = reader.join().expect("the reader saw a partial state file");
     assert!(reads > 10, "the reader barely ran ({reads} reads)");
+}
+
+/// Fails its first pass with an error of `kind` after emitting batches 1 and 2; later passes
+/// emit the rest, from the state they are given.
+struct FailsOnce {
+    kind: ErrorKind,
+    passes: AtomicU32,
+}
+
+#[async_trait]
+impl Input for FailsOnce {
+    const NAME: &'static str = "numbered";
+    const STATE_VERSION: u32 = 1;
+    type Settings = NoSettings;
+    type Secrets = NoSecrets;
+    type State = u64;
+
+    fn from_config(_: Config<NoSettings, NoSecrets>) -> Result<Self, ConfigError> {
+        Ok(FailsOnce {
+            kind: ErrorKind::Transient,
+            passes: AtomicU32::new(0),
+        })
+    }
+
+    async fn check(&self) -> Result<String, InputError> {
+        Ok("ok".into())
+    }
+
+    async fn read(&self, state: u64, cx: &ReadContext<u64>) -> Result<(), InputError> {
+        let first = self.passes.fetch_add(1, Ordering::SeqCst) == 0;
+        let last = if first { 2 } else { BATCHES };
+        emit_batches(state + 1..=last, cx).await;
+        if first {
+            return Err(InputError::new(self.kind, "the upstream hiccuped"));
+        }
+        Ok(())
+    }
+}
+
+/// Emits batches `batches`, one record each, until the host stops taking them.
+async fn emit_batches(batches: std::ops::RangeInclusive<u64>, cx: &ReadContext<u64>) {
+    for k in batches {
+        let mut records = RecordBuf::default();
+        records.push_json(format!("{{\"batch\":{k},\"i\":0}}").as_bytes());
+        let batch = Batch {
+            records,
+            checkpoint: k,
+        };
+        if cx.emit(batch).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Delivers, and asks the host to stop once the last batch is delivered (a follow-mode run
+/// otherwise never ends).
+struct StopAtLast {
+    delivered: Arc<Mutex<Vec<u64>>>,
+    shutdown: CancellationToken,
+}
+
+impl RecordSink for StopAtLast {
+    fn deliver(&mut self, records: &RecordBuf) -> io::Result<()> {
+        let text = std::str::from_utf8(records.as_bytes()).unwrap();
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let batch = first["batch"].as_u64().unwrap();
+        self.delivered.lock().unwrap().push(batch);
+        if batch == BATCHES {
+            self.shutdown.cancel();
+        }
+        Ok(())
+    }
+}
+
+/// A failed pass: in follow mode a transient error waits for the next poll, which resumes
+/// from the last checkpoint handed over (nothing lost or repeated); any other error, or any
+/// error without follow, ends the read with that error and the checkpoint of what was
+/// delivered.
+#[tokio::test]
+async fn a_failed_pass_is_retried_only_in_follow_mode_and_only_when_transient() {
+    struct Case {
+        follow: bool,
+        kind: ErrorKind,
+        retried: bool,
+    }
+    let cases = [
+        Case {
+            follow: true,
+            kind: ErrorKind::Transient,
+            retried: true,
+        },
+        Case {
+            follow: true,
+            kind: ErrorKind::Fatal,
+            retried: false,
+        },
+        Case {
+            follow: true,
+            kind: ErrorKind::Auth,
+            retried: false,
+        },
+        Case {
+            follow: false,
+            kind: ErrorKind::Transient,
+            retried: false,
+        },
+    ];
+    for case in cases {
+        let what = format!("follow {}, {:?} error", case.follow, case.kind);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (store, state) = host::open_state::<FailsOnce>(&path).unwrap();
+        let shutdown = CancellationToken::new();
+        let delivered = Arc::new(Mutex::new(Vec::new()));
+        let sink = StopAtLast {
+            delivered: Arc::clone(&delivered),
+            shutdown: shutdown.clone(),
+        };
+        let input = FailsOnce {
+            kind: case.kind,
+            passes: AtomicU32::new(0),
+        };
+        let options = ReadOptions {
+            follow: case.follow,
+            poll_interval: Duration::from_millis(10),
+            ..ReadOptions::default()
+        };
+        let result = tokio::time::timeout(
+            Duration::from_secs(20),
+            host::read(Arc::new(input), store, state, sink, options, shutdown),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what}: the read never ended"));
+        let delivered = delivered.lock().unwrap().clone();
+        if case.retried {
+            let summary = result.unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(delivered, (1..=BATCHES).collect::<Vec<_>>(), "{what}");
+            assert_eq!(on_disk(&path), Some(BATCHES), "{what}");
+            assert!(
+                summary.passes >= 2,
+                "{what}: one failed pass, then passes that caught up ({})",
+                summary.passes
+            );
+            assert!(summary.interrupted, "{what}: stopped by the shutdown");
+        } else {
+            match result {
+                Err(HostError::Input(e)) => assert_eq!(e.kind, case.kind, "{what}"),
+                other => panic!("{what}: expected the input's error, got {other:?}"),
+            }
+            assert_eq!(delivered, [1, 2], "{what}");
+            assert_eq!(on_disk(&path), Some(2), "{what}");
+        }
+    }
 }

@@ -67,10 +67,12 @@ struct Metadata {
     next_cursor: Option<String>,
 }
 
+/// The keys, for the serde path. (An `Option<Cow<str>>` would not borrow: serde borrows only a
+/// `Cow` field itself, so the id is owned whatever its type says.)
 #[derive(Deserialize)]
-struct Keys<'a> {
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+struct Keys {
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     date_create: Option<serde_json::Number>,
 }
@@ -199,21 +201,18 @@ fn read_keys(raw: &RawValue, base: usize) -> (Option<IdRef>, Option<i64>) {
         let id = id.map(|r| IdRef::Span(offset + r.start..offset + r.end));
         return (id, date);
     }
-    read_keys_slow(text, base)
+    read_keys_slow(text)
 }
 
 /// The general path: serde, for entries the scanner declines (escaped ids, float dates, …).
-fn read_keys_slow(text: &str, base: usize) -> (Option<IdRef>, Option<i64>) {
-    let Ok(keys) = serde_json::from_str::<Keys<'_>>(text) else {
+fn read_keys_slow(text: &str) -> (Option<IdRef>, Option<i64>) {
+    let Ok(keys) = serde_json::from_str::<Keys>(text) else {
         return (None, None);
     };
-    let id = keys.id.filter(|id| !id.is_empty()).map(|id| match id {
-        Cow::Borrowed(s) => {
-            let start = s.as_ptr() as usize - base;
-            IdRef::Span(start..start + s.len())
-        }
-        Cow::Owned(s) => IdRef::Owned(s.into_boxed_str()),
-    });
+    let id = keys
+        .id
+        .filter(|id| !id.is_empty())
+        .map(|id| IdRef::Owned(id.into_boxed_str()));
     let date = keys.date_create.and_then(|n| {
         n.as_i64().or_else(|| {
             n.as_f64()
@@ -467,7 +466,6 @@ mod tests {
     /// The keys read from one entry, by the scanner (`None` when it declines) and by serde.
     fn keys_both_ways(text: &str) -> (Option<KeysRead>, KeysRead) {
         let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
-        let base = raw.get().as_ptr() as usize;
         let show = |id: Option<IdRef>| match id {
             Some(IdRef::Span(r)) => Some(raw.get()[r].to_owned()),
             Some(IdRef::Owned(s)) => Some(s.to_string()),
@@ -475,7 +473,7 @@ mod tests {
         };
         let fast = scan_keys(raw.get().as_bytes())
             .map(|(id, date)| (id.map(|r| raw.get()[r].to_owned()), date));
-        let (slow_id, slow_date) = read_keys_slow(raw.get(), base);
+        let (slow_id, slow_date) = read_keys_slow(raw.get());
         (fast, (show(slow_id), slow_date))
     }
 
