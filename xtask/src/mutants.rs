@@ -163,6 +163,9 @@ pub fn run(args: &MutantsArgs) -> anyhow::Result<()> {
             group.filter
         );
         let started = Instant::now();
+        if !group.test_packages.is_empty() {
+            baseline(&root, &out, group)?;
+        }
         let status = mutants_command(&root, &out, group, args.jobs, &[])
             .status()
             .context("cannot run cargo mutants")?;
@@ -249,6 +252,72 @@ fn install(root: &Path, spec: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `group`'s tests on the unmutated tree, for a group whose tests are in other packages
+/// than the mutated one: cargo-mutants' own baseline builds and tests only the mutated
+/// package, where the other packages' test targets do not exist, so it is skipped for them
+/// (see [`mutants_command`]). Without a green baseline every mutant would look caught.
+///
+/// The build directory is shared with cargo-mutants' copies of the tree, and cargo records the
+/// workspace's sources relative to each package: an artifact built from the last mutant's copy
+/// looks up to date for this tree's older files. So the workspace's own packages are cleaned
+/// first and built from this tree (the next copy, newer, is rebuilt in turn).
+fn baseline(root: &Path, out: &Path, group: &Group) -> anyhow::Result<()> {
+    eprintln!("mutants: group {}: the unmutated tree's tests", group.name);
+    let mut clean = Command::new(cargo());
+    crate::without_xtask_package_env(&mut clean);
+    clean
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", out.join("build"))
+        .args(["clean", "--quiet"]);
+    for package in workspace_packages(root)? {
+        clean.arg(format!("--package={package}"));
+    }
+    let status = clean.status().context("cannot run cargo clean")?;
+    if !status.success() {
+        bail!("cargo clean of the workspace's packages failed ({status})");
+    }
+    let mut cmd = Command::new(cargo());
+    crate::without_xtask_package_env(&mut cmd);
+    cmd.current_dir(root)
+        .env("CARGO_TARGET_DIR", out.join("build"))
+        .env("INSTA_UPDATE", "no")
+        .env("INSTA_FORCE_PASS", "0")
+        .args(["nextest", "run", "--no-fail-fast"]);
+    for package in group.test_packages {
+        cmd.arg(format!("--package={package}"));
+    }
+    cmd.args(group.targets).args(["-E", group.filter]);
+    let status = cmd.status().context("cannot run cargo nextest")?;
+    if !status.success() {
+        bail!(
+            "the unmutated tree fails group {}'s tests ({status}): fix them before testing mutants",
+            group.name
+        );
+    }
+    Ok(())
+}
+
+/// The names of the workspace's packages.
+fn workspace_packages(root: &Path) -> anyhow::Result<Vec<String>> {
+    let output = Command::new(cargo())
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version=1"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed ({})", output.status);
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("cargo metadata printed no JSON")?;
+    let packages = metadata["packages"]
+        .as_array()
+        .context("cargo metadata listed no packages")?;
+    Ok(packages
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect())
+}
+
 /// The cargo-mutants command line of `group`, with `extra` options of cargo-mutants.
 fn mutants_command(root: &Path, out: &Path, group: &Group, jobs: u32, extra: &[&str]) -> Command {
     let mut cmd = Command::new(cargo());
@@ -272,6 +341,10 @@ fn mutants_command(root: &Path, out: &Path, group: &Group, jobs: u32, extra: &[&
     }
     for package in group.test_packages {
         cmd.arg(format!("--test-package={package}"));
+    }
+    if !group.test_packages.is_empty() {
+        // Checked by `baseline` instead.
+        cmd.arg("--baseline=skip");
     }
     for exclusion in group.exclusions {
         cmd.arg(format!("--exclude-re={}", exclusion.re));
