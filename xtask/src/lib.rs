@@ -59,11 +59,16 @@ pub fn build_binary(package: &str, bin: &str, release: bool) -> anyhow::Result<P
     without_xtask_package_env(&mut command);
     let output = command
         .current_dir(workspace_root())
+        // `-p xtask` beside the package: cargo unifies dependency features over the packages it
+        // is asked to build, so this reuses the dependencies `cargo xtask` itself was built
+        // with instead of compiling the whole stack again with another feature set.
         .args([
             "build",
             profile,
             "-p",
             package,
+            "-p",
+            "xtask",
             "--bin",
             bin,
             "--message-format=json-render-diagnostics",

@@ -189,3 +189,23 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
     let state = work.state_json();
     assert!(state["state"]["watermark"].is_i64(), "{state}");
 }
+
+/// The README's quick start is `cargo run -p slack-audit -- read …`: with two binaries in the
+/// package (`slack-audit`, `source-slack-audit`), cargo runs that only if the manifest names
+/// the default one.
+#[test]
+fn the_readme_quick_start_runs_the_native_cli() {
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    assert!(
+        manifest
+            .lines()
+            .any(|l| l.trim() == r#"default-run = "slack-audit""#),
+        "crates/slack-audit/Cargo.toml has no default-run = \"slack-audit\""
+    );
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    assert!(
+        readme.contains("cargo run -q -p slack-audit -- read --config examples/synthetic.json")
+    );
+}

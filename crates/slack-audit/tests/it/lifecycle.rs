@@ -23,6 +23,12 @@ fn read_args(config: &std::path::Path, work: &Workdir) -> Vec<String> {
     ]
 }
 
+/// `slack-audit read` on `config` and `work`'s state, to completion.
+async fn read_to_end(config: &std::path::Path, work: &Workdir) -> std::process::Output {
+    let args = read_args(config, work);
+    run_binary(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await
+}
+
 async fn slow_mock() -> MockSlack {
     mock_with(MockConfig {
         page_delay: Duration::from_millis(60),
@@ -83,14 +89,7 @@ async fn stop_mid_backfill_with(signal: Signal) {
         .unwrap();
     assert!(stderr.contains("Stopped on signal"), "{signal}: {stderr}");
 
-    let rest = run_binary(
-        &read_args(&path, &work)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &[],
-    )
-    .await;
+    let rest = read_to_end(&path, &work).await;
     assert_eq!(rest.status.code(), Some(0));
     written.extend(String::from_utf8(rest.stdout).unwrap().lines().map(id_of));
     assert_exactly_once(&written, &all);
@@ -155,14 +154,7 @@ async fn a_second_signal_exits_at_once_leaving_a_consistent_state() {
         .map(id_of)
         .collect();
     // Whatever the state says, it loads, and resuming from it loses nothing.
-    let rest = run_binary(
-        &read_args(&path, &work)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &[],
-    )
-    .await;
+    let rest = read_to_end(&path, &work).await;
     assert_eq!(
         rest.status.code(),
         Some(0),
@@ -189,14 +181,7 @@ async fn requests_are_paced_at_the_configured_rate() {
         &mock,
         json!({"backfill_start_time": "2025-12-31", "requests_per_minute": 120}),
     )));
-    let out = run_binary(
-        &read_args(&path, &work)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &[],
-    )
-    .await;
+    let out = read_to_end(&path, &work).await;
     assert_eq!(out.status.code(), Some(0));
     let requests = mock.requests();
     assert_eq!(requests.len(), 6, "six pages of 100");
@@ -229,14 +214,7 @@ async fn refused_cursors_resume_at_most_five_times_without_progress() {
         &mock,
         json!({"backfill_start_time": "2025-12-31"}),
     )));
-    let out = run_binary(
-        &read_args(&path, &work)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &[],
-    )
-    .await;
+    let out = read_to_end(&path, &work).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("5 times made no progress"), "{stderr}");
@@ -263,9 +241,7 @@ async fn the_start_point_stays_fixed_when_backfill_start_time_changes() {
         &mock,
         json!({"backfill_start_time": "2025-12-31"}),
     )));
-    let args = read_args(&first, &work);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_binary(&args, &[]).await;
+    let out = read_to_end(&first, &work).await;
     assert_eq!(out.status.code(), Some(0));
     let floor = work.state_json()["state"]["floor"].clone();
     assert_eq!(floor, json!(T0 - 86_400));
@@ -275,7 +251,7 @@ async fn the_start_point_stays_fixed_when_backfill_start_time_changes() {
         &mock,
         json!({"backfill_start_time": "2025-12-01"}),
     )));
-    let again = run_binary(&args, &[]).await;
+    let again = read_to_end(&first, &work).await;
     assert_eq!(again.status.code(), Some(0));
     assert!(
         again.stdout.is_empty(),
@@ -302,9 +278,7 @@ async fn a_backfill_before_march_2018_is_clamped() {
         &mock,
         json!({"backfill_start_time": "2010-01-01"}),
     )));
-    let args = read_args(&path, &work);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_binary(&args, &[]).await;
+    let out = read_to_end(&path, &work).await;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(mock.requests()[0].param("oldest"), Some("1521072000"));
     assert_eq!(work.state_json()["state"]["floor"], json!(1_521_072_000));
