@@ -914,6 +914,139 @@ mod tests {
     }
 
     #[test]
+    fn a_state_at_now_is_not_in_the_future() {
+        // Everything dated exactly now: a state the previous second wrote, nothing to repair.
+        let at_now = SyncState {
+            floor: Some(NOW),
+            watermark: Some(NOW),
+            recent: Arc::default(),
+            window: Some(Window {
+                oldest: NOW,
+                latest: NOW,
+                upper: Some(NOW),
+                upper_ids: vec!["a".into()],
+                newest: Some(NOW),
+            }),
+        };
+        let mut repaired = at_now.clone();
+        assert_eq!(repaired.repair(NOW), Vec::<String>::new());
+        assert_eq!(repaired, at_now);
+
+        let mut floor_ahead = SyncState {
+            floor: Some(NOW + 60),
+            ..SyncState::default()
+        };
+        let repairs = floor_ahead.repair(NOW);
+        assert_eq!(floor_ahead.floor, Some(NOW), "{repairs:?}");
+        assert_eq!(repairs.len(), 1);
+        assert!(repairs[0].contains("start point"), "{repairs:?}");
+    }
+
+    #[test]
+    fn only_a_position_further_back_forgives_cursor_restarts() {
+        let mut paging = Paging::default();
+        paging.restart(Some(NOW - 10));
+        paging.restart(Some(NOW - 10));
+        paging.handled(Some(NOW - 10));
+        assert_eq!(paging.restarts, 2, "the position did not move");
+        paging.handled(Some(NOW - 5));
+        assert_eq!(
+            paging.restarts, 2,
+            "newer is not further: pages go newest first"
+        );
+        paging.handled(None);
+        assert_eq!(paging.restarts, 2, "no position is no progress");
+        paging.handled(Some(NOW - 11));
+        assert_eq!(paging.restarts, 0, "read further back");
+        assert_eq!(paging.restarted_at, None);
+
+        paging.restart(None);
+        paging.handled(None);
+        assert_eq!(paging.restarts, 1);
+        paging.handled(Some(NOW));
+        assert_eq!(
+            paging.restarts, 0,
+            "a first position after a restart from the end"
+        );
+    }
+
+    #[test]
+    fn a_restart_forgets_the_cursors_used() {
+        let mut paging = Paging::default();
+        assert!(paging.is_new("c1"));
+        assert!(paging.first_use("c1"));
+        assert!(!paging.is_new("c1"));
+        assert!(!paging.first_use("c1"));
+        paging.restart(None);
+        assert!(paging.is_new("c1"), "a fresh sequence after a restart");
+    }
+
+    #[test]
+    fn messages_show_the_start_of_a_long_cursor() {
+        assert_eq!(short("dXNlcjpVMEc5V0ZYTlo="), "dXNlcjpVMEc5V0ZYTlo=");
+        let long = "a".repeat(24);
+        assert_eq!(short(&long), long, "24 characters are shown whole");
+        assert_eq!(short(&"b".repeat(25)), format!("{}…", "b".repeat(24)));
+        assert_eq!(
+            short("ééééééééééééééééééééééééé"),
+            format!("{}…", "é".repeat(24))
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cursor_already_used_is_not_fetched_ahead() {
+        // Page c3 points back to c2, and says so early: the fetch-ahead must not ask for it
+        // (the loop is caught once the page is parsed, and the window restarts without it).
+        let source = Arc::new(Scripted {
+            pages: HashMap::from([
+                (None, page(&[("e5", NOW - 5)], Some("c2"))),
+                (Some("c2".into()), page(&[("e4", NOW - 10)], Some("c3"))),
+                (Some("c3".into()), page(&[("e3", NOW - 20)], Some("c2"))),
+            ]),
+            announce: HashMap::from([
+                (None, "c2".to_owned()),
+                (Some("c2".into()), "c3".to_owned()),
+                (Some("c3".into()), "c2".to_owned()),
+            ]),
+            requests: Mutex::default(),
+        });
+        let clock = FixedClock::new(NOW);
+        let plan = SyncPlan {
+            start: StartPoint::Ago(3600),
+            lookback: 600,
+            limit: 1,
+            action: None,
+            actor: None,
+            entity: None,
+            format: crate::ocsf::Formatter::Slack,
+        };
+        let engine = SyncEngine {
+            source: Arc::clone(&source) as Arc<dyn PageSource>,
+            clock: &clock,
+            plan: &plan,
+            metrics: &SlackMetrics::default(),
+        };
+        let (tx, mut rx) = mpsc::channel(1024);
+        let cx = ReadContext::new(tx, CancellationToken::new());
+        let error = engine.run(SyncState::default(), &cx).await.unwrap_err();
+        drop(cx);
+        while rx.recv().await.is_some() {}
+        assert!(error.to_string().contains("made no progress"), "{error}");
+        let requests = source.requests.lock().unwrap().clone();
+        let one_sequence = [None, Some("c2".to_owned()), Some("c3".to_owned())];
+        let expected: Vec<_> = one_sequence
+            .iter()
+            .cycle()
+            .take(3 * (MAX_CURSOR_RESTARTS as usize + 1))
+            .cloned()
+            .collect();
+        assert_eq!(
+            requests, expected,
+            "c2 asked for only when paging reached it"
+        );
+    }
+
+    #[test]
     fn impossible_states_are_refused() {
         let window = |oldest, latest, upper: Option<i64>, ids: &[&str]| SyncState {
             window: Some(Window {
