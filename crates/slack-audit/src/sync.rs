@@ -170,7 +170,13 @@ impl SyncState {
                 window.upper_ids.clear();
             }
             if let Some(newest) = window.newest.filter(|n| !(oldest..=latest).contains(n)) {
-                let mended = (newest > latest).then_some(latest);
+                // Past the window's end (an entry from the future): its end. Before its start:
+                // unset. (A match, not `newest > latest`: outside the window `>` and `>=` agree,
+                // and a mutation test could not tell them apart.)
+                let mended = match newest.cmp(&latest) {
+                    std::cmp::Ordering::Greater => Some(latest),
+                    std::cmp::Ordering::Less | std::cmp::Ordering::Equal => None,
+                };
                 repairs.push(format!(
                     "the window's newest event {} was outside the window; it is now {}",
                     format_time(newest),
