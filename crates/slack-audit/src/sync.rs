@@ -412,7 +412,9 @@ impl SyncEngine<'_> {
         progress: &mut Progress,
         cx: &ReadContext<SyncState>,
     ) -> RecordBuf {
-        let mut records = cx.record_buf(page.body_len() + page.entries().len());
+        // The body's size is room enough for its entries one per line (a page's framing and
+        // the commas between entries are longer than the newlines that replace them).
+        let mut records = cx.record_buf(page.body_len());
         let mut out = self.plan.format.page();
         let Some(window) = state.window.as_mut() else {
             return records;
@@ -917,6 +919,96 @@ mod tests {
         assert_eq!(below.repair(NOW).len(), 2);
         let w = below.window.unwrap();
         assert_eq!((w.upper, w.upper_ids.len(), w.newest), (None, 0, None));
+    }
+
+    /// A source whose pages take `to - now` seconds to read: the clock is at `to` once a page
+    /// has been asked for.
+    struct Slow {
+        inner: Scripted,
+        clock: Arc<FixedClock>,
+        to: i64,
+    }
+
+    #[async_trait]
+    impl PageSource for Slow {
+        async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
+            self.clock.set(self.to);
+            self.inner.fetch(query, cursor).await
+        }
+
+        async fn fetch_announcing(
+            &self,
+            query: &LogsQuery,
+            cursor: Option<&str>,
+            hint: &CursorHint,
+        ) -> Result<Page, FetchError> {
+            self.clock.set(self.to);
+            self.inner.fetch_announcing(query, cursor, hint).await
+        }
+
+        async fn probe(&self) -> Result<String, FetchError> {
+            self.inner.probe().await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pass_that_fell_behind_reads_on_to_the_new_now() {
+        // The first window ends at NOW but reading it took ten minutes: the pass opens a second
+        // window up to the new now (where the same page comes back: one duplicate), and stops
+        // there. The counts are what the read summary and the metrics report.
+        let clock = Arc::new(FixedClock::new(NOW));
+        let source = Arc::new(Slow {
+            inner: Scripted {
+                pages: HashMap::from([(None, page(&[("e1", NOW - 100), ("", NOW - 50)], None))]),
+                announce: HashMap::new(),
+                requests: Mutex::default(),
+            },
+            clock: Arc::clone(&clock),
+            to: NOW + 600,
+        });
+        let plan = SyncPlan {
+            start: StartPoint::Ago(3600),
+            lookback: 600,
+            limit: 10,
+            action: None,
+            actor: None,
+            entity: None,
+            format: crate::ocsf::Formatter::Slack,
+        };
+        let engine = SyncEngine {
+            source: Arc::clone(&source) as Arc<dyn PageSource>,
+            clock: &*clock,
+            plan: &plan,
+            metrics: &SlackMetrics::default(),
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let cx = ReadContext::new(tx, CancellationToken::new());
+        let stats = engine.run(SyncState::default(), &cx).await.unwrap();
+        drop(cx);
+        let mut windows = Vec::new();
+        let mut records = 0;
+        while let Some(batch) = rx.recv().await {
+            records += batch.records.len();
+            if let Some(w) = &batch.checkpoint.window {
+                windows.push((w.oldest, w.latest));
+            }
+        }
+        windows.dedup();
+        assert_eq!(
+            windows,
+            [(NOW - 3600, NOW), (NOW - 700, NOW + 600)],
+            "a second window, from the lookback before the watermark to the new now"
+        );
+        assert_eq!(
+            (
+                stats.pages,
+                stats.delivered,
+                stats.duplicates,
+                stats.unkeyed
+            ),
+            (2, 1, 1, 2)
+        );
+        assert_eq!(records, 3, "e1 once, the unkeyed entry each time");
     }
 
     #[test]
