@@ -29,6 +29,7 @@
 //! - No checkpoint describes records that were not emitted in the same batch or before it.
 //! - A 200 `{"ok": false}` is an error, never an empty page (see [`crate::page`]).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -174,8 +175,8 @@ impl SyncState {
                 // unset. (A match, not `newest > latest`: outside the window `>` and `>=` agree,
                 // and a mutation test could not tell them apart.)
                 let mended = match newest.cmp(&latest) {
-                    std::cmp::Ordering::Greater => Some(latest),
-                    std::cmp::Ordering::Less | std::cmp::Ordering::Equal => None,
+                    Ordering::Greater => Some(latest),
+                    Ordering::Less | Ordering::Equal => None,
                 };
                 repairs.push(format!(
                     "the window's newest event {} was outside the window; it is now {}",
@@ -470,22 +471,23 @@ impl SyncEngine<'_> {
                 .iter()
                 .filter(|e| e.date_create == Some(min))
                 .filter_map(|e| page.id(e));
-            match window.upper {
-                Some(upper) if upper == min => {
+            // Pages go newest first: the position only moves further back.
+            match window.upper.map(|upper| upper.cmp(&min)) {
+                Some(Ordering::Equal) => {
                     for id in ids_at_min {
                         if !window.upper_ids.iter().any(|u| u == id) {
                             window.upper_ids.push(id.to_owned());
                         }
                     }
                 }
-                Some(upper) if upper < min => {
+                Some(Ordering::Less) => {
                     tracing::warn!(
                         message = "A page went forward in time; keeping the older position.",
                         page_oldest = min,
-                        position = upper,
+                        position = window.upper,
                     );
                 }
-                _ => {
+                Some(Ordering::Greater) | None => {
                     window.upper = Some(min);
                     window.upper_ids = ids_at_min.map(str::to_owned).collect();
                 }
@@ -1009,6 +1011,113 @@ mod tests {
             (2, 1, 1, 2)
         );
         assert_eq!(records, 3, "e1 once, the unkeyed entry each time");
+    }
+
+    /// Scripted pages by the cursor that asks for them, none announced early.
+    fn scripted(pages: Vec<(Option<&str>, ScriptedPage)>) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            pages: pages
+                .into_iter()
+                .map(|(cursor, page)| (cursor.map(str::to_owned), page))
+                .collect(),
+            announce: HashMap::new(),
+            requests: Mutex::default(),
+        })
+    }
+
+    /// One pass from `state` at `now`, with a late-arrival window of 600 s: its outcome and
+    /// the checkpoint of every batch, in order.
+    async fn pass(
+        source: Arc<dyn PageSource>,
+        now: i64,
+        state: SyncState,
+    ) -> (Result<PassStats, InputError>, Vec<SyncState>) {
+        let clock = FixedClock::new(now);
+        let plan = SyncPlan {
+            start: StartPoint::Ago(3600),
+            lookback: 600,
+            limit: 10,
+            action: None,
+            actor: None,
+            entity: None,
+            format: crate::ocsf::Formatter::Slack,
+        };
+        let engine = SyncEngine {
+            source,
+            clock: &clock,
+            plan: &plan,
+            metrics: &SlackMetrics::default(),
+        };
+        let (tx, mut rx) = mpsc::channel(1024);
+        let cx = ReadContext::new(tx, CancellationToken::new());
+        let outcome = engine.run(state, &cx).await;
+        drop(cx);
+        let mut checkpoints = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            checkpoints.push(batch.checkpoint);
+        }
+        (outcome, checkpoints)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_that_goes_forward_in_time_never_moves_the_position_back_up() {
+        let source = scripted(vec![
+            (None, page(&[("e2", NOW - 50)], Some("c2"))),
+            (Some("c2"), page(&[("e3", NOW - 10)], None)),
+        ]);
+        let (outcome, checkpoints) = pass(source, NOW, SyncState::default()).await;
+        assert_eq!(outcome.unwrap().delivered, 2);
+        let after_page_2 = checkpoints[1].window.as_ref().unwrap();
+        assert_eq!(
+            (after_page_2.upper, after_page_2.upper_ids.as_slice()),
+            (Some(NOW - 50), ["e2".to_owned()].as_slice()),
+            "the position stays where page 1 left it"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_state_remembers_ids_only_for_the_late_arrival_window() {
+        // Within a window: only ids within 600 s of its newest event are kept.
+        let source = scripted(vec![(
+            None,
+            page(&[("a", NOW - 5), ("b", NOW - 2000)], None),
+        )]);
+        let (outcome, checkpoints) = pass(source, NOW, SyncState::default()).await;
+        outcome.unwrap();
+        let remembered = |s: &SyncState| s.recent.keys().copied().collect::<Vec<_>>();
+        assert_eq!(remembered(&checkpoints[0]), [NOW - 5], "mid-window");
+        let first = checkpoints.last().unwrap().clone();
+        assert_eq!(first.watermark, Some(NOW - 5));
+
+        // The next pass, an hour later, moves the watermark: the older ids are let go.
+        let later = NOW + 3600;
+        let source = scripted(vec![(None, page(&[("c", later - 30)], None))]);
+        let (outcome, checkpoints) = pass(source, later, first).await;
+        outcome.unwrap();
+        let last = checkpoints.last().unwrap();
+        assert_eq!(last.watermark, Some(later - 30));
+        assert_eq!(
+            remembered(last),
+            [later - 30],
+            "pruned when the window closed"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_first_page_is_an_error_not_a_restart() {
+        // `invalid_cursor` on a request that sent no cursor: nothing to resume without, so no
+        // restarts (they would ask the same question again).
+        let source = scripted(Vec::new());
+        let (outcome, checkpoints) = pass(
+            Arc::clone(&source) as Arc<dyn PageSource>,
+            NOW,
+            SyncState::default(),
+        )
+        .await;
+        let error = outcome.unwrap_err();
+        assert!(!error.to_string().contains("resuming"), "{error}");
+        assert_eq!(source.requests.lock().unwrap().as_slice(), [None]);
+        assert!(checkpoints.is_empty());
     }
 
     #[test]
