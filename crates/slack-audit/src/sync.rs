@@ -612,7 +612,7 @@ impl SyncEngine<'_> {
             }
             if let Some(w) = state.watermark {
                 let keep_from = w - self.plan.lookback;
-                if state.recent.keys().next().is_some_and(|&d| d < keep_from) {
+                if state.recent.range(..keep_from).next().is_some() {
                     let kept = Arc::make_mut(&mut state.recent).split_off(&keep_from);
                     state.recent = Arc::new(kept);
                 }
