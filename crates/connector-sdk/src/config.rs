@@ -110,7 +110,8 @@ pub fn validate_against_schema<I: Input>(document: &Value) -> Vec<Violation> {
         .map(|error| {
             let path = error.instance_path().as_str().to_owned();
             let message = if path.starts_with("/secrets") {
-                error.masked_with("the secret value").to_string()
+                <I::Secrets as crate::input::Secrets>::explain(&path, error.instance())
+                    .unwrap_or_else(|| error.masked_with("the secret value").to_string())
             } else {
                 error.to_string()
             };

@@ -35,6 +35,16 @@ pub trait Settings: DeserializeOwned + JsonSchema + fmt::Debug + Send + Sync + '
 pub trait Secrets:
     DeserializeOwned + JsonSchema + fmt::Debug + Default + Send + Sync + 'static
 {
+    /// What is wrong with the secret at `pointer` (a JSON pointer under `/secrets`) that the
+    /// schema refused, in the connector's words, or `None` to keep the schema's message.
+    ///
+    /// A schema error about a secret is masked so it never quotes the value, which leaves it
+    /// generic (`does not match "^xoxp-"`); the connector can say what the user did wrong (a bot
+    /// token where a user token belongs). The answer must not quote `value` either.
+    fn explain(pointer: &str, value: &serde_json::Value) -> Option<String> {
+        let _ = (pointer, value);
+        None
+    }
 }
 
 /// A source of records.

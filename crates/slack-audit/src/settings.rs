@@ -148,7 +148,18 @@ pub struct SlackSecrets {
 }
 
 impl connector_sdk::Settings for SlackSettings {}
-impl connector_sdk::Secrets for SlackSecrets {}
+impl connector_sdk::Secrets for SlackSecrets {
+    /// The schema's `^xoxp-` pattern refuses a bot, app or empty token before the config is
+    /// built; say which it is, as the config's own checks would.
+    fn explain(pointer: &str, value: &serde_json::Value) -> Option<String> {
+        match (pointer, value) {
+            ("/secrets/user_oauth_token", serde_json::Value::String(token)) => {
+                token_problem(token).map(str::to_owned)
+            }
+            _ => None,
+        }
+    }
+}
 
 fn default_api_base_url() -> String {
     "https://api.slack.com".into()
