@@ -738,36 +738,22 @@ mod tests {
             requests: Mutex::default(),
         });
         let clock = FixedClock::new(NOW);
-        let plan = SyncPlan {
-            start: StartPoint::Ago(3600),
-            lookback: 600,
-            limit: 2,
-            action: None,
-            actor: None,
-            entity: None,
-            format: crate::ocsf::Formatter::Slack,
-        };
-        let engine = SyncEngine {
-            source: Arc::clone(&source) as Arc<dyn PageSource>,
-            clock: &clock,
-            plan: &plan,
-            metrics: &SlackMetrics::default(),
-        };
-        let (tx, mut rx) = mpsc::channel(64);
-        let cx = ReadContext::new(tx, CancellationToken::new());
-        let stats = engine.run(SyncState::default(), &cx).await.unwrap();
-        drop(cx);
-        let mut out = Vec::new();
-        while let Some(batch) = rx.recv().await {
-            let text = String::from_utf8(batch.records.as_bytes().to_vec()).unwrap();
-            out.extend(text.lines().map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v["id"].as_str().unwrap().to_owned()
-            }));
-        }
-        assert_eq!(stats.pages, 3);
+        let (outcome, batches) = run_pass(source.clone(), &clock, SyncState::default()).await;
+        assert_eq!(outcome.unwrap().pages, 3);
+        let ids = batches
+            .iter()
+            .flat_map(|batch| {
+                let text = String::from_utf8(batch.records.as_bytes().to_vec()).unwrap();
+                text.lines()
+                    .map(|l| {
+                        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                        v["id"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         let requests = source.requests.lock().unwrap().clone();
-        (out, requests)
+        (ids, requests)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -819,31 +805,10 @@ mod tests {
             requests: Mutex::default(),
         });
         let clock = FixedClock::new(NOW);
-        let plan = SyncPlan {
-            start: StartPoint::Ago(3600),
-            lookback: 600,
-            limit: 3,
-            action: None,
-            actor: None,
-            entity: None,
-            format: crate::ocsf::Formatter::Slack,
-        };
-        let engine = SyncEngine {
-            source: Arc::clone(&source) as Arc<dyn PageSource>,
-            clock: &clock,
-            plan: &plan,
-            metrics: &SlackMetrics::default(),
-        };
-        let (tx, mut rx) = mpsc::channel(64);
-        let cx = ReadContext::new(tx, CancellationToken::new());
-        let stats = engine.run(SyncState::default(), &cx).await.unwrap();
-        drop(cx);
-        let mut checkpoints = Vec::new();
-        let mut records = 0;
-        while let Some(batch) = rx.recv().await {
-            records += batch.records.len();
-            checkpoints.push(batch.checkpoint);
-        }
+        let (outcome, batches) = run_pass(source, &clock, SyncState::default()).await;
+        let stats = outcome.unwrap();
+        let records: usize = batches.iter().map(|b| b.records.len()).sum();
+        let checkpoints: Vec<_> = batches.into_iter().map(|b| b.checkpoint).collect();
         assert_eq!(records, 4, "every entry delivered, strays too");
         assert_eq!(stats.out_of_window, 2);
         let after_page_1 = checkpoints[0].window.as_ref().unwrap();
@@ -968,33 +933,14 @@ mod tests {
             clock: Arc::clone(&clock),
             to: NOW + 600,
         });
-        let plan = SyncPlan {
-            start: StartPoint::Ago(3600),
-            lookback: 600,
-            limit: 10,
-            action: None,
-            actor: None,
-            entity: None,
-            format: crate::ocsf::Formatter::Slack,
-        };
-        let engine = SyncEngine {
-            source: Arc::clone(&source) as Arc<dyn PageSource>,
-            clock: &*clock,
-            plan: &plan,
-            metrics: &SlackMetrics::default(),
-        };
-        let (tx, mut rx) = mpsc::channel(64);
-        let cx = ReadContext::new(tx, CancellationToken::new());
-        let stats = engine.run(SyncState::default(), &cx).await.unwrap();
-        drop(cx);
-        let mut windows = Vec::new();
-        let mut records = 0;
-        while let Some(batch) = rx.recv().await {
-            records += batch.records.len();
-            if let Some(w) = &batch.checkpoint.window {
-                windows.push((w.oldest, w.latest));
-            }
-        }
+        let (outcome, batches) = run_pass(source, &*clock, SyncState::default()).await;
+        let stats = outcome.unwrap();
+        let records: usize = batches.iter().map(|b| b.records.len()).sum();
+        let mut windows: Vec<_> = batches
+            .iter()
+            .filter_map(|b| b.checkpoint.window.as_ref())
+            .map(|w| (w.oldest, w.latest))
+            .collect();
         windows.dedup();
         assert_eq!(
             windows,
@@ -1025,14 +971,13 @@ mod tests {
         })
     }
 
-    /// One pass from `state` at `now`, with a late-arrival window of 600 s: its outcome and
-    /// the checkpoint of every batch, in order.
-    async fn pass(
+    /// One pass from `state` at `clock`'s time, reading the last hour with a late-arrival
+    /// window of 600 s: its outcome and every batch it emitted, in order.
+    async fn run_pass(
         source: Arc<dyn PageSource>,
-        now: i64,
+        clock: &dyn Clock,
         state: SyncState,
-    ) -> (Result<PassStats, InputError>, Vec<SyncState>) {
-        let clock = FixedClock::new(now);
+    ) -> (Result<PassStats, InputError>, Vec<Batch<SyncState>>) {
         let plan = SyncPlan {
             start: StartPoint::Ago(3600),
             lookback: 600,
@@ -1044,7 +989,7 @@ mod tests {
         };
         let engine = SyncEngine {
             source,
-            clock: &clock,
+            clock,
             plan: &plan,
             metrics: &SlackMetrics::default(),
         };
@@ -1052,11 +997,21 @@ mod tests {
         let cx = ReadContext::new(tx, CancellationToken::new());
         let outcome = engine.run(state, &cx).await;
         drop(cx);
-        let mut checkpoints = Vec::new();
+        let mut batches = Vec::new();
         while let Some(batch) = rx.recv().await {
-            checkpoints.push(batch.checkpoint);
+            batches.push(batch);
         }
-        (outcome, checkpoints)
+        (outcome, batches)
+    }
+
+    /// [`run_pass`] at `now`, keeping only the checkpoints.
+    async fn pass(
+        source: Arc<dyn PageSource>,
+        now: i64,
+        state: SyncState,
+    ) -> (Result<PassStats, InputError>, Vec<SyncState>) {
+        let (outcome, batches) = run_pass(source, &FixedClock::new(now), state).await;
+        (outcome, batches.into_iter().map(|b| b.checkpoint).collect())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1217,27 +1172,8 @@ mod tests {
             ]),
             requests: Mutex::default(),
         });
-        let clock = FixedClock::new(NOW);
-        let plan = SyncPlan {
-            start: StartPoint::Ago(3600),
-            lookback: 600,
-            limit: 1,
-            action: None,
-            actor: None,
-            entity: None,
-            format: crate::ocsf::Formatter::Slack,
-        };
-        let engine = SyncEngine {
-            source: Arc::clone(&source) as Arc<dyn PageSource>,
-            clock: &clock,
-            plan: &plan,
-            metrics: &SlackMetrics::default(),
-        };
-        let (tx, mut rx) = mpsc::channel(1024);
-        let cx = ReadContext::new(tx, CancellationToken::new());
-        let error = engine.run(SyncState::default(), &cx).await.unwrap_err();
-        drop(cx);
-        while rx.recv().await.is_some() {}
+        let (outcome, _) = pass(source.clone(), NOW, SyncState::default()).await;
+        let error = outcome.unwrap_err();
         assert!(error.to_string().contains("made no progress"), "{error}");
         let requests = source.requests.lock().unwrap().clone();
         let one_sequence = [None, Some("c2".to_owned()), Some("c3".to_owned())];
