@@ -6,6 +6,7 @@ pub mod bench;
 pub mod hosts;
 pub mod mock_serve;
 pub mod mutants;
+pub mod network;
 pub mod ocsf_schemas;
 pub mod prometheus;
 pub mod record;

@@ -9,7 +9,7 @@
 //!
 //! Records go to stdout as NDJSON, logs to stderr. Exit codes: `0` success, `2` config or usage
 //! error (nothing read, nothing written), `3` the source refused the credentials or the
-//! installation, `1` anything else. SIGINT and SIGTERM stop a read promptly with exit `0` after
+//! installation, `4` the source's TLS certificate could not be verified, `1` anything else. SIGINT and SIGTERM stop a read promptly with exit `0` after
 //! the batches already handed over are written and checkpointed; a second signal exits at once
 //! (the state file is still consistent: commits are atomic and never ahead of the output).
 
@@ -106,6 +106,7 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    crate::redact::install::<I::Secrets>();
     logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -137,7 +138,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             };
             match host::check(&input).await {
                 Ok(message) => {
-                    println!("check succeeded: {message}");
+                    println!("check succeeded: {}", crate::redact::text(&message));
                     ExitCode::SUCCESS
                 }
                 Err(e) => report::<I>(&e),
@@ -196,9 +197,9 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
         Command::Status { state, json } => match status::status::<I>(&state) {
             Ok(report) => {
                 if json {
-                    println!("{}", report.to_json());
+                    println!("{}", crate::redact::text(&report.to_json().to_string()));
                 } else {
-                    print!("{}", report.to_text());
+                    print!("{}", crate::redact::text(&report.to_text()));
                 }
                 ExitCode::SUCCESS
             }
@@ -286,8 +287,9 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
         ErrorKind::Auth => "authentication error",
         ErrorKind::Transient => "error (transient)",
         ErrorKind::Fatal => "error",
+        ErrorKind::Certificate => "certificate error",
     };
     tracing::debug!(message = "Exiting with an error.", kind = ?kind);
-    eprintln!("{}: {label}: {message}", I::NAME);
+    eprintln!("{}: {label}: {}", I::NAME, crate::redact::text(message));
     ExitCode::from(kind.exit_code())
 }

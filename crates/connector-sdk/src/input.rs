@@ -45,6 +45,15 @@ pub trait Secrets:
         let _ = (pointer, value);
         None
     }
+
+    /// `text` with every credential-shaped string the connector recognises replaced (a token
+    /// pasted into a URL or a setting, which no exact-value scrub can know), or `None` when
+    /// there is none. The host applies it to every message, log line and status it prints
+    /// ([`crate::redact`]); records are never touched. Default: nothing is recognised.
+    fn redact(text: &str) -> Option<String> {
+        let _ = text;
+        None
+    }
 }
 
 /// A source of records.

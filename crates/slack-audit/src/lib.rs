@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod ocsf;
 pub mod page;
 pub mod progress;
+pub mod redact;
 pub mod settings;
 pub mod source;
 pub mod status;

@@ -25,10 +25,12 @@
 //!   hosts send ([`state`]); a full refresh ignores it and reads from the start point.
 //! - Logs are `LOG` messages ([`logging`]), written under the same stdout lock as records, so
 //!   lines never interleave. A failure is one `TRACE` error message with a `failure_type`
-//!   (`config_error` for config and credential refusals, `transient_error` when the source is
-//!   unavailable, `system_error` otherwise) and the native exit code (2, 3 or 1).
+//!   (`config_error` for config and credential refusals and for a source certificate that could
+//!   not be verified, `transient_error` when the source is unavailable, `system_error`
+//!   otherwise) and the native exit code (2, 3, 4 or 1).
 //!
-//! No message carries a secret: messages come from the same scrubbed errors as the native CLI's.
+//! No message carries a secret: messages come from the same scrubbed errors as the native CLI's,
+//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::redact`]).
 
 mod catalog;
 pub mod logging;
@@ -106,6 +108,7 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    crate::redact::install::<I::Secrets>();
     logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -160,10 +163,12 @@ async fn check<I: Input>(config: &Path) -> ExitCode {
         Err(e) => Err(HostError::Config(e)),
     };
     let status = match outcome {
-        Ok(message) => json!({"status": "SUCCEEDED", "message": message}),
+        Ok(message) => {
+            json!({"status": "SUCCEEDED", "message": crate::redact::text(&message)})
+        }
         Err(e) => {
             tracing::warn!(message = "Check failed.", kind = ?e.kind());
-            json!({"status": "FAILED", "message": e.to_string()})
+            json!({"status": "FAILED", "message": crate::redact::text(&e.to_string())})
         }
     };
     emit_or_fail("CONNECTION_STATUS", "connectionStatus", &status)
@@ -274,7 +279,7 @@ fn fail(kind: ErrorKind, message: &str) -> ExitCode {
     let trace = json!({
         "type": "ERROR",
         "emitted_at": output::now_ms() as f64,
-        "error": {"message": message, "failure_type": failure_type},
+        "error": {"message": crate::redact::text(message), "failure_type": failure_type},
     });
     if let Err(e) = output::emit_message("TRACE", "trace", &trace) {
         eprintln!("{message} (and stdout failed: {e})");
@@ -285,7 +290,7 @@ fn fail(kind: ErrorKind, message: &str) -> ExitCode {
 /// The Airbyte `failure_type` of an error class.
 pub fn failure_type(kind: ErrorKind) -> &'static str {
     match kind {
-        ErrorKind::Config | ErrorKind::Auth => "config_error",
+        ErrorKind::Config | ErrorKind::Auth | ErrorKind::Certificate => "config_error",
         ErrorKind::Transient => "transient_error",
         ErrorKind::Fatal => "system_error",
     }

@@ -104,9 +104,11 @@ impl Health {
             ErrorKind::Transient => "the source is unavailable",
             ErrorKind::Config => "the source refused the configuration",
             ErrorKind::Fatal => "the last poll failed",
+            ErrorKind::Certificate => "the source's certificate could not be verified",
         };
-        let mut message: String = error.message.chars().take(MAX_REASON).collect();
-        if message.len() < error.message.len() {
+        let full = crate::redact::text(&error.message);
+        let mut message: String = full.chars().take(MAX_REASON).collect();
+        if message.len() < full.len() {
             message.push('…');
         }
         let failure = Failure {

@@ -14,6 +14,7 @@ mod hostile;
 mod kills;
 mod lifecycle;
 mod metrics;
+mod network;
 mod ocsf;
 mod secrets;
 mod status;
