@@ -236,3 +236,47 @@ async fn a_token_pasted_into_the_url_or_a_setting_is_printed_nowhere() {
         }
     }
 }
+
+/// A loopback `http` base URL never goes through a proxy, whatever the environment says: the
+/// proxy would see the bearer token in clear. (A dead proxy address: a run through it fails.)
+#[tokio::test]
+async fn a_loopback_http_base_url_never_goes_through_a_proxy() {
+    let mock = mock().await;
+    let expected = entries("direct", 40, T0 - 100, T0 - 1);
+    mock.push_entries(expected.clone());
+    let work = Workdir::new();
+    let path = work.write_config(&config(settings(
+        &mock,
+        json!({"backfill_start_time": "2025-12-31", "max_retries": 0}),
+    )));
+    let dead = "http://127.0.0.1:9";
+    let out = run_binary(
+        &[
+            "read",
+            "--config",
+            path.to_str().unwrap(),
+            "--state",
+            work.state().to_str().unwrap(),
+        ],
+        &[
+            ("HTTP_PROXY", dead),
+            ("http_proxy", dead),
+            ("HTTPS_PROXY", dead),
+            ("ALL_PROXY", dead),
+            ("NO_PROXY", ""),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(id_of)
+        .collect();
+    assert_exactly_once(&ids, &expected);
+}
