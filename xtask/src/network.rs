@@ -6,7 +6,7 @@
 //!    (`slack_mock::tls::TlsFront`). Without the CA, `read` fails with exit 4 and the plain
 //!    message (issuer, the usual cause, the setting); no request reaches the mock and no state
 //!    is written. With `settings.ca_bundle_file`, every event is read exactly once, and a second
-//!    run reads nothing.
+//!    run reads nothing. With the CA only in the system trust store (`SSL_CERT_FILE`), too.
 //! 3. **mitmproxy** (a real TLS-inspecting proxy) in front of that upstream, through
 //!    `settings.proxy_url`: without mitmproxy's CA the run fails with exit 4 naming mitmproxy as
 //!    the issuer; with its CA in `settings.ca_bundle_pem`, every event is read exactly once
@@ -353,6 +353,15 @@ async fn checks(
         "network: ok: private-CA upstream with settings.ca_bundle_file: {} records, each once; a second run: 0",
         run.ids.len()
     );
+    // The system trust store: the same CA given only as the machine's (SSL_CERT_FILE).
+    let run = setup
+        .read("system", json!({}), &[("SSL_CERT_FILE", &ca)])
+        .await?;
+    setup.exactly_once("private CA in the system trust store (SSL_CERT_FILE)", &run)?;
+    eprintln!(
+        "network: ok: private-CA upstream trusted through the system store (SSL_CERT_FILE): {} records, each once",
+        run.ids.len()
+    );
 
     // 2. mitmproxy in front of it.
     let mitm_dir = setup.work.path().join("mitmproxy");
@@ -495,7 +504,7 @@ async fn checks(
         run.ids.len(),
         log.matches(&connect).count()
     );
-    eprintln!("network: all 4 checks passed");
+    eprintln!("network: all checks passed");
     Ok(())
 }
 
