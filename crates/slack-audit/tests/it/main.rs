@@ -15,6 +15,7 @@ mod kills;
 mod lifecycle;
 mod metrics;
 mod ocsf;
+mod ocsf_analyst;
 mod secrets;
 mod status;
 mod support;
