@@ -9,13 +9,17 @@
 mod airbyte;
 mod cli;
 mod configs;
+mod env_secrets;
 mod errors;
+mod file_output;
 mod hostile;
 mod kills;
 mod lifecycle;
 mod metrics;
 mod ocsf;
+mod rough_edges;
 mod secrets;
+mod settings_change;
 mod status;
 mod support;
 mod sync;
