@@ -17,6 +17,7 @@ mod kills;
 mod lifecycle;
 mod metrics;
 mod ocsf;
+mod packaging;
 mod rough_edges;
 mod secrets;
 mod settings_change;
