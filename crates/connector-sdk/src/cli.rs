@@ -119,10 +119,12 @@ pub fn command<I: Input>(version: &'static str) -> clap::Command {
 
 /// Runs the connector's command line. Call it from `main` and return its exit code.
 pub fn run<I: Input>(version: &'static str) -> ExitCode {
-    let matches = command::<I>(version).get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+    let parsed = command::<I>(version)
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => return usage_error::<I>(&e),
     };
     logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -365,6 +367,41 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A command line clap refused (or `--help`, `--version`). With JSON logs asked for (the flag
+/// or `LOG_FORMAT`), the refusal is one JSON line like every other log line; help and version
+/// go to stdout as clap prints them.
+fn usage_error<I: Input>(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as Kind;
+    if matches!(
+        error.kind(),
+        Kind::DisplayHelp | Kind::DisplayVersion | Kind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) || !json_logs_requested()
+    {
+        let _ = error.print();
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+    }
+    logging::init(LogFormat::Json);
+    let text = error.render().to_string();
+    let message = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    fail::<I>(ErrorKind::Config, message.trim_start_matches("error: "))
+}
+
+/// Whether the command line or the environment asks for JSON logs (read before clap could
+/// parse the command line).
+fn json_logs_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = args
+        .windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json");
+    flag || std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json")
 }
 
 /// Writes a command's answer to stdout. A reader that went away (`spec | head`) is not a panic:
