@@ -157,7 +157,7 @@ async fn a_private_ca_upstream_is_refused_plainly_then_read_exactly_once_with_it
     with_pem["ca_bundle_pem"] = json!(TEST_CA_PEM);
     let path = work.write_config(&config(with_pem));
     let out = run_source(&["check", "--config", path.to_str().unwrap()], &NO_PROXIES).await;
-    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = message(&out.stdout, "CONNECTION_STATUS");
     assert_eq!(
         status["connectionStatus"]["status"], "SUCCEEDED",
         "{status}"
@@ -190,7 +190,7 @@ async fn a_token_pasted_into_the_url_or_a_setting_is_printed_nowhere() {
     for (case, settings, code) in [
         ("actions", in_actions, 2),
         ("url", in_url, 2),
-        ("filter", in_filter, 0),
+        ("filter", in_filter, 2),
         ("proxy", in_proxy, 2),
     ] {
         let path = work.write_config(&config(settings));
