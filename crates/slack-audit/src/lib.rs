@@ -40,6 +40,6 @@ pub mod status;
 pub mod sync;
 pub mod synthetic;
 
-pub use input::{NAME, STREAM, SlackAuditInput};
+pub use input::{DOCUMENTATION_URL, NAME, STREAM, SlackAuditInput};
 pub use ocsf::record_schema;
 pub use settings::RecordFormat;
