@@ -412,7 +412,11 @@ def test_metadata_yaml_is_valid_against_airbytes_published_schema() -> None:
 
     document = yaml.safe_load((REPO / "metadata.yaml").read_text())
     schema = json.loads((Path(v0.__file__).parent / "ConnectorMetadataDefinitionV0.json").read_text())
-    jsonschema.validate(document, schema, format_checker=jsonschema.FormatChecker())
+    # The published schema fails its own meta-schema in a part metadata.yaml does not use
+    # (`generated.metrics` names a type "ConnectorMetric"), so it is applied without that check.
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+    assert not errors, errors
     metadata = ConnectorMetadataDefinitionV0.model_validate(document)
     assert metadata.data.connector_type.value == "source"
     version = subprocess.run([SOURCE, "--version"], capture_output=True, text=True).stdout.split()[-1]
