@@ -24,6 +24,8 @@ pub const NAME: &str = "slack-audit";
 /// Where the Airbyte spec and `metadata.yaml` send users for documentation: Slack's guide to
 /// the Audit Logs API (the app, the token, the Org Owner install) that the README follows.
 pub const DOCUMENTATION_URL: &str = "https://api.slack.com/admin/audit-logs";
+/// The connector's version, as both binaries report it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The name of the stream of audit events (the Airbyte front end's only stream).
 pub const STREAM: &str = "audit_logs";
