@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod hosts;
+pub mod image;
 pub mod mock_serve;
 pub mod mutants;
 pub mod ocsf_schemas;

@@ -16,7 +16,8 @@ use crate::input::RecordStream;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncMode {
-    /// Everything from the start point; the state passed in is ignored.
+    /// Everything from the start point, or, when the host passes the state of an interrupted
+    /// attempt, on from there (the stream is resumable).
     FullRefresh,
     /// From the state passed in.
     Incremental,
@@ -56,9 +57,10 @@ pub(crate) fn describe(stream: &RecordStream) -> Value {
     }
     let mut described = json!({
         "name": stream.name,
-        "json_schema": super::schema::for_airbyte(stream.schema.clone()),
+        "json_schema": super::schema::for_records(stream.schema.clone()),
         "supported_sync_modes": modes,
         "source_defined_cursor": stream.cursor_field.is_some(),
+        // A full refresh resumes from the state the host passes (an interrupted attempt's).
         "is_resumable": stream.cursor_field.is_some(),
     });
     if let Some(cursor) = &stream.cursor_field {
