@@ -137,7 +137,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             };
             match host::check(&input).await {
                 Ok(message) => {
-                    println!("check succeeded: {message}");
+                    println!("check succeeded: {}", crate::error::printable(&message));
                     ExitCode::SUCCESS
                 }
                 Err(e) => report::<I>(&e),
@@ -288,6 +288,6 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
         ErrorKind::Fatal => "error",
     };
     tracing::debug!(message = "Exiting with an error.", kind = ?kind);
-    eprintln!("{}: {label}: {message}", I::NAME);
+    eprintln!("{}: {label}: {}", I::NAME, crate::error::printable(message));
     ExitCode::from(kind.exit_code())
 }

@@ -38,16 +38,18 @@ impl Progress {
 
     /// After a page: `upper` is how far back the window has been read.
     pub fn page(&mut self, stats: &PassStats, oldest: i64, latest: i64, upper: Option<i64>) {
-        let span = latest - oldest;
+        // Stored values meet the clock here: nothing may overflow, whatever a state holds.
+        let span = latest.saturating_sub(oldest);
         if span < BACKFILL_SECONDS {
             return;
         }
         let reached = upper.unwrap_or(latest).clamp(oldest, latest);
-        let done = (latest - reached) as f64 / span as f64;
+        let done = (latest as f64 - reached as f64) / span as f64;
         let elapsed = self.started.elapsed().as_secs_f64().max(1e-3);
         let rate = stats.delivered as f64 / elapsed;
         let left = if done > 0.0 {
-            Duration::from_secs_f64(elapsed * (1.0 - done) / done)
+            // Panics on overflow: a tiny `done` over a long run asks for more than u64 seconds.
+            Duration::try_from_secs_f64(elapsed * (1.0 - done) / done).unwrap_or(Duration::MAX)
         } else {
             Duration::ZERO
         };

@@ -25,7 +25,7 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
             format!(
                 "{} ({} ago); nothing older is read",
                 format_time(floor),
-                span(now - floor)
+                span(now.saturating_sub(floor))
             ),
         ),
         None => line(
@@ -36,7 +36,11 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
     match state.watermark {
         Some(w) => line(
             "watermark",
-            format!("{} ({} behind now)", format_time(w), span(now - w)),
+            format!(
+                "{} ({} behind now)",
+                format_time(w),
+                span(now.saturating_sub(w))
+            ),
         ),
         None => line(
             "watermark",
@@ -51,13 +55,13 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
             if state.watermark.is_some() {
                 format!(
                     "{}: everything dated up to {} is collected",
-                    span(now - t),
+                    span(now.saturating_sub(t)),
                     format_time(t)
                 )
             } else {
                 format!(
                     "{}: nothing is complete past the start point {} yet",
-                    span(now - t),
+                    span(now.saturating_sub(t)),
                     format_time(t)
                 )
             },
@@ -67,7 +71,8 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         Some(w) => {
             let position = w.upper.unwrap_or(w.latest);
             let done = if w.latest > w.oldest {
-                ((w.latest - position) as f64 / (w.latest - w.oldest) as f64).clamp(0.0, 1.0)
+                ((w.latest as f64 - position as f64) / (w.latest as f64 - w.oldest as f64))
+                    .clamp(0.0, 1.0)
             } else {
                 0.0
             };
@@ -126,9 +131,9 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         "now": format_time(now),
         "start_point": state.floor.map(format_time),
         "watermark": state.watermark.map(format_time),
-        "lag_seconds": state.watermark.map(|w| now - w),
+        "lag_seconds": state.watermark.map(|w| now.saturating_sub(w)),
         "collected_through": through.map(format_time),
-        "behind_seconds": through.map(|t| now - t),
+        "behind_seconds": through.map(|t| now.saturating_sub(t)),
         "window": window_json,
         "late_arrival_ids": {
             "count": ids,

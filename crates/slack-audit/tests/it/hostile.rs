@@ -172,3 +172,158 @@ fn load(path: &Path) -> Result<SyncState, String> {
         .map(|(_, s)| s)
         .map_err(|e| e.to_string())
 }
+
+/// Times a hand-edited state may hold: the extremes of `i64`, either side of the audit log's
+/// first day, plausible ones, and the far future.
+fn state_time() -> impl Strategy<Value = i64> {
+    use slack_audit::settings::AUDIT_LOG_EPOCH;
+    prop_oneof![
+        Just(i64::MIN),
+        Just(i64::MAX),
+        Just(i64::MIN + 1),
+        Just(i64::MAX - 1),
+        Just(0i64),
+        Just(AUDIT_LOG_EPOCH - 1),
+        Just(AUDIT_LOG_EPOCH),
+        (AUDIT_LOG_EPOCH..1_800_000_000i64),
+        (1_764_000_000i64..1_767_225_600),
+        any::<i64>(),
+    ]
+}
+
+/// Arbitrary `SyncState`s with the right shape, so that they pass the envelope and reach the
+/// state's checks, the engine, `status` and the metrics.
+fn arbitrary_sync_state() -> impl Strategy<Value = serde_json::Value> {
+    let ids = prop::collection::vec("[a-z0-9]{1,4}", 0..3);
+    let window = (
+        state_time(),
+        state_time(),
+        prop::option::of(state_time()),
+        ids.clone(),
+        prop::option::of(state_time()),
+    )
+        .prop_map(|(oldest, latest, upper, upper_ids, newest)| {
+            // Half of them ordered, so that they get past the window's own check.
+            let (oldest, latest) = (oldest.min(latest), oldest.max(latest));
+            let upper_ids = if upper.is_some() { upper_ids } else { Vec::new() };
+            serde_json::json!({"oldest": oldest, "latest": latest, "upper": upper, "upper_ids": upper_ids, "newest": newest})
+        });
+    (
+        prop::option::of(state_time()),
+        prop::option::of(state_time()),
+        prop::collection::btree_map(state_time(), ids, 0..3),
+        prop::option::of(window),
+    )
+        .prop_map(|(floor, watermark, recent, window)| {
+            let recent: serde_json::Map<String, serde_json::Value> = recent
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                .collect();
+            serde_json::json!({"floor": floor, "watermark": watermark, "recent": recent, "window": window})
+        })
+}
+
+/// Whatever a state document holds, `status`, `read` and the Airbyte front end's `read` (the
+/// debug binaries: overflow checks on, as the README's `cargo run` quick start builds) answer
+/// with a clear error or go on from a repaired state: never a panic.
+#[test]
+fn arbitrary_states_reach_status_read_and_airbyte_without_panic() {
+    use crate::support::*;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mock = runtime.block_on(mock());
+    let work = Workdir::new();
+    let config = work.write_config(&config(settings(
+        &mock,
+        serde_json::json!({"backfill_start_time": "2025-12-31"}),
+    )));
+    let catalog = work.dir.path().join("catalog.json");
+    std::fs::write(
+        &catalog,
+        serde_json::json!({"streams": [{
+            "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+            "sync_mode": "incremental",
+            "destination_sync_mode": "append",
+        }]})
+        .to_string(),
+    )
+    .unwrap();
+    let no_panic = |what: &str, out: &std::process::Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code() != Some(101) && !stderr.contains("panicked"),
+            "{what} panicked: {stderr}"
+        );
+        assert!(out.status.code().is_some(), "{what} died: {:?}", out.status);
+        stderr.into_owned()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 48,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    });
+    let case = std::cell::Cell::new(0u32);
+    runner
+        .run(&arbitrary_sync_state(), |state| {
+            case.set(case.get() + 1);
+            let dir = work.dir.path().join(format!("case-{}", case.get()));
+            std::fs::create_dir(&dir).unwrap();
+            let envelope =
+                serde_json::json!({"connector": "slack-audit", "version": 1, "state": state});
+            let path = dir.join("state.json");
+            std::fs::write(&path, envelope.to_string()).unwrap();
+            // The library's view, at the clocks a test and a user have.
+            if let Ok(typed) = serde_json::from_value::<SyncState>(state.clone()) {
+                for now in [T0, chrono::Utc::now().timestamp()] {
+                    let _ = slack_audit::status::describe(&typed, now);
+                    if typed.check().is_ok() {
+                        let mut repaired = typed.clone();
+                        repaired.repair(now);
+                        prop_assert!(repaired.check().is_ok(), "{:?}", repaired);
+                    }
+                }
+            }
+            let p = path.to_str().unwrap();
+            let status = runtime.block_on(run_binary(&["status", "--state", p], &[]));
+            no_panic("status", &status);
+            let json = runtime.block_on(run_binary(&["status", "--json", "--state", p], &[]));
+            no_panic("status --json", &json);
+            let read = runtime.block_on(run_binary(
+                &["read", "--config", config.to_str().unwrap(), "--state", p],
+                &[],
+            ));
+            let stderr = no_panic("read", &read);
+            if read.status.code() != Some(0) {
+                prop_assert!(stderr.contains("state.json"), "an unnamed refusal: {}", stderr);
+            } else {
+                // What a successful run leaves is a state the engine accepts.
+                prop_assert!(load(&path).is_ok(), "{:?}", load(&path));
+            }
+            let airbyte_state = dir.join("airbyte-state.json");
+            std::fs::write(
+                &airbyte_state,
+                serde_json::json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "audit_logs"}, "stream_state": envelope}}]).to_string(),
+            )
+            .unwrap();
+            let airbyte = runtime.block_on(async {
+                tokio::process::Command::new(env!("CARGO_BIN_EXE_source-slack-audit"))
+                    .args([
+                        "read",
+                        "--config",
+                        config.to_str().unwrap(),
+                        "--catalog",
+                        catalog.to_str().unwrap(),
+                        "--state",
+                        airbyte_state.to_str().unwrap(),
+                    ])
+                    .kill_on_drop(true)
+                    .output()
+                    .await
+                    .unwrap()
+            });
+            no_panic("the Airbyte read", &airbyte);
+            let stdout = String::from_utf8_lossy(&airbyte.stdout);
+            prop_assert!(!stdout.contains("panicked"), "{}", stdout);
+            Ok(())
+        })
+        .unwrap();
+}
