@@ -308,9 +308,7 @@ fn run_one(
 }
 
 fn summarize(outcomes: &[Outcome], seconds: u64) -> String {
-    let mut text = format!(
-        "| target | seconds asked | wall | runs | runs/s | corpus | found |\n|---|---:|---:|---:|---:|---:|---|\n"
-    );
+    let mut text = "| target | seconds asked | wall | runs | runs/s | corpus | found |\n|---|---:|---:|---:|---:|---:|---|\n".to_owned();
     for o in outcomes {
         let runs = o.runs.map_or_else(|| "?".to_owned(), |r| r.to_string());
         let rate = o.runs.map_or_else(

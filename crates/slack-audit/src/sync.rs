@@ -1249,4 +1249,80 @@ mod tests {
         let orphans = window(NOW - 10, NOW, None, &["a"]).check().unwrap_err();
         assert!(orphans.contains("no position"), "{orphans}");
     }
+
+    /// No run writes a time before the audit log's first day (the start point is clamped to it)
+    /// or a window starting before the start point; a hand-edited one (down to `i64::MIN`,
+    /// which overflows wherever it meets the clock) is refused, naming the field.
+    #[test]
+    fn times_before_the_audit_log_or_a_window_before_the_start_point_are_refused() {
+        use crate::settings::AUDIT_LOG_EPOCH;
+        let at_epoch = SyncState {
+            floor: Some(AUDIT_LOG_EPOCH),
+            watermark: Some(AUDIT_LOG_EPOCH),
+            ..SyncState::default()
+        };
+        assert!(at_epoch.check().is_ok());
+        let window = |oldest: i64, latest: i64, upper, newest| Window {
+            oldest,
+            latest,
+            upper,
+            upper_ids: Vec::new(),
+            newest,
+        };
+        for (state, field) in [
+            (
+                SyncState {
+                    floor: Some(i64::MIN),
+                    ..SyncState::default()
+                },
+                "start point",
+            ),
+            (
+                SyncState {
+                    watermark: Some(AUDIT_LOG_EPOCH - 1),
+                    ..SyncState::default()
+                },
+                "watermark",
+            ),
+            (
+                SyncState {
+                    recent: Arc::new(BTreeMap::from([(i64::MIN, vec!["a".to_owned()])])),
+                    ..SyncState::default()
+                },
+                "remembered",
+            ),
+            (
+                SyncState {
+                    window: Some(window(i64::MIN, NOW, None, None)),
+                    ..SyncState::default()
+                },
+                "window start",
+            ),
+            (
+                SyncState {
+                    window: Some(window(NOW - 10, NOW, Some(0), None)),
+                    ..SyncState::default()
+                },
+                "window position",
+            ),
+            (
+                SyncState {
+                    window: Some(window(NOW - 10, NOW, None, Some(-1))),
+                    ..SyncState::default()
+                },
+                "newest event",
+            ),
+            (
+                SyncState {
+                    floor: Some(NOW - 5),
+                    window: Some(window(NOW - 10, NOW, None, None)),
+                    ..SyncState::default()
+                },
+                "before the start point",
+            ),
+        ] {
+            let error = state.check().unwrap_err();
+            assert!(error.contains(field), "{field:?} not in {error}");
+        }
+    }
 }

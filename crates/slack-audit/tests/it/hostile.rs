@@ -327,3 +327,78 @@ fn arbitrary_states_reach_status_read_and_airbyte_without_panic() {
         })
         .unwrap();
 }
+
+/// Found by `cargo xtask fuzz` (target `ocsf`, first minute): an entry with raw control
+/// characters inside a string, which is not JSON, comes out of the OCSF writer with them, so not
+/// as JSON. No page delivers such an entry (the page parser refuses the body), and the writer's
+/// promise is for JSON entries: with the same characters escaped, as JSON has them, the event
+/// is one JSON document. The fuzz target asserts exactly that now.
+#[test]
+fn fuzz_regression_an_entry_with_raw_control_characters() {
+    let raw: &[u8] =
+        include_bytes!("../../../../fuzz/regressions/ocsf-raw-control-characters.json");
+    let body = [&br#"{"entries":["#[..], raw, b"]}"].concat();
+    assert!(
+        matches!(Page::parse(body), Err(PageError::Malformed(_))),
+        "a page holding it must be refused"
+    );
+    for raw_data in [false, true] {
+        let _ = slack_audit::ocsf::to_ocsf(raw, raw_data);
+    }
+    let mut escaped = String::new();
+    for c in String::from_utf8_lossy(raw).chars() {
+        if c.is_control() && c != '\n' {
+            escaped.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            escaped.push(c);
+        }
+    }
+    serde_json::from_str::<serde_json::Value>(&escaped).expect("the escaped entry is JSON");
+    for raw_data in [false, true] {
+        let (event, _) = slack_audit::ocsf::to_ocsf(escaped.as_bytes(), raw_data);
+        let parsed = serde_json::from_slice::<serde_json::Value>(&event);
+        assert!(parsed.is_ok(), "{}", String::from_utf8_lossy(&event));
+    }
+}
+
+/// Found by `cargo xtask fuzz` (target `page`): an entry holding a lone surrogate escape
+/// (`"\ude80"`). It is JSON by the grammar (Slack could send it; Python reads it) though
+/// `serde_json::Value` refuses it; the page parser keeps it, byte for byte, as every entry.
+#[test]
+fn fuzz_regression_a_lone_surrogate_escape_passes_through() {
+    let body = include_bytes!("../../../../fuzz/regressions/page-lone-surrogate-escape.json");
+    let page = Page::parse(body.to_vec()).expect("a page");
+    assert_eq!(page.entries().len(), 3);
+    let raw = page.raw(&page.entries()[1]);
+    assert!(
+        raw.windows(6).any(|w| w == br"\ude80"),
+        "{}",
+        String::from_utf8_lossy(raw)
+    );
+    for entry in page.entries() {
+        let raw = page.raw(entry);
+        assert!(serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok());
+        assert!(
+            body.windows(raw.len()).any(|w| w == raw),
+            "not a range of the body"
+        );
+    }
+}
+
+/// Found by `cargo xtask fuzz` (target `ocsf`): an entry that is a number beyond `f64`
+/// (`444444E4444…`). The OCSF event keeps it as sent, in `unmapped` and `raw_data`, and stays
+/// one JSON document by the grammar.
+#[test]
+fn fuzz_regression_a_number_beyond_f64_stays_as_sent() {
+    let raw: &[u8] =
+        include_bytes!("../../../../fuzz/regressions/ocsf-number-out-of-f64-range.json");
+    assert!(serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok());
+    let (event, _) = slack_audit::ocsf::to_ocsf(raw, true);
+    assert!(
+        serde_json::from_slice::<serde::de::IgnoredAny>(&event).is_ok(),
+        "{}",
+        String::from_utf8_lossy(&event)
+    );
+    let number = String::from_utf8_lossy(raw).trim().to_owned();
+    assert!(String::from_utf8_lossy(&event).contains(&number));
+}
