@@ -678,7 +678,7 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
     newer["stream"]["stream_state"]["version"] = json!(99);
     let mut inverted = good_state.clone();
     inverted["stream"]["stream_state"]["state"]["window"] =
-        json!({"oldest": 1_767_225_600, "latest": 1_767_225_000});
+        json!({"oldest": 1_900_000_200, "latest": 1_900_000_100});
     let mut malformed = good_state.clone();
     malformed["stream"]["stream_state"]["state"] = json!({"watermark": "yesterday"});
 
@@ -729,7 +729,7 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
             state: Some(json!([inverted])),
             code: 1,
             failure_type: "system_error",
-            words: "no run could have written: the open window's start 1767225600 is after its end 1767225000",
+            words: "no run could have written: the open window's start 1900000200 is after its end 1900000100",
         },
         Case {
             name: "a state file that is a JSON string",
