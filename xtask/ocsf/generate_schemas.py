@@ -2,14 +2,18 @@
 
 Run by `cargo xtask ocsf-schemas` (which makes the venv and pins the package); not by hand.
 
-    python generate_schemas.py OUT_DIR OCSF_VERSION CLASS_NAME...
+    python generate_schemas.py OUT_DIR OCSF_VERSION PROFILES CLASS_NAME...
 
-For each class: `OUT_DIR/<class>.schema.json`, the self-contained JSON Schema (draft 2020-12)
-that the PyPI package `ocsf-json-schema` generates from the compiled OCSF schema it ships,
+PROFILES is a comma-separated list of the OCSF profiles the events use (e.g. `cloud`), or `-`
+for none. For each class: `OUT_DIR/<class>.schema.json`, the self-contained JSON Schema (draft
+2020-12) with those profiles' attributes that the PyPI package `ocsf-json-schema` generates from
+the compiled OCSF schema it ships,
 with `$defs` sorted so the output does not depend on Python's set order. Besides them,
 `OUT_DIR/events.schema.json`: one object schema whose `properties` are the union of the
 classes' top-level attributes (type and description only), for hosts that need a record
-schema with `properties` (PyAirbyte's caches).
+schema with `properties` (PyAirbyte's caches), and `OUT_DIR/captions.json`: for each class its
+uid, caption and the captions OCSF gives each `activity_id`, `status_id` and `severity_id`
+(what `activity_name`, `status` and `severity` must say), for the tests.
 """
 
 import json
@@ -30,7 +34,8 @@ def json_type(prop: dict):
 
 
 def main() -> None:
-    out_dir, version, classes = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    out_dir, version, profiles, classes = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+    profiles = [] if profiles == "-" else profiles.split(",")
     if not classes:
         sys.exit("no classes given")
     compiled = get_ocsf_schema(version)
@@ -40,8 +45,9 @@ def main() -> None:
 
     union: dict = {}
     required = None
+    captions: dict = {}
     for name in classes:
-        schema = embedded.get_class_schema(name)
+        schema = embedded.get_class_schema(name, profiles)
         if "$defs" in schema:
             schema["$defs"] = dict(sorted(schema["$defs"].items()))
         write(out_dir / f"{name}.schema.json", schema)
@@ -52,9 +58,24 @@ def main() -> None:
                 if one not in entry["types"]:
                     entry["types"].append(one)
             entry["classes"].append(compiled["classes"][name]["uid"])
+        attrs = compiled["classes"][name]["attributes"]
+        captions[name] = {
+            "uid": compiled["classes"][name]["uid"],
+            "caption": compiled["classes"][name]["caption"],
+            **{
+                attr: dict(
+                    sorted(
+                        ((k, v["caption"]) for k, v in attrs[attr]["enum"].items()),
+                        key=lambda kv: int(kv[0]),
+                    )
+                )
+                for attr in ("activity_id", "status_id", "severity_id")
+            },
+        }
         req = set(schema.get("required", []))
         required = req if required is None else required & req
 
+    write(out_dir / "captions.json", dict(sorted(captions.items())))
     properties = {}
     for prop in sorted(union):
         types = union[prop]["types"]
@@ -68,7 +89,8 @@ def main() -> None:
         {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"https://schema.ocsf.io/schema/{version}/slack-audit-events",
-            "title": f"OCSF {version} event of one of the classes the Slack audit log maps to",
+            "title": f"OCSF {version} event of one of the classes the Slack audit log maps to"
+            + (f" (profiles: {', '.join(profiles)})" if profiles else ""),
             "description": "Every record is one event of the classes "
             + ", ".join(f"{compiled['classes'][c]['caption']} ({compiled['classes'][c]['uid']})" for c in classes)
             + ". The per-class schemas beside this file are exact; this one lists the union of"

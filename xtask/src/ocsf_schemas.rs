@@ -5,7 +5,8 @@
 //! Schemas from it, ship in the PyPI package `ocsf-json-schema` (pinned in [`PACKAGE`]). This
 //! task makes a venv under the target directory, installs the package there with pip, and runs
 //! `xtask/ocsf/generate_schemas.py` for the classes the mapping table names (read from
-//! `slack_audit::ocsf::Table`, so a new class in the table needs a new run). The generated
+//! `slack_audit::ocsf::Table`, so a new class in the table needs a new run), with the OCSF
+//! profiles the events use (`slack_audit::ocsf::OCSF_PROFILES`: `cloud`, `host`). The generated
 //! files are committed, so `cargo test` validates events against them with Rust alone; this
 //! check runs in `.ci/run`, not in `cargo test`.
 
@@ -42,6 +43,14 @@ pub fn class_names() -> Vec<&'static str> {
         .iter()
         .map(|class| class.name)
         .collect()
+}
+
+/// The profiles the events use, as the generator takes them (`-` for none).
+pub fn profiles() -> String {
+    match slack_audit::ocsf::OCSF_PROFILES {
+        [] => "-".to_owned(),
+        profiles => profiles.join(","),
+    }
 }
 
 fn target_dir() -> PathBuf {
@@ -94,6 +103,7 @@ fn generate(out: &Path) -> anyhow::Result<()> {
         .arg(script)
         .arg(out)
         .arg(OCSF_VERSION)
+        .arg(profiles())
         .args(class_names())
         .status()
         .context("cannot run the generator")?;

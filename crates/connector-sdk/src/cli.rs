@@ -13,6 +13,7 @@
 //! the batches already handed over are written and checkpointed; a second signal exits at once
 //! (the state file is still consistent: commits are atomic and never ahead of the output).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use crate::host::{self, ReadOptions};
 use crate::input::Input;
 use crate::logging::{self, LogFormat};
 use crate::metrics::{Metrics, MetricsServer};
-use crate::output::StdoutSink;
+use crate::output::{FileSink, RecordSink, StdoutSink};
 use crate::status;
 
 #[derive(Debug, Parser)]
@@ -61,8 +62,17 @@ enum Command {
         #[arg(long)]
         follow: bool,
         /// Seconds between polls in follow mode.
-        #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_interval)]
+        #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_interval, requires = "follow")]
         poll_interval: f64,
+        /// Append records to FILE instead of stdout, made durable (fsync) before each
+        /// checkpoint; reopened on SIGHUP (rotate by renaming the file, then send SIGHUP).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Continue although the settings differ from those the state was collected with in a
+        /// way that skips or mixes records (a filter widened, another record format). What is
+        /// skipped is logged.
+        #[arg(long)]
+        accept_settings_change: bool,
         /// Serve Prometheus metrics on http://HOST:PORT/metrics and health on /healthz while
         /// reading (port 0: any free port, logged). Off unless given.
         #[arg(long, value_name = "HOST:PORT")]
@@ -91,20 +101,30 @@ fn parse_interval(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Runs the connector's command line. Call it from `main` and return its exit code.
-pub fn run<I: Input>(version: &'static str) -> ExitCode {
-    let command = Cli::command()
+/// The connector's command line, as clap describes it (for shell completions and the man page).
+pub fn command<I: Input>(version: &'static str) -> clap::Command {
+    Cli::command()
         .name(I::NAME)
         .bin_name(I::NAME)
+        .display_name(I::NAME)
         .version(version)
         .about(format!(
             "{} connector: records as NDJSON on stdout",
             I::NAME
-        ));
-    let matches = command.get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+        ))
+        .after_help(
+            "Exit codes: 0 success (also a clean stop on SIGINT/SIGTERM), 2 config or usage error, 3 the source refused the credentials or the installation, 1 anything else.",
+        )
+}
+
+/// Runs the connector's command line. Call it from `main` and return its exit code.
+pub fn run<I: Input>(version: &'static str) -> ExitCode {
+    let parsed = command::<I>(version)
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => return usage_error::<I>(&e),
     };
     logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -123,10 +143,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
         Command::Spec => {
             let schema = config::config_schema::<I>();
             match serde_json::to_string_pretty(&schema) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
+                Ok(text) => print_out(&format!("{text}\n")),
                 Err(e) => fail::<I>(ErrorKind::Fatal, &e.to_string()),
             }
         }
@@ -136,10 +153,10 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
                 Err(e) => return report::<I>(&HostError::Config(e)),
             };
             match host::check(&input).await {
-                Ok(message) => {
-                    println!("check succeeded: {}", crate::error::printable(&message));
-                    ExitCode::SUCCESS
-                }
+                Ok(message) => print_out(&format!(
+                    "check succeeded: {}\n",
+                    crate::error::printable(&message)
+                )),
                 Err(e) => report::<I>(&e),
             }
         }
@@ -149,10 +166,38 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             follow,
             poll_interval,
             metrics_addr,
+            output,
+            accept_settings_change,
         } => {
             let input = match config::load::<I>(&config) {
                 Ok(input) => Arc::new(input),
                 Err(e) => return report::<I>(&HostError::Config(e)),
+            };
+            if let Some(code) = missing_directory::<I>("--state", &state) {
+                return code;
+            }
+            let sink: Box<dyn RecordSink> = match &output {
+                None => Box::new(StdoutSink::new()),
+                Some(path) => {
+                    if let Some(code) = missing_directory::<I>("--output", path) {
+                        return code;
+                    }
+                    match FileSink::open(path) {
+                        Ok(sink) => {
+                            spawn_reopen_on_hangup(sink.reopen_flag());
+                            Box::new(sink)
+                        }
+                        Err(e) => {
+                            return fail::<I>(
+                                ErrorKind::Config,
+                                &format!(
+                                    "--output {}: cannot open it for appending: {e}",
+                                    path.display()
+                                ),
+                            );
+                        }
+                    }
+                }
             };
             let (store, initial) = match host::open_state::<I>(&state) {
                 Ok(opened) => opened,
@@ -171,9 +216,9 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
                 follow,
                 poll_interval: Duration::from_secs_f64(poll_interval),
                 metrics,
+                accept_settings_change,
             };
-            let result =
-                host::read(input, store, initial, StdoutSink::new(), options, shutdown).await;
+            let result = host::read(input, store, initial, sink, options, shutdown).await;
             if let Some(server) = server {
                 server.shutdown().await;
             }
@@ -196,11 +241,10 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
         Command::Status { state, json } => match status::status::<I>(&state) {
             Ok(report) => {
                 if json {
-                    println!("{}", report.to_json());
+                    print_out(&format!("{}\n", report.to_json()))
                 } else {
-                    print!("{}", report.to_text());
+                    print_out(&report.to_text())
                 }
-                ExitCode::SUCCESS
             }
             Err(e) => report::<I>(&HostError::State(e)),
         },
@@ -214,6 +258,14 @@ async fn serve_metrics<I: Input>(
     version: &'static str,
     addr: &str,
 ) -> Result<(Metrics, MetricsServer), ExitCode> {
+    if let Some(port) = addr.strip_prefix(':') {
+        return Err(fail::<I>(
+            ErrorKind::Config,
+            &format!(
+                "--metrics-addr {addr}: give a host as well as the port: 127.0.0.1:{port} (this machine only) or 0.0.0.0:{port} (every interface)"
+            ),
+        ));
+    }
     let metrics = Metrics::new(input, version);
     match MetricsServer::bind(addr, metrics.clone()).await {
         Ok(server) => {
@@ -231,6 +283,50 @@ async fn serve_metrics<I: Input>(
             &format!("--metrics-addr {addr}: cannot listen there: {e}"),
         )),
     }
+}
+
+/// A usage error (exit 2) when the directory `path` should be in does not exist: a mistyped
+/// path, or a state directory not created yet. Nothing can be saved there.
+fn missing_directory<I: Input>(flag: &str, path: &std::path::Path) -> Option<ExitCode> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    if dir.is_dir() {
+        return None;
+    }
+    Some(fail::<I>(
+        ErrorKind::Config,
+        &format!(
+            "{flag} {}: the directory {} does not exist; create it (mkdir -p {}) or fix the path",
+            path.display(),
+            dir.display(),
+            dir.display()
+        ),
+    ))
+}
+
+/// Asks the file sink to reopen its file after each SIGHUP (log rotation).
+fn spawn_reopen_on_hangup(flag: Arc<std::sync::atomic::AtomicBool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::info!(
+                            "SIGHUP: the output file is reopened before the next batch."
+                        );
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(
+                message = "Cannot handle SIGHUP: the output file will not be reopened on rotation.",
+                error = %e
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = flag;
 }
 
 pub(crate) fn spawn_signal_handler(shutdown: CancellationToken) {
@@ -276,6 +372,55 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// A command line clap refused (or `--help`, `--version`). With JSON logs asked for (the flag
+/// or `LOG_FORMAT`), the refusal is one JSON line like every other log line; help and version
+/// go to stdout as clap prints them.
+fn usage_error<I: Input>(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as Kind;
+    if matches!(
+        error.kind(),
+        Kind::DisplayHelp | Kind::DisplayVersion | Kind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) || !json_logs_requested()
+    {
+        let _ = error.print();
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+    }
+    logging::init(LogFormat::Json);
+    let text = error.render().to_string();
+    let message = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    fail::<I>(ErrorKind::Config, message.trim_start_matches("error: "))
+}
+
+/// Whether the command line or the environment asks for JSON logs (read before clap could
+/// parse the command line).
+fn json_logs_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = args
+        .windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json");
+    flag || std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json")
+}
+
+/// Writes a command's answer to stdout. A reader that went away (`spec | head`) is not a panic:
+/// the command ends quietly with exit `1` (output closed), as documented.
+fn print_out(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn report<I: Input>(error: &HostError) -> ExitCode {
     fail::<I>(error.kind(), &error.to_string())
 }
@@ -287,7 +432,19 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
         ErrorKind::Transient => "error (transient)",
         ErrorKind::Fatal => "error",
     };
-    tracing::debug!(message = "Exiting with an error.", kind = ?kind);
-    eprintln!("{}: {label}: {}", I::NAME, crate::error::printable(message));
-    ExitCode::from(kind.exit_code())
+    let code = kind.exit_code();
+    if logging::is_json() {
+        // Every line of a JSON log is JSON, the last one too.
+        tracing::error!(message = %message, kind = label, exit_code = code);
+    } else {
+        // Not `eprintln!`: a closed stderr must not turn an error into a panic. Control
+        // characters (from a state file, an upstream's error code) are escaped.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {label}: {}",
+            I::NAME,
+            crate::error::printable(message)
+        );
+    }
+    ExitCode::from(code)
 }

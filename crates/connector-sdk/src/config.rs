@@ -7,6 +7,18 @@
 //! semantic checks in [`Input::from_config`]. Unknown keys are refused everywhere: a typo in a
 //! setting must not silently fall back to a default.
 //!
+//! # Secrets from the environment
+//!
+//! A secret named in [`Secrets::FROM_ENVIRONMENT`](crate::input::Secrets::FROM_ENVIRONMENT) and
+//! absent from the document is taken, in this order, from the environment variable
+//! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for
+//! `slack-audit`'s `user_oauth_token`, `SLACK_AUDIT_USER_OAUTH_TOKEN`); from the file named by
+//! `<NAME>_<KEY>_FILE` (Kubernetes secrets mounted as files, Docker secrets); or from
+//! `$CREDENTIALS_DIRECTORY/<key>` (systemd's `LoadCredential=<key>:…`). A trailing newline is
+//! dropped. The value then goes through the same validation as one in the document; where it
+//! came from is logged, never the value. A config file that holds secrets and is readable by
+//! its group or others is warned about.
+//!
 //! No message produced here contains a secret: schema errors under `/secrets` are masked, and
 //! every message is scrubbed of the string values found under `secrets` as a second line of
 //! defence.
@@ -58,7 +70,95 @@ pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
     };
     let bytes = crate::file::read_regular(path, crate::file::MAX_CONFIG_BYTES, "config")
         .map_err(|e| unreadable(e.to_string()))?;
+    warn_if_secrets_are_exposed(path, &bytes);
     parse::<I>(&bytes)
+}
+
+/// Warns when the config file at `path` holds a secret and its group or others may read it.
+fn warn_if_secrets_are_exposed(path: &Path, bytes: &[u8]) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let holds_secret = serde_json::from_slice::<Value>(bytes).is_ok_and(|doc| {
+            let mut strings = Vec::new();
+            if let Some(s) = doc.get("secrets") {
+                collect_strings(s, &mut strings);
+            }
+            strings.iter().any(|s| !s.is_empty())
+        });
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if holds_secret && mode & 0o077 != 0 {
+            tracing::warn!(
+                message = "The config file holds a secret and other users may read it: restrict it (chmod 600), or take the secret from the environment or a credentials file instead.",
+                path = %path.display(),
+                mode = %format!("{mode:04o}"),
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, bytes);
+}
+
+/// The environment variable a secret `key` of connector `name` is read from.
+pub fn secret_variable(name: &str, key: &str) -> String {
+    format!("{name}_{key}")
+        .to_ascii_uppercase()
+        .replace('-', "_")
+}
+
+/// Fills the secrets of [`Secrets::FROM_ENVIRONMENT`](crate::input::Secrets::FROM_ENVIRONMENT)
+/// the document lacks from the environment (see the module docs). A file that is named but
+/// cannot be read is a config error naming the variable and the file.
+fn fill_secrets_from_environment<I: Input>(document: &mut Value) -> Result<(), ConfigError> {
+    let keys = <I::Secrets as crate::input::Secrets>::FROM_ENVIRONMENT;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let Value::Object(root) = document else {
+        return Ok(());
+    };
+    let secrets = root
+        .entry("secrets")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    let Value::Object(secrets) = secrets else {
+        return Ok(());
+    };
+    for key in keys {
+        if secrets.contains_key(*key) {
+            continue;
+        }
+        let variable = secret_variable(I::NAME, key);
+        let trim = |s: String| s.trim_end_matches(['\n', '\r']).to_owned();
+        let (value, from) = if let Some(v) = std::env::var_os(&variable) {
+            (trim(v.to_string_lossy().into_owned()), variable.clone())
+        } else if let Some(file) = std::env::var_os(format!("{variable}_FILE")) {
+            let file = std::path::PathBuf::from(file);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                ConfigError::Invalid(vec![Violation::new(
+                    format!("/secrets/{key}"),
+                    format!(
+                        "{variable}_FILE names {}, which cannot be read: {e}",
+                        file.display()
+                    ),
+                )])
+            })?;
+            (trim(text), file.display().to_string())
+        } else if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+            let file = Path::new(&dir).join(key);
+            match std::fs::read_to_string(&file) {
+                Ok(text) => (trim(text), file.display().to_string()),
+                Err(_) => continue,
+            }
+        } else {
+            continue;
+        };
+        tracing::info!(message = "Secret taken from the environment.", secret = %key, from = %from);
+        secrets.insert((*key).to_owned(), Value::String(value));
+    }
+    Ok(())
 }
 
 /// Validates a raw config document and builds the input from it.
@@ -77,6 +177,8 @@ pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
             e.column()
         ))
     })?;
+    let mut document = document;
+    fill_secrets_from_environment::<I>(&mut document)?;
     let scrub = Scrubber::from_document(&document);
 
     let violations = validate_against_schema::<I>(&document);
@@ -107,15 +209,72 @@ pub fn validate_against_schema<I: Input>(document: &Value) -> Vec<Violation> {
         .iter_errors(document)
         .map(|error| {
             let path = error.instance_path().as_str().to_owned();
-            let message = if path.starts_with("/secrets") {
+            let mut message = if path.starts_with("/secrets") {
                 <I::Secrets as crate::input::Secrets>::explain(&path, error.instance())
                     .unwrap_or_else(|| error.masked_with("the secret value").to_string())
+            } else if path.starts_with("/settings") {
+                <I::Settings as crate::input::Settings>::explain(&path, error.instance())
+                    .unwrap_or_else(|| error.to_string())
             } else {
                 error.to_string()
             };
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                error.kind()
+            {
+                for key in unexpected {
+                    if let Some(hint) = unknown_key_hint::<I>(&path, key) {
+                        message.push_str("; ");
+                        message.push_str(&hint);
+                    }
+                }
+            }
             Violation::new(path, message)
         })
         .collect()
+}
+
+/// The keys a section of the document accepts: `""` (the document), `"/settings"`, `"/secrets"`.
+fn known_keys<I: Input>(section: &str) -> Vec<String> {
+    let schema = match section {
+        "" => return vec!["settings".into(), "secrets".into()],
+        "/settings" => schemars::schema_for!(I::Settings).to_value(),
+        "/secrets" => schemars::schema_for!(I::Secrets).to_value(),
+        _ => return Vec::new(),
+    };
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// What an unknown `key` at `section` probably meant: the other section's key of that name
+/// (a secret put under settings, or the reverse), else the closest key by edit distance.
+fn unknown_key_hint<I: Input>(section: &str, key: &str) -> Option<String> {
+    let other = match section {
+        "/settings" => Some("/secrets"),
+        "/secrets" => Some("/settings"),
+        _ => None,
+    };
+    if let Some(other) = other
+        && known_keys::<I>(other).iter().any(|k| k == key)
+    {
+        let name = other.trim_start_matches('/');
+        return Some(if name == "secrets" {
+            format!(
+                "{key:?} is a secret: it belongs under \"secrets\" (secrets are never logged or written back)"
+            )
+        } else {
+            format!("{key:?} belongs under \"settings\"")
+        });
+    }
+    let lowered = key.to_ascii_lowercase();
+    known_keys::<I>(section)
+        .into_iter()
+        .map(|k| (strsim::damerau_levenshtein(&lowered, &k), k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(2))
+        .min()
+        .map(|(_, k)| format!("did you mean {k:?}?"))
 }
 
 fn describe_json_error(e: &serde_json::Error) -> &'static str {

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::Checkpoints;
 use crate::error::{ErrorKind, HostError};
-use crate::input::{Batch, BufferPool, Input, ReadContext};
+use crate::input::{Batch, BufferPool, Input, ReadContext, Written};
 use crate::metrics::Metrics;
 use crate::output::RecordSink;
 use crate::state::{StateError, StateStore};
@@ -40,6 +40,9 @@ pub struct ReadOptions {
     pub poll_interval: Duration,
     /// Where to record the generic metrics and health (`--metrics-addr`), if anywhere.
     pub metrics: Option<Metrics>,
+    /// Let the input continue although the settings differ from those its state was collected
+    /// with (the input logs what that skips); otherwise it may refuse.
+    pub accept_settings_change: bool,
 }
 
 impl Default for ReadOptions {
@@ -48,6 +51,7 @@ impl Default for ReadOptions {
             follow: false,
             poll_interval: Duration::from_secs(60),
             metrics: None,
+            accept_settings_change: false,
         }
     }
 }
@@ -100,6 +104,7 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
     let (tx, rx) = mpsc::channel::<Batch<I::State>>(1);
     let pool = BufferPool::default();
     let metrics = options.metrics.clone();
+    let written = Arc::new(Written::default());
     if let Some(m) = &metrics {
         m.health().set_poll_interval(options.poll_interval);
     }
@@ -113,7 +118,12 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
             .spawn({
                 let pool = pool.clone();
                 let metrics = metrics.clone();
-                move || write_batches(rx, sink, store, initial, stop_input, pool, metrics)
+                let written = Arc::clone(&written);
+                move || {
+                    write_batches(
+                        rx, sink, store, initial, stop_input, pool, metrics, &written,
+                    )
+                }
             })
             .map_err(HostError::Output)?
     };
@@ -134,7 +144,9 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
             Arc::clone(&last_emitted),
             pool.clone(),
         )
-        .with_metrics(metrics.clone());
+        .with_metrics(metrics.clone())
+        .with_accept_settings_change(options.accept_settings_change)
+        .with_written(Arc::clone(&written));
         let pass = input.read(start, &cx);
         let result = tokio::select! {
             result = pass => Some(result),
@@ -178,6 +190,7 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
     outcome.map(|()| summary)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
     mut rx: mpsc::Receiver<Batch<S>>,
     mut sink: K,
@@ -186,9 +199,14 @@ fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
     stop_input: CancellationToken,
     pool: BufferPool,
     metrics: Option<Metrics>,
+    written: &Written,
 ) -> Result<ReadSummary, HostError> {
     let mut summary = ReadSummary::default();
     while let Some(batch) = rx.blocking_recv() {
+        if let Err(error) = sink.between_batches() {
+            stop_input.cancel();
+            return Err(HostError::Output(error));
+        }
         if !batch.records.is_empty() {
             if let Err(error) = sink.deliver(&batch.records) {
                 stop_input.cancel();
@@ -219,6 +237,7 @@ fn write_batches<S: PartialEq, K: RecordSink, C: Checkpoints<S>>(
             }
             committed = checkpoint;
         }
+        written.batch_done();
     }
     Ok(summary)
 }

@@ -26,7 +26,15 @@ use crate::status::StateDescription;
 ///
 /// Derive `Deserialize` with `#[serde(deny_unknown_fields)]` and `JsonSchema` with doc comments:
 /// the doc comments become the schema's titles and descriptions.
-pub trait Settings: DeserializeOwned + JsonSchema + fmt::Debug + Send + Sync + 'static {}
+pub trait Settings: DeserializeOwned + JsonSchema + fmt::Debug + Send + Sync + 'static {
+    /// What is wrong with the setting at `pointer` (a JSON pointer under `/settings`) that the
+    /// schema refused, in the connector's words (the accepted forms rather than a regular
+    /// expression), or `None` to keep the schema's message.
+    fn explain(pointer: &str, value: &serde_json::Value) -> Option<String> {
+        let _ = (pointer, value);
+        None
+    }
+}
 
 /// The secret part of an input's config (`"secrets"` in the document).
 ///
@@ -45,6 +53,11 @@ pub trait Secrets:
         let _ = (pointer, value);
         None
     }
+
+    /// The secrets (keys under `secrets`, string-valued) the host may take from the
+    /// environment when the document does not hold them: see [`crate::config`] for the
+    /// variables and files looked at. Empty by default: every secret comes from the document.
+    const FROM_ENVIRONMENT: &'static [&'static str] = &[];
 }
 
 /// A source of records.
@@ -293,6 +306,32 @@ pub struct ReadContext<S> {
     last_emitted: Arc<Mutex<Option<S>>>,
     pool: BufferPool,
     metrics: Option<Metrics>,
+    accept_settings_change: bool,
+    written: Option<Arc<Written>>,
+}
+
+/// How many batches were handed to the host, and how many its writer has delivered and
+/// committed: lets an input wait until what it emitted is out before it says so.
+#[derive(Debug)]
+pub struct Written {
+    handed: std::sync::atomic::AtomicU64,
+    done: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Written {
+    fn default() -> Self {
+        Written {
+            handed: std::sync::atomic::AtomicU64::new(0),
+            done: tokio::sync::watch::Sender::new(0),
+        }
+    }
+}
+
+impl Written {
+    /// The writer delivered (and committed) one more batch.
+    pub fn batch_done(&self) {
+        self.done.send_modify(|n| *n += 1);
+    }
 }
 
 impl<S: Clone> ReadContext<S> {
@@ -304,6 +343,8 @@ impl<S: Clone> ReadContext<S> {
             last_emitted: Arc::default(),
             pool: BufferPool::default(),
             metrics: None,
+            accept_settings_change: false,
+            written: None,
         }
     }
 
@@ -321,6 +362,8 @@ impl<S: Clone> ReadContext<S> {
             last_emitted,
             pool,
             metrics: None,
+            accept_settings_change: false,
+            written: None,
         }
     }
 
@@ -328,6 +371,43 @@ impl<S: Clone> ReadContext<S> {
     pub fn with_metrics(mut self, metrics: Option<Metrics>) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// The same, telling the input whether the operator accepted that the settings differ from
+    /// those the state was collected with (`--accept-settings-change`).
+    pub fn with_accept_settings_change(mut self, accept: bool) -> Self {
+        self.accept_settings_change = accept;
+        self
+    }
+
+    /// Whether the operator accepted running with settings the state was not collected with,
+    /// knowing what the input said it would skip. An input that can tell refuses such a run
+    /// otherwise (a config error: nothing read, nothing written).
+    pub fn accepts_settings_change(&self) -> bool {
+        self.accept_settings_change
+    }
+
+    /// The same, counting batches handed over against `written`, which the host's writer
+    /// advances (see [`ReadContext::all_written`]).
+    pub fn with_written(mut self, written: Arc<Written>) -> Self {
+        self.written = Some(written);
+        self
+    }
+
+    /// Waits until every batch handed over so far has been delivered and committed by the
+    /// host; `false` if the host stopped first (its output failed, or shutdown). An input
+    /// calls it before saying it is done ("caught up"), so that the last line of the log is
+    /// not a success the output then contradicts. Without a host writer, `true` at once.
+    pub async fn all_written(&self) -> bool {
+        let Some(written) = &self.written else {
+            return true;
+        };
+        let target = written.handed.load(std::sync::atomic::Ordering::SeqCst);
+        let mut done = written.done.subscribe();
+        tokio::select! {
+            result = done.wait_for(|n| *n >= target) => result.is_ok(),
+            () = self.shutdown.cancelled() => false,
+        }
     }
 
     /// An empty record buffer with room for `capacity` bytes (reused when possible).
@@ -345,6 +425,11 @@ impl<S: Clone> ReadContext<S> {
         tokio::select! {
             sent = self.output.send(batch) => sent.map_err(|_| Stopped)?,
             () = self.shutdown.cancelled() => return Err(Stopped),
+        }
+        if let Some(written) = &self.written {
+            written
+                .handed
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         match self.last_emitted.lock() {
             Ok(mut last) => *last = Some(checkpoint),

@@ -1,7 +1,17 @@
 //! Logs on stderr through `tracing`: human format by default, JSON on request, filtered by
 //! `RUST_LOG` (default `info`). Stdout belongs to records alone.
 
+use std::sync::OnceLock;
+
 use tracing_subscriber::EnvFilter;
+
+/// The format the first `init` installed.
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Whether log lines are JSON (so the last line, the error a run exits with, must be too).
+pub fn is_json() -> bool {
+    FORMAT.get() == Some(&LogFormat::Json)
+}
 
 /// How log lines are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -16,6 +26,7 @@ pub enum LogFormat {
 /// Installs the global subscriber writing to stderr. Safe to call more than once (later calls
 /// are ignored), so tests and embedders can call it freely.
 pub fn init(format: LogFormat) {
+    let _ = FORMAT.set(format);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -21,6 +21,9 @@ use crate::sync::{SyncEngine, SyncPlan, SyncState};
 /// The connector's name: binary, state envelope, logs.
 pub const NAME: &str = "slack-audit";
 
+/// The connector's version, as both binaries report it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The name of the stream of audit events (the Airbyte front end's only stream).
 pub const STREAM: &str = "audit_logs";
 

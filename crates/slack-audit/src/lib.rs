@@ -16,7 +16,8 @@
 //!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data),
 //!   [`source::ahead`] (each page request on its own task, the next one started early).
 //! - [`page`]: a response body kept as bytes; entries as byte ranges plus `id`/`date_create`.
-//! - [`sync`]: windows, checkpoints, dedupe, late events.
+//! - [`sync`]: windows, checkpoints, dedupe, late events; [`query`]: the filters and format a
+//!   state was collected for, and what changing them means.
 //! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
 //!   the record schema (records themselves are never round-tripped through it).
 //! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
@@ -34,12 +35,13 @@ pub mod metrics;
 pub mod ocsf;
 pub mod page;
 pub mod progress;
+pub mod query;
 pub mod settings;
 pub mod source;
 pub mod status;
 pub mod sync;
 pub mod synthetic;
 
-pub use input::{NAME, STREAM, SlackAuditInput};
+pub use input::{NAME, STREAM, SlackAuditInput, VERSION};
 pub use ocsf::record_schema;
 pub use settings::RecordFormat;

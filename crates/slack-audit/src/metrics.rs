@@ -11,7 +11,7 @@
 //! happen, once each. Label values are fixed words from code (a status class, an error kind,
 //! a reason): no text of a request, a response or the config ever reaches a label.
 //!
-//! The position (watermark, lag, the window being read) is read at scrape time from atomics the
+//! The position (checked-through and lag, watermark and newest event's age, the window being read) is read at scrape time from atomics the
 //! engine updates with every checkpoint it hands over, so the lag keeps growing while nothing
 //! moves.
 
@@ -231,6 +231,8 @@ impl SlackMetrics {
         let p = &self.position;
         p.watermark
             .store(state.watermark.unwrap_or(NONE), Ordering::Relaxed);
+        p.checked_through
+            .store(state.checked_through.unwrap_or(NONE), Ordering::Relaxed);
         let window = state.window.as_ref();
         p.oldest
             .store(window.map_or(NONE, |w| w.oldest), Ordering::Relaxed);
@@ -252,6 +254,7 @@ const NONE: i64 = i64::MIN;
 #[derive(Debug)]
 struct Position {
     watermark: AtomicI64,
+    checked_through: AtomicI64,
     oldest: AtomicI64,
     latest: AtomicI64,
     upper: AtomicI64,
@@ -262,6 +265,7 @@ impl Default for Position {
     fn default() -> Self {
         Position {
             watermark: AtomicI64::new(NONE),
+            checked_through: AtomicI64::new(NONE),
             oldest: AtomicI64::new(NONE),
             latest: AtomicI64::new(NONE),
             upper: AtomicI64::new(NONE),
@@ -294,19 +298,35 @@ impl Collector for Position {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let seconds = Some(&Unit::Seconds);
         let watermark = known(&self.watermark);
+        let checked_through = known(&self.checked_through);
+        let now = unix_now();
+        gauge(
+            &mut encoder,
+            "checked_through_timestamp",
+            "End of the last window read completely, in unix seconds: every event dated up to it that Slack had indexed by then is collected (absent until a window completes).",
+            seconds,
+            checked_through,
+        )?;
+        gauge(
+            &mut encoder,
+            "lag",
+            "Now minus the end of the last window read completely (checked_through), in seconds: how far behind collection is, whether or not events happened (absent until a window completes).",
+            seconds,
+            checked_through.map(|c| now - c as f64),
+        )?;
         gauge(
             &mut encoder,
             "watermark_timestamp",
-            "The newest date_create of a completed window, in unix seconds: everything up to it is collected (absent until the first window completes).",
+            "The newest date_create of a completed window, in unix seconds: the newest event collected (absent until a window with events completes).",
             seconds,
             watermark,
         )?;
         gauge(
             &mut encoder,
-            "lag",
-            "Now minus the watermark, in seconds: how far behind collection is (absent until the first window completes).",
+            "newest_event_age",
+            "Now minus the watermark, in seconds: the age of the newest event collected. Grows on a quiet organization while collection is up to date; not a measure of lag.",
             seconds,
-            watermark.map(|w| unix_now() - w as f64),
+            watermark.map(|w| now - w as f64),
         )?;
         let window = match (known(&self.oldest), known(&self.latest), known(&self.upper)) {
             (Some(o), Some(l), Some(u)) => Some((o, l, u)),

@@ -2,7 +2,10 @@
 //! few seconds when it is not (a scheduler's log, a pipe).
 //!
 //! Pages go backwards in time, so "done" is how far `upper` has come down from the window's
-//! `latest` towards its `oldest`; the rate of that descent gives the time left.
+//! `latest` towards its `oldest`; the rate of that descent gives the time left. The rate is
+//! smoothed over about half a minute ([`Eta`]) and measured per window (a pass that catches up
+//! opens a second window: its time left does not inherit the first one's elapsed time), so the
+//! estimate does not jump from page to page.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -13,6 +16,45 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::sync::PassStats;
 
 const LOG_EVERY: Duration = Duration::from_secs(10);
+/// Time constant of the smoothed descent rate, in seconds.
+const RATE_TAU: f64 = 30.0;
+
+/// A steady time-left estimate: the share of the window done per second, smoothed
+/// exponentially (time-weighted, so irregular pages weigh by their duration), reset when the
+/// window changes.
+#[derive(Debug, Default)]
+pub struct Eta {
+    window: Option<(i64, i64)>,
+    last: Option<(f64, f64)>,
+    rate: Option<f64>,
+}
+
+impl Eta {
+    /// At `t` seconds (any fixed origin), `done` (0 to 1) of `window` is read: the time left.
+    pub fn observe(&mut self, window: (i64, i64), t: f64, done: f64) -> Option<Duration> {
+        if self.window != Some(window) {
+            *self = Eta {
+                window: Some(window),
+                last: Some((t, done)),
+                rate: None,
+            };
+            return None;
+        }
+        if let Some((t0, d0)) = self.last {
+            let dt = t - t0;
+            if dt > 0.0 {
+                let instant = ((done - d0) / dt).max(0.0);
+                let weight = 1.0 - (-dt / RATE_TAU).exp();
+                self.rate = Some(self.rate.map_or(instant, |r| r + weight * (instant - r)));
+                self.last = Some((t, done));
+            }
+        }
+        let rate = self.rate.filter(|r| *r > 0.0)?;
+        Some(Duration::from_secs_f64(
+            ((1.0 - done).max(0.0) / rate).min(1e9),
+        ))
+    }
+}
 /// Windows shorter than this are routine polls, not backfills: no bar, no progress lines.
 const BACKFILL_SECONDS: i64 = 3600;
 
@@ -22,6 +64,7 @@ pub struct Progress {
     last_log: Instant,
     bar: Option<ProgressBar>,
     tty: bool,
+    eta: Eta,
 }
 
 impl Progress {
@@ -33,6 +76,7 @@ impl Progress {
             last_log: now,
             bar: None,
             tty: std::io::stderr().is_terminal(),
+            eta: Eta::default(),
         }
     }
 
@@ -47,12 +91,8 @@ impl Progress {
         let done = (latest as f64 - reached as f64) / span as f64;
         let elapsed = self.started.elapsed().as_secs_f64().max(1e-3);
         let rate = stats.delivered as f64 / elapsed;
-        let left = if done > 0.0 {
-            // Panics on overflow: a tiny `done` over a long run asks for more than u64 seconds.
-            Duration::try_from_secs_f64(elapsed * (1.0 - done) / done).unwrap_or(Duration::MAX)
-        } else {
-            Duration::ZERO
-        };
+        let left = self.eta.observe((oldest, latest), elapsed, done);
+        let left = left.map_or_else(|| "?".to_owned(), human);
         let date = format_time(reached);
         if self.tty {
             let bar = self.bar.get_or_insert_with(|| {
@@ -68,9 +108,8 @@ impl Progress {
             });
             bar.set_position((done * 1000.0) as u64);
             bar.set_message(format!(
-                "{} records, reached {date}, {rate:.0}/s, ~{} left",
+                "{} records, reached {date}, {rate:.0}/s, ~{left} left",
                 stats.delivered,
-                human(left)
             ));
         } else if self.last_log.elapsed() >= LOG_EVERY {
             self.last_log = Instant::now();
@@ -80,7 +119,7 @@ impl Progress {
                 reached = %date,
                 percent = format!("{:.1}", done * 100.0),
                 records_per_s = format!("{rate:.0}"),
-                time_left = %human(left),
+                time_left = %left,
             );
         }
     }
@@ -121,5 +160,59 @@ fn human(d: Duration) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A window read at a steady 1% a second, then a slow page (a dense hour of events: 10 s
+    /// for 1%), then steady again: the estimate moves, it does not jump.
+    #[test]
+    fn the_time_left_is_steady_across_a_slow_page() {
+        let mut eta = Eta::default();
+        let window = (0, 86_400);
+        let mut t = 0.0;
+        let mut done = 0.0;
+        let mut estimates = Vec::new();
+        for page in 0..40 {
+            let (dt, dd) = if page == 20 {
+                (10.0, 0.01)
+            } else {
+                (1.0, 0.01)
+            };
+            t += dt;
+            done += dd;
+            if let Some(left) = eta.observe(window, t, done) {
+                estimates.push(left.as_secs_f64());
+            }
+        }
+        for pair in estimates.windows(2) {
+            let ratio = pair[1] / pair[0];
+            assert!(
+                (0.5..=2.0).contains(&ratio),
+                "the estimate jumped from {:.0} s to {:.0} s: {estimates:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+
+    /// A pass that catches up opens a second window after a long first one: its estimate
+    /// starts from its own pages, not from the time the pass has run.
+    #[test]
+    fn a_new_window_starts_its_own_estimate() {
+        let mut eta = Eta::default();
+        for i in 1..=100 {
+            eta.observe((0, 86_400), f64::from(i), f64::from(i) / 100.0);
+        }
+        assert_eq!(eta.observe((86_400, 90_000), 101.0, 0.1), None);
+        let left = eta.observe((86_400, 90_000), 102.0, 0.2).unwrap();
+        assert!(
+            (7.0..=9.0).contains(&left.as_secs_f64()),
+            "{left:?}: 10% a second with 80% left is 8 s (the pass has run 102 s: not 408 s)"
+        );
     }
 }

@@ -30,14 +30,14 @@ pub struct SlackSettings {
     pub use_synthetic_data: bool,
 
     /// Where the first run starts. An RFC 3339 time (`2024-01-01T00:00:00Z`), a date (`2024-01-01`,
-    /// midnight UTC) or a duration before the first run (`30m`, `24h`, `7d`). Unset: no past
+    /// midnight UTC) or a duration before the first run (`30m`, `24h`, `7d`, `2w`). Unset: no past
     /// events are fetched; the first run starts from now. Only the first run reads it: later runs
     /// continue from the state file. Times before March 2018 are clamped to when Slack's audit
     /// log begins.
     #[serde(default)]
     #[schemars(example = &"2024-01-01T00:00:00Z", example = &"2024-01-01", example = &"7d")]
     #[schemars(regex(
-        pattern = r"^(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2}))?|\d+[smhd])$"
+        pattern = r"^(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2}))?|\d+[smhdw])$"
     ))]
     pub backfill_start_time: Option<String>,
 
@@ -141,13 +141,27 @@ pub enum RecordFormat {
 pub struct SlackSecrets {
     /// User OAuth token (`xoxp-…`) of a Slack app with the `auditlogs:read` user scope, installed
     /// on the Enterprise Grid organization by an Org Owner. Required unless
-    /// `settings.use_synthetic_data` is true.
+    /// `settings.use_synthetic_data` is true. When absent here, taken from the environment
+    /// variable `SLACK_AUDIT_USER_OAUTH_TOKEN`, else the file named by
+    /// `SLACK_AUDIT_USER_OAUTH_TOKEN_FILE`, else `$CREDENTIALS_DIRECTORY/user_oauth_token`
+    /// (systemd `LoadCredential=`).
     #[serde(default)]
     #[schemars(with = "Option<String>", regex(pattern = r"^xoxp-"), extend("writeOnly" = true))]
     pub user_oauth_token: Option<SecretString>,
 }
 
-impl connector_sdk::Settings for SlackSettings {}
+impl connector_sdk::Settings for SlackSettings {
+    /// A start time the schema's pattern refused is explained with the accepted forms, not the
+    /// pattern.
+    fn explain(pointer: &str, value: &serde_json::Value) -> Option<String> {
+        match (pointer, value) {
+            ("/settings/backfill_start_time", serde_json::Value::String(text)) => {
+                parse_start_time(text).err()
+            }
+            _ => None,
+        }
+    }
+}
 impl connector_sdk::Secrets for SlackSecrets {
     /// The schema's `^xoxp-` pattern refuses a bot, app or empty token before the config is
     /// built; say which it is, as the config's own checks would.
@@ -159,6 +173,10 @@ impl connector_sdk::Secrets for SlackSecrets {
             _ => None,
         }
     }
+
+    /// `SLACK_AUDIT_USER_OAUTH_TOKEN`, `SLACK_AUDIT_USER_OAUTH_TOKEN_FILE` or
+    /// `$CREDENTIALS_DIRECTORY/user_oauth_token` when the config holds no token.
+    const FROM_ENVIRONMENT: &'static [&'static str] = &["user_oauth_token"];
 }
 
 fn default_api_base_url() -> String {
@@ -294,7 +312,7 @@ impl SlackConfig {
             match &token {
                 None => problems.push(Violation::new(
                     "/secrets/user_oauth_token",
-                    "is required unless settings.use_synthetic_data is true: a user OAuth token (xoxp-…) with the auditlogs:read scope",
+                    "is required unless settings.use_synthetic_data is true: a user OAuth token (xoxp-…) with the auditlogs:read scope, in the config, in the environment variable SLACK_AUDIT_USER_OAUTH_TOKEN, or in the file named by SLACK_AUDIT_USER_OAUTH_TOKEN_FILE",
                 )),
                 Some(t) => {
                     let t = t.expose_secret();
@@ -352,10 +370,10 @@ fn token_problem(token: &str) -> Option<&'static str> {
     None
 }
 
-/// Parses `backfill_start_time`: RFC 3339, a plain date (UTC midnight), or `<n>[smhd]`.
+/// Parses `backfill_start_time`: RFC 3339, a plain date (UTC midnight), or `<n>[smhdw]`.
 pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
     let text = text.trim();
-    if let Some(unit) = text.chars().last().filter(|c| "smhd".contains(*c)) {
+    if let Some(unit) = text.chars().last().filter(|c| "smhdw".contains(*c)) {
         let digits = &text[..text.len() - 1];
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             let n: i64 = digits
@@ -365,7 +383,8 @@ pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
                 's' => 1,
                 'm' => 60,
                 'h' => 3600,
-                _ => 86_400,
+                'd' => 86_400,
+                _ => 7 * 86_400,
             };
             return n
                 .checked_mul(scale)
@@ -384,7 +403,7 @@ pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
         return Ok(StartPoint::At(t.and_utc().timestamp()));
     }
     Err(format!(
-        "{text:?} is not a time: use RFC 3339 (2024-01-01T00:00:00Z), a date (2024-01-01) or a duration before the first run (24h, 7d)"
+        "{text:?} is not a time: use RFC 3339 (2024-01-01T00:00:00Z), a date (2024-01-01) or a duration before the first run: a whole number and a unit without a space, s, m, h, d or w (90m, 24h, 7d, 2w)"
     ))
 }
 

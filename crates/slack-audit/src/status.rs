@@ -2,9 +2,11 @@
 //! complete, how far behind it is, the window in progress and how far it got, and the ids kept
 //! for late arrivals.
 //!
-//! "Collected through" is the watermark once a window has completed: every event dated up to
-//! it has been delivered (events indexed late within the look-back are still caught). Before
-//! that, during a first backfill, nothing is complete past the start point: the window in
+//! "Checked through" is the end of the last window read completely: every event dated up to it
+//! that Slack had indexed then has been delivered (events indexed late within the look-back are
+//! still caught). That is how far behind collection is; the watermark (the newest event
+//! collected) only says how old the newest event is, which grows on a quiet night while
+//! collection is up to date. Before a window completes, during a first backfill, nothing is complete past the start point: the window in
 //! progress is read newest first, so what it holds between its position and its end is
 //! delivered, and the rest is not yet.
 
@@ -33,28 +35,54 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
             "not fixed yet: the first run that reads a page fixes it from the config".into(),
         ),
     }
+    match state.checked_through {
+        Some(c) => line(
+            "checked through",
+            format!(
+                "{} ({} ago): the end of the last window read completely",
+                format_time(c),
+                span(now.saturating_sub(c))
+            ),
+        ),
+        None => line(
+            "checked through",
+            if state.watermark.is_some() {
+                "not recorded (an older version wrote this state; the next complete window records it)".into()
+            } else {
+                "none yet: no window has completed (a first backfill is in progress or was stopped)"
+                    .into()
+            },
+        ),
+    }
     match state.watermark {
         Some(w) => line(
-            "watermark",
+            "newest event",
             format!(
-                "{} ({} behind now)",
+                "{} ({} old): the newest event collected (the watermark); on a quiet organization it ages while collection is up to date",
                 format_time(w),
                 span(now.saturating_sub(w))
             ),
         ),
         None => line(
-            "watermark",
-            "none yet: no window has completed (a first backfill is in progress or was stopped)"
-                .into(),
+            "newest event",
+            "none yet: no window with events has completed".into(),
         ),
     }
-    let through = state.watermark.or(state.floor);
+    // How far behind: the end of the last complete window; for a state of an older build, the
+    // newest event (an upper bound); before any window completed, the start point.
+    let through = state.checked_through.or(state.watermark).or(state.floor);
     if let Some(t) = through {
         line(
             "behind",
-            if state.watermark.is_some() {
+            if state.checked_through.is_some() {
                 format!(
                     "{}: everything dated up to {} is collected",
+                    span(now.saturating_sub(t)),
+                    format_time(t)
+                )
+            } else if state.watermark.is_some() {
+                format!(
+                    "at most {}: everything dated up to {} is collected (an older version wrote this state; exact after the next complete window)",
                     span(now.saturating_sub(t)),
                     format_time(t)
                 )
@@ -65,6 +93,33 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
                     format_time(t)
                 )
             },
+        );
+    }
+    if let Some(q) = &state.query {
+        let mut parts = Vec::new();
+        if !q.actions.is_empty() {
+            parts.push(format!("actions {}", q.actions.join(",")));
+        }
+        if let Some(a) = &q.actor {
+            parts.push(format!("actor {a}"));
+        }
+        if let Some(e) = &q.entity {
+            parts.push(format!("entity {e}"));
+        }
+        let format = match q.record_format {
+            crate::settings::RecordFormat::Slack => "slack",
+            crate::settings::RecordFormat::Ocsf => "ocsf",
+        };
+        line(
+            "collected for",
+            format!(
+                "{}; record format {format}",
+                if parts.is_empty() {
+                    "every event".to_owned()
+                } else {
+                    parts.join(", ")
+                }
+            ),
         );
     }
     let window_json = match &state.window {
@@ -131,7 +186,10 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         "now": format_time(now),
         "start_point": state.floor.map(format_time),
         "watermark": state.watermark.map(format_time),
-        "lag_seconds": state.watermark.map(|w| now.saturating_sub(w)),
+        "newest_event_age_seconds": state.watermark.map(|w| now.saturating_sub(w)),
+        "checked_through": state.checked_through.map(format_time),
+        "lag_seconds": state.checked_through.or(state.watermark).map(|c| now.saturating_sub(c)),
+        "query": state.query,
         "collected_through": through.map(format_time),
         "behind_seconds": through.map(|t| now.saturating_sub(t)),
         "window": window_json,
@@ -184,6 +242,7 @@ mod tests {
                 upper_ids: vec!["a".into()],
                 newest: Some(NOW - 700),
             }),
+            ..SyncState::default()
         };
         let d = describe(&state, NOW);
         let text: Vec<String> = d.lines.iter().map(|(l, v)| format!("{l}: {v}")).collect();
@@ -192,7 +251,7 @@ mod tests {
             text.contains("start point: 2025-12-31T00:00:00Z (1d 00h ago)"),
             "{text}"
         );
-        assert!(text.contains("watermark: none yet"), "{text}");
+        assert!(text.contains("checked through: none yet"), "{text}");
         assert!(
             text.contains("behind: 1d 00h: nothing is complete past the start point"),
             "{text}"
@@ -211,7 +270,27 @@ mod tests {
     }
 
     #[test]
-    fn a_caught_up_state_gives_its_lag() {
+    fn a_caught_up_state_on_a_quiet_night_is_not_behind() {
+        // The last window ended 30 s ago; the newest event is an hour old (nothing happened).
+        let state = SyncState {
+            floor: Some(NOW - 86_400),
+            watermark: Some(NOW - 3600),
+            checked_through: Some(NOW - 30),
+            ..SyncState::default()
+        };
+        let d = describe(&state, NOW);
+        assert_eq!(d.json["lag_seconds"], json!(30));
+        assert_eq!(d.json["behind_seconds"], json!(30));
+        assert_eq!(d.json["newest_event_age_seconds"], json!(3600));
+        assert_eq!(d.json["collected_through"], json!("2025-12-31T23:59:30Z"));
+        let text = format!("{:?}", d.lines);
+        assert!(text.contains("\"behind\", \"30s: everything"), "{text}");
+        assert!(text.contains("1h 00m old"), "{text}");
+        assert!(text.contains("none open"), "{text}");
+    }
+
+    #[test]
+    fn a_state_of_an_older_version_gives_its_lag_from_the_newest_event() {
         let state = SyncState {
             floor: Some(NOW - 86_400),
             watermark: Some(NOW - 125),
@@ -219,9 +298,9 @@ mod tests {
         };
         let d = describe(&state, NOW);
         assert_eq!(d.json["lag_seconds"], json!(125));
-        assert_eq!(d.json["collected_through"], json!("2025-12-31T23:57:55Z"));
+        assert_eq!(d.json["checked_through"], Value::Null);
         let text = format!("{:?}", d.lines);
-        assert!(text.contains("2m 05s behind now"), "{text}");
-        assert!(text.contains("none open"), "{text}");
+        assert!(text.contains("at most 2m 05s"), "{text}");
+        assert!(text.contains("not recorded"), "{text}");
     }
 }

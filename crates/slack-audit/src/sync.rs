@@ -40,6 +40,7 @@ use crate::clock::Clock;
 use crate::metrics::SlackMetrics;
 use crate::page::Page;
 use crate::progress::{Progress, format_time};
+use crate::query::{QueryChange, SavedQuery};
 use crate::settings::{AUDIT_LOG_EPOCH, StartPoint};
 use crate::source::ahead::PageFetch;
 use crate::source::{FetchError, LogsQuery, PageSource};
@@ -69,6 +70,17 @@ pub struct SyncState {
     /// The window being read, while one is open.
     #[serde(default)]
     pub window: Option<Window>,
+    /// The end (`latest`) of the last window read completely: every event dated up to it that
+    /// Slack had indexed when that window was read has been delivered. How far behind
+    /// collection is, whether or not anything happened since (the watermark is the newest
+    /// *event*, which stands still on a quiet night). Absent in states of older builds until
+    /// their next window completes.
+    #[serde(default)]
+    pub checked_through: Option<i64>,
+    /// The filters and record format the state was collected with (see [`crate::query`]).
+    /// Absent in states of older builds: the first run adopts its own settings, with a notice.
+    #[serde(default)]
+    pub query: Option<SavedQuery>,
 }
 
 /// A window in progress.
@@ -110,6 +122,7 @@ impl SyncState {
         let mut times: Vec<(&str, i64)> = Vec::new();
         times.extend(self.floor.map(|t| ("start point", t)));
         times.extend(self.watermark.map(|t| ("watermark", t)));
+        times.extend(self.checked_through.map(|t| ("checked-through time", t)));
         times.extend(
             self.recent
                 .keys()
@@ -173,6 +186,14 @@ impl SyncState {
             repairs.push(format!(
                 "the watermark {} was in the future (an entry dated in the future moved it, in an older build); it is now {}. Events older than the late-arrival window before now that arrived since the state stopped moving may not have been collected: to collect them, run once with a new state file and settings.backfill_start_time set to when collection stopped",
                 format_time(watermark),
+                format_time(now)
+            ));
+        }
+        if let Some(checked) = self.checked_through.filter(|c| *c > now) {
+            self.checked_through = Some(now);
+            repairs.push(format!(
+                "the end of the last complete window {} was in the future; it is now {}",
+                format_time(checked),
                 format_time(now)
             ));
         }
@@ -323,6 +344,91 @@ pub struct SyncPlan {
     pub format: crate::ocsf::Formatter,
 }
 
+impl SyncPlan {
+    /// The query this plan reads, as the state remembers it.
+    pub fn saved_query(&self) -> SavedQuery {
+        let actions: Vec<String> = self
+            .action
+            .as_deref()
+            .map(|a| a.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let format = match self.format {
+            crate::ocsf::Formatter::Slack => crate::settings::RecordFormat::Slack,
+            crate::ocsf::Formatter::Ocsf { .. } => crate::settings::RecordFormat::Ocsf,
+        };
+        SavedQuery::new(
+            &actions,
+            self.actor.as_deref(),
+            self.entity.as_deref(),
+            format,
+        )
+    }
+
+    /// Checks the state's query against this plan's before anything is read, and makes the
+    /// state's query this plan's: the same or a narrower query continues (a narrower one says
+    /// so); a wider one or another record format is refused, unless `accept_change`, which
+    /// logs the gap it accepts. A state without a query (an older build's) adopts this one
+    /// with a notice.
+    pub fn adopt_query(
+        &self,
+        state: &mut SyncState,
+        accept_change: bool,
+    ) -> Result<(), InputError> {
+        let current = self.saved_query();
+        let Some(saved) = state.query.as_ref() else {
+            if state.floor.is_some() || state.watermark.is_some() || state.window.is_some() {
+                tracing::info!(
+                    message = "The state file does not say which filters and record format it was collected with (an older version wrote it); assuming the current settings and remembering them from now on.",
+                );
+            }
+            state.query = Some(current);
+            return Ok(());
+        };
+        let change = crate::query::compare(saved, &current);
+        // What the old query has read: from the start point to the newest point a window with it
+        // reached (the end of an open window, else the end of the last complete one).
+        let from = state
+            .floor
+            .map_or_else(|| "the start point".to_owned(), format_time);
+        let read_to = state
+            .window
+            .as_ref()
+            .map(|w| w.latest)
+            .or(state.checked_through)
+            .or(state.watermark);
+        let through = read_to.map_or_else(|| "now".to_owned(), format_time);
+        match &change {
+            QueryChange::Same => {}
+            QueryChange::Narrower(narrowed) => {
+                tracing::info!(
+                    message = "The settings narrow the state's query: continuing, nothing is skipped (everything the narrower query matches was collected).",
+                    changes = %narrowed.join("; "),
+                );
+            }
+            QueryChange::Wider { .. } => {
+                let explanation = change
+                    .refusal(&from, &through)
+                    .unwrap_or_else(|| "the settings changed".to_owned());
+                if read_to.is_none() {
+                    // Nothing was read with the old query yet: nothing is skipped.
+                    tracing::info!(
+                        message = "The settings changed before anything was read; using them."
+                    );
+                } else if accept_change {
+                    tracing::warn!(
+                        message = "Continuing with settings the state was not collected with (--accept-settings-change): the gap is accepted.",
+                        gap = %explanation,
+                    );
+                } else {
+                    return Err(InputError::config(explanation));
+                }
+            }
+        }
+        state.query = Some(current);
+        Ok(())
+    }
+}
+
 /// Counts of one pass, for logs and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PassStats {
@@ -367,6 +473,8 @@ impl SyncEngine<'_> {
         for repair in state.repair(self.clock.now()) {
             tracing::warn!(message = "Repaired the state: it lay in the future.", %repair);
         }
+        self.plan
+            .adopt_query(&mut state, cx.accepts_settings_change())?;
         let floor = *state
             .floor
             .get_or_insert_with(|| self.plan.start.resolve(self.clock.now()));
@@ -403,7 +511,10 @@ impl SyncEngine<'_> {
                 break;
             }
         }
-        progress.finish(&stats);
+        // Said only once the output has everything: a closed output fails the run instead.
+        if cx.all_written().await {
+            progress.finish(&stats);
+        }
         Ok(stats)
     }
 
@@ -646,6 +757,11 @@ impl SyncEngine<'_> {
             };
         }
         if let Some(window) = state.window.take() {
+            state.checked_through = Some(
+                state
+                    .checked_through
+                    .map_or(window.latest, |c| c.max(window.latest)),
+            );
             if let Some(newest) = window.newest {
                 state.watermark = Some(state.watermark.map_or(newest, |w| w.max(newest)));
             }
@@ -879,6 +995,7 @@ mod tests {
                 upper_ids: vec!["f".into()],
                 newest: Some(NOW + 1900),
             }),
+            ..SyncState::default()
         };
         let repairs = state.repair(NOW);
         assert_eq!(repairs.len(), 4, "{repairs:?}");
@@ -1128,6 +1245,7 @@ mod tests {
                 upper_ids: vec!["a".into()],
                 newest: Some(NOW),
             }),
+            ..SyncState::default()
         };
         let mut repaired = at_now.clone();
         assert_eq!(repaired.repair(NOW), Vec::<String>::new());

@@ -93,6 +93,7 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
     let command = Cli::command()
         .name(I::NAME)
         .bin_name(format!("source-{}", I::NAME))
+        .display_name(format!("source-{}", I::NAME))
         .version(version)
         .about(format!(
             "{} connector as an Airbyte source: Airbyte messages on stdout",

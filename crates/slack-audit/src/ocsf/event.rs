@@ -1,18 +1,20 @@
 //! One Slack entry to one OCSF 1.8.0 event.
 //!
-//! The row of the entry's action (see [`super::table`]) gives the class, activity, status and
-//! severity; the class's [`Shape`] says where the entry's entity goes. The rest is the same for
-//! every class:
+//! The row of the entry's action (see [`super::table`]) gives the class, activity, status,
+//! severity and, where Slack's entity alone does not say it, the class's own object (a
+//! privilege, a Policy, the member of a group…); the class's [`Shape`] says where the entry's
+//! entity goes. The rest is the same for every class:
 //!
 //! | OCSF | Slack |
 //! |---|---|
-//! | `time` | `date_create` × 1000 (the wall clock when Slack sent no usable time) |
+//! | `time` | `date_create` × 1000 (the time the connector read it when Slack sent no usable time: then `metadata.original_time` is absent) |
 //! | `metadata.uid`, `metadata.original_event_uid` | `id` |
 //! | `metadata.event_code` | `action` (also `activity_name` when the activity is 99) |
 //! | `metadata.original_time` | `date_create` as sent |
-//! | `metadata.tenant_uid` | the enterprise id (`context.location` of type `enterprise`, else the actor's `team` when it is an enterprise id) |
+//! | `metadata.tenant_uid`, `cloud.org.uid`/`name` | the organization the connector reads: `context.location` of type `enterprise`, remembered for the entries located in one of its workspaces (never the actor's team) |
+//! | `cloud.org.ou_uid`/`ou_name` | `context.location` of type `workspace` |
 //! | `actor.user` | `actor.user`: `id` → `uid`, `name`, `email` → `email_addr`, `account_type` → `type` (and `type_id`) |
-//! | `actor.session.uid` | `context.session_id` (a number becomes its decimal text) |
+//! | `actor.session.uid` (and `session.uid` in Authentication) | `context.session_id` (a number becomes its decimal text; `0` and empty are no session) |
 //! | `actor.app_uid`, `actor.app_name` | `context.app.id`, `context.app.name` |
 //! | `src_endpoint.ip` | `context.ip_address` |
 //! | `http_request.user_agent` | `context.ua` |
@@ -21,17 +23,21 @@
 //! (an empty string, an address that is not an IP, an email that OCSF's pattern refuses stay
 //! behind); everything not taken goes under `unmapped` at its Slack path, byte for byte. Where
 //! a class requires an object Slack did not provide (a file event without an IP address still
-//! needs `src_endpoint`), the event says `"name": "unknown"` rather than invent a value.
+//! needs `src_endpoint`), the event carries OCSF's own Unknown: `type_id` 0 where the object
+//! has one, and the name `"Unknown"` (its caption) where OCSF needs a name.
 
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::reader::{Doc, Id, Tape};
-use super::table::{self, FALLBACK, Shape, Table};
+use super::table::{self, FALLBACK, Object, Shape, Table};
 use super::writer::{ObjW, escaped};
 
 /// The OCSF version the events follow.
 pub const OCSF_VERSION: &str = "1.8.0";
+/// The OCSF profiles the events use (their attributes are in the generated schemas): `cloud`
+/// for the organization (`cloud.org`), `host` for the `actor` of Web Resources Activity.
+pub const OCSF_PROFILES: &[&str] = &["cloud", "host"];
 /// `metadata.product.name`.
 pub const PRODUCT: &str = "Slack Audit Logs";
 /// `metadata.product.vendor_name`.
@@ -40,8 +46,13 @@ pub const VENDOR: &str = "Slack";
 const PRODUCT_JSON: &str = r#"{"name":"Slack Audit Logs","vendor_name":"Slack"}"#;
 /// A `service` (Authentication) or `api.service`.
 const SERVICE_JSON: &str = r#"{"name":"Slack"}"#;
-/// A required object the entry does not provide.
-const UNKNOWN_JSON: &str = r#"{"name":"unknown"}"#;
+/// `cloud.provider`.
+const PROVIDER: &str = "Slack";
+/// OCSF's Unknown (`type_id` 0, named by its caption) for a required user or endpoint the
+/// entry does not provide.
+const UNKNOWN_TYPED_JSON: &str = r#"{"name":"Unknown","type":"Unknown","type_id":0}"#;
+/// The caption OCSF gives its Unknown values, for a required name the entry does not provide.
+const UNKNOWN: &str = "Unknown";
 
 /// What converting one entry found out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,12 +64,15 @@ pub enum Mapped {
 }
 
 /// Appends the OCSF event of the entry `raw` to `out` (compact JSON, no newline). `tape` is
-/// scratch space, kept between calls for its allocation.
+/// scratch space, kept between calls for its allocation; `org` is the organization read so
+/// far (its id as JSON text), updated from entries located in the organization and used for
+/// those located in one of its workspaces.
 pub(crate) fn write_event(
     table: &Table,
     tape: &mut Tape,
     raw: &[u8],
     raw_data: bool,
+    org: &mut Option<String>,
     out: &mut Vec<u8>,
 ) -> Mapped {
     let Some((mut doc, root)) = std::str::from_utf8(raw)
@@ -97,24 +111,23 @@ pub(crate) fn write_event(
     let id = doc.take_text(root, "id");
     let event_code = doc.take_text(root, "action");
     let mut actor_user = None;
-    let mut team = None;
     if let Some(actor) = doc.open(root, "actor")
         && let Some(user) = doc.open(actor, "user")
     {
-        team = doc.get(user, "team");
         actor_user = user_nodes(&mut doc, user);
     }
     let mut client = Client::default();
-    let mut tenant = None;
+    let mut place = Place::default();
     if let Some(context) = doc.open(root, "context") {
-        if let Some(location) = doc.peek(context, "location")
-            && doc.str(location, "type").as_deref() == Some("enterprise")
-        {
-            tenant = doc.get(location, "id");
+        if let Some(location) = doc.open(context, "location") {
+            place = Place::take(&mut doc, location, org);
         }
         client.session = doc.take_if(context, "session_id", |d, id| {
-            (d.is_number(id) && !d.raw(id).contains(['.', 'e', 'E', '-']))
-                || (d.is_string(id) && d.raw(id).len() > 2)
+            let raw = d.raw(id);
+            let number = d.is_number(id) && !raw.contains(['.', 'e', 'E', '-']);
+            let text = d.is_string(id) && raw.len() > 2;
+            // `0` (or "0") is Slack's way of saying there is no session.
+            (number || text) && raw.trim_matches('"').bytes().any(|b| b != b'0')
         });
         if let Some(app) = doc.open(context, "app") {
             client.app_name = doc.take_text(app, "name");
@@ -125,32 +138,21 @@ pub(crate) fn write_event(
             client.ua = doc.take_text(context, "ua");
         }
     }
-    // Enterprise ids start with `E`; a guest's `team` is a workspace.
-    let tenant = tenant
-        .filter(|t| doc.text(*t).is_some_and(|t| !t.is_empty()))
-        .or_else(|| team.filter(|t| doc.text(*t).is_some_and(|t| t.starts_with('E'))));
-    let target = Target::take(&mut doc, root, class.shape);
-    let reasons = match class.shape {
-        Shape::DetectionFinding | Shape::DataSecurityFinding => {
-            doc.open(root, "details").and_then(|details| {
-                doc.take_if(details, "reason", |d, id| {
-                    serde_json::from_str::<Vec<String>>(d.raw(id)).is_ok_and(|v| !v.is_empty())
-                })
-            })
-        }
-        _ => None,
-    };
+    let org: &Option<String> = org;
+    let target = Target::take(&mut doc, root, class.shape, row.object);
+    let mut values = Values::default();
+    if let Some(details) = doc.open(root, "details") {
+        values = Values::take(&mut doc, details, class.shape, row.object);
+    }
 
     // Write.
     let start = out.len();
     out.extend_from_slice(header.as_bytes());
     let mut event = ObjW::continuing(start);
-    event.int(
-        out,
-        "time",
-        date.and_then(|d| millis(&doc, d))
-            .unwrap_or_else(now_millis),
-    );
+    let time = date
+        .and_then(|d| millis(&doc, d))
+        .unwrap_or_else(now_millis);
+    event.int(out, "time", time);
     event.obj(out, "metadata", |out, m| {
         if let Some(id) = id {
             m.raw(out, "uid", doc.raw(id));
@@ -163,10 +165,14 @@ pub(crate) fn write_event(
             quoted(out, m, "original_time", &doc, date);
         }
         m.raw(out, "product", PRODUCT_JSON);
-        if let Some(tenant) = tenant {
-            m.raw(out, "tenant_uid", doc.raw(tenant));
+        if let Some(tenant) = place.tenant(&doc, org) {
+            m.raw(out, "tenant_uid", tenant);
         }
         m.text(out, "version", OCSF_VERSION);
+    });
+    event.obj(out, "cloud", |out, c| {
+        c.text(out, "provider", PROVIDER);
+        c.obj(out, "org", |out, o| place.write_org(out, o, &doc, org));
     });
 
     match class.shape {
@@ -174,25 +180,99 @@ pub(crate) fn write_event(
             let user = target.user.as_ref().or(actor_user.as_ref());
             match user {
                 Some(user) => event.obj(out, "user", |out, o| write_user(out, o, &doc, user)),
-                None => event.raw(out, "user", UNKNOWN_JSON),
+                None => event.raw(out, "user", UNKNOWN_TYPED_JSON),
             }
             if class.shape == Shape::Authentication {
                 event.raw(out, "service", SERVICE_JSON);
+                if let Some(session) = client.session {
+                    event.obj(out, "session", |out, s| {
+                        quoted(out, s, "uid", &doc, session)
+                    });
+                }
             }
+        }
+        Shape::UserAccess => {
+            // The user whose privileges changed: Slack's entity, never the actor who changed them.
+            match &target.user {
+                Some(user) => event.obj(out, "user", |out, o| write_user(out, o, &doc, user)),
+                None => event.raw(out, "user", UNKNOWN_TYPED_JSON),
+            }
+            write_privileges(out, &mut event, &doc, &target, row.object);
+            target.write_resources(out, &mut event, &doc, class.shape);
         }
         Shape::GroupManagement => {
             event.obj(out, "group", |out, o| {
-                target.write_named(out, o, &doc, class.shape)
+                if row.object == Object::GroupIsLocation && place.write_workspace(out, o, &doc) {
+                    o.text(out, "type", "workspace");
+                } else {
+                    target.write_named(out, o, &doc, class.shape);
+                }
             });
-            if let Some(user) = &target.user {
+            let member = match (&target.user, row.object) {
+                (Some(user), _) => Some(user),
+                (None, Object::MemberIsActor) => actor_user.as_ref(),
+                _ => None,
+            };
+            if let Some(user) = member {
                 event.obj(out, "user", |out, o| write_user(out, o, &doc, user));
             }
+            if matches!(row.activity_id, 1 | 2) {
+                write_privileges(out, &mut event, &doc, &target, row.object);
+            }
         }
-        Shape::EntityManagement => {
-            event.obj(out, "entity", |out, o| {
+        Shape::EntityManagement => match row.object {
+            Object::Policy(name) => {
+                event.obj(out, "entity", |out, e| {
+                    write_policy(out, e, name);
+                    if let Some(org) = &target.org {
+                        e.obj(out, "org", |out, o| org.write(out, o, &doc));
+                    }
+                    if let Some(v) = values.previous {
+                        e.raw(out, "data", doc.raw(v));
+                    }
+                });
+                if let Some(v) = values.new {
+                    event.obj(out, "entity_result", |out, e| {
+                        write_policy(out, e, name);
+                        e.raw(out, "data", doc.raw(v));
+                    });
+                }
+            }
+            Object::AppScopes => {
+                let write_app = |out: &mut Vec<u8>, e: &mut ObjW| {
+                    if target.name.is_some() || target.uid.is_some() {
+                        target.write_named(out, e, &doc, class.shape);
+                    } else if client.app_name.is_some() || client.app_uid.is_some() {
+                        // Slack located the change on a workspace: the app is the one that acted.
+                        if let Some(name) = client.app_name {
+                            e.raw(out, "name", doc.raw(name));
+                        }
+                        if let Some(uid) = client.app_uid {
+                            e.raw(out, "uid", doc.raw(uid));
+                        }
+                        e.text(out, "type", "app");
+                        e.int(out, "type_id", 99);
+                    } else {
+                        target.write_named(out, e, &doc, class.shape);
+                    }
+                };
+                event.obj(out, "entity", |out, e| {
+                    write_app(out, e);
+                    if let Some(v) = values.previous {
+                        e.raw(out, "data", doc.raw(v));
+                    }
+                });
+                if let Some(v) = values.new {
+                    event.obj(out, "entity_result", |out, e| {
+                        write_app(out, e);
+                        e.raw(out, "data", doc.raw(v));
+                    });
+                }
+            }
+            _ => event.obj(out, "entity", |out, o| {
                 target.write_named(out, o, &doc, class.shape)
-            });
-        }
+            }),
+        },
         Shape::FileHosting => {
             event.obj(out, "file", |out, o| {
                 target.write_named(out, o, &doc, class.shape)
@@ -202,22 +282,37 @@ pub(crate) fn write_event(
             event.obj(out, "api", |out, api| {
                 match action {
                     Some(action) => api.raw(out, "operation", doc.raw(action)),
-                    None => api.text(out, "operation", "unknown"),
+                    None => api.text(out, "operation", UNKNOWN),
                 }
                 api.raw(out, "service", SERVICE_JSON);
             });
             target.write_resources(out, &mut event, &doc, class.shape);
         }
+        Shape::WebResources => {
+            event.key(out, "web_resources");
+            out.push(b'[');
+            let mut resource = ObjW::begin(out);
+            target.write_named(out, &mut resource, &doc, class.shape);
+            if let Object::Resource(kind) = row.object {
+                resource.text(out, "type", kind);
+            }
+            resource.close(out);
+            out.push(b']');
+        }
         Shape::DetectionFinding | Shape::DataSecurityFinding => {
             event.obj(out, "finding_info", |out, info| {
                 match id {
                     Some(id) => info.raw(out, "uid", doc.raw(id)),
-                    None => info.text(out, "uid", "unknown"),
+                    None => info.text(out, "uid", UNKNOWN),
                 }
-                if let Some(action) = action {
-                    info.raw(out, "title", doc.raw(action));
-                }
-                if let Some(reasons) = reasons {
+                let title = event_code.and_then(|a| doc.text(a)).map(|a| readable(&a));
+                info.text(out, "title", title.as_deref().unwrap_or("Slack finding"));
+                let first_seen = values
+                    .action_timestamp
+                    .and_then(|t| micros_to_millis(&doc, t))
+                    .unwrap_or(time);
+                info.int(out, "first_seen_time", first_seen);
+                if let Some(reasons) = values.reasons {
                     info.raw(out, "types", doc.raw(reasons));
                 }
             });
@@ -241,12 +336,16 @@ pub(crate) fn write_event(
             a.obj(out, "user", |out, o| write_user(out, o, &doc, user));
         }
         if a.is_empty() && slots.required {
-            a.raw(out, "user", UNKNOWN_JSON);
+            a.raw(out, "user", UNKNOWN_TYPED_JSON);
         }
     };
     let write_src = |out: &mut Vec<u8>, e: &mut ObjW| match client.ip {
         Some(ip) => e.raw(out, "ip", doc.raw(ip)),
-        None if slots.required => e.text(out, "name", "unknown"),
+        None if slots.required => {
+            e.text(out, "name", UNKNOWN);
+            e.text(out, "type", UNKNOWN);
+            e.int(out, "type_id", 0);
+        }
         None => {}
     };
     let write_http = |out: &mut Vec<u8>, h: &mut ObjW| {
@@ -262,6 +361,10 @@ pub(crate) fn write_event(
         evidence.obj(out, "actor", write_actor);
         evidence.obj(out, "src_endpoint", write_src);
         evidence.obj(out, "http_request", write_http);
+        // The user the finding is about.
+        if let Some(user) = &target.user {
+            evidence.obj(out, "user", |out, o| write_user(out, o, &doc, user));
+        }
         if evidence.end(out) {
             out.push(b']');
         } else {
@@ -286,6 +389,167 @@ pub(crate) fn write_event(
     }
     event.close(out);
     mapped
+}
+
+/// `privileges`: the row's privilege, or the name of Slack's entity (a role) when the row
+/// names none, or OCSF's Unknown when the entry has neither.
+fn write_privileges(
+    out: &mut Vec<u8>,
+    event: &mut ObjW,
+    doc: &Doc<'_, '_>,
+    target: &Target<'_>,
+    object: Object,
+) {
+    event.key(out, "privileges");
+    out.push(b'[');
+    match (object, target.name) {
+        (Object::Privilege(name), _) if !name.is_empty() => escaped(out, name),
+        (_, Some(name)) => out.extend_from_slice(doc.raw(name).as_bytes()),
+        _ => escaped(out, UNKNOWN),
+    }
+    out.push(b']');
+}
+
+/// A setting as a managed entity: a Policy named by it.
+fn write_policy(out: &mut Vec<u8>, e: &mut ObjW, name: &str) {
+    e.text(out, "name", name);
+    e.obj(out, "policy", |out, p| p.text(out, "name", name));
+    e.text(out, "type", "Policy");
+    e.int(out, "type_id", 5);
+}
+
+/// A finding's title from its action: `file_malicious_content_detected` → "Slack: file
+/// malicious content detected".
+fn readable(action: &str) -> String {
+    format!("Slack: {}", action.replace(['_', '.'], " "))
+}
+
+/// Where the entry happened (`context.location`): the organization, or one of its workspaces.
+#[derive(Default)]
+struct Place {
+    /// The enterprise's id and name, when the entry is located in the organization.
+    enterprise_id: Option<Id>,
+    enterprise_name: Option<Id>,
+    /// The workspace's id and name, when it is located in a workspace.
+    workspace_id: Option<Id>,
+    workspace_name: Option<Id>,
+}
+
+impl Place {
+    /// Takes the location's id and name; remembers the organization in `org`.
+    fn take(doc: &mut Doc<'_, '_>, location: Id, org: &mut Option<String>) -> Place {
+        let mut place = Place::default();
+        match doc.str(location, "type").as_deref() {
+            Some("enterprise") => {
+                place.enterprise_id = doc.take_text(location, "id");
+                if let Some(id) = place.enterprise_id {
+                    let raw = doc.raw(id);
+                    if org.as_deref() != Some(raw) {
+                        *org = Some(raw.to_owned());
+                    }
+                    place.enterprise_name = doc.take_text(location, "name");
+                }
+            }
+            Some("workspace") => {
+                // Carried in `cloud.org` (so taken) only under the organization's id; read
+                // anyway, for a group that is the workspace.
+                let text =
+                    |doc: &Doc<'_, '_>, id: &Id| doc.raw(*id).len() > 2 && doc.is_string(*id);
+                if org.is_some() {
+                    place.workspace_id = doc.take_text(location, "id");
+                    place.workspace_name = doc.take_text(location, "name");
+                } else {
+                    place.workspace_id = doc.get(location, "id").filter(|id| text(doc, id));
+                    place.workspace_name = doc.get(location, "name").filter(|id| text(doc, id));
+                }
+            }
+            _ => {}
+        }
+        place
+    }
+
+    /// The organization's id as JSON text: this entry's, else the one read before.
+    fn tenant<'s>(&self, doc: &Doc<'s, '_>, org: &'s Option<String>) -> Option<&'s str> {
+        match self.enterprise_id {
+            Some(id) => Some(doc.raw(id)),
+            None => org.as_deref(),
+        }
+    }
+
+    /// `cloud.org`: the organization (`uid`, `name`) and the workspace (`ou_uid`, `ou_name`).
+    fn write_org(&self, out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>, org: &Option<String>) {
+        let Some(tenant) = self.tenant(doc, org) else {
+            // A workspace alone is not the organization: no `cloud.org` (the location stays
+            // under `unmapped`).
+            return;
+        };
+        o.raw(out, "uid", tenant);
+        if let Some(name) = self.enterprise_name {
+            o.raw(out, "name", doc.raw(name));
+        }
+        if let Some(uid) = self.workspace_id {
+            o.raw(out, "ou_uid", doc.raw(uid));
+        }
+        if let Some(name) = self.workspace_name {
+            o.raw(out, "ou_name", doc.raw(name));
+        }
+    }
+
+    /// The workspace as a group (`uid`, `name`); `false` if the entry is not located in one.
+    fn write_workspace(&self, out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>) -> bool {
+        if self.workspace_id.is_none() && self.workspace_name.is_none() {
+            return false;
+        }
+        if let Some(name) = self.workspace_name {
+            o.raw(out, "name", doc.raw(name));
+        }
+        if let Some(uid) = self.workspace_id {
+            o.raw(out, "uid", doc.raw(uid));
+        }
+        true
+    }
+}
+
+/// The values of `details` the event carries.
+#[derive(Default)]
+struct Values {
+    /// A setting's or an app's value before the change (`entity.data`).
+    previous: Option<Id>,
+    /// After the change (`entity_result.data`).
+    new: Option<Id>,
+    /// An anomaly's reasons (`finding_info.types`).
+    reasons: Option<Id>,
+    /// `details.action_timestamp` (microseconds), read for `first_seen_time` and left in
+    /// place (its value is not carried as sent).
+    action_timestamp: Option<Id>,
+}
+
+impl Values {
+    fn take(doc: &mut Doc<'_, '_>, details: Id, shape: Shape, object: Object) -> Values {
+        let mut values = Values::default();
+        match (shape, object) {
+            (Shape::EntityManagement, Object::Policy(_)) => {
+                values.previous = doc.take_if(details, "previous_value", |_, _| true);
+                values.new = doc.take_if(details, "new_value", |_, _| true);
+            }
+            (Shape::EntityManagement, Object::AppScopes) => {
+                values.previous = doc.take_if(details, "previous_scopes", |_, _| true);
+                values.new = doc
+                    .take_if(details, "new_scopes", |_, _| true)
+                    .or_else(|| doc.take_if(details, "bot_scopes", |_, _| true));
+            }
+            (Shape::DetectionFinding | Shape::DataSecurityFinding, _) => {
+                values.reasons = doc.take_if(details, "reason", |d, id| {
+                    serde_json::from_str::<Vec<String>>(d.raw(id)).is_ok_and(|v| !v.is_empty())
+                });
+                values.action_timestamp = doc
+                    .get(details, "action_timestamp")
+                    .filter(|id| doc.is_number(*id));
+            }
+            _ => {}
+        }
+        values
+    }
 }
 
 /// `key`: the string `id` as sent, or the number `id` as its decimal text.
@@ -342,8 +606,10 @@ impl Slots {
             },
             Shape::Authentication
             | Shape::AccountChange
+            | Shape::UserAccess
             | Shape::GroupManagement
-            | Shape::EntityManagement => Slots {
+            | Shape::EntityManagement
+            | Shape::WebResources => Slots {
                 http_request: true,
                 required: false,
                 actor_in_evidence: false,
@@ -433,10 +699,29 @@ struct Target<'a> {
     uid: Option<Id>,
     /// The entity as a user.
     user: Option<UserNodes>,
+    /// The entity as the organization or workspace a setting belongs to.
+    org: Option<OrgNodes>,
+}
+
+/// An enterprise or workspace as OCSF's `organization`.
+struct OrgNodes {
+    name: Option<Id>,
+    uid: Option<Id>,
+}
+
+impl OrgNodes {
+    fn write(&self, out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>) {
+        if let Some(name) = self.name {
+            o.raw(out, "name", doc.raw(name));
+        }
+        if let Some(uid) = self.uid {
+            o.raw(out, "uid", doc.raw(uid));
+        }
+    }
 }
 
 impl<'a> Target<'a> {
-    fn take(doc: &mut Doc<'a, '_>, root: Id, shape: Shape) -> Target<'a> {
+    fn take(doc: &mut Doc<'a, '_>, root: Id, shape: Shape, object: Object) -> Target<'a> {
         let mut target = Target::default();
         let Some(entity) = doc.open(root, "entity") else {
             return target;
@@ -446,21 +731,38 @@ impl<'a> Target<'a> {
         };
         let is_user = kind == "user";
         match shape {
-            Shape::Authentication | Shape::AccountChange => {
-                if is_user && let Some(user) = doc.open(entity, "user") {
-                    target.user = user_nodes(doc, user);
-                }
-                return target;
-            }
-            Shape::GroupManagement if is_user => {
+            Shape::Authentication
+            | Shape::AccountChange
+            | Shape::GroupManagement
+            | Shape::UserAccess
+            | Shape::DetectionFinding
+                if is_user =>
+            {
                 if let Some(user) = doc.open(entity, "user") {
                     target.user = user_nodes(doc, user);
                 }
                 return target;
             }
+            Shape::Authentication | Shape::AccountChange => return target,
+            Shape::EntityManagement if matches!(object, Object::Policy(_)) => {
+                // The managed entity is the setting; Slack's entity is where it applies.
+                if matches!(kind.as_ref(), "enterprise" | "workspace")
+                    && let Some(org) = doc.open(entity, &kind)
+                {
+                    let name = doc.take_text(org, "name");
+                    let uid = doc.take_text(org, "id");
+                    if name.is_some() || uid.is_some() {
+                        target.org = Some(OrgNodes { name, uid });
+                    }
+                }
+                return target;
+            }
             _ => {}
         }
-        target.kind_node = doc.take_text(entity, "type");
+        // A web resource's type is the row's (an export, a search…): Slack's stays unmapped.
+        if shape != Shape::WebResources {
+            target.kind_node = doc.take_text(entity, "type");
+        }
         let Some(object) = doc.open(entity, &kind) else {
             target.kind = kind;
             return target;
@@ -487,15 +789,15 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// The class's object: a group, a managed entity or a file.
+    /// The class's object: a group, a managed entity, a file or a (web) resource. Where OCSF
+    /// needs a name the entry lacks: its Unknown (never the id as a name).
     fn write_named(&self, out: &mut Vec<u8>, o: &mut ObjW, doc: &Doc<'_, '_>, shape: Shape) {
         let (name, uid) = self.name_uid(shape);
         let user_entity = shape == Shape::EntityManagement && self.user.is_some();
         match (name, uid, shape) {
             (Some(name), _, _) => o.raw(out, "name", doc.raw(name)),
-            // A file must have a name: its id says more than "unknown".
-            (None, Some(uid), Shape::FileHosting) => o.raw(out, "name", doc.raw(uid)),
-            (None, None, _) if !user_entity => o.text(out, "name", "unknown"),
+            (None, Some(_), Shape::FileHosting) => o.text(out, "name", UNKNOWN),
+            (None, None, _) if !user_entity => o.text(out, "name", UNKNOWN),
             _ => {}
         }
         if let Some(uid) = uid {
@@ -503,6 +805,7 @@ impl<'a> Target<'a> {
         }
         if shape == Shape::EntityManagement {
             let (type_id, nested) = match self.kind.as_ref() {
+                "" => (0, ""),
                 "user" => (2, "user"),
                 "usergroup" => (3, "group"),
                 "enterprise" | "workspace" => (4, "org"),
@@ -521,16 +824,24 @@ impl<'a> Target<'a> {
                     }
                 });
             }
-            if let Some(kind) = self.kind_node {
-                o.raw(out, "type", doc.raw(kind));
+            match self.kind_node {
+                Some(kind) => o.raw(out, "type", doc.raw(kind)),
+                None if type_id == 0 => o.text(out, "type", UNKNOWN),
+                None => {}
             }
             o.int(out, "type_id", type_id);
+        } else if shape == Shape::WebResources {
+            // The row names the resource's type; Slack's entity type stays unmapped.
         } else if let Some(kind) = self.kind_node {
             o.raw(out, "type", doc.raw(kind));
         }
         if shape == Shape::FileHosting {
-            let regular = matches!(self.kind.as_ref(), "file" | "canvas" | "list");
-            o.int(out, "type_id", i64::from(regular));
+            let type_id = match self.kind.as_ref() {
+                "file" | "canvas" | "list" => 1,
+                "" => 0,
+                _ => 99,
+            };
+            o.int(out, "type_id", type_id);
         }
     }
 
@@ -563,6 +874,11 @@ fn millis(doc: &Doc<'_, '_>, id: Id) -> Option<i64> {
     let seconds: f64 = t.parse().ok()?;
     let ms = (seconds * 1000.0).round();
     (ms.is_finite() && ms.abs() < 9.0e15).then_some(ms as i64)
+}
+
+/// `details.action_timestamp` (microseconds) in milliseconds.
+fn micros_to_millis(doc: &Doc<'_, '_>, id: Id) -> Option<i64> {
+    doc.raw(id).parse::<i64>().ok().map(|us| us / 1000)
 }
 
 fn now_millis() -> i64 {
@@ -612,9 +928,13 @@ fn not_an_object(raw: &[u8], out: &mut Vec<u8>) {
         m.raw(out, "product", PRODUCT_JSON);
         m.text(out, "version", OCSF_VERSION);
     });
-    event.raw(out, "api", r#"{"operation":"unknown"}"#);
-    event.raw(out, "actor", r#"{"user":{"name":"unknown"}}"#);
-    event.raw(out, "src_endpoint", UNKNOWN_JSON);
+    event.raw(out, "cloud", r#"{"provider":"Slack"}"#);
+    event.raw(out, "api", r#"{"operation":"Unknown"}"#);
+    event.key(out, "actor");
+    out.extend_from_slice(b"{\"user\":");
+    out.extend_from_slice(UNKNOWN_TYPED_JSON.as_bytes());
+    out.push(b'}');
+    event.raw(out, "src_endpoint", UNKNOWN_TYPED_JSON);
     let text = String::from_utf8_lossy(raw);
     event.key(out, "unmapped");
     out.extend_from_slice(b"{\"entry\":");

@@ -2,8 +2,8 @@
 //!
 //! # Why
 //!
-//! Security lakes and SIEMs normalise to OCSF (AWS Security Lake accepts nothing else), and no
-//! open collector emits Slack's audit log as OCSF. With `settings.record_format = "ocsf"` the
+//! Security lakes and SIEMs normalise to OCSF (AWS Security Lake takes custom sources as OCSF,
+//! one class per source), and no open collector emits Slack's audit log as OCSF. With `settings.record_format = "ocsf"` the
 //! connector does the mapping once, for every one of Slack's actions, losslessly.
 //!
 //! # How
@@ -33,11 +33,12 @@ pub mod table;
 mod writer;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use connector_sdk::RecordBuf;
 
 use crate::settings::RecordFormat;
-pub use event::{Mapped, OCSF_VERSION};
+pub use event::{Mapped, OCSF_PROFILES, OCSF_VERSION};
 pub use table::Table;
 
 /// The union of the top-level attributes of the OCSF classes the mapping uses, generated
@@ -46,7 +47,7 @@ pub const EVENTS_SCHEMA_JSON: &str =
     include_str!("../../../../schemas/ocsf/1.8.0/events.schema.json");
 
 /// How records leave the engine.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Formatter {
     /// Entries as Slack sent them.
     #[default]
@@ -55,8 +56,38 @@ pub enum Formatter {
     Ocsf {
         /// Whether each event carries the entry as `raw_data`.
         raw_data: bool,
+        /// The organization the connector reads, as learned from its entries.
+        org: Organization,
     },
 }
+
+/// The organization the connector reads: the id of the enterprise of the entries located in
+/// it (the audit API only returns the installing organization's entries), kept for the
+/// entries located in one of its workspaces, which do not name it. Shared by the pages of a
+/// run.
+#[derive(Debug, Clone, Default)]
+pub struct Organization(Arc<Mutex<Option<String>>>);
+
+impl Organization {
+    fn get(&self) -> Option<String> {
+        self.0.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    fn set(&self, org: Option<String>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = org;
+        }
+    }
+}
+
+/// Formatters are equal by their settings; what they learned is not a setting.
+impl PartialEq for Organization {
+    fn eq(&self, _: &Organization) -> bool {
+        true
+    }
+}
+
+impl Eq for Organization {}
 
 impl Formatter {
     /// The formatter of the settings.
@@ -65,17 +96,23 @@ impl Formatter {
             RecordFormat::Slack => Formatter::Slack,
             RecordFormat::Ocsf => Formatter::Ocsf {
                 raw_data: ocsf_raw_data,
+                org: Organization::default(),
             },
         }
     }
 
     /// A writer for one page's records; it reports the page's unknown actions when dropped.
     pub fn page(&self) -> PageWriter {
+        let org = match self {
+            Formatter::Ocsf { org, .. } => org.get(),
+            Formatter::Slack => None,
+        };
         PageWriter {
-            format: *self,
+            format: self.clone(),
             scratch: Vec::new(),
             tape: reader::Tape::default(),
             unknown: BTreeMap::new(),
+            org,
         }
     }
 }
@@ -88,6 +125,8 @@ pub struct PageWriter {
     tape: reader::Tape,
     /// Actions not in the table, with how many entries of this page had them.
     unknown: BTreeMap<String, u64>,
+    /// The organization read, as known so far (given back to the formatter when dropped).
+    org: Option<String>,
 }
 
 /// Most distinct unknown actions named in one warning.
@@ -99,7 +138,7 @@ impl PageWriter {
     pub fn push(&mut self, records: &mut RecordBuf, raw: &[u8]) {
         match self.format {
             Formatter::Slack => records.push_json(raw),
-            Formatter::Ocsf { raw_data } => self.push_ocsf(records, raw, raw_data),
+            Formatter::Ocsf { raw_data, .. } => self.push_ocsf(records, raw, raw_data),
         }
     }
 
@@ -110,6 +149,7 @@ impl PageWriter {
             &mut self.tape,
             raw,
             raw_data,
+            &mut self.org,
             &mut self.scratch,
         );
         records.push_json(&self.scratch);
@@ -135,6 +175,11 @@ impl PageWriter {
 
 impl Drop for PageWriter {
     fn drop(&mut self) {
+        if let Formatter::Ocsf { org, .. } = &self.format
+            && self.org.is_some()
+        {
+            org.set(self.org.take());
+        }
         if self.unknown.is_empty() {
             return;
         }
@@ -164,7 +209,8 @@ pub fn record_schema(format: RecordFormat) -> serde_json::Value {
     }
 }
 
-/// The OCSF event of one entry, as a complete JSON document (for tests and tools).
+/// The OCSF event of one entry, as a complete JSON document (for tests and tools), as the
+/// first entry of a run makes it (no organization learned from earlier entries).
 pub fn to_ocsf(raw: &[u8], raw_data: bool) -> (Vec<u8>, Mapped) {
     let mut out = Vec::with_capacity(raw.len() * 2);
     let mapped = event::write_event(
@@ -172,6 +218,7 @@ pub fn to_ocsf(raw: &[u8], raw_data: bool) -> (Vec<u8>, Mapped) {
         &mut reader::Tape::default(),
         raw,
         raw_data,
+        &mut None,
         &mut out,
     );
     (out, mapped)
@@ -210,7 +257,7 @@ mod tests {
     #[test]
     fn unknown_actions_are_counted_per_page() {
         let mut records = RecordBuf::default();
-        let mut page = Formatter::Ocsf { raw_data: false }.page();
+        let mut page = Formatter::new(RecordFormat::Ocsf, false).page();
         for action in ["user_login", "brand_new", "brand_new", "other_new"] {
             let raw = format!(r#"{{"id":"x","date_create":1,"action":"{action}"}}"#);
             page.push(&mut records, raw.as_bytes());

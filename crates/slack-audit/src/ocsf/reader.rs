@@ -191,12 +191,6 @@ impl<'a, 't> Doc<'a, 't> {
         Some(id)
     }
 
-    /// The object at member `key`, read without using it (it stays unmapped).
-    pub(crate) fn peek(&self, obj: Id, key: &str) -> Option<Id> {
-        self.get(obj, key)
-            .filter(|id| self.node(*id).kind == Kind::Object)
-    }
-
     /// Writes what the event did not use of `obj` as an object at the same paths; writes
     /// nothing and returns `false` if it used everything.
     pub(crate) fn write_rest(&self, obj: Id, out: &mut Vec<u8>) -> bool {

@@ -1,10 +1,14 @@
 //! The mapping as data: one row per Slack action (`data/ocsf-mapping.csv`), and the few facts
 //! of the OCSF 1.8.0 classes it names (uids, captions, activities).
 //!
-//! The CSV is the thing to review: `action,class_uid,activity_id,status_id,severity_id,reason`,
-//! one line per action of the bundled catalogue, sorted by action. `status_id` and
-//! `severity_id` may be empty (Success, Informational); `reason` says why, for the choices
-//! that are not obvious, and never holds a comma. The captions below are copied from the
+//! The CSV is the thing to review:
+//! `action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason`, one line
+//! per action of the bundled catalogue, sorted by action. `status_id` and `severity_id` may be
+//! empty (Success, Informational); `status_id` is one of the class's own statuses (a finding's
+//! are New, Resolved, Deleted…). `object` says what the class's own object is, when Slack's
+//! entity alone does not ([`Object`]). Every severity above Informational has its
+//! `severity_reason`; `reason` says why, for the class and activity choices that are not obvious.
+//! No cell holds a comma. The captions below are copied from the
 //! compiled OCSF 1.8.0 schema (the same one `schemas/ocsf/1.8.0/` is generated from); a test
 //! checks every row's activity against the committed class schema.
 
@@ -22,14 +26,19 @@ pub enum Shape {
     Authentication,
     /// `user` (the entity if it is a user, else the actor).
     AccountChange,
-    /// `group` (the entity), `user` when the entity is a user.
+    /// `group` (the entity), `user` (the entity if it is a user, else the member the row
+    /// names), `privileges` for Assign/Revoke.
     GroupManagement,
+    /// `user` (the entity if it is a user), `privileges`, the role as a resource.
+    UserAccess,
     /// `entity` (a managed entity).
     EntityManagement,
     /// `file` (the entity); `actor` and `src_endpoint` required.
     FileHosting,
     /// `api` (the action), `resources` (the entity); `actor` and `src_endpoint` required.
     ApiActivity,
+    /// `web_resources` (the entity, typed by the row's resource).
+    WebResources,
     /// `finding_info`, `resources`, and the actor and client as `evidences`.
     DetectionFinding,
     /// `finding_info`, `resources`, `actor`, `src_endpoint`.
@@ -51,6 +60,8 @@ pub struct Class {
     pub category: &'static str,
     /// `activity_id` values and their captions (`activity_name`), 99 (Other) included.
     pub activities: &'static [(u32, &'static str)],
+    /// `status_id` values the mapping may use and their captions (`status`).
+    pub statuses: &'static [(u32, &'static str)],
     /// How its events are built.
     pub shape: Shape,
 }
@@ -63,7 +74,27 @@ impl Class {
             .find(|(id, _)| *id == activity_id)
             .map(|(_, caption)| *caption)
     }
+
+    /// The caption of `status_id`.
+    pub fn status(&self, status_id: u32) -> Option<&'static str> {
+        self.statuses
+            .iter()
+            .find(|(id, _)| *id == status_id)
+            .map(|(_, caption)| *caption)
+    }
 }
+
+/// Event statuses (every class but the findings).
+const EVENT_STATUSES: &[(u32, &str)] = &[(1, "Success"), (2, "Failure")];
+/// A finding's statuses (Detection and Data Security Finding).
+const FINDING_STATUSES: &[(u32, &str)] = &[
+    (1, "New"),
+    (2, "In Progress"),
+    (3, "Suppressed"),
+    (4, "Resolved"),
+    (5, "Archived"),
+    (6, "Deleted"),
+];
 
 const IAM: (u32, &str) = (3, "Identity & Access Management");
 const APPLICATION: (u32, &str) = (6, "Application Activity");
@@ -92,6 +123,7 @@ pub const CLASSES: &[Class] = &[
             (12, "Unlock"),
             (99, "Other"),
         ],
+        statuses: EVENT_STATUSES,
         shape: Shape::AccountChange,
     },
     Class {
@@ -110,6 +142,7 @@ pub const CLASSES: &[Class] = &[
             (7, "Account Switch"),
             (99, "Other"),
         ],
+        statuses: EVENT_STATUSES,
         shape: Shape::Authentication,
     },
     Class {
@@ -134,7 +167,22 @@ pub const CLASSES: &[Class] = &[
             (13, "Resume"),
             (99, "Other"),
         ],
+        statuses: EVENT_STATUSES,
         shape: Shape::EntityManagement,
+    },
+    Class {
+        uid: 3005,
+        name: "user_access",
+        caption: "User Access Management",
+        category_uid: IAM.0,
+        category: IAM.1,
+        activities: &[
+            (1, "Assign Privileges"),
+            (2, "Revoke Privileges"),
+            (99, "Other"),
+        ],
+        statuses: EVENT_STATUSES,
+        shape: Shape::UserAccess,
     },
     Class {
         uid: 3006,
@@ -153,7 +201,28 @@ pub const CLASSES: &[Class] = &[
             (8, "Remove Subgroup"),
             (99, "Other"),
         ],
+        statuses: EVENT_STATUSES,
         shape: Shape::GroupManagement,
+    },
+    Class {
+        uid: 6001,
+        name: "web_resources_activity",
+        caption: "Web Resources Activity",
+        category_uid: APPLICATION.0,
+        category: APPLICATION.1,
+        activities: &[
+            (1, "Create"),
+            (2, "Read"),
+            (3, "Update"),
+            (4, "Delete"),
+            (5, "Search"),
+            (6, "Import"),
+            (7, "Export"),
+            (8, "Share"),
+            (99, "Other"),
+        ],
+        statuses: EVENT_STATUSES,
+        shape: Shape::WebResources,
     },
     Class {
         uid: 6003,
@@ -168,6 +237,7 @@ pub const CLASSES: &[Class] = &[
             (4, "Delete"),
             (99, "Other"),
         ],
+        statuses: EVENT_STATUSES,
         shape: Shape::ApiActivity,
     },
     Class {
@@ -196,6 +266,7 @@ pub const CLASSES: &[Class] = &[
             (17, "Access Check"),
             (99, "Other"),
         ],
+        statuses: EVENT_STATUSES,
         shape: Shape::FileHosting,
     },
     Class {
@@ -205,6 +276,7 @@ pub const CLASSES: &[Class] = &[
         category_uid: FINDINGS.0,
         category: FINDINGS.1,
         activities: &[(1, "Create"), (2, "Update"), (3, "Close"), (99, "Other")],
+        statuses: FINDING_STATUSES,
         shape: Shape::DetectionFinding,
     },
     Class {
@@ -220,6 +292,7 @@ pub const CLASSES: &[Class] = &[
             (4, "Suppressed"),
             (99, "Other"),
         ],
+        statuses: FINDING_STATUSES,
         shape: Shape::DataSecurityFinding,
     },
 ];
@@ -232,6 +305,8 @@ pub const FALLBACK: Row = Row {
     activity_id: 99,
     status_id: 1,
     severity_id: 1,
+    object: Object::None,
+    severity_reason: "",
     reason: "an action the mapping does not know",
 };
 
@@ -249,19 +324,65 @@ pub fn severity(severity_id: u32) -> &'static str {
     }
 }
 
-/// `status_id` captions.
-pub fn status(status_id: u32) -> &'static str {
-    match status_id {
-        0 => "Unknown",
-        1 => "Success",
-        2 => "Failure",
-        _ => "Other",
-    }
-}
-
 /// The class with `uid`.
 pub fn class(uid: u32) -> Option<&'static Class> {
     CLASSES.iter().find(|c| c.uid == uid)
+}
+
+/// What the class's own object is when Slack's entity alone does not say it: the CSV's
+/// `object` cell, `kind:value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    /// Empty: Slack's entity is the class's object.
+    None,
+    /// `privilege:NAME` (User Access Management, Group Management Assign/Revoke): the
+    /// privilege granted or revoked; `privilege:` alone: the name of Slack's entity (a role).
+    Privilege(&'static str),
+    /// `policy:NAME` (Entity Management): the managed entity is the setting, a Policy named
+    /// NAME; `details.previous_value` is its `entity.data`, `details.new_value` its
+    /// `entity_result.data`.
+    Policy(&'static str),
+    /// `app:scopes` (Entity Management): the managed entity is the app; the previous scopes
+    /// are its `entity.data`, the new ones its `entity_result.data`.
+    AppScopes,
+    /// `member:actor` (Group Management): the member who joined or left is the actor.
+    MemberIsActor,
+    /// `group:location` (Group Management): the group is the workspace the entry is located in.
+    GroupIsLocation,
+    /// `resource:TYPE` (Web Resources Activity): the web resource's type.
+    Resource(&'static str),
+}
+
+impl Object {
+    /// Parses the `object` cell of a row of `class`.
+    fn parse(cell: &'static str, class: &Class) -> Result<Object, String> {
+        if cell.is_empty() {
+            return Ok(Object::None);
+        }
+        let plain = |v: &str| {
+            v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        let (kind, value) = cell.split_once(':').unwrap_or((cell, ""));
+        let object = match (kind, class.shape) {
+            ("privilege", Shape::UserAccess | Shape::GroupManagement) => Object::Privilege(value),
+            ("policy", Shape::EntityManagement) if !value.is_empty() => Object::Policy(value),
+            ("app", Shape::EntityManagement) if value == "scopes" => Object::AppScopes,
+            ("member", Shape::GroupManagement) if value == "actor" => Object::MemberIsActor,
+            ("group", Shape::GroupManagement) if value == "location" => Object::GroupIsLocation,
+            ("resource", Shape::WebResources) if !value.is_empty() => Object::Resource(value),
+            _ => {
+                return Err(format!(
+                    "object {cell:?} means nothing for {}",
+                    class.caption
+                ));
+            }
+        };
+        if !plain(value) {
+            return Err(format!("object {cell:?}: the name is not lower_snake_case"));
+        }
+        Ok(object)
+    }
 }
 
 /// One row of the table.
@@ -271,17 +392,22 @@ pub struct Row {
     pub class_uid: u32,
     /// `activity_id`.
     pub activity_id: u32,
-    /// `status_id` (1 Success unless the row says 2 Failure).
+    /// `status_id` (1 unless the row says otherwise: Success for events, New for findings).
     pub status_id: u32,
     /// `severity_id` (1 Informational unless the row says otherwise).
     pub severity_id: u32,
+    /// What the class's own object is.
+    pub object: Object,
+    /// Why the severity is above Informational.
+    pub severity_reason: &'static str,
     /// Why, for the choices that are not obvious.
     pub reason: &'static str,
 }
 
 /// The classification members an event of `class` and `row` starts with (the event's `{`
 /// included, no trailing comma). `action` is the action as it appears between the quotes of
-/// its JSON string, for `activity_name` and `type_name` when the activity is 99 (Other).
+/// its JSON string, for `activity_name` when the activity is 99 (Other); `type_name` follows
+/// `type_uid` ("Class: Other" for 99).
 pub fn header(class: &Class, row: &Row, action: Option<&str>) -> String {
     let caption = class.activity(row.activity_id).unwrap_or("Other");
     let activity = match (row.activity_id, action) {
@@ -289,7 +415,7 @@ pub fn header(class: &Class, row: &Row, action: Option<&str>) -> String {
         _ => caption,
     };
     format!(
-        r#"{{"class_uid":{},"class_name":"{}","category_uid":{},"category_name":"{}","activity_id":{},"type_uid":{},"type_name":"{}: {activity}","activity_name":"{activity}","severity_id":{},"severity":"{}","status_id":{},"status":"{}""#,
+        r#"{{"class_uid":{},"class_name":"{}","category_uid":{},"category_name":"{}","activity_id":{},"type_uid":{},"type_name":"{}: {caption}","activity_name":"{activity}","severity_id":{},"severity":"{}","status_id":{},"status":"{}""#,
         class.uid,
         class.caption,
         class.category_uid,
@@ -300,7 +426,7 @@ pub fn header(class: &Class, row: &Row, action: Option<&str>) -> String {
         row.severity_id,
         severity(row.severity_id),
         row.status_id,
-        status(row.status_id),
+        class.status(row.status_id).unwrap_or("Other"),
     )
 }
 
@@ -322,7 +448,8 @@ impl Table {
     /// Parses a table in the bundled format, refusing anything it would have to guess about.
     pub fn parse(csv: &'static str) -> Result<Table, String> {
         let mut lines = csv.lines().enumerate();
-        let columns = "action,class_uid,activity_id,status_id,severity_id,reason";
+        let columns =
+            "action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason";
         match lines.next() {
             Some((_, first)) if first == columns => {}
             _ => return Err(format!("the first line must be {columns:?}")),
@@ -338,11 +465,13 @@ impl Table {
                 activity_id,
                 status_id,
                 severity_id,
+                object,
+                severity_reason,
                 reason,
             ] = cells[..]
             else {
                 return Err(format!(
-                    "line {n}: {} cells, 6 wanted (a reason holds no comma)",
+                    "line {n}: {} cells, 8 wanted (a reason holds no comma)",
                     cells.len()
                 ));
             };
@@ -353,18 +482,18 @@ impl Table {
                 cell.parse()
                     .map_err(|_| format!("line {n}: {what} {cell:?} is not a number"))
             };
+            let class_uid = number(class_uid, "class_uid", 0)?;
+            let Some(class) = class(class_uid) else {
+                return Err(format!("line {n}: class {class_uid} is not one of CLASSES"));
+            };
             let row = Row {
-                class_uid: number(class_uid, "class_uid", 0)?,
+                class_uid,
                 activity_id: number(activity_id, "activity_id", 0)?,
                 status_id: number(status_id, "status_id", 1)?,
                 severity_id: number(severity_id, "severity_id", 1)?,
+                object: Object::parse(object, class).map_err(|e| format!("line {n}: {e}"))?,
+                severity_reason,
                 reason,
-            };
-            let Some(class) = class(row.class_uid) else {
-                return Err(format!(
-                    "line {n}: class {} is not one of CLASSES",
-                    row.class_uid
-                ));
             };
             if class.activity(row.activity_id).is_none() {
                 return Err(format!(
@@ -372,10 +501,22 @@ impl Table {
                     class.caption, row.activity_id
                 ));
             }
-            if !matches!(row.status_id, 1 | 2) || !matches!(row.severity_id, 1..=6) {
+            if class.status(row.status_id).is_none() {
                 return Err(format!(
-                    "line {n}: status_id must be 1 or 2, severity_id 1 to 6"
+                    "line {n}: {} has no status {}",
+                    class.caption, row.status_id
                 ));
+            }
+            if !matches!(row.severity_id, 1..=6) {
+                return Err(format!("line {n}: severity_id must be 1 to 6"));
+            }
+            if (row.severity_id > 1) == row.severity_reason.is_empty() {
+                return Err(format!(
+                    "line {n}: a severity above Informational needs its severity_reason (and only then)"
+                ));
+            }
+            if row.activity_id == 99 && row.reason.is_empty() {
+                return Err(format!("line {n}: activity 99 (Other) needs its reason"));
             }
             // Action names are plain (letters, digits, `_`, `.`): they go into JSON unescaped.
             if !action
@@ -444,28 +585,41 @@ mod tests {
 
     #[test]
     fn a_broken_table_is_refused_with_the_line() {
+        const HEAD: &str =
+            "action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason\n";
         let cases = [
             ("a,b\n", "first line"),
+            ("x,3002,1,,,,,a, b\n", "line 2: 9 cells"),
+            ("x,3002,12,,,,,\n", "Authentication has no activity 12"),
+            ("x,4242,1,,,,,\n", "class 4242"),
             (
-                "action,class_uid,activity_id,status_id,severity_id,reason\nx,3002,1,,,a, b\n",
-                "line 2: 7 cells",
-            ),
-            (
-                "action,class_uid,activity_id,status_id,severity_id,reason\nx,3002,12,,,\n",
-                "Authentication has no activity 12",
-            ),
-            (
-                "action,class_uid,activity_id,status_id,severity_id,reason\nx,4242,1,,,\n",
-                "class 4242",
-            ),
-            (
-                "action,class_uid,activity_id,status_id,severity_id,reason\nx,3002,1,,,\nx,3002,2,,,\n",
+                "x,3002,1,,,,,\nx,3002,2,,,,,\n",
                 "line 3: action \"x\" is empty or repeated",
             ),
+            ("x,3002,1,6,,,,\n", "Authentication has no status 6"),
+            ("x,2004,1,2,,,,\n", ""),
+            ("x,3002,1,,3,,,\n", "needs its severity_reason"),
+            ("x,3002,1,,,,why,\n", "needs its severity_reason"),
+            ("x,3002,99,,,,,\n", "activity 99 (Other) needs its reason"),
+            (
+                "x,3002,1,,,policy:sso,,\n",
+                "means nothing for Authentication",
+            ),
+            ("x,3004,3,,,policy:Bad Name,,\n", "not lower_snake_case"),
         ];
-        for (csv, expected) in cases {
+        for (rows, expected) in cases {
+            let csv = if rows.starts_with("a,b") {
+                rows.to_owned()
+            } else {
+                format!("{HEAD}{rows}")
+            };
+            let csv: &'static str = Box::leak(csv.into_boxed_str());
+            if expected.is_empty() {
+                assert!(Table::parse(csv).is_ok(), "{rows:?}");
+                continue;
+            }
             let err = Table::parse(csv).err().unwrap_or_default();
-            assert!(err.contains(expected), "{csv:?}: {err:?}");
+            assert!(err.contains(expected), "{rows:?}: {err:?}");
         }
     }
 }

@@ -146,11 +146,24 @@ async fn metrics_during_and_after_a_backfill_count_what_was_written() {
         after.value("slack_audit_watermark_timestamp_seconds"),
         newest as f64
     );
-    let lag = after.value("slack_audit_lag_seconds");
-    let expected = (chrono::Utc::now().timestamp() - newest) as f64;
+    // Caught up: the lag is how long ago the last window ended (moments), however old the
+    // newest event is (the organization has been quiet since T0).
+    let now = chrono::Utc::now().timestamp() as f64;
+    let checked = after.value("slack_audit_checked_through_timestamp_seconds");
     assert!(
-        (lag - expected).abs() < 5.0,
-        "lag {lag}, expected {expected}"
+        (now - checked).abs() < 30.0,
+        "checked through {checked}, now {now}"
+    );
+    let lag = after.value("slack_audit_lag_seconds");
+    assert!(
+        (0.0..30.0).contains(&lag),
+        "lag {lag}: caught up is not behind"
+    );
+    let age = after.value("slack_audit_newest_event_age_seconds");
+    let expected = now - newest as f64;
+    assert!(
+        (age - expected).abs() < 5.0,
+        "newest event's age {age}, expected {expected}"
     );
     assert!(!after.has("slack_audit_window_position_timestamp_seconds"));
     assert!(after.value("slack_audit_state_commits_total") >= 2.0);
@@ -282,6 +295,7 @@ async fn healthz_turns_503_while_slack_fails_and_back_to_200_when_it_answers() {
             follow: true,
             poll_interval: Duration::from_millis(100),
             metrics: Some(metrics.clone()),
+            ..ReadOptions::default()
         },
         shutdown.clone(),
     ));
@@ -400,6 +414,7 @@ async fn no_client_can_starve_healthz() {
             follow: false,
             poll_interval: Duration::from_secs(3600),
             metrics: Some(metrics.clone()),
+            ..ReadOptions::default()
         },
         CancellationToken::new(),
     ));

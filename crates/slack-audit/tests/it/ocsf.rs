@@ -328,6 +328,7 @@ fn an_unknown_action_takes_the_fallback_and_is_never_dropped() {
     assert_eq!(event["class_uid"], FALLBACK.class_uid);
     assert_eq!(event["activity_id"], 99);
     assert_eq!(event["activity_name"], "hologram_beamed");
+    assert_eq!(event["type_name"], "API Activity: Other");
     assert_eq!(event["api"]["operation"], "hologram_beamed");
     assert_eq!(event["resources"][0]["uid"], "H1");
     assert_eq!(event["resources"][0]["type"], "hologram");
@@ -360,7 +361,7 @@ fn the_common_attributes_are_mapped() {
         ("/type_uid", serde_json::json!(300201)),
         ("/status_id", serde_json::json!(2)),
         ("/status", serde_json::json!("Failure")),
-        ("/severity_id", serde_json::json!(1)),
+        ("/severity_id", serde_json::json!(2)),
         ("/time", serde_json::json!(1_767_225_600_000_i64)),
         ("/metadata/uid", serde_json::json!("0d7b")),
         ("/metadata/version", serde_json::json!("1.8.0")),
@@ -387,10 +388,10 @@ fn the_common_attributes_are_mapped() {
         ("/src_endpoint/ip", serde_json::json!("203.0.113.42")),
         ("/http_request/user_agent", serde_json::json!("Mozilla/5.0")),
         ("/user/uid", serde_json::json!("W0123ABCD")),
-        (
-            "/unmapped/context/location/name",
-            serde_json::json!("Example Corp"),
-        ),
+        ("/cloud/provider", serde_json::json!("Slack")),
+        ("/cloud/org/uid", serde_json::json!("E0AAAAAAA")),
+        ("/cloud/org/name", serde_json::json!("Example Corp")),
+        ("/session/uid", serde_json::json!("8472881900921")),
     ];
     for (pointer, want) in expected {
         assert_eq!(e.pointer(pointer), Some(&want), "{pointer} in {e}");
