@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod fuzz;
 pub mod hosts;
 pub mod image;
 pub mod mock_serve;

@@ -41,6 +41,8 @@ enum Task {
     Prometheus(xtask::prometheus::PrometheusArgs),
     /// Mutation-test the checkpoint path (cargo-mutants, scoped; figures in TESTING.md).
     Mutants(xtask::mutants::MutantsArgs),
+    /// Run every `cargo fuzz` target of fuzz/ for --seconds each (nightly; figures in TESTING.md).
+    Fuzz(xtask::fuzz::FuzzArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,5 +58,6 @@ fn main() -> anyhow::Result<()> {
         Task::MockServe(args) => xtask::mock_serve::run(&args),
         Task::Prometheus(args) => xtask::prometheus::run(&args),
         Task::Mutants(args) => xtask::mutants::run(&args),
+        Task::Fuzz(args) => xtask::fuzz::run(&args),
     }
 }

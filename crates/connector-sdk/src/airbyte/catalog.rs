@@ -75,13 +75,14 @@ pub(crate) fn describe(stream: &RecordStream) -> Value {
 /// The sync mode the configured catalog at `path` selects `stream` in, or `None` when it does
 /// not select it. The error is a message naming the file and what is wrong with it.
 pub(crate) fn selected(path: &Path, stream: &str) -> Result<Option<SyncMode>, String> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::file::read_regular(path, crate::file::MAX_CATALOG_BYTES, "catalog")
         .map_err(|e| format!("cannot read the configured catalog {}: {e}", path.display()))?;
     parse_selected(&bytes, stream)
         .map_err(|e| format!("configured catalog {} is invalid: {e}", path.display()))
 }
 
-fn parse_selected(bytes: &[u8], stream: &str) -> Result<Option<SyncMode>, String> {
+/// The sync mode a configured catalog's bytes select `stream` in (public for the fuzz targets).
+pub fn parse_selected(bytes: &[u8], stream: &str) -> Result<Option<SyncMode>, String> {
     let catalog: ConfiguredCatalog = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let mut found = None;
     for configured in catalog.streams {

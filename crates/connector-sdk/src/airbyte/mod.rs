@@ -42,7 +42,7 @@
 //!
 //! No message carries a secret: messages come from the same scrubbed errors as the native CLI's.
 
-mod catalog;
+pub mod catalog;
 pub mod config;
 pub mod logging;
 pub mod output;

@@ -745,7 +745,8 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
     let mut newer = good_state.clone();
     newer["stream"]["stream_state"]["version"] = json!(99);
     let mut inverted = good_state.clone();
-    inverted["stream"]["stream_state"]["state"]["window"] = json!({"oldest": 200, "latest": 100});
+    inverted["stream"]["stream_state"]["state"]["window"] =
+        json!({"oldest": 1_900_000_200, "latest": 1_900_000_100});
     let mut malformed = good_state.clone();
     malformed["stream"]["stream_state"]["state"] = json!({"watermark": "yesterday"});
 
@@ -796,7 +797,7 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
             state: Some(json!([inverted])),
             code: 1,
             failure_type: "config_error",
-            words: "no run could have written: the open window's start 200 is after its end 100",
+            words: "no run could have written: the open window's start 1900000200 is after its end 1900000100",
         },
         Case {
             name: "a state file that is a JSON string",
