@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod fuzz;
 pub mod hosts;
+pub mod image;
 pub mod mock_serve;
 pub mod mutants;
 pub mod network;

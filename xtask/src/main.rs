@@ -32,6 +32,9 @@ enum Task {
     Soak(xtask::soak::SoakArgs),
     /// Run the Airbyte front end under a real pipeline host (PyAirbyte, in a venv under target/).
     Hosts(xtask::hosts::HostsArgs),
+    /// Build the connector's OCI image with Debian's tools (with --test: run it as Airbyte's
+    /// platform would).
+    Image(xtask::image::ImageArgs),
     /// Serve the loopback mock of Slack, driven by JSON commands on stdin (for the host tests).
     MockServe(xtask::mock_serve::MockServeArgs),
     /// Check the metrics endpoint with a real Prometheus (installs Debian's package if needed).
@@ -41,6 +44,8 @@ enum Task {
     Network(xtask::network::NetworkArgs),
     /// Mutation-test the checkpoint path (cargo-mutants, scoped; figures in TESTING.md).
     Mutants(xtask::mutants::MutantsArgs),
+    /// Run every `cargo fuzz` target of fuzz/ for --seconds each (nightly; figures in TESTING.md).
+    Fuzz(xtask::fuzz::FuzzArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,9 +57,11 @@ fn main() -> anyhow::Result<()> {
         Task::Bench(args) => xtask::bench::run(&args),
         Task::Soak(args) => xtask::soak::run(&args),
         Task::Hosts(args) => xtask::hosts::run(&args),
+        Task::Image(args) => xtask::image::run(&args),
         Task::MockServe(args) => xtask::mock_serve::run(&args),
         Task::Prometheus(args) => xtask::prometheus::run(&args),
         Task::Mutants(args) => xtask::mutants::run(&args),
         Task::Network(args) => xtask::network::run(&args),
+        Task::Fuzz(args) => xtask::fuzz::run(&args),
     }
 }

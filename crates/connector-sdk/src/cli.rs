@@ -156,7 +156,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             match host::check(&input).await {
                 Ok(message) => print_out(&format!(
                     "check succeeded: {}\n",
-                    crate::redact::text(&message)
+                    crate::error::printable(&crate::redact::text(&message))
                 )),
                 Err(e) => report::<I>(&e),
             }
@@ -443,8 +443,14 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
         // Every line of a JSON log is JSON, the last one too.
         tracing::error!(message = %message, kind = label, exit_code = code);
     } else {
-        // Not `eprintln!`: a closed stderr must not turn an error into a panic.
-        let _ = writeln!(std::io::stderr(), "{}: {label}: {message}", I::NAME);
+        // Not `eprintln!`: a closed stderr must not turn an error into a panic. Control
+        // characters (from a state file, an upstream's error code) are escaped.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {label}: {}",
+            I::NAME,
+            crate::error::printable(&message)
+        );
     }
     ExitCode::from(code)
 }

@@ -68,10 +68,8 @@ pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
         path: path.to_path_buf(),
         reason,
     };
-    if path.is_dir() {
-        return Err(unreadable("it is a directory, not a file".into()));
-    }
-    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    let bytes = crate::file::read_regular(path, crate::file::MAX_CONFIG_BYTES, "config")
+        .map_err(|e| unreadable(e.to_string()))?;
     warn_if_secrets_are_exposed(path, &bytes);
     parse::<I>(&bytes)
 }

@@ -77,6 +77,8 @@ pub trait Input: Sized + Send + Sync + 'static {
     /// The version of [`Input::State`]'s shape. A state file written with a higher version is
     /// refused; one written with a lower version goes through [`Input::migrate_state`].
     const STATE_VERSION: u32;
+    /// Where users read how to set the connector up (the Airbyte spec's `documentationUrl`).
+    const DOCUMENTATION_URL: Option<&'static str> = None;
 
     /// The `"settings"` object of the config.
     type Settings: Settings;

@@ -37,6 +37,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod file;
 pub mod host;
 pub mod input;
 pub mod logging;

@@ -24,6 +24,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::file;
+
 /// The state file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -94,8 +96,11 @@ pub type Migrate<S> = fn(u32, Value) -> Result<S, String>;
 /// A locked state file.
 #[derive(Debug)]
 pub struct StateStore<S> {
+    /// The path as the operator gave it (for messages).
     path: PathBuf,
-    tmp_path: PathBuf,
+    /// The file commits replace: `path` with every symlink resolved, so that two paths naming
+    /// one file share one lock and a commit replaces the file, not a symlink to it.
+    target: PathBuf,
     connector: &'static str,
     version: u32,
     // Held for the store's lifetime; the OS releases the lock when it is dropped or the process dies.
@@ -104,8 +109,9 @@ pub struct StateStore<S> {
 }
 
 impl<S: Serialize + DeserializeOwned> StateStore<S> {
-    /// Locks the state file at `path` and loads it. `Ok((store, None))` when the file does not
-    /// exist yet (it is created by the first commit).
+    /// Locks the state file at `path`, checks that its directory takes a new file, and loads
+    /// it. `Ok((store, None))` when the file does not exist yet (it is created by the first
+    /// commit).
     pub fn open(
         path: &Path,
         connector: &'static str,
@@ -119,18 +125,14 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
         if path.is_dir() {
             return Err(unusable("it is a directory".into()));
         }
-        let lock_path = sidecar(path, ".lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| {
-                unusable(format!(
-                    "cannot open lock file {}: {e}",
-                    lock_path.display()
-                ))
-            })?;
+        let target = canonical_target(path).map_err(unusable)?;
+        let lock_path = sidecar(&target, ".lock");
+        let lock = file::open_or_create_private(&lock_path).map_err(|e| {
+            unusable(format!(
+                "cannot open lock file {}: {e}",
+                lock_path.display()
+            ))
+        })?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -148,15 +150,18 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
         }
         let store = StateStore {
             path: path.to_path_buf(),
-            tmp_path: sidecar(path, ".tmp"),
+            target,
             connector,
             version,
             _lock: lock,
             _state: PhantomData,
         };
-        let bytes = match fs::read(path) {
+        store.remove_leftover_temporaries();
+        // Found now, not at the first commit after a batch was already delivered.
+        store.probe_writable()?;
+        let bytes = match file::read_regular(&store.target, file::MAX_STATE_BYTES, "state") {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((store, None)),
+            Err(file::ReadError::NotFound) => return Ok((store, None)),
             Err(e) => return Err(unusable(e.to_string())),
         };
         let state = store.decode(&bytes, migrate)?;
@@ -165,6 +170,54 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
 
     fn decode(&self, bytes: &[u8], migrate: Migrate<S>) -> Result<S, StateError> {
         decode(bytes, &self.path, self.connector, self.version, migrate)
+    }
+
+    fn dir(&self) -> &Path {
+        match self.target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        }
+    }
+
+    fn file_name(&self) -> String {
+        self.target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Creates and removes a temporary in the state's directory: what every commit needs.
+    fn probe_writable(&self) -> Result<(), StateError> {
+        let (probe, probe_path) = file::create_temp_beside(self.dir(), &self.file_name())
+            .map_err(|e| StateError::Write {
+                path: self.path.clone(),
+                reason: format!(
+                    "the state's directory {} does not take a new file ({e}); nothing was read, so nothing is lost",
+                    self.dir().display()
+                ),
+            })?;
+        drop(probe);
+        let _ = fs::remove_file(probe_path);
+        Ok(())
+    }
+
+    /// Temporaries a killed run left behind (only regular files: anything else there is not
+    /// ours to remove). The lock is held, so no other run of this state is writing one.
+    fn remove_leftover_temporaries(&self) {
+        let prefix = file::temp_prefix(&self.file_name());
+        let Ok(entries) = fs::read_dir(self.dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix)
+                && name.ends_with(".tmp")
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Replaces the state file atomically with `state`.
@@ -180,23 +233,22 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
         };
         let mut bytes = serde_json::to_vec(&envelope).map_err(|e| write_error(e.to_string()))?;
         bytes.push(b'\n');
-        let mut tmp = File::create(&self.tmp_path)
-            .map_err(|e| write_error(format!("{}: {e}", self.tmp_path.display())))?;
-        tmp.write_all(&bytes)
-            .and_then(|()| tmp.sync_all())
-            .map_err(|e| write_error(format!("{}: {e}", self.tmp_path.display())))?;
+        let (mut tmp, tmp_path) =
+            file::create_temp_beside(self.dir(), &self.file_name()).map_err(|e| {
+                write_error(format!(
+                    "cannot create a temporary file in {}: {e}",
+                    self.dir().display()
+                ))
+            })?;
+        let written = tmp.write_all(&bytes).and_then(|()| tmp.sync_all());
         drop(tmp);
-        fs::rename(&self.tmp_path, &self.path).map_err(|e| write_error(e.to_string()))?;
-        if let Some(dir) = self.path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            // Makes the rename itself durable. Not every platform lets a directory be opened.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Err(e) = written.and_then(|()| fs::rename(&tmp_path, &self.target)) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(write_error(format!("{}: {e}", tmp_path.display())));
+        }
+        // Makes the rename itself durable. Not every platform lets a directory be opened.
+        if let Ok(d) = File::open(self.dir()) {
+            let _ = d.sync_all();
         }
         Ok(())
     }
@@ -205,6 +257,40 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `path` with every symlink resolved: the file itself when it exists, else (the path, or the
+/// end of its symlinks, names no file yet) its directory's canonical path and its name.
+fn canonical_target(path: &Path) -> Result<PathBuf, String> {
+    let mut current = path.to_path_buf();
+    // As many links as the kernel follows before it says ELOOP.
+    for _ in 0..40 {
+        match fs::canonicalize(&current) {
+            Ok(target) => return Ok(target),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        // A dangling symlink: the first commit creates the file it points to.
+        match fs::read_link(&current) {
+            Ok(link) => {
+                current = match current.parent() {
+                    Some(dir) => dir.join(link),
+                    None => link,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let name = current
+        .file_name()
+        .ok_or_else(|| "it does not name a file".to_owned())?;
+    let dir = match current.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let dir = fs::canonicalize(dir)
+        .map_err(|e| format!("its directory {} cannot be used: {e}", dir.display()))?;
+    Ok(dir.join(name))
 }
 
 /// Reads the state file at `path` **without locking it or writing anything**, with the same
@@ -217,30 +303,30 @@ pub fn read_unlocked<S: DeserializeOwned>(
     version: u32,
     migrate: Migrate<S>,
 ) -> Result<Option<S>, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
     if path.is_dir() {
-        return Err(StateError::Unusable {
-            path: path.to_path_buf(),
-            reason: "it is a directory".into(),
-        });
+        return Err(unusable("it is a directory".into()));
     }
-    match fs::read(path) {
+    match file::read_regular(path, file::MAX_STATE_BYTES, "state") {
         Ok(bytes) => decode(&bytes, path, connector, version, migrate).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StateError::Unusable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }),
+        Err(file::ReadError::NotFound) => Ok(None),
+        Err(e) => Err(unusable(e.to_string())),
     }
 }
 
 /// Whether a reader holds the lock of the state file at `path`, probed without creating or
-/// writing anything: the lock file is opened read-only (absent: nobody ever read with this
-/// state file, or it was removed, so nobody holds it) and a shared lock is tried without
-/// waiting and released at once. A reader starting in that same instant would find the lock
-/// taken and refuse to start, saying so.
+/// writing anything: the lock file (beside the file `path` resolves to, as a reader keys it)
+/// is opened read-only (absent: nobody ever read with this state file, or it was removed, so
+/// nobody holds it) and a shared lock is tried without waiting and released at once. A reader
+/// starting in that same instant would find the lock taken and refuse to start, saying so.
 pub fn lock_is_held(path: &Path) -> Result<bool, StateError> {
-    let lock_path = sidecar(path, ".lock");
-    let file = match File::open(&lock_path) {
+    // No directory to resolve: no lock there either (opening it below says so).
+    let target = canonical_target(path).unwrap_or_else(|_| path.to_path_buf());
+    let lock_path = sidecar(&target, ".lock");
+    let file = match open_lock_for_probe(&lock_path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => {
@@ -263,7 +349,21 @@ pub fn lock_is_held(path: &Path) -> Result<bool, StateError> {
     }
 }
 
-fn decode<S: DeserializeOwned>(
+fn open_lock_for_probe(lock_path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(lock_path)
+}
+
+/// Decodes the bytes of a state file (read from `path`) with the refusals and migrations of
+/// [`StateStore::open`]: what a load does once the bytes are in memory (public for the fuzz
+/// targets and tools).
+pub fn decode<S: DeserializeOwned>(
     bytes: &[u8],
     path: &Path,
     connector: &str,
@@ -471,5 +571,141 @@ mod tests {
                 "the file must be left as it was"
             );
         }
+    }
+
+    /// A symlink planted at the name the temporary file once had (`<state>.tmp`), or anywhere
+    /// in the directory, is never written through; files and lock are the owner's only.
+    #[cfg(unix)]
+    #[test]
+    fn commits_never_write_through_a_planted_symlink_and_create_private_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("s.json.tmp")).unwrap();
+        let (store, _) = open(&path).unwrap();
+        store.commit(&vec![1]).unwrap();
+        store.commit(&vec![2]).unwrap();
+        assert_eq!(
+            fs::read(&victim).unwrap(),
+            b"precious",
+            "written through the symlink"
+        );
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600, "state file");
+        assert_eq!(mode(&dir.path().join("s.json.lock")), 0o600, "lock file");
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["s.json", "s.json.lock", "s.json.tmp", "victim"],
+            "a temporary was left behind"
+        );
+        drop(store);
+        assert_eq!(open(&path).unwrap().1, Some(vec![2]));
+    }
+
+    /// A FIFO (or device) at the state's path is refused at once, never waited on.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_as_state_is_refused_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let probe = path.clone();
+        std::thread::spawn(move || {
+            let unlocked = read_unlocked::<Vec<u32>>(&probe, "test", 2, refuse)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let locked = open(&probe).map(|_| ()).map_err(|e| e.to_string());
+            let _ = tx.send((unlocked, locked));
+        });
+        let (unlocked, locked) = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("reading a FIFO as the state hung");
+        for error in [unlocked.unwrap_err(), locked.unwrap_err()] {
+            assert!(
+                error.contains("not a regular file (it is a FIFO)"),
+                "{error}"
+            );
+        }
+        let error = read_unlocked::<Vec<u32>>(Path::new("/dev/zero"), "test", 2, refuse)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("character device"), "{error}");
+    }
+
+    #[test]
+    fn a_state_file_over_the_cap_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        File::create(&path)
+            .unwrap()
+            .set_len(file::MAX_STATE_BYTES + 1)
+            .unwrap();
+        let error = open(&path).unwrap_err().to_string();
+        assert!(error.contains("cap of 64 MiB for a state file"), "{error}");
+        let error = read_unlocked::<Vec<u32>>(&path, "test", 2, refuse)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("cap of 64 MiB"), "{error}");
+    }
+
+    /// Two paths to one file (a symlink, a `..` detour) share one lock, and a commit through
+    /// the symlink replaces the file it points to.
+    #[cfg(unix)]
+    #[test]
+    fn an_alias_of_a_locked_state_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let path = dir.path().join("s.json");
+        let alias = dir.path().join("alias.json");
+        std::os::unix::fs::symlink(&path, &alias).unwrap();
+        let detour = dir.path().join("sub/../s.json");
+        let (store, _) = open(&alias).unwrap();
+        store.commit(&vec![5]).unwrap();
+        assert!(
+            fs::symlink_metadata(&alias)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the commit replaced the symlink instead of the file"
+        );
+        for other in [&path, &detour, &alias] {
+            let error = open(other).unwrap_err();
+            assert!(
+                matches!(error, StateError::Locked { .. }),
+                "{}: {error}",
+                other.display()
+            );
+        }
+        assert!(lock_is_held(&path).unwrap());
+        drop(store);
+        assert_eq!(open(&path).unwrap().1, Some(vec![5]));
+    }
+
+    /// Leftovers of a killed commit are removed by the next reader; what is not a regular file
+    /// is left alone.
+    #[cfg(unix)]
+    #[test]
+    fn a_killed_commits_temporary_is_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let leftover = dir.path().join(".s.json.123.abc.tmp");
+        fs::write(&leftover, b"half").unwrap();
+        let odd = dir.path().join(".s.json.124.abc.tmp");
+        fs::create_dir(&odd).unwrap();
+        let (_store, _) = open(&path).unwrap();
+        assert!(!leftover.exists());
+        assert!(odd.exists());
     }
 }

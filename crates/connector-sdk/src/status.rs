@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::error::printable;
 use crate::input::Input;
 use crate::state::{self, StateError};
 
@@ -103,6 +104,7 @@ impl StatusReport {
             .unwrap_or(0);
         let mut out = String::new();
         for (label, value) in lines {
+            let (label, value) = (printable(&label), printable(&value));
             let _ = writeln!(out, "{label:width$}  {value}");
         }
         out
@@ -129,6 +131,29 @@ pub fn status<I: Input>(path: &Path) -> Result<StatusReport, StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a state file holds reaches the terminal with its control characters escaped.
+    #[test]
+    fn control_characters_from_a_state_are_escaped() {
+        let report = StatusReport {
+            path: "/x/state.json".into(),
+            exists: true,
+            reader_running: false,
+            connector: "demo",
+            version: 1,
+            description: Some(StateDescription {
+                lines: vec![("id".into(), "a\u{1b}[2Jb\u{9b}c".into())],
+                json: Value::Null,
+            }),
+            problem: Some("bad \u{1b}]0;title\u{7}".into()),
+        };
+        let text = report.to_text();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{9b}'),
+            "{text:?}"
+        );
+        assert!(text.contains("a\\u{1b}[2Jb\\u{9b}c"), "{text}");
+    }
 
     #[test]
     fn text_is_aligned_and_says_when_there_is_no_state() {

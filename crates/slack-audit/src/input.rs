@@ -21,6 +21,9 @@ use crate::sync::{SyncEngine, SyncPlan, SyncState};
 /// The connector's name: binary, state envelope, logs.
 pub const NAME: &str = "slack-audit";
 
+/// Where the Airbyte spec and `metadata.yaml` send users for documentation: Slack's guide to
+/// the Audit Logs API (the app, the token, the Org Owner install) that the README follows.
+pub const DOCUMENTATION_URL: &str = "https://api.slack.com/admin/audit-logs";
 /// The connector's version, as both binaries report it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -119,6 +122,7 @@ impl SlackAuditInput {
 impl Input for SlackAuditInput {
     const NAME: &'static str = NAME;
     const STATE_VERSION: u32 = 1;
+    const DOCUMENTATION_URL: Option<&'static str> = Some(DOCUMENTATION_URL);
     type Settings = SlackSettings;
     type Secrets = SlackSecrets;
     type State = SyncState;
@@ -127,26 +131,30 @@ impl Input for SlackAuditInput {
         Self::with_clock(config.settings, config.secrets, Arc::new(SystemClock))
     }
 
-    /// Audit events as Slack sends them: the entry schema, read incrementally by `date_create`,
-    /// identified by `id`.
     /// The stream follows `settings.record_format`: Slack's entries (cursor `date_create`, key
-    /// `id`), or OCSF events (cursor `time`, the same instant in milliseconds; key
-    /// `metadata.uid`, the entry's id).
+    /// `id`), or OCSF events (cursor `time`, the same instant in milliseconds).
+    ///
+    /// An OCSF event's identity is `metadata.uid` (the entry's id), a nested field, and OCSF
+    /// has no top-level one. Hosts' caches refuse a nested key (PyAirbyte's DuckDB cache:
+    /// "Nested primary keys are not supported"), so the OCSF stream declares no key: hosts
+    /// append its records, which the sync delivers exactly once, and a user who wants their
+    /// destination to de-duplicate picks `metadata.uid` where it allows a nested key (the
+    /// schema describes it).
     fn record_stream(&self) -> RecordStream {
         let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let (format, cursor, key) = match self.plan.format {
-            Formatter::Slack => (RecordFormat::Slack, path(&["date_create"]), path(&["id"])),
-            Formatter::Ocsf { .. } => (
-                RecordFormat::Ocsf,
-                path(&["time"]),
-                path(&["metadata", "uid"]),
+            Formatter::Slack => (
+                RecordFormat::Slack,
+                path(&["date_create"]),
+                vec![path(&["id"])],
             ),
+            Formatter::Ocsf { .. } => (RecordFormat::Ocsf, path(&["time"]), Vec::new()),
         };
         RecordStream {
             name: STREAM.to_owned(),
             schema: crate::ocsf::record_schema(format),
             cursor_field: Some(cursor),
-            primary_key: vec![key],
+            primary_key: key,
         }
     }
 

@@ -43,6 +43,6 @@ pub mod status;
 pub mod sync;
 pub mod synthetic;
 
-pub use input::{NAME, STREAM, SlackAuditInput, VERSION};
+pub use input::{DOCUMENTATION_URL, NAME, STREAM, SlackAuditInput, VERSION};
 pub use ocsf::record_schema;
 pub use settings::RecordFormat;

@@ -361,7 +361,7 @@ impl Collector for Position {
             None,
             window.map(|(o, l, u)| {
                 if l > o {
-                    ((l - u) as f64 / (l - o) as f64).clamp(0.0, 1.0)
+                    ((l as f64 - u as f64) / (l as f64 - o as f64)).clamp(0.0, 1.0)
                 } else {
                     0.0
                 }

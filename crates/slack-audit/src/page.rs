@@ -88,9 +88,12 @@ impl Page {
                     format!("the response body is not the expected JSON ({e})")
                 })
             })?;
-            if wire.ok == Some(false) || wire.error.is_some() {
+            // An error object is `"ok": false`, or (without `ok`) a non-empty `error`. A page that
+            // says `"ok": true` is a page, whatever empty `error` field rides along.
+            let error_given = wire.error.as_deref().is_some_and(|e| !e.is_empty());
+            if wire.ok == Some(false) || (wire.ok.is_none() && error_given) {
                 return Err(PageError::Slack {
-                    code: wire.error.map(Cow::into_owned),
+                    code: wire.error.filter(|e| !e.is_empty()).map(Cow::into_owned),
                 });
             }
             let Some(raw_entries) = wire.entries else {
@@ -461,6 +464,26 @@ mod tests {
             Page::parse(Vec::new()),
             Err(PageError::Malformed(_))
         ));
+    }
+
+    /// `"ok": true` beside an empty `"error": ""` (some proxies and SDKs add the field) is a
+    /// page, not an error whose message would claim `"ok": false`; an empty `error` alone is no
+    /// error code either.
+    #[test]
+    fn ok_true_with_an_empty_error_is_a_page() {
+        for body in [
+            &br#"{"ok":true,"error":"","entries":[{"id":"a","date_create":5}]}"#[..],
+            br#"{"error":"","entries":[{"id":"a","date_create":5}]}"#,
+            br#"{"ok":true,"error":null,"entries":[{"id":"a","date_create":5}]}"#,
+        ] {
+            let page = Page::parse(body.to_vec())
+                .unwrap_or_else(|e| panic!("{}: {e:?}", String::from_utf8_lossy(body)));
+            assert_eq!(page.entries().len(), 1);
+        }
+        assert_eq!(
+            Page::parse(br#"{"ok":false,"error":""}"#.to_vec()).unwrap_err(),
+            PageError::Slack { code: None }
+        );
     }
 
     /// The keys read from one entry, by the scanner (`None` when it declines) and by serde.

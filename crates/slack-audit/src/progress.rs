@@ -82,12 +82,13 @@ impl Progress {
 
     /// After a page: `upper` is how far back the window has been read.
     pub fn page(&mut self, stats: &PassStats, oldest: i64, latest: i64, upper: Option<i64>) {
-        let span = latest - oldest;
+        // Stored values meet the clock here: nothing may overflow, whatever a state holds.
+        let span = latest.saturating_sub(oldest);
         if span < BACKFILL_SECONDS {
             return;
         }
         let reached = upper.unwrap_or(latest).clamp(oldest, latest);
-        let done = (latest - reached) as f64 / span as f64;
+        let done = (latest as f64 - reached as f64) / span as f64;
         let elapsed = self.started.elapsed().as_secs_f64().max(1e-3);
         let rate = stats.delivered as f64 / elapsed;
         let left = self.eta.observe((oldest, latest), elapsed, done);

@@ -27,7 +27,7 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
             format!(
                 "{} ({} ago); nothing older is read",
                 format_time(floor),
-                span(now - floor)
+                span(now.saturating_sub(floor))
             ),
         ),
         None => line(
@@ -41,7 +41,7 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
             format!(
                 "{} ({} ago): the end of the last window read completely",
                 format_time(c),
-                span(now - c)
+                span(now.saturating_sub(c))
             ),
         ),
         None => line(
@@ -60,7 +60,7 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
             format!(
                 "{} ({} old): the newest event collected (the watermark); on a quiet organization it ages while collection is up to date",
                 format_time(w),
-                span(now - w)
+                span(now.saturating_sub(w))
             ),
         ),
         None => line(
@@ -77,19 +77,19 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
             if state.checked_through.is_some() {
                 format!(
                     "{}: everything dated up to {} is collected",
-                    span(now - t),
+                    span(now.saturating_sub(t)),
                     format_time(t)
                 )
             } else if state.watermark.is_some() {
                 format!(
                     "at most {}: everything dated up to {} is collected (an older version wrote this state; exact after the next complete window)",
-                    span(now - t),
+                    span(now.saturating_sub(t)),
                     format_time(t)
                 )
             } else {
                 format!(
                     "{}: nothing is complete past the start point {} yet",
-                    span(now - t),
+                    span(now.saturating_sub(t)),
                     format_time(t)
                 )
             },
@@ -126,7 +126,8 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         Some(w) => {
             let position = w.upper.unwrap_or(w.latest);
             let done = if w.latest > w.oldest {
-                ((w.latest - position) as f64 / (w.latest - w.oldest) as f64).clamp(0.0, 1.0)
+                ((w.latest as f64 - position as f64) / (w.latest as f64 - w.oldest as f64))
+                    .clamp(0.0, 1.0)
             } else {
                 0.0
             };
@@ -185,12 +186,12 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         "now": format_time(now),
         "start_point": state.floor.map(format_time),
         "watermark": state.watermark.map(format_time),
-        "newest_event_age_seconds": state.watermark.map(|w| now - w),
+        "newest_event_age_seconds": state.watermark.map(|w| now.saturating_sub(w)),
         "checked_through": state.checked_through.map(format_time),
-        "lag_seconds": state.checked_through.or(state.watermark).map(|c| now - c),
+        "lag_seconds": state.checked_through.or(state.watermark).map(|c| now.saturating_sub(c)),
         "query": state.query,
         "collected_through": through.map(format_time),
-        "behind_seconds": through.map(|t| now - t),
+        "behind_seconds": through.map(|t| now.saturating_sub(t)),
         "window": window_json,
         "late_arrival_ids": {
             "count": ids,

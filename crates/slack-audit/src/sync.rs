@@ -41,7 +41,7 @@ use crate::metrics::SlackMetrics;
 use crate::page::Page;
 use crate::progress::{Progress, format_time};
 use crate::query::{QueryChange, SavedQuery};
-use crate::settings::StartPoint;
+use crate::settings::{AUDIT_LOG_EPOCH, StartPoint};
 use crate::source::ahead::PageFetch;
 use crate::source::{FetchError, LogsQuery, PageSource};
 
@@ -107,10 +107,48 @@ impl SyncState {
     /// one: a window's bounds in order, ids at a position only with a position. (Dates in the
     /// future, or a position outside its window, are what an older build let stray entries
     /// write: [`SyncState::repair`] mends those, they are not refused.)
+    ///
+    /// Every time it holds is at or after [`AUDIT_LOG_EPOCH`] (nothing older can be asked of
+    /// Slack, so no run wrote one; a hand-edited `-9223372036854775808` would overflow the
+    /// arithmetic where stored values meet the clock), and a window starts at or after the start
+    /// point. Times in the future are mended by [`SyncState::repair`] when a run starts.
     pub fn check(&self) -> Result<(), String> {
+        let before_epoch = |what: &str, t: i64| {
+            format!(
+                "its {what} {t} is before {} ({AUDIT_LOG_EPOCH}), when Slack's audit log begins",
+                format_time(AUDIT_LOG_EPOCH)
+            )
+        };
+        let mut times: Vec<(&str, i64)> = Vec::new();
+        times.extend(self.floor.map(|t| ("start point", t)));
+        times.extend(self.watermark.map(|t| ("watermark", t)));
+        times.extend(self.checked_through.map(|t| ("checked-through time", t)));
+        times.extend(
+            self.recent
+                .keys()
+                .next()
+                .map(|t| ("oldest remembered id's date", *t)),
+        );
+        if let Some(w) = &self.window {
+            times.push(("window start", w.oldest));
+            times.push(("window end", w.latest));
+            times.extend(w.upper.map(|t| ("window position", t)));
+            times.extend(w.newest.map(|t| ("window's newest event", t)));
+        }
+        if let Some((what, t)) = times.into_iter().find(|(_, t)| *t < AUDIT_LOG_EPOCH) {
+            return Err(before_epoch(what, t));
+        }
         let Some(w) = &self.window else {
             return Ok(());
         };
+        if let Some(floor) = self.floor
+            && w.oldest < floor
+        {
+            return Err(format!(
+                "the open window's start {} is before the start point {}",
+                w.oldest, floor
+            ));
+        }
         if w.oldest > w.latest {
             return Err(format!(
                 "the open window's start {} is after its end {}",
@@ -469,7 +507,7 @@ impl SyncEngine<'_> {
             {
                 return Ok(stats);
             }
-            if latest >= self.clock.now() - CATCH_UP_SECONDS {
+            if latest >= self.clock.now().saturating_sub(CATCH_UP_SECONDS) {
                 break;
             }
         }
@@ -607,7 +645,9 @@ impl SyncEngine<'_> {
         if let Some(max) = page_max {
             window.newest = Some(window.newest.map_or(max, |n| n.max(max)));
         }
-        let keep_from = window.newest.map_or(i64::MAX, |n| n - self.plan.lookback);
+        let keep_from = window
+            .newest
+            .map_or(i64::MAX, |n| n.saturating_sub(self.plan.lookback));
         let (oldest, latest, upper) = (window.oldest, window.latest, window.upper);
         for (date, id) in delivered {
             if date >= keep_from {
@@ -726,7 +766,7 @@ impl SyncEngine<'_> {
                 state.watermark = Some(state.watermark.map_or(newest, |w| w.max(newest)));
             }
             if let Some(w) = state.watermark {
-                let keep_from = w - self.plan.lookback;
+                let keep_from = w.saturating_sub(self.plan.lookback);
                 if state.recent.range(..keep_from).next().is_some() {
                     let kept = Arc::make_mut(&mut state.recent).split_off(&keep_from);
                     state.recent = Arc::new(kept);
@@ -1326,5 +1366,81 @@ mod tests {
         assert!(reversed.contains("after its end"), "{reversed}");
         let orphans = window(NOW - 10, NOW, None, &["a"]).check().unwrap_err();
         assert!(orphans.contains("no position"), "{orphans}");
+    }
+
+    /// No run writes a time before the audit log's first day (the start point is clamped to it)
+    /// or a window starting before the start point; a hand-edited one (down to `i64::MIN`,
+    /// which overflows wherever it meets the clock) is refused, naming the field.
+    #[test]
+    fn times_before_the_audit_log_or_a_window_before_the_start_point_are_refused() {
+        use crate::settings::AUDIT_LOG_EPOCH;
+        let at_epoch = SyncState {
+            floor: Some(AUDIT_LOG_EPOCH),
+            watermark: Some(AUDIT_LOG_EPOCH),
+            ..SyncState::default()
+        };
+        assert!(at_epoch.check().is_ok());
+        let window = |oldest: i64, latest: i64, upper, newest| Window {
+            oldest,
+            latest,
+            upper,
+            upper_ids: Vec::new(),
+            newest,
+        };
+        for (state, field) in [
+            (
+                SyncState {
+                    floor: Some(i64::MIN),
+                    ..SyncState::default()
+                },
+                "start point",
+            ),
+            (
+                SyncState {
+                    watermark: Some(AUDIT_LOG_EPOCH - 1),
+                    ..SyncState::default()
+                },
+                "watermark",
+            ),
+            (
+                SyncState {
+                    recent: Arc::new(BTreeMap::from([(i64::MIN, vec!["a".to_owned()])])),
+                    ..SyncState::default()
+                },
+                "remembered",
+            ),
+            (
+                SyncState {
+                    window: Some(window(i64::MIN, NOW, None, None)),
+                    ..SyncState::default()
+                },
+                "window start",
+            ),
+            (
+                SyncState {
+                    window: Some(window(NOW - 10, NOW, Some(0), None)),
+                    ..SyncState::default()
+                },
+                "window position",
+            ),
+            (
+                SyncState {
+                    window: Some(window(NOW - 10, NOW, None, Some(-1))),
+                    ..SyncState::default()
+                },
+                "newest event",
+            ),
+            (
+                SyncState {
+                    floor: Some(NOW - 5),
+                    window: Some(window(NOW - 10, NOW, None, None)),
+                    ..SyncState::default()
+                },
+                "before the start point",
+            ),
+        ] {
+            let error = state.check().unwrap_err();
+            assert!(error.contains(field), "{field:?} not in {error}");
+        }
     }
 }

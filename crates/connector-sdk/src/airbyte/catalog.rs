@@ -16,7 +16,8 @@ use crate::input::RecordStream;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncMode {
-    /// Everything from the start point; the state passed in is ignored.
+    /// Everything from the start point, or, when the host passes the state of an interrupted
+    /// attempt, on from there (the stream is resumable).
     FullRefresh,
     /// From the state passed in.
     Incremental,
@@ -56,9 +57,10 @@ pub(crate) fn describe(stream: &RecordStream) -> Value {
     }
     let mut described = json!({
         "name": stream.name,
-        "json_schema": super::schema::for_airbyte(stream.schema.clone()),
+        "json_schema": super::schema::for_records(stream.schema.clone()),
         "supported_sync_modes": modes,
         "source_defined_cursor": stream.cursor_field.is_some(),
+        // A full refresh resumes from the state the host passes (an interrupted attempt's).
         "is_resumable": stream.cursor_field.is_some(),
     });
     if let Some(cursor) = &stream.cursor_field {
@@ -73,13 +75,14 @@ pub(crate) fn describe(stream: &RecordStream) -> Value {
 /// The sync mode the configured catalog at `path` selects `stream` in, or `None` when it does
 /// not select it. The error is a message naming the file and what is wrong with it.
 pub(crate) fn selected(path: &Path, stream: &str) -> Result<Option<SyncMode>, String> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::file::read_regular(path, crate::file::MAX_CATALOG_BYTES, "catalog")
         .map_err(|e| format!("cannot read the configured catalog {}: {e}", path.display()))?;
     parse_selected(&bytes, stream)
         .map_err(|e| format!("configured catalog {} is invalid: {e}", path.display()))
 }
 
-fn parse_selected(bytes: &[u8], stream: &str) -> Result<Option<SyncMode>, String> {
+/// The sync mode a configured catalog's bytes select `stream` in (public for the fuzz targets).
+pub fn parse_selected(bytes: &[u8], stream: &str) -> Result<Option<SyncMode>, String> {
     let catalog: ConfiguredCatalog = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let mut found = None;
     for configured in catalog.streams {

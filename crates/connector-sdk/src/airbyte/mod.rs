@@ -11,28 +11,41 @@
 //! Every line on stdout is one Airbyte message (JSON). What differs from the native CLI
 //! ([`crate::cli`]) is only the framing; the runtime is the same [`host::read`]:
 //!
-//! - `spec`: one `SPEC`; `connectionSpecification` is the config schema of `NAME spec`, made
-//!   self-contained (no `$ref`) and with `"airbyte_secret": true` on every write-only field
-//!   ([`schema`]).
-//! - `check`: one `CONNECTION_STATUS`, `FAILED` with the native `check`'s message when the config
-//!   or the source refuses (exit 0, as the protocol wants: the check ran).
-//! - `discover`: one `CATALOG` with the input's [`RecordStream`](crate::RecordStream).
+//! - `spec`: one `SPEC` with `documentationUrl` (from [`Input::DOCUMENTATION_URL`]),
+//!   `protocol_version` and the config schema of `NAME spec`, made self-contained (no `$ref`),
+//!   with `"airbyte_secret": true` on every write-only field and `additionalProperties: true`
+//!   everywhere ([`schema`]). Keys the schema does not know are ignored with one warning naming
+//!   them ([`config`]); the native CLI refuses them.
+//! - `check`, as the Python CDK does it: a config the schema or the input refuses, or
+//!   credentials the source refuses, is one `CONNECTION_STATUS` `FAILED` with the native
+//!   `check`'s message and exit 0 (the check ran and has an answer for the user); anything
+//!   else (the source unavailable, a bug) is an error `TRACE` and a non-zero exit, so that the
+//!   platform sees a failure to check, not a failed check.
+//! - `discover`: one `CATALOG` with the input's [`RecordStream`](crate::RecordStream), its
+//!   schema in the shape Airbyte's acceptance rules accept ([`schema::for_records`]).
 //! - `read`: `RECORD`s whose `data` is each record's bytes as the input emitted them (the envelope
 //!   is written around them, never a re-serialisation), and a per-stream `STATE` after the records
 //!   it covers, with `sourceStats.recordCount` ([`output`]). The host's writer delivers then
 //!   commits, exactly as for the native CLI; here "commit" is writing the `STATE` message
 //!   ([`crate::Checkpoints`]), and the pipeline host persists it. State comes back in the forms
-//!   hosts send ([`state`]); a full refresh ignores it and reads from the start point.
+//!   hosts send ([`state`]), in both sync modes: a full refresh starts from the start point
+//!   when the host passes no state, and resumes an interrupted attempt from the state it
+//!   passes (the stream is `is_resumable`). Stream status `TRACE`s frame the read:
+//!   `STARTED`, `RUNNING` with the first record, `COMPLETE` after the last `STATE`, or
+//!   `INCOMPLETE` before the error `TRACE` of a failure.
 //! - Logs are `LOG` messages ([`logging`]), written under the same stdout lock as records, so
-//!   lines never interleave. A failure is one `TRACE` error message with a `failure_type`
-//!   (`config_error` for config and credential refusals and for a source certificate that could
-//!   not be verified, `transient_error` when the source is unavailable, `system_error`
-//!   otherwise) and the native exit code (2, 3, 4 or 1).
+//!   lines never interleave. A failure is one error `TRACE` with a `failure_type`
+//!   (`config_error` for config and credential refusals, a source certificate that could not be
+//!   verified, and a state the connector refuses,
+//!   which no retry can fix; `transient_error` when the source is unavailable; `system_error`
+//!   otherwise), the stream's `stream_descriptor` when it happened while reading it, and the
+//!   native exit code (2, 3, 4 or 1).
 //!
 //! No message carries a secret: messages come from the same scrubbed errors as the native CLI's,
 //! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::redact`]).
 
-mod catalog;
+pub mod catalog;
+pub mod config;
 pub mod logging;
 pub mod output;
 pub mod schema;
@@ -46,13 +59,16 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::config;
 use crate::error::{ErrorKind, HostError};
 use crate::host::{self, ReadOptions};
 use crate::input::Input;
 
 pub use self::catalog::SyncMode;
-use self::output::{RecordWriter, StateWriter};
+use self::output::{RecordWriter, StateWriter, StreamStatus};
+
+/// The version of the Airbyte protocol this front end speaks (the platform's default; messages
+/// are those of the protocol's v0 models).
+pub const PROTOCOL_VERSION: &str = "0.2.0";
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -117,7 +133,13 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(ErrorKind::Fatal, &format!("cannot start the runtime: {e}")),
+        Err(e) => {
+            return fail(
+                ErrorKind::Fatal,
+                &format!("cannot start the runtime: {e}"),
+                None,
+            );
+        }
     };
     runtime.block_on(run_command::<I>(cli.command, version))
 }
@@ -130,6 +152,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
     fail(
         ErrorKind::Config,
         &format!("usage error: {}", error.render().to_string().trim()),
+        None,
     )
 }
 
@@ -147,15 +170,21 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
 }
 
 fn spec<I: Input>() -> ExitCode {
-    let specification = schema::for_airbyte(config::config_schema::<I>());
-    emit_or_fail(
-        "SPEC",
-        "spec",
-        &json!({
-            "connectionSpecification": specification,
-            "supportsIncremental": true,
-        }),
-    )
+    emit_or_fail("SPEC", "spec", &specification::<I>())
+}
+
+/// The `ConnectorSpecification` of input `I`.
+pub fn specification<I: Input>() -> serde_json::Value {
+    let connection = schema::open(schema::for_airbyte(crate::config::config_schema::<I>()));
+    let mut spec = json!({
+        "connectionSpecification": connection,
+        "supportsIncremental": true,
+        "protocol_version": PROTOCOL_VERSION,
+    });
+    if let Some(url) = I::DOCUMENTATION_URL {
+        spec["documentationUrl"] = json!(url);
+    }
+    spec
 }
 
 async fn check<I: Input>(config: &Path) -> ExitCode {
@@ -167,10 +196,17 @@ async fn check<I: Input>(config: &Path) -> ExitCode {
         Ok(message) => {
             json!({"status": "SUCCEEDED", "message": crate::redact::text(&message)})
         }
-        Err(e) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::Config | ErrorKind::Auth | ErrorKind::Certificate
+            ) =>
+        {
             tracing::warn!(message = "Check failed.", kind = ?e.kind());
             json!({"status": "FAILED", "message": crate::redact::text(&e.to_string())})
         }
+        // Not an answer about the config: the check could not be made.
+        Err(e) => return fail_with(&e, None),
     };
     emit_or_fail("CONNECTION_STATUS", "connectionStatus", &status)
 }
@@ -178,7 +214,7 @@ async fn check<I: Input>(config: &Path) -> ExitCode {
 fn discover<I: Input>(config: &Path) -> ExitCode {
     let input = match config::load::<I>(config) {
         Ok(input) => input,
-        Err(e) => return fail_with(&HostError::Config(e)),
+        Err(e) => return fail_with(&HostError::Config(e), None),
     };
     let stream = catalog::describe(&input.record_stream());
     emit_or_fail("CATALOG", "catalog", &json!({"streams": [stream]}))
@@ -192,7 +228,7 @@ async fn read<I: Input>(
 ) -> ExitCode {
     let input = match config::load::<I>(config) {
         Ok(input) => input,
-        Err(e) => return fail_with(&HostError::Config(e)),
+        Err(e) => return fail_with(&HostError::Config(e), None),
     };
     let stream = input.record_stream();
     let mode = match catalog::selected(catalog, &stream.name) {
@@ -204,34 +240,38 @@ async fn read<I: Input>(
             );
             return ExitCode::SUCCESS;
         }
-        Err(message) => return fail(ErrorKind::Config, &message),
+        Err(message) => return fail(ErrorKind::Config, &message, None),
     };
-    let initial = match (mode, state) {
-        (SyncMode::FullRefresh, state) => {
-            if state.is_some() {
-                tracing::info!(
-                    message = "Full refresh: the state passed in is ignored; reading from the start point.",
-                    stream = %stream.name,
+    let initial = match state {
+        None => I::State::default(),
+        Some(path) => match state::load::<I>(path, &stream.name) {
+            Ok(state) => state,
+            // No retry can make a refused state usable: the platform must not retry the sync
+            // as if the failure were passing (the native exit code, 1, is kept).
+            Err(e) => {
+                return fail_as(
+                    "config_error",
+                    ErrorKind::Fatal.exit_code(),
+                    &e.to_string(),
+                    Some(&stream.name),
                 );
             }
-            I::State::default()
-        }
-        (SyncMode::Incremental, None) => I::State::default(),
-        (SyncMode::Incremental, Some(path)) => match state::load::<I>(path, &stream.name) {
-            Ok(state) => state,
-            Err(e) => return fail_with(&HostError::State(e)),
         },
     };
     tracing::info!(
         message = "Reading.",
         stream = %stream.name,
         sync_mode = mode.as_str(),
+        resuming = state.is_some() && initial != I::State::default(),
         connector_version = version,
     );
     let records = RecordWriter::new(&stream.name);
     let checkpoints = StateWriter::<I>::new(&stream.name, records.counter());
     let shutdown = CancellationToken::new();
     crate::cli::spawn_signal_handler(shutdown.clone());
+    if let Err(e) = output::stream_status(&stream.name, StreamStatus::Started) {
+        return fail_with(&HostError::Output(e), Some(&stream.name));
+    }
     let result = host::read(
         Arc::new(input),
         checkpoints,
@@ -252,9 +292,21 @@ async fn read<I: Input>(
                 records = summary.records,
                 checkpoints = summary.commits,
             );
-            ExitCode::SUCCESS
+            let status = if summary.interrupted {
+                StreamStatus::Incomplete
+            } else {
+                StreamStatus::Complete
+            };
+            match output::stream_status(&stream.name, status) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail_with(&HostError::Output(e), Some(&stream.name)),
+            }
         }
-        Err(e) => fail_with(&e),
+        Err(e) => {
+            // The stream status first, then the error that ended it (as the Python CDK does).
+            let _ = output::stream_status(&stream.name, StreamStatus::Incomplete);
+            fail_with(&e, Some(&stream.name))
+        }
     }
 }
 
@@ -269,23 +321,33 @@ fn emit_or_fail(kind: &str, field: &str, payload: &serde_json::Value) -> ExitCod
     }
 }
 
-fn fail_with(error: &HostError) -> ExitCode {
-    fail(error.kind(), &error.to_string())
+fn fail_with(error: &HostError, stream: Option<&str>) -> ExitCode {
+    fail(error.kind(), &error.to_string(), stream)
 }
 
-/// Reports a failure as one `TRACE` error message and returns the exit code of its kind.
-fn fail(kind: ErrorKind, message: &str) -> ExitCode {
-    let failure_type = failure_type(kind);
-    tracing::debug!(message = "Exiting with an error.", kind = ?kind, failure_type);
+/// Reports a failure as one error `TRACE` and returns the exit code of its kind.
+fn fail(kind: ErrorKind, message: &str, stream: Option<&str>) -> ExitCode {
+    fail_as(failure_type(kind), kind.exit_code(), message, stream)
+}
+
+/// Writes the error `TRACE` (with the stream's descriptor when the failure is the stream's) and
+/// returns exit code `code`.
+fn fail_as(failure_type: &str, code: u8, message: &str, stream: Option<&str>) -> ExitCode {
+    tracing::debug!(message = "Exiting with an error.", failure_type, code);
+    let message = crate::redact::text(message);
+    let mut error = json!({"message": message, "failure_type": failure_type});
+    if let Some(stream) = stream {
+        error["stream_descriptor"] = json!({"name": stream});
+    }
     let trace = json!({
         "type": "ERROR",
         "emitted_at": output::now_ms() as f64,
-        "error": {"message": crate::redact::text(message), "failure_type": failure_type},
+        "error": error,
     });
     if let Err(e) = output::emit_message("TRACE", "trace", &trace) {
         eprintln!("{message} (and stdout failed: {e})");
     }
-    ExitCode::from(kind.exit_code())
+    ExitCode::from(code)
 }
 
 /// The Airbyte `failure_type` of an error class.

@@ -16,6 +16,13 @@
 //!
 //! The record is never parsed or re-serialised: what the host gets in `data` is the same text the
 //! native CLI writes on its own line. `emitted_at` is taken once per batch.
+//!
+//! # Stream status
+//!
+//! As the Python CDK does it: `STARTED` before anything is read, `RUNNING` just before the
+//! first `RECORD` (written in the same locked write, so nothing can come between them),
+//! `COMPLETE` after the last `STATE`, or `INCOMPLETE` before the error `TRACE` of a failure
+//! ([`stream_status`]). The platform counts a stream as synced only when it says `COMPLETE`.
 
 use std::io::{self, Write};
 use std::marker::PhantomData;
@@ -68,11 +75,62 @@ pub(crate) fn write_line(bytes: &[u8]) -> io::Result<()> {
     out.flush()
 }
 
+/// A stream's status, as `TRACE` / `STREAM_STATUS` messages report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamStatus {
+    /// The stream is about to be read.
+    Started,
+    /// The first record is on its way.
+    Running,
+    /// Everything was read and its last `STATE` written.
+    Complete,
+    /// The read stopped before the end (an error, or a stop asked for).
+    Incomplete,
+}
+
+impl StreamStatus {
+    /// The protocol's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamStatus::Started => "STARTED",
+            StreamStatus::Running => "RUNNING",
+            StreamStatus::Complete => "COMPLETE",
+            StreamStatus::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+/// The `TRACE` / `STREAM_STATUS` message of `stream` in `status`, as one line.
+pub fn stream_status_line(stream: &str, status: StreamStatus) -> Vec<u8> {
+    let message = serde_json::json!({
+        "type": "TRACE",
+        "trace": {
+            "type": "STREAM_STATUS",
+            "emitted_at": now_ms() as f64,
+            "stream_status": {
+                "stream_descriptor": {"name": stream},
+                "status": status.as_str(),
+            },
+        },
+    });
+    let mut line = serde_json::to_vec(&message).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// Writes the `TRACE` / `STREAM_STATUS` message of `stream` in `status` on stdout.
+pub fn stream_status(stream: &str, status: StreamStatus) -> io::Result<()> {
+    write_line(&stream_status_line(stream, status))
+}
+
 /// The host's [`RecordSink`] for the Airbyte front end: each record becomes a `RECORD` message.
+/// The first batch with records is preceded by the stream's `RUNNING` status.
 pub struct RecordWriter {
     prefix: Vec<u8>,
     buf: Vec<u8>,
     delivered: Arc<AtomicU64>,
+    /// The `RUNNING` status line, until it is written.
+    running: Option<Vec<u8>>,
 }
 
 impl RecordWriter {
@@ -86,6 +144,7 @@ impl RecordWriter {
             prefix,
             buf: Vec::new(),
             delivered: Arc::default(),
+            running: Some(stream_status_line(stream, StreamStatus::Running)),
         }
     }
 
@@ -128,6 +187,11 @@ impl RecordSink for RecordWriter {
         let emitted_at = now_ms();
         let stdout = io::stdout();
         let mut out = stdout.lock();
+        if !records.is_empty()
+            && let Some(running) = self.running.take()
+        {
+            out.write_all(&running)?;
+        }
         self.frame(records, emitted_at, |chunk| out.write_all(chunk))?;
         out.write_all(&self.buf)?;
         out.flush()?;

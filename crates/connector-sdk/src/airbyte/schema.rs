@@ -14,6 +14,18 @@
 //! - every field marked `writeOnly` (a secret) also gets `"airbyte_secret": true`, so hosts mask
 //!   it;
 //! - `$schema` says draft-07: what remains uses only draft-07 keywords (the tests check it).
+//!
+//! Two more steps make a schema what Airbyte's acceptance rules accept, applied where the
+//! schema is shown to a host (the native CLI keeps its strict schemas):
+//!
+//! - [`open`]: every `additionalProperties: false` becomes `true` (the connection
+//!   specification and record schemas). A host must be able to keep a config written for a
+//!   later version (a key removed must not make it invalid); the Airbyte front end ignores
+//!   unknown config keys with a warning naming them ([`super::config`]).
+//! - [`for_records`]: a record schema describes, it does not police: the conditional and
+//!   negated parts (`allOf`, `if`/`then`/`else`, `not`) are dropped and an object-valued
+//!   `additionalProperties` (a map's value schema) becomes `true`. Destinations build columns
+//!   from `properties` and `type`; those stay as they were.
 
 use serde_json::{Map, Value, json};
 
@@ -39,6 +51,64 @@ pub fn for_airbyte(mut schema: Value) -> Value {
         root.insert("$schema".into(), Value::String(DRAFT_07.into()));
     }
     out
+}
+
+/// `schema` with every `additionalProperties: false` turned into `true`, at any depth.
+pub fn open(mut schema: Value) -> Value {
+    open_in_place(&mut schema);
+    schema
+}
+
+fn open_in_place(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+                map.insert("additionalProperties".into(), Value::Bool(true));
+            }
+            map.values_mut().for_each(open_in_place);
+        }
+        Value::Array(items) => items.iter_mut().for_each(open_in_place),
+        _ => {}
+    }
+}
+
+/// Keywords of a record schema that constrain without describing a column, dropped by
+/// [`for_records`].
+const RECORD_CONDITIONALS: &[&str] = &["allOf", "if", "then", "else", "not"];
+
+/// A record schema in the shape Airbyte hosts and their acceptance rules read: [`for_airbyte`],
+/// then [`open`], without conditionals and with `additionalProperties` only ever `true` (see
+/// the module doc).
+pub fn for_records(schema: Value) -> Value {
+    let mut schema = open(for_airbyte(schema));
+    describe_only(&mut schema, true);
+    schema
+}
+
+/// Drops the conditional keywords of a schema node and of every subschema below it. `is_schema`
+/// is false for the maps whose values are schemas but whose keys are names (`properties`).
+fn describe_only(node: &mut Value, is_schema: bool) {
+    match node {
+        Value::Object(map) => {
+            if is_schema {
+                for keyword in RECORD_CONDITIONALS {
+                    map.remove(*keyword);
+                }
+                if map
+                    .get("additionalProperties")
+                    .is_some_and(Value::is_object)
+                {
+                    map.insert("additionalProperties".into(), Value::Bool(true));
+                }
+            }
+            for (key, value) in map.iter_mut() {
+                let names = is_schema && matches!(key.as_str(), "properties" | "patternProperties");
+                describe_only(value, !names);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| describe_only(v, true)),
+        _ => {}
+    }
 }
 
 fn definition_name(reference: &str) -> Option<&str> {
@@ -307,5 +377,75 @@ mod tests {
                 "/properties/a/prefixItems".to_owned()
             ]
         );
+    }
+
+    #[test]
+    fn open_turns_every_closed_object_open() {
+        let schema = json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "settings": {"type": "object", "additionalProperties": false, "properties": {}},
+                "map": {"type": "object", "additionalProperties": {"type": "string"}},
+            }
+        });
+        let out = open(schema);
+        assert_eq!(out["additionalProperties"], json!(true));
+        assert_eq!(
+            out["properties"]["settings"]["additionalProperties"],
+            json!(true)
+        );
+        // Only `false` is opened; a map's value schema is for [`for_records`] to judge.
+        assert_eq!(
+            out["properties"]["map"]["additionalProperties"],
+            json!({"type": "string"})
+        );
+    }
+
+    #[test]
+    fn record_schemas_keep_their_columns_and_lose_their_conditions() {
+        let schema = json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "kind": {"type": "string"},
+                "not": {"type": "string", "description": "a column named like a keyword"},
+                "if": {"type": "object", "properties": {"then": {"type": "integer"}}},
+                "entity": {"$ref": "#/$defs/Entity"},
+                "details": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "allOf": [{"if": {"properties": {"kind": {"const": "a"}}}, "then": {"required": ["a"]}}],
+            "$defs": {"Entity": {
+                "type": "object",
+                "properties": {"user": {"type": "object", "properties": {"id": {"type": "string"}}}},
+                "allOf": [{"if": {"properties": {"type": {"const": "user"}}}, "then": {"required": ["user"]}}],
+                "not": {"required": ["both"]},
+            }},
+        });
+        let out = for_records(schema);
+        let text = out.to_string();
+        assert!(
+            !text.contains("allOf") && !text.contains("\"then\":{\"req"),
+            "{out}"
+        );
+        assert!(out.get("allOf").is_none());
+        assert!(out["properties"]["entity"].get("allOf").is_none());
+        assert!(out["properties"]["entity"].get("not").is_none());
+        // Columns named like keywords are columns, kept with their own properties.
+        assert_eq!(out["properties"]["not"]["type"], json!("string"));
+        assert_eq!(
+            out["properties"]["if"]["properties"]["then"]["type"],
+            json!("integer")
+        );
+        assert_eq!(
+            out["properties"]["entity"]["properties"]["user"]["properties"]["id"]["type"],
+            json!("string")
+        );
+        assert_eq!(out["additionalProperties"], json!(true));
+        assert_eq!(
+            out["properties"]["details"]["additionalProperties"],
+            json!(true)
+        );
+        assert_eq!(keywords_outside_draft_07(&out), Vec::<String>::new());
     }
 }

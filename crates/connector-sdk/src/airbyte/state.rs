@@ -28,11 +28,22 @@ pub fn load<I: Input>(path: &Path, stream: &str) -> Result<I::State, StateError>
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
+    let bytes = crate::file::read_regular(path, crate::file::MAX_STATE_BYTES, "state")
+        .map_err(|e| unusable(e.to_string()))?;
+    decode::<I>(&bytes, path, stream)
+}
+
+/// Decodes a state document's bytes (read from `path`) into the state of `stream`, with the
+/// same refusals as [`load`] (public for the fuzz targets).
+pub fn decode<I: Input>(bytes: &[u8], path: &Path, stream: &str) -> Result<I::State, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(unusable("it is empty (truncated?)".into()));
     }
-    let document: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
         let what = if e.is_eof() {
             "it is truncated"
         } else {

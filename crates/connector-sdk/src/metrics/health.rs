@@ -2,7 +2,9 @@
 //!
 //! Healthy while the input makes progress: a batch handed over (a page read, a position saved)
 //! or a pass finished without error, within the last [`Health::stale_after`] (three poll
-//! intervals, at least a minute). Unhealthy, with a short reason, when
+//! intervals, at least a minute). Unhealthy, with a fixed reason (the error's class and a phrase
+//! chosen here: never the error's own text, which can carry the source's words or a URL with
+//! its query, to an unauthenticated endpoint), when
 //!
 //! - the last pass failed (the source refused the credentials, or stayed unavailable after the
 //!   input's retries) and nothing was handed over since: a later batch or pass clears it;
@@ -23,8 +25,6 @@ use crate::error::{ErrorKind, InputError};
 pub const STALE_POLLS: u32 = 3;
 /// The least time without progress that makes a run unhealthy, whatever the poll interval.
 pub const MIN_STALE: Duration = Duration::from_secs(60);
-/// Longest reason text (the error message is cut there).
-const MAX_REASON: usize = 300;
 
 /// What `/healthz` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum HealthStatus {
 #[derive(Debug)]
 struct Failure {
     at_ms: u64,
-    reason: String,
+    reason: &'static str,
 }
 
 /// The health of one `read`.
@@ -99,21 +99,26 @@ impl Health {
 
     /// A pass failed with `error`.
     pub(crate) fn failed(&self, error: &InputError) {
-        let what = match error.kind {
-            ErrorKind::Auth => "the source refused the credentials",
-            ErrorKind::Transient => "the source is unavailable",
-            ErrorKind::Config => "the source refused the configuration",
-            ErrorKind::Fatal => "the last poll failed",
-            ErrorKind::Certificate => "the source's certificate could not be verified",
+        let reason = match error.kind {
+            ErrorKind::Auth => {
+                "the source refused the credentials (auth error; details in the connector's log)"
+            }
+            ErrorKind::Transient => {
+                "the source is unavailable (transient error; details in the connector's log)"
+            }
+            ErrorKind::Config => {
+                "the source refused the configuration (config error; details in the connector's log)"
+            }
+            ErrorKind::Certificate => {
+                "the source's certificate could not be verified (certificate error; details in the connector's log)"
+            }
+            ErrorKind::Fatal => {
+                "the last poll failed (fatal error; details in the connector's log)"
+            }
         };
-        let full = crate::redact::text(&error.message);
-        let mut message: String = full.chars().take(MAX_REASON).collect();
-        if message.len() < full.len() {
-            message.push('…');
-        }
         let failure = Failure {
             at_ms: self.now_ms(),
-            reason: format!("{what}: {message}"),
+            reason,
         };
         *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
     }
@@ -132,7 +137,7 @@ impl Health {
             .as_ref()
             && failure.at_ms >= last
         {
-            return HealthStatus::Unhealthy(failure.reason.clone());
+            return HealthStatus::Unhealthy(failure.reason.to_owned());
         }
         let idle = Duration::from_millis(now_ms.saturating_sub(last));
         let stale = self.stale_after();
@@ -186,7 +191,7 @@ mod tests {
         health.failed(&InputError::auth("Slack refused the token"));
         let reason = unhealthy(health.status_at(health.now_ms()));
         assert!(
-            reason.starts_with("the source refused the credentials: Slack refused the token"),
+            reason.starts_with("the source refused the credentials (auth error"),
             "{reason}"
         );
         // A batch handled by the writer at the same millisecond does not hide the failure.
@@ -209,11 +214,28 @@ mod tests {
         assert!(matches!(health.status(), HealthStatus::Healthy(_)));
     }
 
+    /// The endpoint is unauthenticated: an error's own text (the source's words, a URL with its
+    /// query) never reaches it, only its class and a fixed phrase.
     #[test]
-    fn long_messages_are_cut() {
-        let health = Health::new();
-        health.failed(&InputError::fatal("x".repeat(10_000)));
-        let reason = unhealthy(health.status());
-        assert!(reason.len() < MAX_REASON + 64, "{}", reason.len());
+    fn the_reason_is_the_class_and_a_fixed_phrase_never_the_errors_text() {
+        let secret_text = "Slack answered HTTP 503 for https://api.slack.com/audit/v1/logs?actor=U123&action=file_downloaded: <html>upstream words</html>";
+        for (error, expected) in [
+            (
+                InputError::transient(secret_text),
+                "the source is unavailable (transient error; details in the connector's log)",
+            ),
+            (
+                InputError::auth(secret_text),
+                "the source refused the credentials (auth error; details in the connector's log)",
+            ),
+            (
+                InputError::fatal("x".repeat(10_000)),
+                "the last poll failed (fatal error; details in the connector's log)",
+            ),
+        ] {
+            let health = Health::new();
+            health.failed(&error);
+            assert_eq!(unhealthy(health.status()), expected);
+        }
     }
 }

@@ -45,7 +45,10 @@ pub use prometheus_client::registry::Registry;
 use prometheus_client::registry::Unit;
 
 pub use self::health::{Health, HealthStatus, MIN_STALE, STALE_POLLS};
-pub use self::server::{HEADER_TIMEOUT, MAX_CONNECTIONS, MetricsServer};
+pub use self::server::{
+    CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_REQUESTS_PER_CONNECTION,
+    MetricsServer,
+};
 use crate::error::{ErrorKind, InputError};
 use crate::input::Input;
 

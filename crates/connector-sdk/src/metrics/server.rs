@@ -1,39 +1,53 @@
 //! The HTTP endpoint of `read --metrics-addr HOST:PORT`: `GET /metrics` and `GET /healthz`.
 //!
 //! hyper's HTTP/1.1 server (already in the tree through the HTTP client), bound only to the
-//! address the operator gave. Bounded like everything that faces a network: at most
-//! [`MAX_CONNECTIONS`] connections at once (more are closed at accept), a request head must
-//! arrive within [`HEADER_TIMEOUT`], and no request body is ever read.
+//! address the operator gave. Bounded like everything that faces a network, and built so that
+//! no client can starve the liveness probe (a probe that fails restarts a healthy connector):
+//!
+//! - at most [`MAX_CONNECTIONS`] connections at once; a connection arriving when all are taken
+//!   **evicts the oldest** instead of being refused, so a new probe is always served, whatever
+//!   other clients hold open;
+//! - a request head must arrive within [`HEADER_TIMEOUT`] (a client trickling its head byte by
+//!   byte is cut off), and a connection lives at most [`CONNECTION_LIFETIME`] whatever it does
+//!   (a client that pipelines requests and never reads the answers blocks only its own
+//!   connection's writes, until then);
+//! - keep-alive is bounded: after [`MAX_REQUESTS_PER_CONNECTION`] requests the answer says
+//!   `Connection: close`; no request body is ever read.
 //!
 //! - `/metrics`: `200`, every family in the Prometheus text format (version 0.0.4).
-//! - `/healthz`: `200 ok: …` while the run is healthy, `503` and a one-line reason when it is
-//!   not (see [`super::Health`]).
+//! - `/healthz`: `200 ok: …` while the run is healthy, `503` and a fixed one-line reason when it
+//!   is not (see [`super::Health`]; never text from the source or the config).
 //! - Any other path: `404`; any method but `GET` and `HEAD`: `405`.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use super::{HealthStatus, Metrics};
 
-/// Connections served at once; more are closed as soon as they are accepted.
+/// Connections served at once; one more evicts the oldest.
 pub const MAX_CONNECTIONS: usize = 16;
-/// Time a client has to send its request head.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to send a request head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a connection lives, whatever it does (a scrape takes milliseconds).
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+/// Requests answered on one connection before it is closed.
+pub const MAX_REQUESTS_PER_CONNECTION: u32 = 100;
 
 /// A running endpoint. Dropping it stops accepting; [`MetricsServer::shutdown`] also waits.
 #[derive(Debug)]
@@ -79,8 +93,9 @@ impl Drop for MetricsServer {
 }
 
 async fn accept_loop(listener: TcpListener, metrics: Metrics, stop: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut connections = tokio::task::JoinSet::new();
+    // Live connections, oldest first.
+    let mut live: VecDeque<AbortHandle> = VecDeque::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -95,37 +110,72 @@ async fn accept_loop(listener: TcpListener, metrics: Metrics, stop: Cancellation
                 continue;
             }
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tracing::debug!(message = "Too many metrics connections; closing one.", %peer);
-            continue;
-        };
-        let metrics = metrics.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |request| respond(request, metrics.clone()));
-            let served = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(error) = served {
-                tracing::debug!(message = "A metrics connection ended with an error.", %peer, %error);
+        // Forget the connections that ended.
+        while let Some(ended) = connections.try_join_next_with_id() {
+            let id = match ended {
+                Ok((id, ())) => id,
+                Err(error) => error.id(),
+            };
+            live.retain(|handle| handle.id() != id);
+        }
+        while live.len() >= MAX_CONNECTIONS {
+            if let Some(oldest) = live.pop_front() {
+                tracing::debug!(message = "Too many metrics connections; closing the oldest.", %peer);
+                oldest.abort();
             }
-            drop(slot);
-        });
-        // Reap finished connections so the set does not grow.
-        while connections.try_join_next().is_some() {}
+        }
+        let metrics = metrics.clone();
+        let handle = connections.spawn(serve(stream, peer, metrics));
+        live.push_back(handle);
     }
     connections.abort_all();
+}
+
+/// One connection, for at most [`CONNECTION_LIFETIME`].
+async fn serve(stream: tokio::net::TcpStream, peer: SocketAddr, metrics: Metrics) {
+    let served = Arc::new(AtomicU32::new(0));
+    let service = service_fn(move |request| {
+        let count = served.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        respond(
+            request,
+            metrics.clone(),
+            count >= MAX_REQUESTS_PER_CONNECTION,
+        )
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(message = "A metrics connection ended with an error.", %peer, %error);
+        }
+        Err(_) => {
+            tracing::debug!(message = "A metrics connection reached its lifetime; closed.", %peer);
+        }
+    }
 }
 
 async fn respond(
     request: Request<Incoming>,
     metrics: Metrics,
+    last: bool,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n".into()));
+    let mut response = answer(&request, &metrics);
+    if last {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    let response = match request.uri().path() {
+    Ok(response)
+}
+
+fn answer(request: &Request<Incoming>, metrics: &Metrics) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n".into());
+    }
+    match request.uri().path() {
         "/metrics" => {
             let mut response = Response::new(Full::new(Bytes::from(metrics.encode())));
             response
@@ -141,8 +191,7 @@ async fn respond(
             StatusCode::NOT_FOUND,
             "not found: try /metrics or /healthz\n".into(),
         ),
-    };
-    Ok(response)
+    }
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {

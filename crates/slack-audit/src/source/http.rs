@@ -189,6 +189,9 @@ impl HttpSource {
                 .unwrap_or_else(|partial| partial);
             seen.bytes = body.len();
             let code = error_code(&body);
+            if code.is_none() && is_a_block_page(status, &body) {
+                return Err(block_page_error(status));
+            }
             return Err(classify_status(status, code.as_deref()));
         }
         if let Some(declared) = response.content_length()
@@ -450,7 +453,13 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
 /// The wait a 429 asks for: `Retry-After` in seconds or as an HTTP date (relative to `now`).
 /// `None` when absent or unreadable. Not capped here: the retry layer caps every wait.
 fn retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?, now)
+}
+
+/// A `Retry-After` value (seconds, or an HTTP date relative to `now`) as a wait; `None` when
+/// unreadable.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -475,6 +484,21 @@ fn redirect_error(status: StatusCode, headers: &HeaderMap) -> FetchError {
         .unwrap_or_else(|| "without a Location".to_owned());
     FetchError::Config(format!(
         "the server at settings.api_base_url answered HTTP {} (a redirect {target}); Slack's Audit Logs API never redirects, so the redirect was not followed and the token was not sent there: check settings.api_base_url",
+        status.as_u16()
+    ))
+}
+
+/// A 403 whose body is an HTML page (or any non-JSON text): what a proxy or firewall sends
+/// when it blocks a request. Slack's own refusals are JSON (or, for a bad token, empty).
+fn is_a_block_page(status: StatusCode, body: &[u8]) -> bool {
+    status == StatusCode::FORBIDDEN
+        && !body.iter().all(u8::is_ascii_whitespace)
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()
+}
+
+fn block_page_error(status: StatusCode) -> FetchError {
+    FetchError::Config(format!(
+        "the request was refused with HTTP {} and a web page instead of Slack's JSON answer: a proxy or firewall between this machine and Slack blocked it (the token was not judged); check the proxy settings, or ask whoever runs the proxy to allow api.slack.com",
         status.as_u16()
     ))
 }
@@ -553,7 +577,9 @@ fn classify_status(status: StatusCode, code: Option<&str>) -> FetchError {
     if let Some(classified) = classify_code(code) {
         return classified;
     }
-    let code_note = code.map(|c| format!(", error `{c}`")).unwrap_or_default();
+    let code_note = code
+        .map(|c| format!(", error `{}`", c.escape_debug()))
+        .unwrap_or_default();
     match status.as_u16() {
         401 => FetchError::Auth(format!(
             "Slack refused the token (HTTP 401{code_note}): it is wrong, revoked, or not a user token. {TOKEN_ADVICE}"

@@ -55,15 +55,53 @@ impl Source {
             .expect("no STATE message")
     }
 
+    /// The one error `TRACE`, which must be the last message.
     fn trace(&self) -> &Value {
-        let traces = self.of_type("TRACE");
-        assert_eq!(traces.len(), 1, "one TRACE wanted: {:?}", self.lines);
+        let errors: Vec<&Value> = self
+            .of_type("TRACE")
+            .into_iter()
+            .filter(|m| m["trace"]["type"] == "ERROR")
+            .collect();
+        assert_eq!(errors.len(), 1, "one error TRACE wanted: {:?}", self.lines);
         assert_eq!(
-            self.messages.last().map(|m| &m["type"]),
-            Some(&json!("TRACE")),
-            "the TRACE comes last"
+            self.messages.last(),
+            Some(errors[0]),
+            "the error TRACE comes last"
         );
-        &traces[0]["trace"]
+        &errors[0]["trace"]
+    }
+
+    /// The stream statuses reported, in order.
+    fn statuses(&self) -> Vec<&str> {
+        self.of_type("TRACE")
+            .into_iter()
+            .filter(|m| m["trace"]["type"] == "STREAM_STATUS")
+            .map(|m| {
+                assert_eq!(
+                    m["trace"]["stream_status"]["stream_descriptor"],
+                    json!({"name": "audit_logs"})
+                );
+                m["trace"]["stream_status"]["status"].as_str().unwrap()
+            })
+            .collect()
+    }
+
+    /// The messages other than logs, as `type` (and the status or trace type for a TRACE).
+    fn sequence(&self) -> Vec<String> {
+        self.messages
+            .iter()
+            .filter(|m| m["type"] != "LOG")
+            .map(|m| match m["type"].as_str().unwrap() {
+                "TRACE" if m["trace"]["type"] == "STREAM_STATUS" => {
+                    m["trace"]["stream_status"]["status"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                }
+                "TRACE" => format!("TRACE {}", m["trace"]["type"].as_str().unwrap()),
+                other => other.to_owned(),
+            })
+            .collect()
     }
 }
 
@@ -202,6 +240,17 @@ async fn spec_is_one_message_with_the_config_schema_secrets_marked_and_draft_07_
     assert!(out.lines[0].starts_with(r#"{"type":"SPEC","spec":"#));
     let spec = &out.messages[0]["spec"];
     assert_eq!(spec["supportsIncremental"], json!(true));
+    assert_eq!(spec["protocol_version"], json!("0.2.0"));
+    assert_eq!(
+        spec["documentationUrl"],
+        json!(slack_audit::DOCUMENTATION_URL)
+    );
+    // Airbyte's rule: `additionalProperties`, where set, is `true` (a config written for another
+    // version stays valid); the front end ignores unknown keys instead (tested below).
+    assert!(
+        !spec.to_string().contains(r#""additionalProperties":false"#),
+        "{spec}"
+    );
     let schema = &spec["connectionSpecification"];
     let token = &schema["properties"]["secrets"]["properties"]["user_oauth_token"];
     assert_eq!(token["airbyte_secret"], json!(true), "{token}");
@@ -209,9 +258,11 @@ async fn spec_is_one_message_with_the_config_schema_secrets_marked_and_draft_07_
     assert!(!schema.to_string().contains("$ref"), "{schema}");
     assert_eq!(keywords_outside_draft_07(schema), Vec::<String>::new());
 
-    // The same documents are valid and invalid under it as under the native schema.
-    let native = connector_sdk::config::config_schema::<slack_audit::SlackAuditInput>();
-    let native = jsonschema::validator_for(&native).unwrap();
+    // The same documents are valid and invalid under it as under the native schema, once the
+    // keys the native schema does not know are dropped (as the front end does).
+    let native_schema = connector_sdk::config::config_schema::<slack_audit::SlackAuditInput>();
+    let native = jsonschema::validator_for(&native_schema).unwrap();
+    let inlined = connector_sdk::airbyte::schema::for_airbyte(native_schema.clone());
     let airbyte = jsonschema::validator_for(schema).unwrap();
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/bad");
     let mut documents: Vec<Value> = std::fs::read_dir(corpus)
@@ -226,15 +277,23 @@ async fn spec_is_one_message_with_the_config_schema_secrets_marked_and_draft_07_
     }
     assert!(documents.len() > 20);
     let mut valid = 0;
+    let mut with_unknown_keys = 0;
     for document in &documents {
+        let mut known = document.clone();
+        let dropped = connector_sdk::airbyte::config::drop_unknown_keys(&mut known, &inlined);
+        with_unknown_keys += usize::from(!dropped.is_empty());
         assert_eq!(
             airbyte.is_valid(document),
-            native.is_valid(document),
+            native.is_valid(&known),
             "{document}"
         );
         valid += usize::from(native.is_valid(document));
     }
     assert!(valid >= 2 && valid < documents.len(), "{valid} valid");
+    assert!(
+        with_unknown_keys >= 1,
+        "the corpus has a document with an unknown key"
+    );
 }
 
 #[tokio::test]
@@ -299,9 +358,10 @@ async fn discover_follows_the_record_format() {
     let stream = &out.messages[0]["catalog"]["streams"][0];
     assert_eq!(stream["name"], "audit_logs");
     assert_eq!(stream["default_cursor_field"], json!(["time"]));
-    assert_eq!(
-        stream["source_defined_primary_key"],
-        json!([["metadata", "uid"]])
+    // No key: hosts' caches refuse a nested one (`metadata.uid`); see `record_stream`.
+    assert!(
+        stream.get("source_defined_primary_key").is_none(),
+        "{stream}"
     );
     let schema = &stream["json_schema"];
     for field in [
@@ -391,7 +451,9 @@ async fn read_writes_records_byte_for_byte_and_a_state_after_the_records_it_cove
     );
     let last = out.last_state();
     assert!(last["stream"]["stream_state"]["state"]["watermark"].is_i64());
-    assert!(out.lines.last().unwrap().contains(r#""type":"LOG""#));
+    // The summary is logged, then the stream is reported COMPLETE, last.
+    assert_eq!(out.sequence().last().map(String::as_str), Some("COMPLETE"));
+    assert!(out.lines.last().unwrap().contains(r#""status":"COMPLETE""#));
 }
 
 #[tokio::test]
@@ -558,9 +620,14 @@ async fn incremental_from_the_state_reads_only_what_is_new_and_full_refresh_read
     let fresh: Vec<MockEntry> = new.iter().chain(&late).cloned().collect();
     assert_exactly_once(&second.ids(), &fresh);
 
-    // Full refresh: the state is ignored, everything from the start point again.
+    // Full refresh with no state: everything from the start point again.
     let everything: Vec<MockEntry> = old.iter().chain(&fresh).cloned().collect();
-    let refresh = read(
+    let refresh = read(&work, &config, "full_refresh", None, &[]).await;
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    assert_exactly_once(&refresh.ids(), &everything);
+    // Full refresh with the state of an interrupted attempt resumes it (`is_resumable`):
+    // nothing delivered before is delivered again.
+    let resumed = read(
         &work,
         &config,
         "full_refresh",
@@ -568,8 +635,9 @@ async fn incremental_from_the_state_reads_only_what_is_new_and_full_refresh_read
         &[],
     )
     .await;
-    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
-    assert_exactly_once(&refresh.ids(), &everything);
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.ids(), Vec::<String>::new());
+    assert_eq!(resumed.statuses(), ["STARTED", "COMPLETE"]);
     // It still checkpoints, so a host can continue incrementally from it.
     let after = read(
         &work,
@@ -677,7 +745,8 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
     let mut newer = good_state.clone();
     newer["stream"]["stream_state"]["version"] = json!(99);
     let mut inverted = good_state.clone();
-    inverted["stream"]["stream_state"]["state"]["window"] = json!({"oldest": 200, "latest": 100});
+    inverted["stream"]["stream_state"]["state"]["window"] =
+        json!({"oldest": 1_900_000_200, "latest": 1_900_000_100});
     let mut malformed = good_state.clone();
     malformed["stream"]["stream_state"]["state"] = json!({"watermark": "yesterday"});
 
@@ -703,7 +772,7 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
             config: good.clone(),
             state: Some(json!([foreign])),
             code: 1,
-            failure_type: "system_error",
+            failure_type: "config_error",
             words: "belongs to connector \"another-connector\"",
         },
         Case {
@@ -711,7 +780,7 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
             config: good.clone(),
             state: Some(json!([newer])),
             code: 1,
-            failure_type: "system_error",
+            failure_type: "config_error",
             words: "written by a newer version",
         },
         Case {
@@ -719,7 +788,7 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
             config: good.clone(),
             state: Some(json!([malformed])),
             code: 1,
-            failure_type: "system_error",
+            failure_type: "config_error",
             words: "does not have the expected shape",
         },
         Case {
@@ -727,15 +796,15 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
             config: good.clone(),
             state: Some(json!([inverted])),
             code: 1,
-            failure_type: "system_error",
-            words: "no run could have written: the open window's start 200 is after its end 100",
+            failure_type: "config_error",
+            words: "no run could have written: the open window's start 1900000200 is after its end 1900000100",
         },
         Case {
             name: "a state file that is a JSON string",
             config: good.clone(),
             state: Some(json!("[{\"type\":")),
             code: 1,
-            failure_type: "system_error",
+            failure_type: "config_error",
             words: "not a list of state messages",
         },
     ];
@@ -753,6 +822,17 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
         let message = trace["error"]["message"].as_str().unwrap();
         assert!(message.contains(case.words), "{}: {message}", case.name);
         assert!(out.of_type("RECORD").is_empty(), "{}", case.name);
+        // A refused state is the stream's: its descriptor says which.
+        if case.state.is_some() {
+            assert_eq!(
+                trace["error"]["stream_descriptor"],
+                json!({"name": "audit_logs"}),
+                "{}",
+                case.name
+            );
+        } else {
+            assert!(trace["error"].get("stream_descriptor").is_none());
+        }
     }
     assert_eq!(
         mock.stats().requests,
@@ -761,10 +841,21 @@ async fn failures_are_one_trace_with_a_failure_type_and_the_native_exit_code() {
     );
 
     // Refusals of the token or the installation are config errors (exit 3, as natively).
+    // A failure while reading: the stream is INCOMPLETE, then the error names the stream.
     mock.enqueue_fault(Fault::json_error(403, "team_not_authorized"));
     let out = read(&work, &good, "incremental", None, &[]).await;
     assert_eq!(out.code, 3, "{:?}", out.lines);
+    assert_eq!(
+        out.sequence(),
+        ["STARTED", "INCOMPLETE", "TRACE ERROR"],
+        "{:?}",
+        out.lines
+    );
     assert_eq!(out.trace()["error"]["failure_type"], "config_error");
+    assert_eq!(
+        out.trace()["error"]["stream_descriptor"],
+        json!({"name": "audit_logs"})
+    );
     assert!(
         out.trace()["error"]["message"]
             .as_str()
@@ -800,7 +891,6 @@ async fn check_gives_the_native_check_message_in_one_connection_status() {
         Fault::json_error(403, "team_not_authorized"),
         Fault::json_error(403, "user_not_authorized"),
         Fault::json_error(200, "feature_not_enabled"),
-        Fault::service_unavailable_html(),
     ];
     for fault in refusals {
         mock.enqueue_fault(fault.clone());
@@ -820,16 +910,89 @@ async fn check_gives_the_native_check_message_in_one_connection_status() {
         assert_eq!(mock.pending_faults(), 0);
     }
 
+    // Not an answer about the config (the source is unavailable): no status, an error TRACE
+    // and a non-zero exit, as the Python CDK does it.
+    mock.enqueue_fault(Fault::service_unavailable_html());
+    let out = source(&["check", "--config", path], &[]).await;
+    assert_eq!(out.code, 1, "{:?}", out.lines);
+    assert!(
+        out.of_type("CONNECTION_STATUS").is_empty(),
+        "{:?}",
+        out.lines
+    );
+    assert_eq!(out.trace()["error"]["failure_type"], "transient_error");
+
+    // A config the schema refuses is a FAILED status (exit 0).
     let bad = work.dir.path().join("bad.json");
-    std::fs::write(&bad, json!({"settings": {"page_sise": 10}}).to_string()).unwrap();
+    std::fs::write(&bad, json!({"settings": {"page_size": 0}}).to_string()).unwrap();
     let out = source(&["check", "--config", bad.to_str().unwrap()], &[]).await;
     assert_eq!(out.code, 0);
     let status = &out.of_type("CONNECTION_STATUS")[0]["connectionStatus"];
     assert_eq!(status["status"], "FAILED");
     assert!(
-        status["message"].as_str().unwrap().contains("page_sise"),
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("/settings/page_size"),
         "{status}"
     );
+
+    // Unknown keys are ignored, with one warning naming them (the native CLI refuses them).
+    let mut document: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    document["settings"]["page_sise"] = json!(10);
+    document["from_a_later_version"] = json!({"x": 1});
+    std::fs::write(&bad, document.to_string()).unwrap();
+    let out = source(&["check", "--config", bad.to_str().unwrap()], &[]).await;
+    assert_eq!(out.code, 0, "{:?}", out.lines);
+    assert_eq!(
+        out.of_type("CONNECTION_STATUS")[0]["connectionStatus"]["status"],
+        "SUCCEEDED"
+    );
+    let warnings: Vec<&str> = out
+        .of_type("LOG")
+        .iter()
+        .filter(|l| l["log"]["level"] == "WARN")
+        .map(|l| l["log"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("/from_a_later_version, /settings/page_sise"),
+        "{warnings:?}"
+    );
+    let native = run_binary(&["check", "--config", bad.to_str().unwrap()], &[]).await;
+    assert_eq!(native.status.code(), Some(2), "the native CLI refuses them");
+}
+
+/// As the Python CDK reports a stream: STARTED before anything, RUNNING just before the first
+/// RECORD, COMPLETE after the last STATE; a read with nothing new has no RUNNING.
+#[tokio::test]
+async fn stream_status_frames_the_read_like_the_python_cdk() {
+    let mock = mock().await;
+    mock.push_entries(odd_entries("st", 120, now() - 2000, now() - 10));
+    let work = Workdir::new();
+    let config = mock_config(&work, &mock, json!({}));
+    let out = read(&work, &config, "incremental", None, &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sequence = out.sequence();
+    assert_eq!(sequence.first().map(String::as_str), Some("STARTED"));
+    let running = sequence.iter().position(|m| m == "RUNNING").unwrap();
+    assert_eq!(sequence[running + 1], "RECORD", "{sequence:?}");
+    assert!(!sequence[..running].contains(&"RECORD".to_owned()));
+    assert_eq!(sequence.last().map(String::as_str), Some("COMPLETE"));
+    assert_eq!(sequence[sequence.len() - 2], "STATE", "{sequence:?}");
+    assert_eq!(out.statuses(), ["STARTED", "RUNNING", "COMPLETE"]);
+
+    let again = read(
+        &work,
+        &config,
+        "incremental",
+        Some(&json!([out.last_state()])),
+        &[],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.ids(), Vec::<String>::new());
+    assert_eq!(again.statuses(), ["STARTED", "COMPLETE"]);
 }
 
 #[tokio::test]

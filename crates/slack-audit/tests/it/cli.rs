@@ -120,6 +120,113 @@ async fn unusable_state_files_are_errors_and_left_untouched() {
     assert_eq!(mock.stats().requests, 0, "nothing was fetched");
 }
 
+/// A config, state or catalog path naming a device or a FIFO is refused at once with what it
+/// is, never read until memory runs out or waited on forever.
+#[tokio::test]
+async fn a_device_or_fifo_as_config_or_state_is_refused_at_once() {
+    let work = Workdir::new();
+    let fifo = work.dir.path().join("fifo");
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+    let config = work.dir.path().join("synthetic.json");
+    std::fs::write(
+        &config,
+        br#"{"settings": {"use_synthetic_data": true}, "secrets": {}}"#,
+    )
+    .unwrap();
+    for (args, code, expected) in [
+        (
+            vec!["check", "--config", "/dev/zero"],
+            2,
+            "not a regular file (it is a character device)",
+        ),
+        (
+            vec!["check", "--config", fifo.to_str().unwrap()],
+            2,
+            "not a regular file (it is a FIFO)",
+        ),
+        (
+            vec!["status", "--state", fifo.to_str().unwrap()],
+            1,
+            "not a regular file (it is a FIFO)",
+        ),
+        (
+            vec![
+                "read",
+                "--config",
+                config.to_str().unwrap(),
+                "--state",
+                fifo.to_str().unwrap(),
+            ],
+            1,
+            "not a regular file (it is a FIFO)",
+        ),
+    ] {
+        let out = tokio::time::timeout(Duration::from_secs(60), run_binary(&args, &[]))
+            .await
+            .unwrap_or_else(|_| panic!("{args:?} hung"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: {expected:?} not in {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?} wrote output");
+    }
+}
+
+/// A state directory that does not take a new file (here the lock is left from an earlier run,
+/// so only the first commit would have noticed) is refused before anything is read or
+/// delivered, with the directory named.
+#[tokio::test]
+async fn an_unwritable_state_directory_is_refused_before_anything_is_delivered() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let work = Workdir::new();
+    let dir = work.dir.path();
+    let config = dir.join("synthetic.json");
+    std::fs::write(
+        &config,
+        br#"{"settings": {"use_synthetic_data": true, "backfill_start_time": "1h"}, "secrets": {}}"#,
+    )
+    .unwrap();
+    let lock = dir.join("state.json.lock");
+    std::fs::write(&lock, b"").unwrap();
+    let perms = |p: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    perms(&lock, 0o666);
+    perms(&config, 0o644);
+    // Root writes into any directory: then the reader runs as `nobody`, who may only read it.
+    let as_root = std::fs::metadata(dir).unwrap().uid() == 0;
+    perms(dir, if as_root { 0o755 } else { 0o555 });
+    let mut command = tokio::process::Command::new(binary());
+    command.args([
+        "read",
+        "--config",
+        config.to_str().unwrap(),
+        "--state",
+        work.state().to_str().unwrap(),
+    ]);
+    if as_root {
+        command.uid(65534);
+    }
+    let out = command.kill_on_drop(true).output().await.unwrap();
+    perms(dir, 0o755);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "delivered {} bytes before finding the state unwritable",
+        out.stdout.len()
+    );
+    assert!(stderr.contains("does not take a new file"), "{stderr}");
+    assert!(stderr.contains(&dir.display().to_string()), "{stderr}");
+    assert!(!work.state().exists());
+}
+
 #[tokio::test]
 async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigterm() {
     let mock = mock().await;

@@ -85,7 +85,7 @@ async fn a_directory_or_a_missing_file_is_refused_with_exit_2() {
     assert_refused(work.dir.path(), &["is a directory".to_owned()]).await;
     assert_refused(
         &work.dir.path().join("nope.json"),
-        &["nope.json".to_owned(), "No such file".to_owned()],
+        &["nope.json".to_owned(), "it does not exist".to_owned()],
     )
     .await;
 }

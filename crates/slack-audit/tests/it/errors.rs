@@ -313,3 +313,46 @@ async fn check_reports_the_same_classified_errors() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("installed on a workspace"));
     assert!(!work.state().exists(), "check writes no state");
 }
+
+/// A proxy's HTML block page (403) is not Slack refusing the token: the message says a proxy
+/// or firewall blocked the request, the exit is a config error (2), not an auth error (3).
+#[tokio::test]
+async fn a_proxys_html_403_is_not_called_a_bad_token() {
+    let mock = mock().await;
+    mock.push_entries(entries("p", 5, T0 - 100, T0 - 1));
+    mock.enqueue_fault(Fault::Status {
+        status: 403,
+        body:
+            "<html><head><title>Access Denied</title></head><body>Blocked by policy</body></html>"
+                .into(),
+        headers: vec![("Content-Type".into(), "text/html".into())],
+    });
+    let work = Workdir::new();
+    let out = read_once(&mock, &work, json!({"backfill_start_time": "2025-12-31"})).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("a proxy or firewall"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("xoxp-…"),
+        "token advice given: {}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+/// An error code with control characters (a hostile or broken upstream) reaches the terminal
+/// escaped, never as raw escape sequences.
+#[tokio::test]
+async fn control_characters_in_an_error_code_are_escaped() {
+    let mock = mock().await;
+    mock.push_entries(entries("c", 5, T0 - 100, T0 - 1));
+    mock.enqueue_fault(Fault::json_error(418, "evil\u{1b}[2J\u{7}code"));
+    let work = Workdir::new();
+    let out = read_once(&mock, &work, json!({"backfill_start_time": "2025-12-31"})).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("evil"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains('\u{1b}') && !out.stderr.contains('\u{7}'),
+        "raw control characters on stderr: {:?}",
+        out.stderr
+    );
+}

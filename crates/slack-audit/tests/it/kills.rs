@@ -136,12 +136,13 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
 }
 
 /// A kill that lands exactly between "batch flushed to stdout" and "its checkpoint committed",
-/// by construction rather than by timing: the state file's temporary sibling is a FIFO, so the
-/// commit blocks opening it (until a reader comes, which never does) right after page 1 was
-/// flushed. The restarted run writes that page again, and only that page.
+/// by construction rather than by timing: the reader runs under `ulimit -f 0`, so the first
+/// byte the commit writes into the state's temporary file gets the process killed (SIGXFSZ)
+/// right after page 1 was flushed (stdout is a pipe: the limit does not apply to it). The
+/// restarted run writes that page again, and only that page.
 ///
-/// If the host committed before delivering, nothing would reach stdout before the block; if it
-/// wrote the state in place, the FIFO would never be opened and page 2 would follow.
+/// If the host committed before delivering, nothing would reach stdout before the kill; if it
+/// wrote the state in place, a state file would exist after it.
 #[tokio::test]
 async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
     let mock = mock().await;
@@ -152,15 +153,9 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
         &mock,
         json!({"backfill_start_time": "2025-12-31"}),
     )));
-    let mut tmp = work.state().into_os_string();
-    tmp.push(".tmp");
-    nix::unistd::mkfifo(
-        std::path::Path::new(&tmp),
-        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
-    )
-    .unwrap();
 
-    let mut child = tokio::process::Command::new(binary())
+    let child = tokio::process::Command::new("sh")
+        .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", binary()])
         .args([
             "read",
             "--config",
@@ -173,27 +168,28 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut first_run = Vec::new();
-    while first_run.len() < 100 {
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-            .await
-            .expect("page 1 must be flushed before its commit")
-            .unwrap()
-            .unwrap();
-        first_run.push(id_of(&line));
-    }
-    // Blocked in the commit: nothing more comes, and no state exists.
-    let more = tokio::time::timeout(Duration::from_millis(700), lines.next_line()).await;
-    assert!(more.is_err(), "output went on past the commit: {more:?}");
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the reader was not killed at its first commit")
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(nix::sys::signal::Signal::SIGXFSZ as i32),
+        "{:?}",
+        out.status
+    );
+    let first_run: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(id_of)
+        .collect();
+    assert_eq!(
+        first_run.len(),
+        100,
+        "exactly page 1 was flushed before the commit"
+    );
     assert!(!work.state().exists(), "a state file was written in place");
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    while let Ok(Some(line)) = lines.next_line().await {
-        first_run.push(id_of(&line));
-    }
-    assert_eq!(first_run.len(), 100, "exactly page 1 was written");
-    std::fs::remove_file(&tmp).unwrap();
 
     let out = run_binary(
         &[

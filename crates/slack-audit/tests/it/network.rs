@@ -119,7 +119,12 @@ async fn a_private_ca_upstream_is_refused_plainly_then_read_exactly_once_with_it
     )
     .await;
     assert_eq!(out.status.code(), Some(4));
-    let trace = message(&out.stdout, "TRACE");
+    // The error TRACE (stream status TRACEs come before it).
+    let trace: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|m| m["type"] == "TRACE" && m["trace"]["type"] == "ERROR")
+        .unwrap();
     assert_eq!(trace["trace"]["error"]["failure_type"], "config_error");
     assert_plain_certificate_message(
         "airbyte read",
