@@ -8,6 +8,7 @@ pub mod hosts;
 pub mod image;
 pub mod mock_serve;
 pub mod mutants;
+pub mod network;
 pub mod ocsf_schemas;
 pub mod prometheus;
 pub mod record;

@@ -39,6 +39,9 @@ enum Task {
     MockServe(xtask::mock_serve::MockServeArgs),
     /// Check the metrics endpoint with a real Prometheus (installs Debian's package if needed).
     Prometheus(xtask::prometheus::PrometheusArgs),
+    /// Behind a corporate network: a private-CA upstream, mitmproxy and squid (real components,
+    /// installed in a venv under target/ and from Debian).
+    Network(xtask::network::NetworkArgs),
     /// Mutation-test the checkpoint path (cargo-mutants, scoped; figures in TESTING.md).
     Mutants(xtask::mutants::MutantsArgs),
     /// Run every `cargo fuzz` target of fuzz/ for --seconds each (nightly; figures in TESTING.md).
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Task::MockServe(args) => xtask::mock_serve::run(&args),
         Task::Prometheus(args) => xtask::prometheus::run(&args),
         Task::Mutants(args) => xtask::mutants::run(&args),
+        Task::Network(args) => xtask::network::run(&args),
         Task::Fuzz(args) => xtask::fuzz::run(&args),
     }
 }

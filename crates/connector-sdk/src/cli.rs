@@ -9,7 +9,7 @@
 //!
 //! Records go to stdout as NDJSON, logs to stderr. Exit codes: `0` success, `2` config or usage
 //! error (nothing read, nothing written), `3` the source refused the credentials or the
-//! installation, `1` anything else. SIGINT and SIGTERM stop a read promptly with exit `0` after
+//! installation, `4` the source's TLS certificate could not be verified, `1` anything else. SIGINT and SIGTERM stop a read promptly with exit `0` after
 //! the batches already handed over are written and checkpointed; a second signal exits at once
 //! (the state file is still consistent: commits are atomic and never ahead of the output).
 
@@ -126,6 +126,7 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error::<I>(&e),
     };
+    crate::redact::install::<I::Secrets>();
     logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -155,7 +156,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             match host::check(&input).await {
                 Ok(message) => print_out(&format!(
                     "check succeeded: {}\n",
-                    crate::error::printable(&message)
+                    crate::error::printable(&crate::redact::text(&message))
                 )),
                 Err(e) => report::<I>(&e),
             }
@@ -241,9 +242,12 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
         Command::Status { state, json } => match status::status::<I>(&state) {
             Ok(report) => {
                 if json {
-                    print_out(&format!("{}\n", report.to_json()))
+                    print_out(&format!(
+                        "{}\n",
+                        crate::redact::text(&report.to_json().to_string())
+                    ))
                 } else {
-                    print_out(&report.to_text())
+                    print_out(&crate::redact::text(&report.to_text()))
                 }
             }
             Err(e) => report::<I>(&HostError::State(e)),
@@ -431,8 +435,10 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
         ErrorKind::Auth => "authentication error",
         ErrorKind::Transient => "error (transient)",
         ErrorKind::Fatal => "error",
+        ErrorKind::Certificate => "certificate error",
     };
     let code = kind.exit_code();
+    let message = crate::redact::text(message);
     if logging::is_json() {
         // Every line of a JSON log is JSON, the last one too.
         tracing::error!(message = %message, kind = label, exit_code = code);
@@ -443,7 +449,7 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
             std::io::stderr(),
             "{}: {label}: {}",
             I::NAME,
-            crate::error::printable(message)
+            crate::error::printable(&message)
         );
     }
     ExitCode::from(code)

@@ -179,7 +179,7 @@ pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
     })?;
     let mut document = document;
     fill_secrets_from_environment::<I>(&mut document)?;
-    let scrub = Scrubber::from_document(&document);
+    let scrub = Scrubber::from_document(&document, <I::Secrets as crate::input::Secrets>::redact);
 
     let violations = validate_against_schema::<I>(&document);
     if !violations.is_empty() {
@@ -287,19 +287,22 @@ fn describe_json_error(e: &serde_json::Error) -> &'static str {
     }
 }
 
-/// Replaces every secret string of the document with `[redacted]` in messages.
+/// Replaces every secret string of the document with `[redacted]` in messages, then whatever
+/// else the input recognises as a credential ([`Secrets::redact`](crate::input::Secrets::redact):
+/// a token pasted into a setting is not under `secrets`).
 struct Scrubber {
     secrets: Vec<String>,
+    redact: fn(&str) -> Option<String>,
 }
 
 impl Scrubber {
-    fn from_document(document: &Value) -> Self {
+    fn from_document(document: &Value, redact: fn(&str) -> Option<String>) -> Self {
         let mut secrets = Vec::new();
         if let Some(s) = document.get("secrets") {
             collect_strings(s, &mut secrets);
         }
         secrets.retain(|s| s.len() >= 4);
-        Scrubber { secrets }
+        Scrubber { secrets, redact }
     }
 
     fn text(&self, message: &str) -> String {
@@ -309,7 +312,7 @@ impl Scrubber {
                 out = out.replace(secret.as_str(), "[redacted]");
             }
         }
-        out
+        (self.redact)(&out).unwrap_or(out)
     }
 
     fn violations(&self, violations: Vec<Violation>) -> Vec<Violation> {

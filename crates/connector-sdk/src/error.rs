@@ -20,6 +20,10 @@ pub enum ErrorKind {
     Transient,
     /// Anything else: a bug, a broken state file, an output that went away. Exit code 1.
     Fatal,
+    /// The source's TLS certificate could not be verified (most often a TLS-inspecting proxy
+    /// whose CA the connector was not given): nothing was sent. Exit code 4; not retried, since
+    /// only a change of trust (a CA bundle, the system store) or of address fixes it.
+    Certificate,
 }
 
 impl ErrorKind {
@@ -29,6 +33,7 @@ impl ErrorKind {
             ErrorKind::Config => 2,
             ErrorKind::Auth => 3,
             ErrorKind::Transient | ErrorKind::Fatal => 1,
+            ErrorKind::Certificate => 4,
         }
     }
 }
@@ -112,6 +117,10 @@ impl InputError {
     /// A passing problem; retrying later may succeed.
     pub fn transient(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Transient, message)
+    }
+    /// The source's certificate could not be verified.
+    pub fn certificate(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Certificate, message)
     }
     /// Anything else.
     pub fn fatal(message: impl Into<String>) -> Self {

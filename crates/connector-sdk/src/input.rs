@@ -54,6 +54,15 @@ pub trait Secrets:
         None
     }
 
+    /// `text` with every credential-shaped string the connector recognises replaced (a token
+    /// pasted into a URL or a setting, which no exact-value scrub can know), or `None` when
+    /// there is none. The host applies it to every message, log line and status it prints
+    /// ([`crate::redact`]); records are never touched. Default: nothing is recognised.
+    fn redact(text: &str) -> Option<String> {
+        let _ = text;
+        None
+    }
+
     /// The secrets (keys under `secrets`, string-valued) the host may take from the
     /// environment when the document does not hold them: see [`crate::config`] for the
     /// variables and files looked at. Empty by default: every secret comes from the document.

@@ -43,6 +43,7 @@ pub mod input;
 pub mod logging;
 pub mod metrics;
 pub mod output;
+pub mod redact;
 pub mod state;
 pub mod status;
 

@@ -67,14 +67,24 @@ impl SlackAuditInput {
                     "is required unless settings.use_synthetic_data is true",
                 )]));
             };
-            let http = HttpSource::new(&config.base_url, token, config.request_timeout())
-                .map_err(|e| {
-                    ConfigError::Invalid(vec![Violation::new(
-                        "/secrets/user_oauth_token",
-                        e.to_string(),
-                    )])
-                })?
-                .with_metrics(Arc::clone(&metrics));
+            let http = HttpSource::new(
+                &config.base_url,
+                token,
+                config.request_timeout(),
+                &config.network,
+            )
+            .map_err(|e| {
+                // The token that cannot be a header, or the TLS or proxy settings: the message
+                // names which.
+                let message = e.to_string();
+                let pointer = if message.contains("secrets.user_oauth_token") {
+                    "/secrets/user_oauth_token"
+                } else {
+                    "/settings"
+                };
+                ConfigError::Invalid(vec![Violation::new(pointer, message)])
+            })?
+            .with_metrics(Arc::clone(&metrics));
             Arc::new(
                 Resilient::new(
                     http,

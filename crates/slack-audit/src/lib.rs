@@ -36,6 +36,7 @@ pub mod ocsf;
 pub mod page;
 pub mod progress;
 pub mod query;
+pub mod redact;
 pub mod settings;
 pub mod source;
 pub mod status;

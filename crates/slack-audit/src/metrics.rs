@@ -102,7 +102,7 @@ impl SlackMetrics {
         );
         registry.register(
             "requests",
-            "Requests to Slack's Audit Logs API by HTTP status class (status: 2xx, 4xx, 5xx, ... or none when no response came) and outcome (kind: ok, rate_limited, transient, invalid_cursor, auth, config, fatal)",
+            "Requests to Slack's Audit Logs API by HTTP status class (status: 2xx, 4xx, 5xx, ... or none when no response came) and outcome (kind: ok, rate_limited, transient, invalid_cursor, auth, config, fatal, certificate)",
             self.requests.clone(),
         );
         registry.register_with_unit(
@@ -184,6 +184,7 @@ impl SlackMetrics {
             Err(FetchError::RateLimited(_)) => "rate_limited",
             Err(FetchError::Transient(_)) => "transient",
             Err(FetchError::Fatal(_)) => "fatal",
+            Err(FetchError::Certificate(_)) => "certificate",
         };
         self.requests
             .get_or_create(&[("status", class), ("kind", kind)])

@@ -1,6 +1,7 @@
 //! The `settings` and `secrets` of the Slack Audit Logs input, their schema, and the semantic
 //! checks a schema cannot express (a backfill time in the future, a token required only outside
-//! synthetic mode, `http` only to loopback).
+//! synthetic mode, an `api_base_url` that is Slack or loopback, a CA bundle that holds
+//! certificates, a proxy address).
 //!
 //! The setting names are part of the contract with the host: renaming one breaks every saved
 //! config, so add, never rename.
@@ -10,6 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use connector_sdk::secrecy::{ExposeSecret, SecretString};
 use connector_sdk::{ConfigError, Violation};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -41,11 +44,36 @@ pub struct SlackSettings {
     ))]
     pub backfill_start_time: Option<String>,
 
-    /// Base URL of Slack's API, for proxies and tests. `https` only, except `http` to a
-    /// loopback address.
+    /// Base URL of Slack's API. The token is sent only to Slack: `https` on `slack.com`,
+    /// `slack-gov.com` or one of their subdomains, or a loopback address (`127.0.0.1`, `::1`,
+    /// `localhost`; `http` allowed there only), for tests and local tunnels. No credentials,
+    /// query or fragment. To reach Slack through a proxy, keep this and set `proxy_url` (or
+    /// `HTTPS_PROXY`).
     #[serde(default = "default_api_base_url")]
     #[schemars(example = &"https://api.slack.com")]
     pub api_base_url: String,
+
+    /// Path of a PEM file of CA certificates to trust, in addition to the system's trust store
+    /// and the bundled web roots: the CA of a TLS-inspecting proxy, typically. For the command
+    /// line; pipeline hosts that pass no files use `ca_bundle_pem`.
+    #[serde(default)]
+    #[schemars(length(min = 1), example = &"/etc/pki/corp-proxy-ca.pem")]
+    pub ca_bundle_file: Option<String>,
+
+    /// PEM text of CA certificates to trust (`-----BEGIN CERTIFICATE-----` …), in addition to
+    /// the system's trust store, the bundled web roots and `ca_bundle_file`. For pipeline hosts
+    /// that pass no files.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub ca_bundle_pem: Option<String>,
+
+    /// Proxy for requests to Slack (`http://proxy.example:3128`; `http` or `https`): an HTTPS
+    /// request is tunnelled through it with CONNECT, so the token stays inside TLS. Overrides
+    /// `HTTPS_PROXY`/`ALL_PROXY`; `NO_PROXY` still applies. Unset: those environment variables
+    /// decide. A loopback `http` base URL never goes through a proxy.
+    #[serde(default)]
+    #[schemars(length(min = 1), example = &"http://proxy.example:3128")]
+    pub proxy_url: Option<String>,
 
     /// Entries asked for per request (`limit`, 1 to 9999). Slack may return a few more (events of
     /// one second are never split) or fewer. The largest page spends the fewest calls of the
@@ -177,6 +205,10 @@ impl connector_sdk::Secrets for SlackSecrets {
     /// `SLACK_AUDIT_USER_OAUTH_TOKEN`, `SLACK_AUDIT_USER_OAUTH_TOKEN_FILE` or
     /// `$CREDENTIALS_DIRECTORY/user_oauth_token` when the config holds no token.
     const FROM_ENVIRONMENT: &'static [&'static str] = &["user_oauth_token"];
+
+    fn redact(text: &str) -> Option<String> {
+        crate::redact::slack_tokens(text)
+    }
 }
 
 fn default_api_base_url() -> String {
@@ -241,6 +273,17 @@ pub struct SlackConfig {
     pub start: StartPoint,
     /// `api_base_url` without a trailing slash.
     pub base_url: String,
+    /// Where requests go and whom they trust.
+    pub network: Network,
+}
+
+/// The CA certificates added to the trust store and the proxy, from the settings.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// From `ca_bundle_file`, then `ca_bundle_pem` (DER).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// `proxy_url`, parsed.
+    pub proxy: Option<reqwest::Url>,
 }
 
 impl SlackConfig {
@@ -283,6 +326,29 @@ impl SlackConfig {
             problems.push(Violation::new("/settings/api_base_url", reason));
         }
 
+        let mut network = Network::default();
+        if let Some(path) = settings.ca_bundle_file.as_deref() {
+            match std::fs::read(path)
+                .map_err(|e| format!("cannot read {path:?}: {e}"))
+                .and_then(|pem| certificates(&pem))
+            {
+                Ok(mut certs) => network.extra_roots.append(&mut certs),
+                Err(reason) => problems.push(Violation::new("/settings/ca_bundle_file", reason)),
+            }
+        }
+        if let Some(pem) = settings.ca_bundle_pem.as_deref() {
+            match certificates(pem.as_bytes()) {
+                Ok(mut certs) => network.extra_roots.append(&mut certs),
+                Err(reason) => problems.push(Violation::new("/settings/ca_bundle_pem", reason)),
+            }
+        }
+        if let Some(proxy) = settings.proxy_url.as_deref() {
+            match check_proxy_url(proxy) {
+                Ok(url) => network.proxy = Some(url),
+                Err(reason) => problems.push(Violation::new("/settings/proxy_url", reason)),
+            }
+        }
+
         if !(settings.synthetic_events_per_hour.is_finite()
             && settings.synthetic_events_per_hour >= 0.0)
         {
@@ -304,6 +370,23 @@ impl SlackConfig {
                     action = %action,
                     index = i,
                 );
+            }
+        }
+
+        // A filter is sent to Slack and remembered in the state: a token pasted there would be
+        // kept in a file and sent as a filter. Ids never look like tokens.
+        for (pointer, value) in [
+            ("/settings/actor", &settings.actor),
+            ("/settings/entity", &settings.entity),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| crate::redact::slack_tokens(v).is_some())
+            {
+                problems.push(Violation::new(
+                    pointer,
+                    "looks like a Slack token (xox…-, xapp-…): this filter takes an id such as W0123ABCD; the token goes only in secrets.user_oauth_token",
+                ));
             }
         }
 
@@ -329,6 +412,7 @@ impl SlackConfig {
                 token,
                 start,
                 base_url,
+                network,
             })
         } else {
             Err(ConfigError::Invalid(problems))
@@ -407,31 +491,151 @@ pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
     ))
 }
 
+/// Where to reach Slack through a proxy, said in every refusal of `api_base_url`.
+const PROXY_HINT: &str = "to reach Slack through a proxy, keep the default https://api.slack.com and set settings.proxy_url or HTTPS_PROXY (and settings.ca_bundle_file or ca_bundle_pem for a TLS-inspecting proxy)";
+
+/// The rule for `api_base_url`: the token goes only to Slack (`https` on `slack.com`,
+/// `slack-gov.com` or a subdomain) or to this machine (loopback, where `http` is allowed too).
+/// Messages never quote the URL (a token may have been pasted into it), only its host.
 fn check_base_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        format!("is not a URL ({e}); it must be Slack's API address, such as https://api.slack.com")
+    })?;
     if parsed.username() != "" || parsed.password().is_some() {
-        return Err("must not carry credentials; the token goes in secrets".into());
+        return Err(
+            "must not carry credentials (user:password@): the token goes in secrets, and nothing else is sent to Slack".into(),
+        );
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(format!("{url:?} must not have a query or fragment"));
+        return Err(
+            "must not have a query or fragment (`?…`, `#…`): the token goes in secrets.user_oauth_token, never in the URL".into(),
+        );
     }
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" => {
-            let loopback = match parsed.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            };
-            if loopback {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{url:?} uses http to a non-loopback host; use https (the token would travel in clear)"
-                ))
-            }
+    let scheme = parsed.scheme();
+    if scheme != "https" && scheme != "http" {
+        return Err(format!("scheme {scheme:?} is not supported; use https"));
+    }
+    if is_loopback(&parsed) {
+        return Ok(());
+    }
+    let host = parsed.host_str().unwrap_or_default();
+    if !is_slack_host(host) {
+        return Err(format!(
+            "host `{host}` is not Slack: the token is sent only to slack.com, slack-gov.com or their subdomains (or a loopback address, for tests); {PROXY_HINT}"
+        ));
+    }
+    if scheme == "http" {
+        return Err(format!(
+            "uses http to `{host}`; use https (the token would travel in clear, to Slack or to any proxy on the way)"
+        ));
+    }
+    Ok(())
+}
+
+/// `slack.com`, `slack-gov.com` or a subdomain of either.
+fn is_slack_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    ["slack.com", "slack-gov.com"].iter().any(|domain| {
+        host == *domain
+            || host
+                .strip_suffix(domain)
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
+}
+
+/// Whether `url` names this machine: a loopback IP or `localhost`.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// The certificates of a PEM bundle; an error when there is none or one is broken.
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("is not a readable PEM bundle ({e})"))?;
+    if certs.is_empty() {
+        return Err("holds no certificate (-----BEGIN CERTIFICATE----- …); export the proxy's CA certificate in PEM".into());
+    }
+    Ok(certs)
+}
+
+/// `proxy_url`: `http` or `https`, a host, nothing else. Credentials are refused: settings are
+/// not secret (an authenticating proxy can be given in `HTTPS_PROXY`).
+fn check_proxy_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| format!("is not a URL ({e}); use http://HOST:PORT"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "scheme {:?} is not supported; use http://HOST:PORT (HTTPS requests are tunnelled with CONNECT) or https://HOST:PORT",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("has no host; use http://HOST:PORT".into());
+    }
+    if url.username() != "" || url.password().is_some() {
+        return Err("must not carry credentials: settings are not secret; give an authenticating proxy in the HTTPS_PROXY environment variable".into());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("must be only a scheme, host and port (http://HOST:PORT)".into());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_token_goes_only_to_slack_or_to_this_machine() {
+        for ok in [
+            "https://api.slack.com",
+            "https://slack.com",
+            "https://API.Slack.com:443/",
+            "https://api.slack-gov.com",
+            "https://slack-gov.com",
+            "https://127.0.0.1:8443",
+            "http://127.0.0.1:9000",
+            "http://[::1]:9000",
+            "http://localhost:9000",
+        ] {
+            assert_eq!(check_base_url(ok), Ok(()), "{ok}");
         }
-        other => Err(format!("scheme {other:?} is not supported; use https")),
+        for (refused, why) in [
+            ("https://evilslack.com", "is not Slack"),
+            ("https://slack.com.evil.example", "is not Slack"),
+            ("https://api.slack.co", "is not Slack"),
+            ("https://10.0.0.1", "is not Slack"),
+            ("http://api.slack.com", "uses http"),
+            ("http://10.0.0.1", "is not Slack"),
+            ("https://u:p@api.slack.com", "credentials"),
+            ("https://api.slack.com/?token=xoxp-1", "query"),
+            ("https://api.slack.com/#xoxp-1", "fragment"),
+            ("ftp://api.slack.com", "scheme"),
+        ] {
+            let message = check_base_url(refused).unwrap_err();
+            assert!(message.contains(why), "{refused}: {message}");
+            assert!(!message.contains("xoxp-1"), "{refused}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_proxy_is_an_http_or_https_host_without_credentials() {
+        assert!(check_proxy_url("http://proxy.example:3128").is_ok());
+        assert!(check_proxy_url("https://proxy.example").is_ok());
+        for refused in [
+            "socks5://proxy:1080",
+            "http://u:p@proxy:3128",
+            "http://proxy:3128/path",
+            "proxy:3128",
+        ] {
+            assert!(check_proxy_url(refused).is_err(), "{refused}");
+        }
     }
 }

@@ -63,6 +63,7 @@ mod hostile;
 mod http;
 mod server;
 pub mod soak;
+pub mod tls;
 mod util;
 
 pub use config::{

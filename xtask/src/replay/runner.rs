@@ -337,6 +337,7 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Auth => "auth",
         ErrorKind::Transient => "transient",
         ErrorKind::Fatal => "fatal",
+        ErrorKind::Certificate => "certificate",
     }
 }
 

@@ -59,6 +59,7 @@ impl LogWriter {
     /// The `LOG` message for what was written, `None` if nothing was.
     fn message(&self) -> Option<Vec<u8>> {
         let text = String::from_utf8_lossy(&self.line);
+        let text = crate::redact::text(&text);
         let text = text.trim_end();
         if text.is_empty() {
             return None;

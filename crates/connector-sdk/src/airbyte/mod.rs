@@ -35,12 +35,14 @@
 //!   `INCOMPLETE` before the error `TRACE` of a failure.
 //! - Logs are `LOG` messages ([`logging`]), written under the same stdout lock as records, so
 //!   lines never interleave. A failure is one error `TRACE` with a `failure_type`
-//!   (`config_error` for config and credential refusals and for a state the connector refuses,
+//!   (`config_error` for config and credential refusals, a source certificate that could not be
+//!   verified, and a state the connector refuses,
 //!   which no retry can fix; `transient_error` when the source is unavailable; `system_error`
 //!   otherwise), the stream's `stream_descriptor` when it happened while reading it, and the
-//!   native exit code (2, 3 or 1).
+//!   native exit code (2, 3, 4 or 1).
 //!
-//! No message carries a secret: messages come from the same scrubbed errors as the native CLI's.
+//! No message carries a secret: messages come from the same scrubbed errors as the native CLI's,
+//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::redact`]).
 
 pub mod catalog;
 pub mod config;
@@ -123,6 +125,7 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    crate::redact::install::<I::Secrets>();
     logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -190,10 +193,17 @@ async fn check<I: Input>(config: &Path) -> ExitCode {
         Err(e) => Err(HostError::Config(e)),
     };
     let status = match outcome {
-        Ok(message) => json!({"status": "SUCCEEDED", "message": message}),
-        Err(e) if matches!(e.kind(), ErrorKind::Config | ErrorKind::Auth) => {
+        Ok(message) => {
+            json!({"status": "SUCCEEDED", "message": crate::redact::text(&message)})
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::Config | ErrorKind::Auth | ErrorKind::Certificate
+            ) =>
+        {
             tracing::warn!(message = "Check failed.", kind = ?e.kind());
-            json!({"status": "FAILED", "message": e.to_string()})
+            json!({"status": "FAILED", "message": crate::redact::text(&e.to_string())})
         }
         // Not an answer about the config: the check could not be made.
         Err(e) => return fail_with(&e, None),
@@ -324,6 +334,7 @@ fn fail(kind: ErrorKind, message: &str, stream: Option<&str>) -> ExitCode {
 /// returns exit code `code`.
 fn fail_as(failure_type: &str, code: u8, message: &str, stream: Option<&str>) -> ExitCode {
     tracing::debug!(message = "Exiting with an error.", failure_type, code);
+    let message = crate::redact::text(message);
     let mut error = json!({"message": message, "failure_type": failure_type});
     if let Some(stream) = stream {
         error["stream_descriptor"] = json!({"name": stream});
@@ -342,7 +353,7 @@ fn fail_as(failure_type: &str, code: u8, message: &str, stream: Option<&str>) ->
 /// The Airbyte `failure_type` of an error class.
 pub fn failure_type(kind: ErrorKind) -> &'static str {
     match kind {
-        ErrorKind::Config | ErrorKind::Auth => "config_error",
+        ErrorKind::Config | ErrorKind::Auth | ErrorKind::Certificate => "config_error",
         ErrorKind::Transient => "transient_error",
         ErrorKind::Fatal => "system_error",
     }

@@ -109,6 +109,9 @@ impl Health {
             ErrorKind::Config => {
                 "the source refused the configuration (config error; details in the connector's log)"
             }
+            ErrorKind::Certificate => {
+                "the source's certificate could not be verified (certificate error; details in the connector's log)"
+            }
             ErrorKind::Fatal => {
                 "the last poll failed (fatal error; details in the connector's log)"
             }

@@ -167,7 +167,7 @@ impl Metrics {
         );
         registry.register(
             "polls",
-            "Passes of the input (a poll reads until caught up), by outcome: ok, or the error's class (config_error, auth_error, transient_error, fatal_error)",
+            "Passes of the input (a poll reads until caught up), by outcome: ok, or the error's class (config_error, auth_error, transient_error, fatal_error, certificate_error)",
             host.polls.clone(),
         );
         registry.register_with_unit(
@@ -267,6 +267,7 @@ impl Metrics {
                 ErrorKind::Auth => "auth_error",
                 ErrorKind::Transient => "transient_error",
                 ErrorKind::Fatal => "fatal_error",
+                ErrorKind::Certificate => "certificate_error",
             },
         };
         self.inner

@@ -22,6 +22,15 @@
 //! Past a cap the request is a transient error that names the cap and how far the response got;
 //! the retry layer tries again, and the checkpoint does not move.
 //!
+//! **Trust and proxies** ([`super::tls`]): the bundled web roots, the system trust store and the
+//! configured CA bundle; a certificate that cannot be verified is `FetchError::Certificate`,
+//! named plainly (issuer, usual cause, the setting that fixes it), never retried. Proxies come
+//! from `settings.proxy_url`, else `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`; HTTPS goes through them
+//! in a CONNECT tunnel (the token stays inside TLS), and a loopback `http` base URL never goes
+//! through a proxy (the token would be in clear).
+//!
+//! Messages name the host, never the whole URL.
+//!
 //! **Redirects are never followed**: Slack's API does not redirect, so a 3xx means the address
 //! is wrong, and following it would send the token to another origin. It is a config error
 //! naming the host the redirect pointed to.
@@ -37,6 +46,7 @@ use tokio::time::Instant;
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
 use crate::metrics::SlackMetrics;
 use crate::page::{Page, PageError, peek_next_cursor};
+use crate::settings::Network;
 
 /// The User-Agent every request carries.
 pub const USER_AGENT: &str = concat!("slack-audit-connector/", env!("CARGO_PKG_VERSION"));
@@ -80,13 +90,18 @@ impl std::fmt::Debug for HttpSource {
 }
 
 impl HttpSource {
-    /// A client for `base_url` (such as `https://api.slack.com`) with `token`.
+    /// A client for `base_url` (such as `https://api.slack.com`) with `token`, trusting and
+    /// going through what `network` says.
     pub fn new(
         base_url: &str,
         token: &SecretString,
         timeout: Duration,
+        network: &Network,
     ) -> Result<HttpSource, FetchError> {
-        let http = reqwest::Client::builder()
+        let tls = super::tls::client_config(&network.extra_roots).map_err(FetchError::Config)?;
+        let builder = reqwest::Client::builder().use_preconfigured_tls(tls);
+        let builder = route(builder, base_url, network)?;
+        let http = builder
             .user_agent(USER_AGENT)
             .timeout(timeout + BACKSTOP)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -148,7 +163,7 @@ impl HttpSource {
             .query(params)
             .send();
         let response = match tokio::time::timeout_at(deadline, request).await {
-            Ok(sent) => sent.map_err(|e| FetchError::Transient(describe_transport_error(&e)))?,
+            Ok(sent) => sent.map_err(|e| self.transport_error(&e))?,
             Err(_) => {
                 return Err(FetchError::Transient(format!(
                     "no response from {} within request_timeout_seconds ({} s)",
@@ -268,6 +283,18 @@ impl HttpSource {
         }
     }
 
+    /// A request that got no response: a refused certificate, or something transient.
+    fn transport_error(&self, e: &reqwest::Error) -> FetchError {
+        match super::tls::refused_certificate(e, &self.host()) {
+            Some(message) => FetchError::Certificate(message),
+            None => FetchError::Transient(format!(
+                "{} (`{}`)",
+                describe_transport_error(e),
+                self.host()
+            )),
+        }
+    }
+
     /// The host requests go to, for messages.
     fn host(&self) -> String {
         url::Url::parse(&self.logs_url)
@@ -327,6 +354,53 @@ impl PageSource for HttpSource {
     }
 }
 
+/// Which proxy, if any, requests to `base_url` go through: none for `http` (only ever loopback:
+/// a proxy would see the token in clear), `network.proxy` (with `NO_PROXY`), else reqwest's
+/// reading of `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`. Logs the choice, host and port only.
+fn route(
+    builder: reqwest::ClientBuilder,
+    base_url: &str,
+    network: &Network,
+) -> Result<reqwest::ClientBuilder, FetchError> {
+    if base_url.starts_with("http:") {
+        return Ok(builder.no_proxy());
+    }
+    if let Some(proxy) = &network.proxy {
+        tracing::info!(
+            message = "Requests to Slack go through the proxy of settings.proxy_url (HTTPS tunnelled with CONNECT).",
+            proxy = %host_port(proxy),
+        );
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .map_err(|e| FetchError::Config(format!("settings.proxy_url cannot be used: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_env());
+        return Ok(builder.proxy(proxy));
+    }
+    for name in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        if let Some(url) = std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .and_then(|v| url::Url::parse(&v).ok())
+        {
+            tracing::info!(
+                message = "Requests to Slack go through the proxy of the environment (HTTPS tunnelled with CONNECT), unless NO_PROXY names the host.",
+                variable = name,
+                proxy = %host_port(&url),
+            );
+            break;
+        }
+    }
+    Ok(builder)
+}
+
+/// `host:port` of a URL, for logs (never its credentials).
+fn host_port(url: &url::Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => String::new(),
+    }
+}
+
 /// What a request got back, for the metrics: the status, if a response came, and the bytes of
 /// body read.
 #[derive(Debug, Default)]
@@ -355,7 +429,8 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
     if head_too_large(e) {
         return "the response's headers passed the cap (about 400 KiB, or 100 headers) and were abandoned: a proxy or server is sending more than Slack ever does".to_owned();
     }
-    // reqwest's Display names the URL (no token: it is in a header) and the cause chain helps.
+    // reqwest's own Display quotes the whole URL; the caller names the host, and the cause
+    // chain says what happened.
     let kind = if e.is_timeout() {
         "request timed out"
     } else if e.is_connect() {
@@ -365,7 +440,7 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut message = format!("{kind}: {e}");
+    let mut message = kind.to_owned();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         message.push_str(": ");

@@ -17,6 +17,7 @@ pub mod ahead;
 pub mod http;
 pub mod resilient;
 pub mod synthetic;
+pub mod tls;
 
 /// The query of one window. Every page of a sequence carries all of it again: Slack's cursor
 /// remembers only a position, never `oldest`, `latest` or the filters.
@@ -81,6 +82,9 @@ pub enum FetchError {
     /// Not worth retrying, and not the user's config either.
     #[error("{0}")]
     Fatal(String),
+    /// The server's TLS certificate could not be verified: nothing was sent; not retried.
+    #[error("{0}")]
+    Certificate(String),
 }
 
 impl From<FetchError> for InputError {
@@ -93,6 +97,7 @@ impl From<FetchError> for InputError {
                 InputError::transient(message)
             }
             FetchError::Fatal(_) => InputError::fatal(message),
+            FetchError::Certificate(_) => InputError::certificate(message),
         }
     }
 }

@@ -41,6 +41,11 @@ async fn assert_refused(config: &Path, expected: &[String]) {
             !stderr.contains("xoxb-1234567890-abcdefghij"),
             "{name}: token leaked"
         );
+        assert_eq!(
+            slack_audit::redact::slack_tokens(&stderr),
+            None,
+            "{name}: a token shape (one pasted into a setting) was printed"
+        );
     }
     assert!(
         !work.state().exists(),

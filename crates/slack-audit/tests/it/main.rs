@@ -16,6 +16,7 @@ mod hostile;
 mod kills;
 mod lifecycle;
 mod metrics;
+mod network;
 mod ocsf;
 mod ocsf_analyst;
 mod packaging;

@@ -1,0 +1,519 @@
+//! `cargo xtask network`: the connector behind a corporate network, against real components.
+//!
+//! 1. Installs what it needs (`xtask/network/install.sh`): the pinned mitmproxy in a venv under
+//!    the target directory, Debian's squid.
+//! 2. **Private CA**: the loopback mock behind TLS with a certificate from a private CA
+//!    (`slack_mock::tls::TlsFront`). Without the CA, `read` fails with exit 4 and the plain
+//!    message (issuer, the usual cause, the setting); no request reaches the mock and no state
+//!    is written. With `settings.ca_bundle_file`, every event is read exactly once, and a second
+//!    run reads nothing. With the CA only in the system trust store (`SSL_CERT_FILE`), too.
+//! 3. **mitmproxy** (a real TLS-inspecting proxy) in front of that upstream, through
+//!    `settings.proxy_url`: without mitmproxy's CA the run fails with exit 4 naming mitmproxy as
+//!    the issuer; with its CA in `settings.ca_bundle_pem`, every event is read exactly once
+//!    through it (mitmproxy's flow log shows the requests), and the token appears nowhere in the
+//!    connector's output or logs (at `debug`, both log formats).
+//! 4. **squid** (a real forward proxy) through `HTTPS_PROXY`: every event is read exactly once,
+//!    and squid's access log shows the `CONNECT` to the upstream; no proxy CA is needed.
+//!
+//! Everything listens on 127.0.0.1; nothing leaves the machine but the one-time installs. Every
+//! child is killed when the task ends, failed or not. Not part of `cargo test`; `.ci/run` runs it.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+use slack_mock::tls::{TEST_CA_PEM, TlsFront};
+use slack_mock::{MockConfig, MockEntry, MockSlack};
+use tokio::process::{Child, Command};
+
+/// The token the mock expects (a fake: nothing leaves loopback). Checked absent from output.
+const TOKEN: &str = "xoxp-network-4242424242-must-never-be-printed";
+/// Events in the upstream.
+const EVENTS: usize = 450;
+
+/// Arguments of `cargo xtask network`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetworkArgs {
+    /// Do not run the install script: use `mitmdump` and `squid` from the PATH.
+    #[arg(long)]
+    pub no_install: bool,
+    /// Longest wait for any one step, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub timeout_secs: u64,
+}
+
+/// Runs the task.
+pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
+    let mitmdump = if args.no_install {
+        PathBuf::from("mitmdump")
+    } else {
+        let script = crate::workspace_root().join("xtask/network/install.sh");
+        let output = std::process::Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("cannot run {}", script.display()))?;
+        ensure!(
+            output.status.success(),
+            "{} failed ({})",
+            script.display(),
+            output.status
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .context("install.sh printed no mitmdump path")?,
+        )
+    };
+    let squid = ["/usr/sbin/squid", "squid"]
+        .into_iter()
+        .find(|s| {
+            std::process::Command::new(s)
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .context("squid is not installed (run xtask/network/install.sh)")?;
+    let binary = crate::build_binary("slack-audit", "slack-audit", false)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let timeout = Duration::from_secs(args.timeout_secs);
+    rt.block_on(checks(&binary, &mitmdump, Path::new(squid), timeout))
+}
+
+/// A child process killed when dropped (a failed check leaves nothing running).
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+/// What one run of the connector did.
+struct Run {
+    code: Option<i32>,
+    ids: Vec<String>,
+    stdout: String,
+    stderr: String,
+}
+
+struct Setup {
+    binary: PathBuf,
+    work: tempfile::TempDir,
+    mock: MockSlack,
+    front: TlsFront,
+    expected: BTreeSet<String>,
+}
+
+impl Setup {
+    /// Runs `slack-audit read` with `settings` (over the upstream's defaults) and `envs`, on the
+    /// state file `state`.
+    async fn read(
+        &self,
+        state: &str,
+        settings: Value,
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<Run> {
+        let mut all = json!({
+            "api_base_url": self.front.base_url(),
+            "backfill_start_time": "7d",
+            "page_size": 100,
+            "requests_per_minute": 600,
+            "max_retries": 1,
+            "retry_base_delay_ms": 10,
+            "request_timeout_seconds": 10,
+        });
+        for (k, v) in settings.as_object().into_iter().flatten() {
+            all[k] = v.clone();
+        }
+        let config = self.work.path().join(format!("{state}.config.json"));
+        std::fs::write(
+            &config,
+            serde_json::to_vec_pretty(
+                &json!({"settings": all, "secrets": {"user_oauth_token": TOKEN}}),
+            )?,
+        )?;
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["read", "--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(self.work.path().join(format!("{state}.json")))
+            .env("RUST_LOG", "debug")
+            .env_remove("LOG_FORMAT")
+            .kill_on_drop(true);
+        for name in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+        ] {
+            command.env_remove(name);
+        }
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let out = command.output().await.context("cannot run slack-audit")?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let ids = stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l)
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let run = Run {
+            code: out.status.code(),
+            ids,
+            stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        ensure!(
+            !run.stdout.contains(TOKEN)
+                && !run.stderr.contains(TOKEN)
+                && !run.stderr.contains("must-never-be-printed"),
+            "the token appears in the connector's output or logs:\n{}",
+            run.stderr
+        );
+        Ok(run)
+    }
+
+    fn state_exists(&self, state: &str) -> bool {
+        self.work.path().join(format!("{state}.json")).exists()
+    }
+
+    /// Every event exactly once, nothing else.
+    fn exactly_once(&self, what: &str, run: &Run) -> anyhow::Result<()> {
+        ensure!(
+            run.code == Some(0),
+            "{what}: exit {:?}:\n{}",
+            run.code,
+            run.stderr
+        );
+        let got: BTreeSet<String> = run.ids.iter().cloned().collect();
+        ensure!(
+            run.ids.len() == EVENTS && got == self.expected,
+            "{what}: {} records, {} distinct, {} expected",
+            run.ids.len(),
+            got.len(),
+            EVENTS
+        );
+        Ok(())
+    }
+}
+
+/// A refused certificate: exit 4, the plain message naming `issuer`, nothing read or saved.
+fn refused(what: &str, run: &Run, issuer: &str) -> anyhow::Result<()> {
+    ensure!(
+        run.code == Some(4),
+        "{what}: exit {:?}, not 4:\n{}",
+        run.code,
+        run.stderr
+    );
+    for words in [
+        "could not be verified",
+        issuer,
+        "TLS-inspecting proxy",
+        "settings.ca_bundle_file",
+        "the token was not sent",
+    ] {
+        ensure!(
+            run.stderr.contains(words),
+            "{what}: {words:?} not in:\n{}",
+            run.stderr
+        );
+    }
+    ensure!(run.ids.is_empty(), "{what}: records were written");
+    Ok(())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_for(
+    timeout: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !ready() {
+        if tokio::time::Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+async fn listening(addr: SocketAddr, timeout: Duration, what: &str) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("{what} is not listening on {addr}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn checks(
+    binary: &Path,
+    mitmdump: &Path,
+    squid: &Path,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let mock = MockSlack::start(MockConfig {
+        token: Some(TOKEN.into()),
+        ..MockConfig::default()
+    })
+    .await
+    .context("cannot start the mock")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let entries: Vec<MockEntry> = (0..EVENTS)
+        .map(|i| {
+            MockEntry::synthetic(
+                &format!("net-{i:05}"),
+                now - 3600 - (i as i64 * 7) % 3000,
+                "user_login",
+                "W0123ABCD",
+                "W0123ABCD",
+            )
+        })
+        .collect();
+    mock.push_entries(entries);
+    let front = TlsFront::start(mock.addr())
+        .await
+        .context("cannot start the TLS front")?;
+    let setup = Setup {
+        binary: binary.to_path_buf(),
+        work: tempfile::tempdir().context("cannot create a temporary directory")?,
+        expected: (0..EVENTS).map(|i| format!("net-{i:05}")).collect(),
+        mock,
+        front,
+    };
+    let ca = setup.work.path().join("private-ca.pem");
+    std::fs::write(&ca, TEST_CA_PEM)?;
+    let ca = ca
+        .to_str()
+        .context("temporary path is not UTF-8")?
+        .to_owned();
+
+    // 1. The private-CA upstream.
+    let run = setup.read("private", json!({}), &[]).await?;
+    refused("private CA, without it", &run, "slack-audit test CA")?;
+    ensure!(
+        setup.mock.requests().is_empty(),
+        "a request reached the upstream through a refused certificate"
+    );
+    ensure!(
+        !setup.state_exists("private"),
+        "a refused certificate wrote a state file"
+    );
+    eprintln!(
+        "network: ok: private-CA upstream without its CA: exit 4, {}",
+        first_line_of_error(&run.stderr)
+    );
+    let run = setup
+        .read("private", json!({"ca_bundle_file": ca}), &[])
+        .await?;
+    setup.exactly_once("private CA, with ca_bundle_file", &run)?;
+    let again = setup
+        .read("private", json!({"ca_bundle_file": ca}), &[])
+        .await?;
+    ensure!(
+        again.code == Some(0) && again.ids.is_empty(),
+        "a second run read {} records",
+        again.ids.len()
+    );
+    eprintln!(
+        "network: ok: private-CA upstream with settings.ca_bundle_file: {} records, each once; a second run: 0",
+        run.ids.len()
+    );
+    // The system trust store: the same CA given only as the machine's (SSL_CERT_FILE).
+    let run = setup
+        .read("system", json!({}), &[("SSL_CERT_FILE", &ca)])
+        .await?;
+    setup.exactly_once("private CA in the system trust store (SSL_CERT_FILE)", &run)?;
+    eprintln!(
+        "network: ok: private-CA upstream trusted through the system store (SSL_CERT_FILE): {} records, each once",
+        run.ids.len()
+    );
+
+    // 2. mitmproxy in front of it.
+    let mitm_dir = setup.work.path().join("mitmproxy");
+    std::fs::create_dir_all(&mitm_dir)?;
+    let mitm_port = free_port()?;
+    let mitm_log = setup.work.path().join("mitmdump.log");
+    let mut mitm = Guard(
+        Command::new(mitmdump)
+            .args(["--listen-host", "127.0.0.1", "-p", &mitm_port.to_string()])
+            .args(["--set", "ssl_insecure=true", "--set"])
+            .arg(format!("confdir={}", mitm_dir.display()))
+            .stdout(std::fs::File::create(&mitm_log)?)
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", mitmdump.display()))?,
+    );
+    listening((Ipv4Addr::LOCALHOST, mitm_port).into(), timeout, "mitmdump").await?;
+    let mitm_ca = mitm_dir.join("mitmproxy-ca-cert.pem");
+    wait_for(timeout, "mitmproxy's CA", || mitm_ca.exists()).await?;
+    let proxy = json!(format!("http://127.0.0.1:{mitm_port}"));
+    let before = setup.mock.requests().len();
+    let run = setup
+        .read(
+            "mitm",
+            json!({"proxy_url": proxy, "ca_bundle_file": ca}),
+            &[],
+        )
+        .await?;
+    refused("mitmproxy, without its CA", &run, "mitmproxy")?;
+    ensure!(
+        setup.mock.requests().len() == before,
+        "a request got through mitmproxy with its certificate refused"
+    );
+    ensure!(
+        !setup.state_exists("mitm"),
+        "a refused certificate wrote a state file"
+    );
+    eprintln!(
+        "network: ok: through mitmproxy without its CA: exit 4, {}",
+        first_line_of_error(&run.stderr)
+    );
+    let pem = std::fs::read_to_string(&mitm_ca)?;
+    for format in ["human", "json"] {
+        let state = format!("mitm-{format}");
+        let run = setup
+            .read(
+                &state,
+                json!({"proxy_url": proxy, "ca_bundle_pem": pem}),
+                &[("LOG_FORMAT", format)],
+            )
+            .await?;
+        setup.exactly_once("through mitmproxy with its CA", &run)?;
+        eprintln!(
+            "network: ok: through mitmproxy with its CA in settings.ca_bundle_pem ({format} logs at debug): {} records, each once; the token in none of {} bytes of output and logs",
+            run.ids.len(),
+            run.stdout.len() + run.stderr.len()
+        );
+    }
+    let flows = std::fs::read_to_string(&mitm_log)?;
+    let through = flows.matches("/audit/v1/logs").count();
+    ensure!(
+        through >= 10,
+        "mitmproxy's flow log shows {through} requests:\n{flows}"
+    );
+    ensure!(
+        !flows.contains(TOKEN),
+        "mitmproxy's flow log shows the token (it should only list requests)"
+    );
+    eprintln!("network: ok: mitmproxy's flow log lists {through} requests to /audit/v1/logs");
+    let _ = mitm.0.start_kill();
+
+    // 3. squid, from HTTPS_PROXY.
+    let squid_dir = setup.work.path().join("squid");
+    std::fs::create_dir_all(&squid_dir)?;
+    // squid started as root runs as an unprivileged user: its files must be writable to it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&squid_dir, std::fs::Permissions::from_mode(0o777))?;
+        std::fs::set_permissions(setup.work.path(), std::fs::Permissions::from_mode(0o755))?;
+    }
+    let squid_port = free_port()?;
+    let access_log = squid_dir.join("access.log");
+    let conf = squid_dir.join("squid.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "http_port 127.0.0.1:{squid_port}\n\
+             acl CONNECT method CONNECT\n\
+             http_access allow localhost\n\
+             http_access deny all\n\
+             cache deny all\n\
+             cache_mem 8 MB\n\
+             access_log stdio:{access}\n\
+             cache_log stdio:{cache}\n\
+             pid_filename {pid}\n\
+             coredump_dir {dir}\n\
+             shutdown_lifetime 0 seconds\n",
+            access = access_log.display(),
+            cache = squid_dir.join("cache.log").display(),
+            pid = squid_dir.join("squid.pid").display(),
+            dir = squid_dir.display(),
+        ),
+    )?;
+    let _squid = Guard(
+        Command::new(squid)
+            .args(["-N", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", squid.display()))?,
+    );
+    listening((Ipv4Addr::LOCALHOST, squid_port).into(), timeout, "squid").await?;
+    let proxy = format!("http://127.0.0.1:{squid_port}");
+    let run = setup
+        .read(
+            "squid",
+            json!({"ca_bundle_file": ca}),
+            &[("HTTPS_PROXY", &proxy)],
+        )
+        .await?;
+    setup.exactly_once("through squid", &run)?;
+    ensure!(
+        run.stderr.contains("HTTPS_PROXY"),
+        "the connector did not say it uses HTTPS_PROXY:\n{}",
+        run.stderr
+    );
+    let connect = format!("CONNECT 127.0.0.1:{}", setup.front.addr().port());
+    let mut log = String::new();
+    wait_for(timeout, "squid's access log", || {
+        log = std::fs::read_to_string(&access_log).unwrap_or_default();
+        log.contains(&connect)
+    })
+    .await?;
+    eprintln!(
+        "network: ok: through squid from HTTPS_PROXY: {} records, each once; squid's access log: {} `{connect}` line(s)",
+        run.ids.len(),
+        log.matches(&connect).count()
+    );
+    eprintln!("network: all checks passed");
+    Ok(())
+}
+
+/// The error line of a failed run (its last line), for the task's report.
+fn first_line_of_error(stderr: &str) -> String {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("certificate error"))
+        .unwrap_or_default()
+        .to_owned()
+}
