@@ -17,17 +17,29 @@ use crate::progress::format_time;
 use crate::sync::SyncState;
 
 /// Describes `state` as of `now` (unix seconds).
+///
+/// A state the next read would repair (times in the future, a position outside its window:
+/// [`SyncState::repair`]) says so first, with each repair the read will make, and its future
+/// times read "in the future", never as a negative age.
 pub fn describe(state: &SyncState, now: i64) -> StateDescription {
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut line = |label: &str, value: String| lines.push((label.to_owned(), value));
+
+    let repairs = state.clone().repair(now);
+    if !repairs.is_empty() {
+        line(
+            "needs repair",
+            format!("the next read repairs it: {}", repairs.join("; ")),
+        );
+    }
 
     match state.floor {
         Some(floor) => line(
             "start point",
             format!(
-                "{} ({} ago); nothing older is read",
+                "{} ({}); nothing older is read",
                 format_time(floor),
-                span(now.saturating_sub(floor))
+                ago(now, floor)
             ),
         ),
         None => line(
@@ -39,9 +51,9 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         Some(c) => line(
             "checked through",
             format!(
-                "{} ({} ago): the end of the last window read completely",
+                "{} ({}): the end of the last window read completely",
                 format_time(c),
-                span(now.saturating_sub(c))
+                ago(now, c)
             ),
         ),
         None => line(
@@ -58,9 +70,13 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         Some(w) => line(
             "newest event",
             format!(
-                "{} ({} old): the newest event collected (the watermark); on a quiet organization it ages while collection is up to date",
+                "{} ({}): the newest event collected (the watermark); on a quiet organization it ages while collection is up to date",
                 format_time(w),
-                span(now.saturating_sub(w))
+                if w > now {
+                    ago(now, w)
+                } else {
+                    format!("{} old", span(now.saturating_sub(w)))
+                }
             ),
         ),
         None => line(
@@ -74,7 +90,12 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
     if let Some(t) = through {
         line(
             "behind",
-            if state.checked_through.is_some() {
+            if t > now {
+                format!(
+                    "unknown: {} is in the future (the next read repairs it)",
+                    format_time(t)
+                )
+            } else if state.checked_through.is_some() {
                 format!(
                     "{}: everything dated up to {} is collected",
                     span(now.saturating_sub(t)),
@@ -193,6 +214,7 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         "collected_through": through.map(format_time),
         "behind_seconds": through.map(|t| now.saturating_sub(t)),
         "window": window_json,
+        "repairs_on_next_read": repairs,
         "late_arrival_ids": {
             "count": ids,
             "oldest": first.map(format_time),
@@ -200,6 +222,15 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
         },
     });
     StateDescription { lines, json }
+}
+
+/// How long before `now` `t` was (`3m 10s ago`), or how far after (`2d 00h in the future`).
+fn ago(now: i64, t: i64) -> String {
+    if t > now {
+        format!("{} in the future", span(t.saturating_sub(now)))
+    } else {
+        format!("{} ago", span(now.saturating_sub(t)))
+    }
 }
 
 /// `seconds` for people: `2d 03h`, `1h 05m`, `4m 10s`, `12s`.
@@ -287,6 +318,44 @@ mod tests {
         assert!(text.contains("\"behind\", \"30s: everything"), "{text}");
         assert!(text.contains("1h 00m old"), "{text}");
         assert!(text.contains("none open"), "{text}");
+    }
+
+    #[test]
+    fn a_state_in_the_future_says_what_the_next_read_repairs_and_no_negative_age() {
+        let state = SyncState {
+            floor: Some(NOW - 86_400),
+            watermark: Some(i64::MAX),
+            checked_through: Some(NOW + 365 * 86_400),
+            ..SyncState::default()
+        };
+        let d = describe(&state, NOW);
+        let text = format!("{:?}", d.lines);
+        assert_eq!(d.lines[0].0, "needs repair", "{text}");
+        assert!(
+            d.lines[0].1.contains("the watermark")
+                && d.lines[0].1.contains("the end of the last complete window"),
+            "{text}"
+        );
+        assert!(text.contains("365d 00h in the future"), "{text}");
+        assert!(
+            text.contains("unknown: 2027-01-01T00:00:00Z is in the future"),
+            "{text}"
+        );
+        assert!(!text.contains("(-"), "no negative age: {text}");
+        assert_eq!(
+            d.json["repairs_on_next_read"].as_array().map(Vec::len),
+            Some(2)
+        );
+        // A sound state needs none.
+        let sound = describe(
+            &SyncState {
+                floor: Some(NOW - 60),
+                ..SyncState::default()
+            },
+            NOW,
+        );
+        assert_ne!(sound.lines[0].0, "needs repair");
+        assert_eq!(sound.json["repairs_on_next_read"], json!([]));
     }
 
     #[test]
