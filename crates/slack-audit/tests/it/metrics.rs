@@ -357,19 +357,7 @@ async fn a_busy_address_is_a_usage_error_before_anything_is_read() {
         &mock,
         json!({"backfill_start_time": "2025-12-31"}),
     )));
-    let out = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-            "--metrics-addr",
-            &addr,
-        ],
-        &[],
-    )
-    .await;
+    let out = run_read(&path, &work.state(), &["--metrics-addr", &addr], &[]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

@@ -161,6 +161,40 @@ pub async fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> Output {
     cmd.output().await.unwrap()
 }
 
+/// The arguments of `slack-audit read --config <config> --state <state>`.
+pub fn read_args(config: &Path, state: &Path) -> Vec<String> {
+    vec![
+        "read".to_owned(),
+        "--config".to_owned(),
+        config.to_str().unwrap().to_owned(),
+        "--state".to_owned(),
+        state.to_str().unwrap().to_owned(),
+    ]
+}
+
+/// Runs `slack-audit read --config <config> --state <state>`, then `extra` arguments, to
+/// completion, with `envs` set.
+pub async fn run_read(
+    config: &Path,
+    state: &Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Output {
+    let args = read_args(config, state);
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend_from_slice(extra);
+    run_binary(&all, envs).await
+}
+
+/// The ids of the records a run wrote on stdout, in order (the output must be UTF-8).
+pub fn ids_in(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(id_of)
+        .collect()
+}
+
 /// Asserts `ids` holds every id of `expected` exactly once and nothing else.
 pub fn assert_exactly_once(ids: &[String], expected: &[MockEntry]) {
     let mut counts: HashMap<&str, usize> = HashMap::new();
