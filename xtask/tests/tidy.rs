@@ -134,10 +134,9 @@ fn blank_comments_and_literals(text: &str) -> String {
             }
         } else if !prev_ident
             && (c == 'r' || (c == 'b' && next == Some('r')))
-            && raw_string_hashes(&chars, i).is_some()
+            && let Some((start, hashes)) = raw_string_hashes(&chars, i)
         {
             // r"…", r#"…"#, br#"…"#
-            let (start, hashes) = raw_string_hashes(&chars, i).unwrap_or((i, 0));
             for &ch in &chars[i..=start] {
                 out.push(ch);
             }
@@ -772,4 +771,24 @@ fn the_cycle_check_finds_a_cycle_through_a_parent() {
         cycles(&arrows),
         vec![vec!["a".to_owned(), "a::inner".to_owned(), "b".to_owned()]]
     );
+}
+
+/// What the lexer leaves as code: not comments, strings (raw ones too) or chars; lifetimes and
+/// code after them stay.
+#[test]
+fn only_code_is_judged() {
+    let text = concat!(
+        "fn f<'a>(x: &'a str) -> char { let _ = r#\"a.unwrap() \"quoted\" \"#; '\"' }\n",
+        "/* outer /* inner */ dbg!(1) */ // println!(\"no\")\n",
+        "fn g() { let c = '\\''; h().unwrap(); eprintln!(\"{c}\"); }\n",
+    );
+    let code = blank_comments_and_literals(text);
+    assert_eq!(code.lines().count(), 3);
+    assert_eq!(violations(&code), vec![(3, "unwrap"), (3, "eprintln!")]);
+    assert!(code.contains("fn f<'a>(x: &'a str)"), "{code}");
+    let (code, test_modules) = library_code(
+        "fn f() {}\n#[cfg(test)]\nmod tests { fn t() { x.unwrap(); } }\n#[cfg(test)]\nmod more;\n",
+    );
+    assert!(violations(&code).is_empty(), "{code}");
+    assert_eq!(test_modules, vec!["more".to_owned()]);
 }
