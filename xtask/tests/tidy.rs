@@ -778,7 +778,7 @@ fn the_cycle_check_finds_a_cycle_through_a_parent() {
 #[test]
 fn only_code_is_judged() {
     let text = concat!(
-        "fn f<'a>(x: &'a str) -> char { let _ = r#\"a.unwrap() \"quoted\" \"#; '\"' }\n",
+        "fn f<'a>(x: &'a str) -> char { let _ = r#\"a\" b.unwrap() \"#; '\"' }\n",
         "/* outer /* inner */ dbg!(1) */ // println!(\"no\")\n",
         "fn g() { let c = '\\''; h().unwrap(); eprintln!(\"{c}\"); }\n",
     );
