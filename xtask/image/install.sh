@@ -5,6 +5,7 @@
 # is reachable), unless they are all on the PATH already. Needs root (or sudo) and Debian's
 # package repositories; starts no service.
 set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/../apt-install.sh"
 
 tools=(podman skopeo umoci mmdebstrap)
 missing=()
@@ -16,17 +17,5 @@ if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    run() { "$@"; }
-elif command -v sudo >/dev/null 2>&1; then
-    run() { sudo "$@"; }
-else
-    echo "image: ${missing[*]} missing and this user can neither install packages nor sudo" >&2
-    exit 1
-fi
-
-echo "image: installing Debian's ${missing[*]} (apt-get install -y podman buildah skopeo umoci mmdebstrap)…"
-export DEBIAN_FRONTEND=noninteractive
-run apt-get update -qq
-run apt-get install -y -qq podman buildah skopeo umoci mmdebstrap >/dev/null
+apt_install image "${missing[*]} missing" "${missing[*]}" podman buildah skopeo umoci mmdebstrap
 echo "image: installed ($(podman --version), $(skopeo --version), umoci $(umoci --version 2>&1 | awk '{print $NF}'))"

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../apt-install.sh"
 repo="$(cd "$here/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 case "$target" in /*) ;; *) target="$repo/$target" ;; esac
@@ -33,18 +34,7 @@ else
 fi
 
 if ! command -v squid >/dev/null 2>&1 && [ ! -x /usr/sbin/squid ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-        run() { "$@"; }
-    elif command -v sudo >/dev/null 2>&1; then
-        run() { sudo "$@"; }
-    else
-        echo "network: squid is missing and this user can neither install packages nor sudo" >&2
-        exit 1
-    fi
-    echo "network: installing Debian's squid package (apt-get install -y squid)…" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    run apt-get update -qq >&2
-    run apt-get install -y -qq squid >/dev/null
+    apt_install network "squid is missing" "squid package" squid
 fi
 echo "network: squid $( (squid -v 2>/dev/null || /usr/sbin/squid -v) | head -n 1)" >&2
 echo "$venv/bin/mitmdump"

@@ -7,8 +7,9 @@
 //! `xtask/ocsf/generate_schemas.py` for the classes the mapping table names (read from
 //! `slack_audit::ocsf::Table`, so a new class in the table needs a new run), with the OCSF
 //! profiles the events use (`slack_audit::ocsf::OCSF_PROFILES`: `cloud`, `host`). The generated
-//! files are committed, so `cargo test` validates events against them with Rust alone; this
-//! check runs in `.ci/run`, not in `cargo test`.
+//! files are committed, so `cargo test` validates events against them with Rust alone; `cargo xtask
+//! ocsf-schemas --check` runs in `.ci/run`, and `cargo test` checks and rewrites them too where
+//! this task's venv is already installed (`xtask/tests/schemas.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,9 +60,23 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| crate::workspace_root().join("target"))
 }
 
+fn venv_dir() -> PathBuf {
+    target_dir().join("ocsf-venv")
+}
+
+/// Whether the venv [`venv`] makes is there with [`PACKAGE`] installed.
+fn venv_installed() -> bool {
+    let dir = venv_dir();
+    dir.join("bin").join("python").exists()
+        && std::fs::read_to_string(dir.join("installed.txt"))
+            .ok()
+            .as_deref()
+            == Some(PACKAGE)
+}
+
 /// A venv with [`PACKAGE`] installed; returns its Python.
 fn venv() -> anyhow::Result<PathBuf> {
-    let dir = target_dir().join("ocsf-venv");
+    let dir = venv_dir();
     let python = dir.join("bin").join("python");
     if !python.exists() {
         eprintln!("ocsf-schemas: creating a venv in {}…", dir.display());
@@ -122,6 +137,68 @@ fn files(dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
+/// The files of `committed` that differ from those generated into `fresh` (`generated` being
+/// their names), and those no longer generated.
+fn stale(fresh: &Path, generated: &[String], committed: &Path) -> anyhow::Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for name in generated {
+        let want = std::fs::read(fresh.join(name))?;
+        if std::fs::read(committed.join(name)).ok() != Some(want) {
+            stale.push(name.clone());
+        }
+    }
+    for name in files(committed)? {
+        if !generated.contains(&name) {
+            stale.push(format!("{name} (no longer generated)"));
+        }
+    }
+    Ok(stale)
+}
+
+/// Makes `committed` hold exactly the files generated into `fresh`, saying what it does when
+/// `verbose`.
+fn write(
+    fresh: &Path,
+    generated: &[String],
+    committed: &Path,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(committed)?;
+    for name in files(committed)? {
+        if !generated.contains(&name) {
+            std::fs::remove_file(committed.join(&name))?;
+            if verbose {
+                println!("removed {name}");
+            }
+        }
+    }
+    for name in generated {
+        std::fs::copy(fresh.join(name), committed.join(name))?;
+        if verbose {
+            println!("wrote {}", committed.join(name).display());
+        }
+    }
+    Ok(())
+}
+
+/// For the test suite: when the venv is installed (`None` when not, since installing it needs
+/// Python and PyPI), regenerates the schemas, rewrites the committed ones if they are stale, and
+/// returns what was stale (empty when all were up to date).
+pub fn update_stale_if_installed() -> anyhow::Result<Option<Vec<String>>> {
+    if !venv_installed() {
+        return Ok(None);
+    }
+    let committed = schema_dir();
+    let fresh = tempfile::tempdir()?;
+    generate(fresh.path())?;
+    let generated = files(fresh.path())?;
+    let stale = stale(fresh.path(), &generated, &committed)?;
+    if !stale.is_empty() {
+        write(fresh.path(), &generated, &committed, false)?;
+    }
+    Ok(Some(stale))
+}
+
 /// Runs the task.
 pub fn run(args: &OcsfSchemasArgs) -> anyhow::Result<()> {
     let committed = schema_dir();
@@ -129,18 +206,7 @@ pub fn run(args: &OcsfSchemasArgs) -> anyhow::Result<()> {
     generate(fresh.path())?;
     let generated = files(fresh.path())?;
     if args.check {
-        let mut stale = Vec::new();
-        for name in &generated {
-            let want = std::fs::read(fresh.path().join(name))?;
-            if std::fs::read(committed.join(name)).ok() != Some(want) {
-                stale.push(name.clone());
-            }
-        }
-        for name in files(&committed)? {
-            if !generated.contains(&name) {
-                stale.push(format!("{name} (no longer generated)"));
-            }
-        }
+        let stale = stale(fresh.path(), &generated, &committed)?;
         if !stale.is_empty() {
             bail!(
                 "stale OCSF schemas in {}: {}; run `cargo xtask ocsf-schemas` and commit the result",
@@ -151,16 +217,5 @@ pub fn run(args: &OcsfSchemasArgs) -> anyhow::Result<()> {
         println!("OCSF schemas are up to date ({} files)", generated.len());
         return Ok(());
     }
-    std::fs::create_dir_all(&committed)?;
-    for name in files(&committed)? {
-        if !generated.contains(&name) {
-            std::fs::remove_file(committed.join(&name))?;
-            println!("removed {name}");
-        }
-    }
-    for name in &generated {
-        std::fs::copy(fresh.path().join(name), committed.join(name))?;
-        println!("wrote {}", committed.join(name).display());
-    }
-    Ok(())
+    write(fresh.path(), &generated, &committed, true)
 }

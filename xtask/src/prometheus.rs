@@ -20,15 +20,15 @@
 //! Every wait polls with a deadline; nothing sleeps a fixed time.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use serde_json::Value;
 use slack_mock::{MockConfig, MockEntry, MockSlack};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 /// The token the mock expects (a fake: nothing leaves loopback).
 const TOKEN: &str = "xoxp-prometheus-0000000000-000000000000";
@@ -88,9 +88,54 @@ impl Drop for Guard {
     }
 }
 
+/// The checks, in order; each step fails the task with what it saw.
 async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
     let mut passed = 0;
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let mock = start_mock().await?;
+    let config = write_config(work.path(), &mock.base_url())?;
+    let mut connector = start_connector(binary, &config, &work.path().join("state.json"))?;
+    let endpoint = endpoint_address(&mut connector.0, timeout).await?;
+    eprintln!("prometheus: slack-audit serves metrics on {endpoint}");
+    let mut lines = BufReader::new(connector.0.stdout.take().context("no stdout")?).lines();
+    let mut written = 0usize;
+
+    // 1. promtool check metrics on a scrape taken during the backfill.
+    read_records(&mut lines, &mut written, EVENTS / 3, timeout).await?;
+    check_exposition_during_backfill(endpoint, work.path()).await?;
+    passed += 1;
+
+    // 2. A Prometheus server scrapes the endpoint and answers a query.
+    read_records(&mut lines, &mut written, EVENTS, timeout).await?;
+    // The first poll is over once its last checkpoint is in; the value is then stable for an
+    // hour (the poll interval).
+    poll(timeout, "the first poll to finish", || async {
+        let scrape = http_get(&format!("http://{endpoint}/metrics")).await?;
+        Ok(sample(&scrape, "slack_audit_polls_total{outcome=\"ok\"}").filter(|v| *v >= 1.0))
+    })
+    .await?;
+    let rules = check_alert_rules(work.path())?;
+    passed += 1;
+
+    let listen = free_loopback_port()?;
+    let _server = start_prometheus(work.path(), endpoint, &rules, listen)?;
+    check_scraped(work.path(), listen, written, timeout).await?;
+    passed += 1;
+
+    // 3. The README's alerts evaluate as they should on this run: the events are a day old,
+    // but the reader is caught up, so it is not lagging (the newest event's age is not lag).
+    check_alerts_inactive(listen, timeout).await?;
+    passed += 1;
+
+    drop(connector);
+    mock.shutdown().await;
+    println!("prometheus: {passed} passed, 0 failed");
+    Ok(())
+}
+
+/// A loopback mock holding [`EVENTS`] old events (an hour's worth, a day ago: read to the end,
+/// they are not lag), paced so the backfill takes a few seconds.
+async fn start_mock() -> anyhow::Result<MockSlack> {
     let mock = MockSlack::start(MockConfig {
         token: Some(TOKEN.into()),
         page_delay: Duration::from_millis(50),
@@ -113,12 +158,17 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
         })
         .collect();
     mock.push_entries(entries);
-    let config = work.path().join("config.json");
+    Ok(mock)
+}
+
+/// The connector's config file in `work`, reading from the mock at `base_url`.
+fn write_config(work: &Path, base_url: &str) -> anyhow::Result<PathBuf> {
+    let config = work.join("config.json");
     std::fs::write(
         &config,
         serde_json::to_vec_pretty(&serde_json::json!({
             "settings": {
-                "api_base_url": mock.base_url(),
+                "api_base_url": base_url,
                 "backfill_start_time": "2d",
                 "page_size": PAGE_SIZE,
                 "requests_per_minute": 600,
@@ -126,13 +176,17 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
             "secrets": {"user_oauth_token": TOKEN},
         }))?,
     )?;
+    Ok(config)
+}
 
-    let mut connector = Guard(
+/// `slack-audit read --follow` (an hour between polls) serving metrics on a loopback port.
+fn start_connector(binary: &Path, config: &Path, state: &Path) -> anyhow::Result<Guard> {
+    Ok(Guard(
         Command::new(binary)
             .args(["read", "--config"])
-            .arg(&config)
+            .arg(config)
             .arg("--state")
-            .arg(work.path().join("state.json"))
+            .arg(state)
             .args(["--follow", "--poll-interval", "3600"])
             .args(["--metrics-addr", "127.0.0.1:0"])
             .env_remove("RUST_LOG")
@@ -142,19 +196,27 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
             .kill_on_drop(true)
             .spawn()
             .context("cannot start slack-audit")?,
-    );
-    let endpoint = endpoint_address(&mut connector.0, timeout).await?;
-    eprintln!("prometheus: slack-audit serves metrics on {endpoint}");
-    let mut lines = BufReader::new(connector.0.stdout.take().context("no stdout")?).lines();
-    let mut written = 0usize;
+    ))
+}
 
-    // 1. promtool check metrics on a scrape taken during the backfill.
-    while written < EVENTS / 3 {
+/// Reads the connector's output until `written` records have come out in all.
+async fn read_records(
+    lines: &mut Lines<BufReader<ChildStdout>>,
+    written: &mut usize,
+    until: usize,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    while *written < until {
         match tokio::time::timeout(timeout, lines.next_line()).await {
-            Ok(Ok(Some(_))) => written += 1,
+            Ok(Ok(Some(_))) => *written += 1,
             other => bail!("the connector's output ended after {written} records: {other:?}"),
         }
     }
+    Ok(())
+}
+
+/// Step 1: a scrape taken now (during the backfill) passes `promtool check metrics`.
+async fn check_exposition_during_backfill(endpoint: SocketAddr, work: &Path) -> anyhow::Result<()> {
     let scrape = http_get(&format!("http://{endpoint}/metrics")).await?;
     let counted = sample(&scrape, "slack_audit_records_delivered_total")
         .context("no records counter in the scrape")?;
@@ -163,7 +225,7 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
             && sample(&scrape, "slack_audit_window_position_timestamp_seconds").is_some(),
         "the scrape was not taken during the backfill (records counter {counted}):\n{scrape}"
     );
-    let scrape_path = work.path().join("scrape.txt");
+    let scrape_path = work.join("scrape.txt");
     std::fs::write(&scrape_path, &scrape)?;
     let lint = std::process::Command::new("promtool")
         .args(["check", "metrics"])
@@ -184,23 +246,13 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
         "prometheus: ok: `promtool check metrics` passes on a scrape taken during the backfill ({counted} of {EVENTS} records counted, {} lines)",
         scrape.lines().count()
     );
-    passed += 1;
+    Ok(())
+}
 
-    // 2. A Prometheus server scrapes the endpoint and answers a query.
-    while written < EVENTS {
-        match tokio::time::timeout(timeout, lines.next_line()).await {
-            Ok(Ok(Some(_))) => written += 1,
-            other => bail!("the connector's output ended after {written} records: {other:?}"),
-        }
-    }
-    // The first poll is over once its last checkpoint is in; the value is then stable for an
-    // hour (the poll interval).
-    poll(timeout, "the first poll to finish", || async {
-        let scrape = http_get(&format!("http://{endpoint}/metrics")).await?;
-        Ok(sample(&scrape, "slack_audit_polls_total{outcome=\"ok\"}").filter(|v| *v >= 1.0))
-    })
-    .await?;
-    let rules = work.path().join("alerts.yml");
+/// Step 2, first half: the README's alert rules, written to `work/alerts.yml` (returned), pass
+/// `promtool check rules`, and their unit tests pass `promtool test rules`.
+fn check_alert_rules(work: &Path) -> anyhow::Result<PathBuf> {
+    let rules = work.join("alerts.yml");
     std::fs::write(&rules, readme_alert_rules()?)?;
     let checked = std::process::Command::new("promtool")
         .args(["check", "rules"])
@@ -214,7 +266,7 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
         String::from_utf8_lossy(&checked.stderr)
     );
     // The rules' unit tests: a quiet night pages nobody, a stalled reader does.
-    let cases = work.path().join("alerts.test.yml");
+    let cases = work.join("alerts.test.yml");
     std::fs::copy(
         crate::workspace_root().join("xtask/prometheus/alerts.test.yml"),
         &cases,
@@ -222,7 +274,7 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
     let tested = std::process::Command::new("promtool")
         .args(["test", "rules"])
         .arg(&cases)
-        .current_dir(work.path())
+        .current_dir(work)
         .output()
         .context("cannot run promtool")?;
     ensure!(
@@ -234,10 +286,18 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
     eprintln!(
         "prometheus: ok: `promtool test rules` passes: a quiet night pages nobody, a stalled reader is paged and ticketed, a dead one paged"
     );
-    passed += 1;
+    Ok(rules)
+}
 
-    let listen = free_loopback_port()?;
-    let prometheus_config = work.path().join("prometheus.yml");
+/// A Prometheus server on `listen` scraping `endpoint` every second and evaluating `rules`,
+/// its data and log in `work`.
+fn start_prometheus(
+    work: &Path,
+    endpoint: SocketAddr,
+    rules: &Path,
+    listen: SocketAddr,
+) -> anyhow::Result<Guard> {
+    let prometheus_config = work.join("prometheus.yml");
     std::fs::write(
         &prometheus_config,
         format!(
@@ -245,13 +305,13 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
             rules.display()
         ),
     )?;
-    let log = std::fs::File::create(work.path().join("prometheus.log"))?;
-    let _server = Guard(
+    let log = std::fs::File::create(work.join("prometheus.log"))?;
+    Ok(Guard(
         Command::new("prometheus")
             .arg(format!("--config.file={}", prometheus_config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
-                work.path().join("data").display()
+                work.join("data").display()
             ))
             .arg(format!("--web.listen-address={listen}"))
             .stdout(Stdio::null())
@@ -259,21 +319,32 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
             .kill_on_drop(true)
             .spawn()
             .context("cannot start prometheus")?,
-    );
-    let query = |q: &'static str| {
-        let url = format!("http://{listen}/api/v1/query");
-        async move { prom_query(&url, q).await }
-    };
+    ))
+}
+
+/// An instant query to the Prometheus server on `listen`.
+async fn query(listen: SocketAddr, q: &'static str) -> anyhow::Result<Option<f64>> {
+    prom_query(&format!("http://{listen}/api/v1/query"), q).await
+}
+
+/// Step 2, second half: Prometheus scraped the endpoint, and its records counter equals the
+/// `written` records.
+async fn check_scraped(
+    work: &Path,
+    listen: SocketAddr,
+    written: usize,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let scraped = poll(
         timeout,
         "Prometheus to have scraped the records counter",
-        || query("slack_audit_records_delivered_total"),
+        || query(listen, "slack_audit_records_delivered_total"),
     )
     .await
     .with_context(|| {
         format!(
             "Prometheus' log:\n{}",
-            std::fs::read_to_string(work.path().join("prometheus.log")).unwrap_or_default()
+            std::fs::read_to_string(work.join("prometheus.log")).unwrap_or_default()
         )
     })?;
     ensure!(
@@ -281,29 +352,55 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
         "Prometheus has slack_audit_records_delivered_total = {scraped}, but {written} records were written ({EVENTS} served)"
     );
     let up = poll(timeout, "up{job=\"slack-audit\"}", || {
-        query("up{job=\"slack-audit\"}")
+        query(listen, "up{job=\"slack-audit\"}")
     })
     .await?;
     ensure!(up == 1.0, "up = {up}");
     eprintln!(
         "prometheus: ok: Prometheus scraped the endpoint; /api/v1/query says slack_audit_records_delivered_total = {scraped}, the {written} records written"
     );
-    passed += 1;
+    Ok(())
+}
 
-    // 3. The README's alerts evaluate as they should on this run: the events are a day old,
-    // but the reader is caught up, so it is not lagging (the newest event's age is not lag).
+/// Step 3: on day-old events read to the end, the lag is small and, two rule evaluations
+/// later, neither the lag alert nor the no-poll alert is pending or firing.
+async fn check_alerts_inactive(listen: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
     let age = poll(timeout, "the newest event's age", || {
-        query("slack_audit_newest_event_age_seconds")
+        query(listen, "slack_audit_newest_event_age_seconds")
     })
     .await?;
     ensure!(
         age > 86_000.0,
         "newest event's age {age}, the events are a day old"
     );
-    let lag = poll(timeout, "the lag", || query("slack_audit_lag_seconds")).await?;
+    let lag = poll(timeout, "the lag", || {
+        query(listen, "slack_audit_lag_seconds")
+    })
+    .await?;
     ensure!(lag < 120.0, "lag {lag} s on a caught-up reader");
-    // Rules are evaluated every second: two evaluations after the lag was in, each alerting
-    // rule must still be inactive (not pending, not firing).
+    let states = alert_states_after_two_evaluations(listen, timeout).await?;
+    for alert in ["SlackAuditLagging", "SlackAuditNoSuccessfulPoll"] {
+        let state = states
+            .iter()
+            .find(|(name, _)| name == alert)
+            .map(|(_, s)| s.as_str());
+        ensure!(
+            state == Some("inactive"),
+            "{alert} is {state:?} on a caught-up reader (rules: {states:?})"
+        );
+    }
+    eprintln!(
+        "prometheus: ok: on day-old events read to the end, lag {lag:.0} s, newest event {age:.0} s old; neither the lag alert nor the no-poll alert is pending"
+    );
+    Ok(())
+}
+
+/// The alerting rules' `(name, state)` as Prometheus gives them after evaluating them twice
+/// more from now (rules are evaluated every second).
+async fn alert_states_after_two_evaluations(
+    listen: SocketAddr,
+    timeout: Duration,
+) -> anyhow::Result<Vec<(String, String)>> {
     let rules_url = format!("http://{listen}/api/v1/rules?type=alert");
     let evaluation = |body: &str| -> Option<String> {
         let v: Value = serde_json::from_str(body).ok()?;
@@ -341,25 +438,7 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
                 .unwrap_or_default();
         }
     }
-    for alert in ["SlackAuditLagging", "SlackAuditNoSuccessfulPoll"] {
-        let state = states
-            .iter()
-            .find(|(name, _)| name == alert)
-            .map(|(_, s)| s.as_str());
-        ensure!(
-            state == Some("inactive"),
-            "{alert} is {state:?} on a caught-up reader (rules: {states:?})"
-        );
-    }
-    eprintln!(
-        "prometheus: ok: on day-old events read to the end, lag {lag:.0} s, newest event {age:.0} s old; neither the lag alert nor the no-poll alert is pending"
-    );
-    passed += 1;
-
-    drop(connector);
-    mock.shutdown().await;
-    println!("prometheus: {passed} passed, 0 failed");
-    Ok(())
+    Ok(states)
 }
 
 /// Reads the connector's stderr until it logs the endpoint's address, then keeps draining it.

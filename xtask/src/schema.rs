@@ -175,27 +175,51 @@ pub fn schema_dir() -> PathBuf {
     crate::workspace_root().join("schemas")
 }
 
+/// Every generated file: its path under the workspace root, the text it should hold, and the
+/// name a staleness report gives it.
+fn expected_files() -> anyhow::Result<Vec<(PathBuf, String, String)>> {
+    let mut files = Vec::new();
+    for (name, content) in generated()? {
+        files.push((schema_dir().join(name), content, name.to_owned()));
+    }
+    let (path, _, updated) = readme_with_reference()?;
+    files.push((
+        path,
+        updated,
+        "README.md (config or metrics reference)".to_owned(),
+    ));
+    for (relative, content) in generated_docs()? {
+        files.push((crate::workspace_root().join(&relative), content, relative));
+    }
+    Ok(files)
+}
+
 /// The names of the committed schemas that differ from the generated ones.
 pub fn stale() -> anyhow::Result<Vec<String>> {
     let mut stale = Vec::new();
-    for (name, content) in generated()? {
-        let committed = std::fs::read_to_string(schema_dir().join(name)).unwrap_or_default();
-        if committed != content {
-            stale.push(name.to_owned());
-        }
-    }
-    let (_, current, updated) = readme_with_reference()?;
-    if current != updated {
-        stale.push("README.md (config or metrics reference)".to_owned());
-    }
-    for (path, content) in generated_docs()? {
-        let committed =
-            std::fs::read_to_string(crate::workspace_root().join(&path)).unwrap_or_default();
-        if committed != content {
-            stale.push(path);
+    for (path, content, name) in expected_files()? {
+        if std::fs::read_to_string(&path).unwrap_or_default() != content {
+            stale.push(name);
         }
     }
     Ok(stale)
+}
+
+/// Rewrites the generated files that are stale, and returns their names (empty when all were
+/// up to date). The test suite calls this, so `cargo test` both checks and fixes them.
+pub fn update_stale() -> anyhow::Result<Vec<String>> {
+    let mut updated = Vec::new();
+    for (path, content, name) in expected_files()? {
+        if std::fs::read_to_string(&path).unwrap_or_default() != content {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&path, content)
+                .with_context(|| format!("writing {}", path.display()))?;
+            updated.push(name);
+        }
+    }
+    Ok(updated)
 }
 
 /// Runs the task.

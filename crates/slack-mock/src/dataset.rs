@@ -5,10 +5,10 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use crate::base64::{b64_decode, b64_encode};
 use crate::config::{DEFAULT_LIMIT, MockConfig};
 use crate::entry::MockEntry;
 use crate::http::Request;
-use crate::util::{b64_decode, b64_encode};
 
 /// Most names the `action` filter takes.
 const MAX_ACTIONS: usize = 30;

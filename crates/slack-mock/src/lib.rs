@@ -56,15 +56,17 @@
 //! # }
 //! ```
 
+mod base64;
+mod clock;
 mod config;
 mod dataset;
 mod entry;
 mod hostile;
 mod http;
+mod rng;
 mod server;
 pub mod soak;
 pub mod tls;
-mod util;
 
 pub use config::{
     DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Fault, FaultKind, LOGS_PATH, MockConfig, RandomFaults,

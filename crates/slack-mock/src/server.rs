@@ -5,13 +5,14 @@
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::clock::unix_now;
 use crate::config::{
     Fault, FaultKind, LOGS_PATH, MockConfig, RandomFaults, ScriptedExchange, ScriptedResponse,
 };
@@ -19,7 +20,7 @@ use crate::dataset::{Dataset, Page, PageQuery};
 use crate::entry::MockEntry;
 use crate::hostile::Hostile;
 use crate::http::{self, ReadError, Request};
-use crate::util::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// A request arriving this much before a `Retry-After` we gave has elapsed is not counted as
 /// early (clock and scheduling slack).
@@ -668,12 +669,6 @@ fn query_matches(expected: &[(String, String)], got: &[(String, String)]) -> boo
             None => false,
         }
     })
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {

@@ -58,10 +58,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::clock::unix_now;
 use crate::config::{FaultKind, MockConfig, RandomFaults};
 use crate::entry::MockEntry;
-use crate::server::{FaultCounts, MockSlack};
-use crate::util::SplitMix64;
+use crate::rng::SplitMix64;
+use crate::server::{FaultCounts, MockSlack, MockStats};
 
 /// How often the producer pushes and the orchestrator looks at the connector.
 const TICK: Duration = Duration::from_millis(100);
@@ -1046,59 +1047,11 @@ impl<'a> Soak<'a> {
         let mut violations = run.violations;
         let ledger = self.shared.ledger();
 
-        // Lost: pushed, never delivered.
-        let mut lost: Vec<(&String, &Pushed)> = ledger
-            .pushed
-            .iter()
-            .filter(|(id, _)| !ledger.deliveries.contains_key(*id))
-            .collect();
-        lost.sort_by_key(|(id, p)| (p.date_create, (*id).clone()));
+        let lost = lost_events(&ledger);
         if !lost.is_empty() {
-            let served: std::collections::HashSet<String> =
-                self.mock.served_ids().into_iter().collect();
-            let sample: Vec<String> = lost
-                .iter()
-                .take(SAMPLE)
-                .map(|(id, p)| {
-                    format!(
-                        "{id} (date_create {}, pushed at +{:.1} s, {})",
-                        p.date_create,
-                        p.at.saturating_duration_since(run.started).as_secs_f64(),
-                        if served.contains(id.as_str()) {
-                            "served by the mock"
-                        } else {
-                            "never served by the mock"
-                        }
-                    )
-                })
-                .collect();
-            violations.push(format!(
-                "{} events lost (caught up: {}); first ones: {}",
-                lost.len(),
-                run.caught_up,
-                sample.join(", ")
-            ));
+            violations.push(self.lost_violation(&lost, run.started, run.caught_up));
         }
-
-        // Records that are not what the mock was given.
-        for bad in ledger.bad_lines.iter().take(SAMPLE) {
-            violations.push(bad.clone());
-        }
-        if ledger.bad_lines.len() > SAMPLE {
-            violations.push(format!(
-                "… and {} more bad records",
-                ledger.bad_lines.len() - SAMPLE
-            ));
-        }
-
-        // Torn lines only at the end of a killed process.
-        for &i in &ledger.torn {
-            if run.ends.get(i) != Some(&End::Killed) {
-                violations.push(format!(
-                    "connector process #{i} left a partial line on stdout without being killed"
-                ));
-            }
-        }
+        violations.extend(record_violations(&ledger, &run.ends));
 
         // Duplicates: each repeat must follow a delivery by a killed instance, in its last page.
         let largest_tie = ledger.per_second.values().copied().max().unwrap_or(0);
@@ -1108,28 +1061,90 @@ impl<'a> Soak<'a> {
             per_kill,
             problems: dup_problems,
         } = judge_repeats(&ledger.deliveries, &ledger.lines, &run.ends, bound);
-        if !dup_problems.is_empty() {
-            violations.push(format!(
-                "{} repeats not explained by a kill; first ones: {}",
-                dup_problems.len(),
-                dup_problems
-                    .iter()
-                    .take(SAMPLE)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
-        }
         let worst_kill_duplicates = per_kill.values().copied().max().unwrap_or(0);
-        if worst_kill_duplicates > bound {
-            violations.push(format!(
-                "one kill caused {worst_kill_duplicates} repeats, more than one page ({bound})"
-            ));
-        }
-        if run.kills == 0 && duplicates > 0 {
-            violations.push(format!("{duplicates} repeats without any kill"));
-        }
+        violations.extend(repeat_violations(
+            &dup_problems,
+            worst_kill_duplicates,
+            bound,
+            run.kills,
+            duplicates,
+        ));
 
+        violations.extend(self.request_violations(&stats));
+        let delays = DeliveryDelays::of(&ledger);
+
+        SoakReport {
+            seed: o.seed,
+            elapsed: run.elapsed,
+            events: ledger.pushed.len() as u64,
+            burst_events: ledger.burst_events,
+            late_events: ledger.late_events,
+            largest_tie,
+            delivered: ledger.deliveries.len() as u64,
+            records: ledger.records,
+            stray_records: ledger.stray_records,
+            faults: stats.faults,
+            rate_limited: stats.rate_limited,
+            early_retries: stats.early_retries,
+            requests: stats.requests,
+            instances: run.ends.len() as u64,
+            kills: run.kills,
+            kills_on_output: run.kills_on_output,
+            kills_with_repeats: per_kill.len() as u64,
+            lost: lost.len() as u64,
+            duplicates,
+            worst_kill_duplicates,
+            duplicate_bound_per_kill: bound,
+            torn_lines: ledger.torn.len() as u64,
+            worst_delay: delays.worst,
+            median_delay: delays.median,
+            p99_delay: delays.p99,
+            term_exit_code: run.term_exit_code,
+            term_wait: run.term_wait,
+            violations,
+            work_dir: self.work_dir.clone(),
+            log_tail: None,
+        }
+    }
+
+    /// The violation of `lost` events (not empty): how many, and the first ones, each said
+    /// served by the mock or not.
+    fn lost_violation(
+        &self,
+        lost: &[(&String, &Pushed)],
+        started: Instant,
+        caught_up: bool,
+    ) -> String {
+        let served: std::collections::HashSet<String> =
+            self.mock.served_ids().into_iter().collect();
+        let sample: Vec<String> = lost
+            .iter()
+            .take(SAMPLE)
+            .map(|(id, p)| {
+                format!(
+                    "{id} (date_create {}, pushed at +{:.1} s, {})",
+                    p.date_create,
+                    p.at.saturating_duration_since(started).as_secs_f64(),
+                    if served.contains(id.as_str()) {
+                        "served by the mock"
+                    } else {
+                        "never served by the mock"
+                    }
+                )
+            })
+            .collect();
+        format!(
+            "{} events lost (caught up: {}); first ones: {}",
+            lost.len(),
+            caught_up,
+            sample.join(", ")
+        )
+    }
+
+    /// The violations the mock saw in the requests (early retries, no token, invalid ones,
+    /// no window bounds), and the token in the connector's log.
+    fn request_violations(&self, stats: &MockStats) -> Vec<String> {
+        let mut violations = Vec::new();
         if stats.early_retries > 0 {
             violations.push(format!(
                 "{} requests came before the Retry-After of a 429 had elapsed",
@@ -1163,8 +1178,89 @@ impl<'a> Soak<'a> {
         if log_contains(&self.log_path, &self.token) {
             violations.push("the token appears in the connector's log".into());
         }
+        violations
+    }
+}
 
-        // Delays from push to first delivery.
+/// Lost: pushed, never delivered; oldest first.
+fn lost_events(ledger: &Ledger) -> Vec<(&String, &Pushed)> {
+    let mut lost: Vec<(&String, &Pushed)> = ledger
+        .pushed
+        .iter()
+        .filter(|(id, _)| !ledger.deliveries.contains_key(*id))
+        .collect();
+    lost.sort_by_key(|(id, p)| (p.date_create, (*id).clone()));
+    lost
+}
+
+/// Records that are not what the mock was given, and torn lines not at the end of a killed
+/// process.
+fn record_violations(ledger: &Ledger, ends: &[End]) -> Vec<String> {
+    let mut violations = Vec::new();
+    // Records that are not what the mock was given.
+    for bad in ledger.bad_lines.iter().take(SAMPLE) {
+        violations.push(bad.clone());
+    }
+    if ledger.bad_lines.len() > SAMPLE {
+        violations.push(format!(
+            "… and {} more bad records",
+            ledger.bad_lines.len() - SAMPLE
+        ));
+    }
+
+    // Torn lines only at the end of a killed process.
+    for &i in &ledger.torn {
+        if ends.get(i) != Some(&End::Killed) {
+            violations.push(format!(
+                "connector process #{i} left a partial line on stdout without being killed"
+            ));
+        }
+    }
+    violations
+}
+
+/// Repeats no kill explains, a kill followed by more than a page of repeats, repeats without a
+/// kill.
+fn repeat_violations(
+    problems: &[String],
+    worst_kill_duplicates: u64,
+    bound: u64,
+    kills: u64,
+    duplicates: u64,
+) -> Vec<String> {
+    let mut violations = Vec::new();
+    if !problems.is_empty() {
+        violations.push(format!(
+            "{} repeats not explained by a kill; first ones: {}",
+            problems.len(),
+            problems
+                .iter()
+                .take(SAMPLE)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if worst_kill_duplicates > bound {
+        violations.push(format!(
+            "one kill caused {worst_kill_duplicates} repeats, more than one page ({bound})"
+        ));
+    }
+    if kills == 0 && duplicates > 0 {
+        violations.push(format!("{duplicates} repeats without any kill"));
+    }
+    violations
+}
+
+/// Delays from push to first delivery.
+struct DeliveryDelays {
+    worst: Duration,
+    median: Duration,
+    p99: Duration,
+}
+
+impl DeliveryDelays {
+    fn of(ledger: &Ledger) -> Self {
         let mut delays: Vec<Duration> = ledger
             .pushed
             .iter()
@@ -1181,38 +1277,10 @@ impl<'a> Soak<'a> {
             let i = ((delays.len() - 1) as f64 * q).round() as usize;
             delays[i.min(delays.len() - 1)]
         };
-
-        SoakReport {
-            seed: o.seed,
-            elapsed: run.elapsed,
-            events: ledger.pushed.len() as u64,
-            burst_events: ledger.burst_events,
-            late_events: ledger.late_events,
-            largest_tie,
-            delivered: ledger.deliveries.len() as u64,
-            records: ledger.records,
-            stray_records: ledger.stray_records,
-            faults: stats.faults,
-            rate_limited: stats.rate_limited,
-            early_retries: stats.early_retries,
-            requests: stats.requests,
-            instances: run.ends.len() as u64,
-            kills: run.kills,
-            kills_on_output: run.kills_on_output,
-            kills_with_repeats: per_kill.len() as u64,
-            lost: lost.len() as u64,
-            duplicates,
-            worst_kill_duplicates,
-            duplicate_bound_per_kill: bound,
-            torn_lines: ledger.torn.len() as u64,
-            worst_delay: delays.last().copied().unwrap_or(Duration::ZERO),
-            median_delay: quantile(0.5),
-            p99_delay: quantile(0.99),
-            term_exit_code: run.term_exit_code,
-            term_wait: run.term_wait,
-            violations,
-            work_dir: self.work_dir.clone(),
-            log_tail: None,
+        Self {
+            worst: delays.last().copied().unwrap_or(Duration::ZERO),
+            median: quantile(0.5),
+            p99: quantile(0.99),
         }
     }
 }
@@ -1370,12 +1438,6 @@ fn uniform(rng: &mut SplitMix64, (lo, hi): (Duration, Duration)) -> Duration {
 
 fn uniform_int(rng: &mut SplitMix64, (lo, hi): (u64, u64)) -> u64 {
     lo + rng.next_u64() % (hi - lo + 1)
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Reads one instance's stdout to EOF, recording every complete line.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use connector_sdk::host::{self, ReadOptions};
+use connector_sdk::host::{self, ReadOptions, ReadSummary};
 use connector_sdk::output::MemorySink;
 use connector_sdk::{ErrorKind, Input};
 use serde::Deserialize;
@@ -20,10 +20,10 @@ use slack_audit::clock::FixedClock;
 use slack_audit::settings::{SlackSecrets, SlackSettings};
 use slack_audit::sync::SyncState;
 use slack_audit::{RecordFormat, SlackAuditInput};
-use slack_mock::{MockConfig, MockSlack};
+use slack_mock::{MockConfig, MockSlack, RecordedRequest};
 use tokio_util::sync::CancellationToken;
 
-use super::fixture::{CASE_FILE, Case, FIXTURE_TOKEN, Run};
+use super::fixture::{CASE_FILE, Case, Expect, FIXTURE_TOKEN, Run};
 
 /// A run that takes longer than this is stuck (fixtures keep retries and pacing fast).
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -106,6 +106,11 @@ async fn replay(dir: &Path, case: &Case, format: RecordFormat) -> anyhow::Result
     Ok(report)
 }
 
+/// How a run ended: the host's summary, or the error class and message.
+type Outcome = Result<ReadSummary, (ErrorKind, String)>;
+
+/// Replays one run of the case against a mock serving its exchanges, and appends its part of
+/// the report: requests, outcome, records, state, and the problems found on the way.
 async fn replay_run(
     dir: &Path,
     case: &Case,
@@ -115,6 +120,60 @@ async fn replay_run(
     format: RecordFormat,
     report: &mut CaseReport,
 ) -> anyhow::Result<()> {
+    let (mock, served_bodies) = start_mock(dir, run).await?;
+    let base_url = mock.base_url();
+    let (settings, secrets) = run_config(case, &base_url, format, label, &mut report.problems)?;
+
+    let before = std::fs::read(state_path).ok();
+    let sink = MemorySink::new();
+    let outcome = run_connector(settings, secrets, run, state_path, &sink, label, report).await?;
+
+    let requests = mock.requests();
+    check_script(&mock, run, label, &mut report.problems);
+    mock.shutdown().await;
+
+    let records = sink.contents();
+    let after = std::fs::read(state_path).ok();
+    let _ = writeln!(report.text, "# {label} (now {})", run.now);
+    if let Some(description) = &run.description {
+        let _ = writeln!(report.text, "{description}");
+    }
+    let matched = report.problems.is_empty();
+    write_requests(&mut report.text, &requests, run, matched);
+    let outcome_class = match &outcome {
+        Ok(_) => "ok".to_owned(),
+        Err((kind, _)) => kind_name(*kind).to_owned(),
+    };
+    write_outcome(&mut report.text, &outcome);
+    let lines: Vec<&[u8]> = records
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    write_records(&lines, &served_bodies, format, label, report);
+    let _ = writeln!(report.text, "## state");
+    let _ = writeln!(report.text, "{}", describe_state(after.as_deref()));
+
+    if let Some(expect) = &run.expect {
+        let facts = RunFacts {
+            outcome_class: &outcome_class,
+            records: lines.len(),
+            state_unchanged: before == after,
+        };
+        check_expectations(expect, &facts, label, &mut report.problems);
+    }
+    let redacted = report
+        .text
+        .replace(&base_url, "[mock]")
+        .replace(&mock_addr(&base_url), "[mock]");
+    report.text = redacted;
+    report.outcomes.push(outcome_class);
+    report.records.push(records);
+    Ok(())
+}
+
+/// Starts a mock that answers the run's exchanges in order; also returns the bodies it serves
+/// as the output writes them (line breaks flattened), to check records against.
+async fn start_mock(dir: &Path, run: &Run) -> anyhow::Result<(MockSlack, Vec<Vec<u8>>)> {
     let script = run
         .exchanges
         .iter()
@@ -131,79 +190,94 @@ async fn replay_run(
     })
     .await
     .context("starting the mock")?;
-    let base_url = mock.base_url();
+    Ok((mock, served_bodies))
+}
 
+/// The case's config pointed at the mock (and in `format`), checked against the config schema
+/// (a violation is a problem of the case), as the input's settings and secrets.
+fn run_config(
+    case: &Case,
+    base_url: &str,
+    format: RecordFormat,
+    label: &str,
+    problems: &mut Vec<String>,
+) -> anyhow::Result<(SlackSettings, SlackSecrets)> {
     let mut settings = case.config.settings.clone();
-    settings.insert("api_base_url".into(), Value::String(base_url.clone()));
+    settings.insert("api_base_url".into(), Value::String(base_url.to_owned()));
     if format == RecordFormat::Ocsf {
         settings.insert("record_format".into(), Value::String("ocsf".into()));
     }
     let document = serde_json::json!({"settings": settings, "secrets": case.config.secrets});
     for violation in connector_sdk::config::validate_against_schema::<SlackAuditInput>(&document) {
-        report
-            .problems
-            .push(format!("{label}: the config is invalid: {violation}"));
+        problems.push(format!("{label}: the config is invalid: {violation}"));
     }
     let settings: SlackSettings =
         serde_json::from_value(Value::Object(settings)).context("config.settings")?;
     let secrets: SlackSecrets = serde_json::from_value(Value::Object(case.config.secrets.clone()))
         .context("config.secrets")?;
+    Ok((settings, secrets))
+}
 
-    let before = std::fs::read(state_path).ok();
-    let sink = MemorySink::new();
-    let outcome =
-        match SlackAuditInput::with_clock(settings, secrets, Arc::new(FixedClock::new(run.now))) {
-            Err(e) => Err((ErrorKind::Config, e.to_string())),
-            Ok(input) => {
-                let (store, state) = host::open_state::<SlackAuditInput>(state_path)?;
-                let shutdown = CancellationToken::new();
-                let read = host::read(
-                    Arc::new(input),
-                    store,
-                    state,
-                    sink.clone(),
-                    ReadOptions::default(),
-                    shutdown.clone(),
-                );
-                match tokio::time::timeout(RUN_TIMEOUT, read).await {
-                    Ok(Ok(summary)) => Ok(summary),
-                    Ok(Err(e)) => Err((e.kind(), e.to_string())),
-                    Err(_) => {
-                        shutdown.cancel();
-                        report.problems.push(format!(
-                            "{label}: still running after {RUN_TIMEOUT:?}; stopped"
-                        ));
-                        Err((ErrorKind::Fatal, "stopped: the run did not finish".into()))
-                    }
-                }
-            }
-        };
+/// Runs the real input and host runtime once, at the run's fixed clock, from the state file
+/// into `sink`; a run stuck past [`RUN_TIMEOUT`] is stopped and is a problem of the case.
+async fn run_connector(
+    settings: SlackSettings,
+    secrets: SlackSecrets,
+    run: &Run,
+    state_path: &Path,
+    sink: &MemorySink,
+    label: &str,
+    report: &mut CaseReport,
+) -> anyhow::Result<Outcome> {
+    let clock = Arc::new(FixedClock::new(run.now));
+    let input = match SlackAuditInput::with_clock(settings, secrets, clock) {
+        Err(e) => return Ok(Err((ErrorKind::Config, e.to_string()))),
+        Ok(input) => input,
+    };
+    let (store, state) = host::open_state::<SlackAuditInput>(state_path)?;
+    let shutdown = CancellationToken::new();
+    let read = host::read(
+        Arc::new(input),
+        store,
+        state,
+        sink.clone(),
+        ReadOptions::default(),
+        shutdown.clone(),
+    );
+    Ok(match tokio::time::timeout(RUN_TIMEOUT, read).await {
+        Ok(Ok(summary)) => Ok(summary),
+        Ok(Err(e)) => Err((e.kind(), e.to_string())),
+        Err(_) => {
+            shutdown.cancel();
+            report.problems.push(format!(
+                "{label}: still running after {RUN_TIMEOUT:?}; stopped"
+            ));
+            Err((ErrorKind::Fatal, "stopped: the run did not finish".into()))
+        }
+    })
+}
 
-    let requests = mock.requests();
+/// The problems of the script: requests it did not expect, exchanges never requested.
+fn check_script(mock: &MockSlack, run: &Run, label: &str, problems: &mut Vec<String>) {
     for mismatch in mock.mismatches() {
-        report.problems.push(format!(
+        problems.push(format!(
             "{label}: a request the fixture does not expect: {mismatch}"
         ));
     }
     let remaining = mock.remaining_script();
     if remaining > 0 {
         let next = run.exchanges.len() - remaining;
-        report.problems.push(format!(
+        problems.push(format!(
             "{label}: {remaining} exchange(s) never requested, starting with #{next} (query {:?})",
             run.exchanges[next].query
         ));
     }
-    mock.shutdown().await;
+}
 
-    let records = sink.contents();
-    let after = std::fs::read(state_path).ok();
-    let text = &mut report.text;
-    let _ = writeln!(text, "# {label} (now {})", run.now);
-    if let Some(description) = &run.description {
-        let _ = writeln!(text, "{description}");
-    }
+/// The report's `## requests` section; while every request `matched` its exchange, each line
+/// says which answer it got.
+fn write_requests(text: &mut String, requests: &[RecordedRequest], run: &Run, matched: bool) {
     let _ = writeln!(text, "## requests ({})", requests.len());
-    let matched = report.problems.is_empty();
     for (i, request) in requests.iter().enumerate() {
         let status = match request.response_status {
             0 => "no answer".to_owned(),
@@ -225,12 +299,12 @@ async fn replay_run(
             request.method, request.target
         );
     }
-    let outcome_class = match &outcome {
-        Ok(_) => "ok".to_owned(),
-        Err((kind, _)) => kind_name(*kind).to_owned(),
-    };
+}
+
+/// The report's `## outcome` section.
+fn write_outcome(text: &mut String, outcome: &Outcome) {
     let _ = writeln!(text, "## outcome");
-    match &outcome {
+    match outcome {
         Ok(summary) => {
             let _ = writeln!(
                 text,
@@ -247,15 +321,22 @@ async fn replay_run(
             );
         }
     }
-    let lines: Vec<&[u8]> = records
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
-    let _ = writeln!(text, "## records ({})", lines.len());
-    for line in &lines {
+}
+
+/// The report's `## records` section, and the problems of records: not UTF-8, not an OCSF
+/// event (in OCSF format), not a byte-exact slice of a served body (in Slack's).
+fn write_records(
+    lines: &[&[u8]],
+    served_bodies: &[Vec<u8>],
+    format: RecordFormat,
+    label: &str,
+    report: &mut CaseReport,
+) {
+    let _ = writeln!(report.text, "## records ({})", lines.len());
+    for line in lines {
         match std::str::from_utf8(line) {
             Ok(s) => {
-                let _ = writeln!(text, "{s}");
+                let _ = writeln!(report.text, "{s}");
             }
             Err(_) => report
                 .problems
@@ -279,39 +360,43 @@ async fn replay_run(
             ));
         }
     }
-    let _ = writeln!(text, "## state");
-    let _ = writeln!(text, "{}", describe_state(after.as_deref()));
+}
 
-    if let Some(expect) = &run.expect {
-        if let Some(expected) = &expect.outcome
-            && *expected != outcome_class
-        {
-            report.problems.push(format!(
-                "{label}: expected outcome {expected:?}, got {outcome_class:?}"
-            ));
-        }
-        if let Some(expected) = expect.records
-            && expected != lines.len() as u64
-        {
-            report.problems.push(format!(
-                "{label}: expected {expected} records, got {}",
-                lines.len()
-            ));
-        }
-        if expect.state_unchanged && before != after {
-            report.problems.push(format!(
-                "{label}: expected the state file to be left as it was, but it changed"
-            ));
-        }
+/// What a run did, as its `expect` block can state it.
+struct RunFacts<'a> {
+    outcome_class: &'a str,
+    records: usize,
+    state_unchanged: bool,
+}
+
+/// The problems of a run whose `expect` facts do not hold.
+fn check_expectations(
+    expect: &Expect,
+    facts: &RunFacts<'_>,
+    label: &str,
+    problems: &mut Vec<String>,
+) {
+    if let Some(expected) = &expect.outcome
+        && expected != facts.outcome_class
+    {
+        problems.push(format!(
+            "{label}: expected outcome {expected:?}, got {:?}",
+            facts.outcome_class
+        ));
     }
-    let redacted = report
-        .text
-        .replace(&base_url, "[mock]")
-        .replace(&mock_addr(&base_url), "[mock]");
-    report.text = redacted;
-    report.outcomes.push(outcome_class);
-    report.records.push(records);
-    Ok(())
+    if let Some(expected) = expect.records
+        && expected != facts.records as u64
+    {
+        problems.push(format!(
+            "{label}: expected {expected} records, got {}",
+            facts.records
+        ));
+    }
+    if expect.state_unchanged && !facts.state_unchanged {
+        problems.push(format!(
+            "{label}: expected the state file to be left as it was, but it changed"
+        ));
+    }
 }
 
 /// `host:port` of a base URL such as `http://127.0.0.1:4321`.

@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::reader::{Doc, Id, Tape};
-use super::table::{self, FALLBACK, Object, Shape, Table};
+use super::table::{self, FALLBACK, Object, Row, Shape, Table};
 use super::writer::{ObjW, escaped};
 
 /// The OCSF version the events follow.
@@ -83,10 +83,51 @@ pub(crate) fn write_event(
         return Mapped::Unknown;
     };
     let action = doc.get(root, "action").filter(|id| doc.is_string(*id));
+    let (row, header, mapped) = row_of(table, &doc, action);
+    let class = table::class(row.class_uid).unwrap_or(&table::CLASSES[0]);
+    let slots = Slots::of(class.shape);
+
+    // Read and take first; write in order afterwards.
+    let taken = Taken::take(&mut doc, root, action, class.shape, row.object, &slots, org);
+    let org: &Option<String> = org;
+
+    // Write.
+    let start = out.len();
+    out.extend_from_slice(header.as_bytes());
+    let mut event = ObjW::continuing(start);
+    let time = taken
+        .date
+        .and_then(|d| millis(&doc, d))
+        .unwrap_or_else(now_millis);
+    event.int(out, "time", time);
+    write_metadata_and_cloud(out, &mut event, &doc, &taken, org);
+    write_class_objects(out, &mut event, &doc, class.shape, row, &taken, time);
+    write_actor_and_source(out, &mut event, &doc, &slots, &taken);
+
+    let mark = out.len();
+    event.key(out, "unmapped");
+    if !doc.write_rest(root, out) {
+        event.undo_key(out, mark);
+    }
+    if raw_data {
+        event.key(out, "raw_data");
+        escaped(out, &String::from_utf8_lossy(raw));
+    }
+    event.close(out);
+    mapped
+}
+
+/// The table's row for the entry's `action` and the event's header (class, activity, status,
+/// severity…), or the fallback row and a header naming the action when the table has none.
+fn row_of<'t>(
+    table: &'t Table,
+    doc: &Doc<'_, '_>,
+    action: Option<Id>,
+) -> (Row, Cow<'t, str>, Mapped) {
     let known = action
         .and_then(|id| doc.text(id))
         .and_then(|a| table.entry(&a));
-    let (row, header, mapped) = match known {
+    match known {
         Some((row, header)) => (*row, Cow::Borrowed(header), Mapped::Known),
         None => {
             let inner = action.map(|id| {
@@ -100,199 +141,174 @@ pub(crate) fn write_event(
                 Mapped::Unknown,
             )
         }
-    };
-    let class = table::class(row.class_uid).unwrap_or(&table::CLASSES[0]);
-    let slots = Slots::of(class.shape);
-
-    // Read and take first; write in order afterwards.
-    let date = doc.take_if(root, "date_create", |d, id| {
-        d.is_number(id) || d.text(id).is_some_and(|t| t.parse::<f64>().is_ok())
-    });
-    let id = doc.take_text(root, "id");
-    let event_code = doc.take_text(root, "action");
-    let mut actor_user = None;
-    if let Some(actor) = doc.open(root, "actor")
-        && let Some(user) = doc.open(actor, "user")
-    {
-        actor_user = user_nodes(&mut doc, user);
     }
-    let mut client = Client::default();
-    let mut place = Place::default();
-    if let Some(context) = doc.open(root, "context") {
-        if let Some(location) = doc.open(context, "location") {
-            place = Place::take(&mut doc, location, org);
-        }
-        client.session = doc.take_if(context, "session_id", |d, id| {
-            let raw = d.raw(id);
-            let number = d.is_number(id) && !raw.contains(['.', 'e', 'E', '-']);
-            let text = d.is_string(id) && raw.len() > 2;
-            // `0` (or "0") is Slack's way of saying there is no session.
-            (number || text) && raw.trim_matches('"').bytes().any(|b| b != b'0')
+}
+
+/// What the event takes from the entry (taken: so not repeated under `unmapped`), and the
+/// entry's `action` when it is a string (read, not taken).
+struct Taken<'a> {
+    action: Option<Id>,
+    date: Option<Id>,
+    id: Option<Id>,
+    event_code: Option<Id>,
+    actor_user: Option<UserNodes>,
+    client: Client,
+    place: Place,
+    target: Target<'a>,
+    values: Values,
+}
+
+impl<'a> Taken<'a> {
+    /// Takes from the entry at `root` what an event of `shape` carries; remembers the
+    /// organization in `org`.
+    fn take(
+        doc: &mut Doc<'a, '_>,
+        root: Id,
+        action: Option<Id>,
+        shape: Shape,
+        object: Object,
+        slots: &Slots,
+        org: &mut Option<String>,
+    ) -> Taken<'a> {
+        let date = doc.take_if(root, "date_create", |d, id| {
+            d.is_number(id) || d.text(id).is_some_and(|t| t.parse::<f64>().is_ok())
         });
-        if let Some(app) = doc.open(context, "app") {
-            client.app_name = doc.take_text(app, "name");
-            client.app_uid = doc.take_text(app, "id");
+        let id = doc.take_text(root, "id");
+        let event_code = doc.take_text(root, "action");
+        let mut actor_user = None;
+        if let Some(actor) = doc.open(root, "actor")
+            && let Some(user) = doc.open(actor, "user")
+        {
+            actor_user = user_nodes(doc, user);
         }
-        client.ip = doc.take_text_if(context, "ip_address", is_ocsf_ip);
-        if slots.http_request {
-            client.ua = doc.take_text(context, "ua");
+        let mut client = Client::default();
+        let mut place = Place::default();
+        if let Some(context) = doc.open(root, "context") {
+            if let Some(location) = doc.open(context, "location") {
+                place = Place::take(doc, location, org);
+            }
+            client.session = doc.take_if(context, "session_id", |d, id| {
+                let raw = d.raw(id);
+                let number = d.is_number(id) && !raw.contains(['.', 'e', 'E', '-']);
+                let text = d.is_string(id) && raw.len() > 2;
+                // `0` (or "0") is Slack's way of saying there is no session.
+                (number || text) && raw.trim_matches('"').bytes().any(|b| b != b'0')
+            });
+            if let Some(app) = doc.open(context, "app") {
+                client.app_name = doc.take_text(app, "name");
+                client.app_uid = doc.take_text(app, "id");
+            }
+            client.ip = doc.take_text_if(context, "ip_address", is_ocsf_ip);
+            if slots.http_request {
+                client.ua = doc.take_text(context, "ua");
+            }
+        }
+        let target = Target::take(doc, root, shape, object);
+        let mut values = Values::default();
+        if let Some(details) = doc.open(root, "details") {
+            values = Values::take(doc, details, shape, object);
+        }
+        Taken {
+            action,
+            date,
+            id,
+            event_code,
+            actor_user,
+            client,
+            place,
+            target,
+            values,
         }
     }
-    let org: &Option<String> = org;
-    let target = Target::take(&mut doc, root, class.shape, row.object);
-    let mut values = Values::default();
-    if let Some(details) = doc.open(root, "details") {
-        values = Values::take(&mut doc, details, class.shape, row.object);
-    }
+}
 
-    // Write.
-    let start = out.len();
-    out.extend_from_slice(header.as_bytes());
-    let mut event = ObjW::continuing(start);
-    let time = date
-        .and_then(|d| millis(&doc, d))
-        .unwrap_or_else(now_millis);
-    event.int(out, "time", time);
+/// `metadata` and `cloud`, the same for every class.
+fn write_metadata_and_cloud(
+    out: &mut Vec<u8>,
+    event: &mut ObjW,
+    doc: &Doc<'_, '_>,
+    taken: &Taken<'_>,
+    org: &Option<String>,
+) {
+    let place = &taken.place;
     event.obj(out, "metadata", |out, m| {
-        if let Some(id) = id {
+        if let Some(id) = taken.id {
             m.raw(out, "uid", doc.raw(id));
             m.raw(out, "original_event_uid", doc.raw(id));
         }
-        if let Some(code) = event_code {
+        if let Some(code) = taken.event_code {
             m.raw(out, "event_code", doc.raw(code));
         }
-        if let Some(date) = date {
-            quoted(out, m, "original_time", &doc, date);
+        if let Some(date) = taken.date {
+            quoted(out, m, "original_time", doc, date);
         }
         m.raw(out, "product", PRODUCT_JSON);
-        if let Some(tenant) = place.tenant(&doc, org) {
+        if let Some(tenant) = place.tenant(doc, org) {
             m.raw(out, "tenant_uid", tenant);
         }
         m.text(out, "version", OCSF_VERSION);
     });
     event.obj(out, "cloud", |out, c| {
         c.text(out, "provider", PROVIDER);
-        c.obj(out, "org", |out, o| place.write_org(out, o, &doc, org));
+        c.obj(out, "org", |out, o| place.write_org(out, o, doc, org));
     });
+}
 
-    match class.shape {
+/// The class's own objects: the user, group, entity, file, API, web resources or finding the
+/// event is about, placed as the class's [`Shape`] says.
+fn write_class_objects(
+    out: &mut Vec<u8>,
+    event: &mut ObjW,
+    doc: &Doc<'_, '_>,
+    shape: Shape,
+    row: Row,
+    taken: &Taken<'_>,
+    time: i64,
+) {
+    let target = &taken.target;
+    match shape {
         Shape::Authentication | Shape::AccountChange => {
-            let user = target.user.as_ref().or(actor_user.as_ref());
+            let user = target.user.as_ref().or(taken.actor_user.as_ref());
             match user {
-                Some(user) => event.obj(out, "user", |out, o| write_user(out, o, &doc, user)),
+                Some(user) => event.obj(out, "user", |out, o| write_user(out, o, doc, user)),
                 None => event.raw(out, "user", UNKNOWN_TYPED_JSON),
             }
-            if class.shape == Shape::Authentication {
+            if shape == Shape::Authentication {
                 event.raw(out, "service", SERVICE_JSON);
-                if let Some(session) = client.session {
-                    event.obj(out, "session", |out, s| {
-                        quoted(out, s, "uid", &doc, session)
-                    });
+                if let Some(session) = taken.client.session {
+                    event.obj(out, "session", |out, s| quoted(out, s, "uid", doc, session));
                 }
             }
         }
         Shape::UserAccess => {
             // The user whose privileges changed: Slack's entity, never the actor who changed them.
             match &target.user {
-                Some(user) => event.obj(out, "user", |out, o| write_user(out, o, &doc, user)),
+                Some(user) => event.obj(out, "user", |out, o| write_user(out, o, doc, user)),
                 None => event.raw(out, "user", UNKNOWN_TYPED_JSON),
             }
-            write_privileges(out, &mut event, &doc, &target, row.object);
-            target.write_resources(out, &mut event, &doc, class.shape);
+            write_privileges(out, event, doc, target, row.object);
+            target.write_resources(out, event, doc, shape);
         }
-        Shape::GroupManagement => {
-            event.obj(out, "group", |out, o| {
-                if row.object == Object::GroupIsLocation && place.write_workspace(out, o, &doc) {
-                    o.text(out, "type", "workspace");
-                } else {
-                    target.write_named(out, o, &doc, class.shape);
-                }
-            });
-            let member = match (&target.user, row.object) {
-                (Some(user), _) => Some(user),
-                (None, Object::MemberIsActor) => actor_user.as_ref(),
-                _ => None,
-            };
-            if let Some(user) = member {
-                event.obj(out, "user", |out, o| write_user(out, o, &doc, user));
-            }
-            if matches!(row.activity_id, 1 | 2) {
-                write_privileges(out, &mut event, &doc, &target, row.object);
-            }
-        }
-        Shape::EntityManagement => match row.object {
-            Object::Policy(name) => {
-                event.obj(out, "entity", |out, e| {
-                    write_policy(out, e, name);
-                    if let Some(org) = &target.org {
-                        e.obj(out, "org", |out, o| org.write(out, o, &doc));
-                    }
-                    if let Some(v) = values.previous {
-                        e.raw(out, "data", doc.raw(v));
-                    }
-                });
-                if let Some(v) = values.new {
-                    event.obj(out, "entity_result", |out, e| {
-                        write_policy(out, e, name);
-                        e.raw(out, "data", doc.raw(v));
-                    });
-                }
-            }
-            Object::AppScopes => {
-                let write_app = |out: &mut Vec<u8>, e: &mut ObjW| {
-                    if target.name.is_some() || target.uid.is_some() {
-                        target.write_named(out, e, &doc, class.shape);
-                    } else if client.app_name.is_some() || client.app_uid.is_some() {
-                        // Slack located the change on a workspace: the app is the one that acted.
-                        if let Some(name) = client.app_name {
-                            e.raw(out, "name", doc.raw(name));
-                        }
-                        if let Some(uid) = client.app_uid {
-                            e.raw(out, "uid", doc.raw(uid));
-                        }
-                        e.text(out, "type", "app");
-                        e.int(out, "type_id", 99);
-                    } else {
-                        target.write_named(out, e, &doc, class.shape);
-                    }
-                };
-                event.obj(out, "entity", |out, e| {
-                    write_app(out, e);
-                    if let Some(v) = values.previous {
-                        e.raw(out, "data", doc.raw(v));
-                    }
-                });
-                if let Some(v) = values.new {
-                    event.obj(out, "entity_result", |out, e| {
-                        write_app(out, e);
-                        e.raw(out, "data", doc.raw(v));
-                    });
-                }
-            }
-            _ => event.obj(out, "entity", |out, o| {
-                target.write_named(out, o, &doc, class.shape)
-            }),
-        },
+        Shape::GroupManagement => write_group(out, event, doc, row, taken),
+        Shape::EntityManagement => write_managed_entity(out, event, doc, row.object, taken),
         Shape::FileHosting => {
-            event.obj(out, "file", |out, o| {
-                target.write_named(out, o, &doc, class.shape)
-            });
+            event.obj(out, "file", |out, o| target.write_named(out, o, doc, shape));
         }
         Shape::ApiActivity => {
             event.obj(out, "api", |out, api| {
-                match action {
+                match taken.action {
                     Some(action) => api.raw(out, "operation", doc.raw(action)),
                     None => api.text(out, "operation", UNKNOWN),
                 }
                 api.raw(out, "service", SERVICE_JSON);
             });
-            target.write_resources(out, &mut event, &doc, class.shape);
+            target.write_resources(out, event, doc, shape);
         }
         Shape::WebResources => {
             event.key(out, "web_resources");
             out.push(b'[');
             let mut resource = ObjW::begin(out);
-            target.write_named(out, &mut resource, &doc, class.shape);
+            target.write_named(out, &mut resource, doc, shape);
             if let Object::Resource(kind) = row.object {
                 resource.text(out, "type", kind);
             }
@@ -300,31 +316,152 @@ pub(crate) fn write_event(
             out.push(b']');
         }
         Shape::DetectionFinding | Shape::DataSecurityFinding => {
-            event.obj(out, "finding_info", |out, info| {
-                match id {
-                    Some(id) => info.raw(out, "uid", doc.raw(id)),
-                    None => info.text(out, "uid", UNKNOWN),
-                }
-                let title = event_code.and_then(|a| doc.text(a)).map(|a| readable(&a));
-                info.text(out, "title", title.as_deref().unwrap_or("Slack finding"));
-                let first_seen = values
-                    .action_timestamp
-                    .and_then(|t| micros_to_millis(&doc, t))
-                    .unwrap_or(time);
-                info.int(out, "first_seen_time", first_seen);
-                if let Some(reasons) = values.reasons {
-                    info.raw(out, "types", doc.raw(reasons));
-                }
-            });
-            target.write_resources(out, &mut event, &doc, class.shape);
+            write_finding_info(out, event, doc, taken, time);
+            target.write_resources(out, event, doc, shape);
         }
     }
+}
 
+/// Group Management's `group` (Slack's entity, or the workspace the entry is located in), its
+/// member and, when one is added or removed, the privileges.
+fn write_group(
+    out: &mut Vec<u8>,
+    event: &mut ObjW,
+    doc: &Doc<'_, '_>,
+    row: Row,
+    taken: &Taken<'_>,
+) {
+    let target = &taken.target;
+    event.obj(out, "group", |out, o| {
+        if row.object == Object::GroupIsLocation && taken.place.write_workspace(out, o, doc) {
+            o.text(out, "type", "workspace");
+        } else {
+            target.write_named(out, o, doc, Shape::GroupManagement);
+        }
+    });
+    let member = match (&target.user, row.object) {
+        (Some(user), _) => Some(user),
+        (None, Object::MemberIsActor) => taken.actor_user.as_ref(),
+        _ => None,
+    };
+    if let Some(user) = member {
+        event.obj(out, "user", |out, o| write_user(out, o, doc, user));
+    }
+    if matches!(row.activity_id, 1 | 2) {
+        write_privileges(out, event, doc, target, row.object);
+    }
+}
+
+/// Entity Management's `entity` (and `entity_result` with the new value): a setting as a
+/// Policy, an app whose scopes changed, or Slack's entity.
+fn write_managed_entity(
+    out: &mut Vec<u8>,
+    event: &mut ObjW,
+    doc: &Doc<'_, '_>,
+    object: Object,
+    taken: &Taken<'_>,
+) {
+    let (target, values, client) = (&taken.target, &taken.values, &taken.client);
+    let shape = Shape::EntityManagement;
+    match object {
+        Object::Policy(name) => {
+            event.obj(out, "entity", |out, e| {
+                write_policy(out, e, name);
+                if let Some(org) = &target.org {
+                    e.obj(out, "org", |out, o| org.write(out, o, doc));
+                }
+                if let Some(v) = values.previous {
+                    e.raw(out, "data", doc.raw(v));
+                }
+            });
+            if let Some(v) = values.new {
+                event.obj(out, "entity_result", |out, e| {
+                    write_policy(out, e, name);
+                    e.raw(out, "data", doc.raw(v));
+                });
+            }
+        }
+        Object::AppScopes => {
+            let write_app = |out: &mut Vec<u8>, e: &mut ObjW| {
+                if target.name.is_some() || target.uid.is_some() {
+                    target.write_named(out, e, doc, shape);
+                } else if client.app_name.is_some() || client.app_uid.is_some() {
+                    // Slack located the change on a workspace: the app is the one that acted.
+                    if let Some(name) = client.app_name {
+                        e.raw(out, "name", doc.raw(name));
+                    }
+                    if let Some(uid) = client.app_uid {
+                        e.raw(out, "uid", doc.raw(uid));
+                    }
+                    e.text(out, "type", "app");
+                    e.int(out, "type_id", 99);
+                } else {
+                    target.write_named(out, e, doc, shape);
+                }
+            };
+            event.obj(out, "entity", |out, e| {
+                write_app(out, e);
+                if let Some(v) = values.previous {
+                    e.raw(out, "data", doc.raw(v));
+                }
+            });
+            if let Some(v) = values.new {
+                event.obj(out, "entity_result", |out, e| {
+                    write_app(out, e);
+                    e.raw(out, "data", doc.raw(v));
+                });
+            }
+        }
+        _ => event.obj(out, "entity", |out, o| {
+            target.write_named(out, o, doc, shape)
+        }),
+    }
+}
+
+/// A finding's `finding_info`: its uid (the entry's id), a title from the action, when it was
+/// first seen, and why (an anomaly's reasons).
+fn write_finding_info(
+    out: &mut Vec<u8>,
+    event: &mut ObjW,
+    doc: &Doc<'_, '_>,
+    taken: &Taken<'_>,
+    time: i64,
+) {
+    event.obj(out, "finding_info", |out, info| {
+        match taken.id {
+            Some(id) => info.raw(out, "uid", doc.raw(id)),
+            None => info.text(out, "uid", UNKNOWN),
+        }
+        let title = taken
+            .event_code
+            .and_then(|a| doc.text(a))
+            .map(|a| readable(&a));
+        info.text(out, "title", title.as_deref().unwrap_or("Slack finding"));
+        let first_seen = taken
+            .values
+            .action_timestamp
+            .and_then(|t| micros_to_millis(doc, t))
+            .unwrap_or(time);
+        info.int(out, "first_seen_time", first_seen);
+        if let Some(reasons) = taken.values.reasons {
+            info.raw(out, "types", doc.raw(reasons));
+        }
+    });
+}
+
+/// `actor`, `src_endpoint` and `http_request` at the top, or in `evidences` (with the user the
+/// finding is about) for a class without an actor.
+fn write_actor_and_source(
+    out: &mut Vec<u8>,
+    event: &mut ObjW,
+    doc: &Doc<'_, '_>,
+    slots: &Slots,
+    taken: &Taken<'_>,
+) {
+    let client = &taken.client;
     let write_actor = |out: &mut Vec<u8>, a: &mut ObjW| {
         if let Some(session) = client.session {
-            a.obj(out, "session", |out, s| {
-                quoted(out, s, "uid", &doc, session)
-            });
+            a.obj(out, "session", |out, s| quoted(out, s, "uid", doc, session));
         }
         if let Some(name) = client.app_name {
             a.raw(out, "app_name", doc.raw(name));
@@ -332,8 +469,8 @@ pub(crate) fn write_event(
         if let Some(uid) = client.app_uid {
             a.raw(out, "app_uid", doc.raw(uid));
         }
-        if let Some(user) = &actor_user {
-            a.obj(out, "user", |out, o| write_user(out, o, &doc, user));
+        if let Some(user) = &taken.actor_user {
+            a.obj(out, "user", |out, o| write_user(out, o, doc, user));
         }
         if a.is_empty() && slots.required {
             a.raw(out, "user", UNKNOWN_TYPED_JSON);
@@ -362,8 +499,8 @@ pub(crate) fn write_event(
         evidence.obj(out, "src_endpoint", write_src);
         evidence.obj(out, "http_request", write_http);
         // The user the finding is about.
-        if let Some(user) = &target.user {
-            evidence.obj(out, "user", |out, o| write_user(out, o, &doc, user));
+        if let Some(user) = &taken.target.user {
+            evidence.obj(out, "user", |out, o| write_user(out, o, doc, user));
         }
         if evidence.end(out) {
             out.push(b']');
@@ -377,18 +514,6 @@ pub(crate) fn write_event(
             event.obj(out, "http_request", write_http);
         }
     }
-
-    let mark = out.len();
-    event.key(out, "unmapped");
-    if !doc.write_rest(root, out) {
-        event.undo_key(out, mark);
-    }
-    if raw_data {
-        event.key(out, "raw_data");
-        escaped(out, &String::from_utf8_lossy(raw));
-    }
-    event.close(out);
-    mapped
 }
 
 /// `privileges`: the row's privilege, or the name of Slack's entity (a role) when the row

@@ -51,17 +51,7 @@ async fn bad_configs_are_refused_with_exit_2_and_nothing_written() {
     for (config, expected) in cases {
         let work = Workdir::new();
         let path = work.write_config(&config);
-        let out = run_binary(
-            &[
-                "read",
-                "--config",
-                path.to_str().unwrap(),
-                "--state",
-                work.state().to_str().unwrap(),
-            ],
-            &[],
-        )
-        .await;
+        let out = run_read(&path, &work.state(), &[], &[]).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{config}: {stderr}");
         assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
@@ -101,14 +91,7 @@ async fn unusable_state_files_are_errors_and_left_untouched() {
         let work = Workdir::new();
         std::fs::write(work.state(), bytes).unwrap();
         let path = work.write_config(&config(settings(&mock, json!({}))));
-        let out = run_binary(
-            &[
-                "read",
-                "--config",
-                path.to_str().unwrap(),
-                "--state",
-                work.state().to_str().unwrap(),
-            ],
+        let out = run_read(&path, &work.state(), &[],
             &[],
         )
         .await;
@@ -203,13 +186,7 @@ async fn an_unwritable_state_directory_is_refused_before_anything_is_delivered()
     let as_root = std::fs::metadata(dir).unwrap().uid() == 0;
     perms(dir, if as_root { 0o755 } else { 0o555 });
     let mut command = tokio::process::Command::new(binary());
-    command.args([
-        "read",
-        "--config",
-        config.to_str().unwrap(),
-        "--state",
-        work.state().to_str().unwrap(),
-    ]);
+    command.args(read_args(&config, &work.state()));
     if as_root {
         command.uid(65534);
     }
@@ -233,13 +210,7 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
     let work = Workdir::new();
     let path = work.write_config(&config(settings(&mock, json!({}))));
     let mut child = tokio::process::Command::new(binary())
-        .args([
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ])
+        .args(read_args(&path, &work.state()))
         .args(["--follow", "--poll-interval", "0.5"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -250,17 +221,7 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
 
     // While it runs, a second reader on the same state refuses.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let second = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let second = run_read(&path, &work.state(), &[], &[]).await;
     assert_eq!(second.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&second.stderr).contains("in use"));
 

@@ -34,13 +34,7 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
     for (i, after) in kills.iter().enumerate() {
         run_starts.push(delivered.len());
         let mut child = tokio::process::Command::new(binary())
-            .args([
-                "read",
-                "--config",
-                path.to_str().unwrap(),
-                "--state",
-                work.state().to_str().unwrap(),
-            ])
+            .args(read_args(&path, &work.state()))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -63,17 +57,7 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
     }
     // A last run to completion.
     run_starts.push(delivered.len());
-    let out = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let out = run_read(&path, &work.state(), &[], &[]).await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -156,13 +140,7 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
 
     let child = tokio::process::Command::new("sh")
         .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", binary()])
-        .args([
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ])
+        .args(read_args(&path, &work.state()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -179,11 +157,7 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
         "{:?}",
         out.status
     );
-    let first_run: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(id_of)
-        .collect();
+    let first_run: Vec<String> = ids_in(&out.stdout);
     assert_eq!(
         first_run.len(),
         100,
@@ -191,23 +165,9 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
     );
     assert!(!work.state().exists(), "a state file was written in place");
 
-    let out = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let out = run_read(&path, &work.state(), &[], &[]).await;
     assert_eq!(out.status.code(), Some(0));
-    let second_run: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(id_of)
-        .collect();
+    let second_run: Vec<String> = ids_in(&out.stdout);
     let again = second_run
         .iter()
         .filter(|id| first_run.contains(id))

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connector_sdk::host::{self, ReadOptions};
-use connector_sdk::metrics::{Metrics, MetricsServer};
+use connector_sdk::metrics::Metrics;
 use connector_sdk::output::MemorySink;
 use serde_json::json;
 use slack_audit::SlackAuditInput;
@@ -278,27 +278,24 @@ async fn healthz_turns_503_while_slack_fails_and_back_to_200_when_it_answers() {
         &mock,
         json!({"backfill_start_time": "2025-12-31", "max_retries": 0}),
     ));
-    let metrics = Metrics::new(&input, "test");
-    let server = MetricsServer::bind("127.0.0.1:0", metrics.clone())
-        .await
-        .unwrap();
-    let addr = server.local_addr();
-    let (store, initial) = host::open_state::<SlackAuditInput>(&work.state()).unwrap();
     let shutdown = CancellationToken::new();
-    let sink = MemorySink::new();
-    let reading = tokio::spawn(host::read(
-        Arc::new(input),
-        store,
-        initial,
-        sink.clone(),
+    let ServedRead {
+        addr,
+        metrics,
+        server,
+        reading,
+        ..
+    } = ServedRead::start(
+        input,
+        &work.state(),
         ReadOptions {
             follow: true,
             poll_interval: Duration::from_millis(100),
-            metrics: Some(metrics.clone()),
             ..ReadOptions::default()
         },
         shutdown.clone(),
-    ));
+    )
+    .await;
     let within = Duration::from_secs(10);
     let ok = health_becomes(addr, 200, within).await;
     assert!(ok.starts_with("ok"), "{ok}");
@@ -357,19 +354,7 @@ async fn a_busy_address_is_a_usage_error_before_anything_is_read() {
         &mock,
         json!({"backfill_start_time": "2025-12-31"}),
     )));
-    let out = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-            "--metrics-addr",
-            &addr,
-        ],
-        &[],
-    )
-    .await;
+    let out = run_read(&path, &work.state(), &["--metrics-addr", &addr], &[]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -398,26 +383,23 @@ async fn no_client_can_starve_healthz() {
         &mock,
         json!({"backfill_start_time": "2025-12-31"}),
     ));
-    let metrics = Metrics::new(&input, "test");
-    let server = MetricsServer::bind("127.0.0.1:0", metrics.clone())
-        .await
-        .unwrap();
-    let addr = server.local_addr();
-    let (store, initial) = host::open_state::<SlackAuditInput>(&work.state()).unwrap();
-    let sink = MemorySink::new();
-    let reading = tokio::spawn(host::read(
-        Arc::new(input),
-        store,
-        initial,
-        sink.clone(),
+    let ServedRead {
+        addr,
+        server,
+        sink,
+        reading,
+        ..
+    } = ServedRead::start(
+        input,
+        &work.state(),
         ReadOptions {
             follow: false,
             poll_interval: Duration::from_secs(3600),
-            metrics: Some(metrics.clone()),
             ..ReadOptions::default()
         },
         CancellationToken::new(),
-    ));
+    )
+    .await;
 
     // Twice as many hostile connections as slots: half trickle a head, half pipeline.
     let stop = CancellationToken::new();

@@ -147,11 +147,7 @@ async fn a_private_ca_upstream_is_refused_plainly_then_read_exactly_once_with_it
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ids: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(id_of)
-        .collect();
+    let ids: Vec<String> = ids_in(&out.stdout);
     assert_exactly_once(&ids, &expected);
     let again = run_binary(&args, &NO_PROXIES).await;
     assert_eq!(again.status.code(), Some(0));
@@ -255,14 +251,10 @@ async fn a_loopback_http_base_url_never_goes_through_a_proxy() {
         json!({"backfill_start_time": "2025-12-31", "max_retries": 0}),
     )));
     let dead = "http://127.0.0.1:9";
-    let out = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ],
+    let out = run_read(
+        &path,
+        &work.state(),
+        &[],
         &[
             ("HTTP_PROXY", dead),
             ("http_proxy", dead),
@@ -278,10 +270,6 @@ async fn a_loopback_http_base_url_never_goes_through_a_proxy() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ids: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(id_of)
-        .collect();
+    let ids: Vec<String> = ids_in(&out.stdout);
     assert_exactly_once(&ids, &expected);
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use connector_sdk::HostError;
 use connector_sdk::host::{self, ReadOptions, ReadSummary};
+use connector_sdk::metrics::{Metrics, MetricsServer};
 use connector_sdk::output::MemorySink;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -159,6 +160,88 @@ pub async fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().await.unwrap()
+}
+
+/// A read running in-process on its own task, its metrics served on a loopback port.
+pub struct ServedRead {
+    /// Where the metrics endpoint listens.
+    pub addr: SocketAddr,
+    pub metrics: Metrics,
+    pub server: MetricsServer,
+    /// What the read wrote.
+    pub sink: MemorySink,
+    pub reading: tokio::task::JoinHandle<Result<ReadSummary, HostError>>,
+}
+
+impl ServedRead {
+    /// Starts `input` reading from the state file `state` with `options` (and metrics, served
+    /// on `127.0.0.1:0`) until `shutdown`.
+    pub async fn start(
+        input: SlackAuditInput,
+        state: &Path,
+        options: ReadOptions,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let metrics = Metrics::new(&input, "test");
+        let server = MetricsServer::bind("127.0.0.1:0", metrics.clone())
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let (store, initial) = host::open_state::<SlackAuditInput>(state).unwrap();
+        let sink = MemorySink::new();
+        let reading = tokio::spawn(host::read(
+            Arc::new(input),
+            store,
+            initial,
+            sink.clone(),
+            ReadOptions {
+                metrics: Some(metrics.clone()),
+                ..options
+            },
+            shutdown,
+        ));
+        ServedRead {
+            addr,
+            metrics,
+            server,
+            sink,
+            reading,
+        }
+    }
+}
+
+/// The arguments of `slack-audit read --config <config> --state <state>`.
+pub fn read_args(config: &Path, state: &Path) -> Vec<String> {
+    vec![
+        "read".to_owned(),
+        "--config".to_owned(),
+        config.to_str().unwrap().to_owned(),
+        "--state".to_owned(),
+        state.to_str().unwrap().to_owned(),
+    ]
+}
+
+/// Runs `slack-audit read --config <config> --state <state>`, then `extra` arguments, to
+/// completion, with `envs` set.
+pub async fn run_read(
+    config: &Path,
+    state: &Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Output {
+    let args = read_args(config, state);
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend_from_slice(extra);
+    run_binary(&all, envs).await
+}
+
+/// The ids of the records a run wrote on stdout, in order (the output must be UTF-8).
+pub fn ids_in(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(id_of)
+        .collect()
 }
 
 /// Asserts `ids` holds every id of `expected` exactly once and nothing else.
