@@ -146,11 +146,8 @@ impl Dir {
         std::fs::write(&path, doc.to_string()).unwrap();
         // Private, as a config holding a secret should be (else the SDK warns).
         #[cfg(unix)]
-        std::fs::set_permissions(
-            &path,
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
         path
     }
 }
