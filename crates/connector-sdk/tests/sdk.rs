@@ -645,8 +645,7 @@ fn last_state(lines: &[String], path: &Path) -> u64 {
     let last = lines
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["type"] == "STATE")
-        .last()
+        .rfind(|m| m["type"] == "STATE")
         .unwrap();
     std::fs::write(path, json!([last["state"]]).to_string()).unwrap();
     last["state"]["stream"]["stream_state"]["state"]["next"]
