@@ -6,8 +6,9 @@
 //! An input should be able to say "I count pages" without tying its trait signature to one
 //! metrics library or exposition format. The handles here are the SDK's own: plain atomics the
 //! input records into whether or not anybody scrapes (recording is a few additions). An input
-//! that wants them exposed declares them once in [`Input::register_metrics`]
-//! (crate::Input::register_metrics) through [`Instruments`]; the runtime
+//! that wants them exposed declares them once in
+//! [`Input::register_metrics`](crate::contract::input::Input::register_metrics) through
+//! [`Instruments`]; the runtime
 //! ([`crate::runtime::metrics`]) maps each declaration onto its Prometheus registry, under the
 //! prefix derived from the connector's name, and encodes the current values at every scrape.
 //!

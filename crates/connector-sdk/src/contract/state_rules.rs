@@ -131,14 +131,6 @@ fn open_envelope<S: DeserializeOwned>(
         .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
 }
 
-/// Decodes the bytes of a state file of input `I` (read from `path`): [`decode`] with `I`'s
-/// name, version and migration, then [`refuse_impossible`].
-pub fn decode_for<I: Input>(bytes: &[u8], path: &Path) -> Result<I::State, StateError> {
-    let state = decode(bytes, path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
-    refuse_impossible::<I>(&state, path)?;
-    Ok(state)
-}
-
 /// Decodes an envelope of input `I` held as a JSON value (from `path`): [`decode_envelope`]
 /// with `I`'s name, version and migration, then [`refuse_impossible`].
 pub fn decode_envelope_for<I: Input>(value: Value, path: &Path) -> Result<I::State, StateError> {
