@@ -9,7 +9,7 @@
 //!
 //! # Secrets from the environment
 //!
-//! A secret named in [`Secrets::FROM_ENVIRONMENT`](crate::contract::input::Secrets::FROM_ENVIRONMENT) and
+//! A secret named in [`Secrets::FROM_ENVIRONMENT`] and
 //! absent from the document is taken, in this order, from the environment variable
 //! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for
 //! `slack-audit`'s `user_oauth_token`, `SLACK_AUDIT_USER_OAUTH_TOKEN`); from the file named by

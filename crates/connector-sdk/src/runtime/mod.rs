@@ -8,7 +8,7 @@
 //! - [`metrics`]: the Prometheus registry (the host's families and the input's declared
 //!   instruments), `/metrics` and `/healthz`.
 //! - [`launch`]: the async runtime, signals and the read summary, once for both front ends.
-//! - [`config_file`], [`file`]: the files an operator names, read without trusting them.
+//! - [`config_file`], [`file`](mod@file): the files an operator names, read without trusting them.
 //! - [`logging`], [`redact`]: logs on stderr, and the scrub of secrets from everything printed.
 
 pub mod config_file;

@@ -5,7 +5,7 @@
 //! written; commits replace it atomically, so the read sees one whole state), and the lock is
 //! probed without waiting ([`crate::runtime::state::lock_is_held`]). The generic parts live here: the
 //! envelope, the lock probe, the two renderings. What the state *means* is the input's to say,
-//! through [`Input::describe_state`](crate::Input::describe_state).
+//! through [`Input::describe_state`].
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -32,7 +32,7 @@ pub struct StatusReport {
     pub version: u32,
     /// The input's description, when the file exists.
     pub description: Option<StateDescription>,
-    /// Why a `read` would refuse this state ([`Input::check_state`](crate::Input::check_state)),
+    /// Why a `read` would refuse this state ([`Input::check_state`]),
     /// if it would.
     pub problem: Option<String>,
 }
