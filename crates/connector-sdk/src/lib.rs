@@ -12,15 +12,14 @@
 //! # The shape: three layers in one crate
 //!
 //! ```text
-//! front     cli, airbyte                 command lines, framing, exit codes
+//! front     cli, airbyte                    command lines, framing, exit codes
 //!   |
-//! runtime   host, state, status, output, the runtime that reads: writer thread, state file,
-//!           metrics, launch, config_file,   Prometheus registry and endpoint, signals, logs
-//!           file, logging, redact
+//! runtime   host, state, status, output,    the writer thread, the state file, the
+//!           metrics, launch, config_file,   Prometheus registry and endpoint, signals,
+//!           file, logging, redact           the files an operator names, logs
 //!   |
-//! contract  input, instruments, config,  what a connector implements; names no runtime,
-//!           state_rules, checkpoint,     metrics or HTTP type
-//!           error
+//! contract  input, instruments, config,     what a connector implements; names no
+//!           state_rules, checkpoint, error  runtime, metrics or HTTP type
 //! ```
 //!
 //! Each layer imports only the layers below it ([`contract`] nothing but itself).
