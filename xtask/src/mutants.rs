@@ -2,8 +2,8 @@
 //!
 //! # Why
 //!
-//! The exactly-once promise rests on four files: `connector-sdk`'s `state.rs` (atomic commits,
-//! refused loads) and `host.rs` (commit only after delivery), `slack-audit`'s `sync.rs` (the
+//! The exactly-once promise rests on these files: `connector-sdk`'s `runtime/state.rs` and
+//! `contract/state_rules.rs` (atomic commits, refused loads) and `runtime/host.rs` (commit only after delivery), `slack-audit`'s `sync.rs` (the
 //! window, its position and the watermark) and `page.rs` (what a body says). A test suite that
 //! stays green when one of their operators is flipped does not guard them. This task runs
 //! [cargo-mutants] over exactly those files, one group per file, each with the narrow set of
@@ -97,9 +97,12 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         name: "state",
-        files: &["crates/connector-sdk/src/state.rs"],
+        files: &[
+            "crates/connector-sdk/src/runtime/state.rs",
+            "crates/connector-sdk/src/contract/state_rules.rs",
+        ],
         test_packages: &["connector-sdk", "slack-audit"],
-        targets: &["--lib", "--test=host", "--test=it"],
+        targets: &["--lib", "--test=host", "--test=sdk", "--test=it"],
         // The SDK's tests, and the binary's tests that load, refuse, probe or resume from a
         // state file (native and Airbyte).
         filter: "package(connector-sdk) | (binary(it) & test(/^(cli::unusable_state|hostile::arbitrary_state|status::|kills::a_kill_between|airbyte::(the_state_forms|resuming_from_the_last_state))/))",
@@ -109,11 +112,11 @@ pub const GROUPS: &[Group] = &[
     Group {
         name: "host",
         files: &[
-            "crates/connector-sdk/src/host.rs",
-            "crates/connector-sdk/src/checkpoint.rs",
+            "crates/connector-sdk/src/runtime/host.rs",
+            "crates/connector-sdk/src/contract/checkpoint.rs",
         ],
         test_packages: &["connector-sdk", "slack-audit"],
-        targets: &["--lib", "--test=host", "--test=it"],
+        targets: &["--lib", "--test=host", "--test=sdk", "--test=it"],
         // The SDK's tests, and the binary's tests of exit codes, follow mode, signals, kills,
         // a run that read nothing, and the Airbyte front end's checkpoints.
         filter: "package(connector-sdk) | (binary(it) & test(/^(errors::(persistent_failures|a_200_with|check_reports)|cli::follow_mode|kills::|lifecycle::(sig|a_second_signal)|sync::first_run|airbyte::(read_writes|a_host_resuming))/))",

@@ -9,48 +9,114 @@
 //! of the output. This crate owns those pieces once, so an input (such as `slack-audit`) only
 //! has to know its source.
 //!
-//! # The shape
+//! # The shape: three layers in one crate
+//!
+//! ```text
+//! front     cli, airbyte                    command lines, framing, exit codes
+//!   |
+//! runtime   host, state, status, output,    the writer thread, the state file, the
+//!           metrics, launch, config_file,   Prometheus registry and endpoint, signals,
+//!           file, logging, redact           the files an operator names, logs
+//!   |
+//! contract  input, instruments, config,     what a connector implements; names no
+//!           state_rules, checkpoint, error  runtime, metrics or HTTP type
+//! ```
+//!
+//! Each layer imports only the layers below it ([`contract`] nothing but itself).
 //!
 //! - [`Input`] is the one core trait: declare [`Settings`], [`Secrets`] and a versioned state
 //!   type, build yourself from a validated [`Config`], [`Input::check`] the configuration against
 //!   the source, and [`Input::read`] records in [`Batch`]es. Each batch carries the checkpoint
 //!   that becomes durable only once the host has delivered the batch.
 //! - [`ReadContext`] carries the output channel and the shutdown signal into `read`.
-//! - [`metrics`] is the registry of metric families (generic ones recorded by the host, the
-//!   input's own) and the `/metrics` + `/healthz` endpoint; [`status`] describes a state file
-//!   without touching it.
+//! - [`instruments`] is how an input declares and records its own metrics in the SDK's terms;
+//!   [`metrics`] (runtime) is the registry that exposes them beside the host's generic families,
+//!   and the `/metrics` + `/healthz` endpoint. [`status`] describes a state file without
+//!   touching it; what the state means is the input's [`StateDescription`].
 //! - [`config`] generates the config JSON Schema and validates raw documents against it.
-//! - [`state`] is the state file: locked, versioned, replaced atomically.
+//! - [`state_rules`] is what a saved state may be (envelope, version, migration, refusals),
+//!   once; [`state`] is the state file: locked, versioned, replaced atomically.
 //! - [`host`] is the in-process runtime (embed an input in a Rust pipeline without the CLI).
 //!   Two front ends are built on it: [`cli`], the native command line ([`cli::run`]: NDJSON on
 //!   stdout, a state file), and [`airbyte`], the Airbyte protocol ([`airbyte::run`]: JSON
 //!   messages on stdout, state kept by the pipeline host). Both commit through
-//!   [`Checkpoints`] only what was delivered.
+//!   [`Checkpoints`] only what was delivered, and both start through [`launch`].
+//!
+//! The modules are re-exported at the crate root under their short names
+//! (`connector_sdk::host`, `connector_sdk::metrics`, …).
 //!
 //! Nothing here knows about any particular source; the only HTTP here is the metrics endpoint.
+//!
+//! # Writing a connector on connector-sdk
+//!
+//! A connector is a library crate with one [`Input`] and two one-line binaries. The complete,
+//! tested example is the SDK's fake connector, `crates/connector-sdk/tests/fake/mod.rs` (about
+//! 200 lines), which `tests/sdk.rs` runs through both front ends.
+//!
+//! 1. **Settings and secrets.** Two serde + schemars structs with `deny_unknown_fields`; their
+//!    doc comments become the config schema's descriptions (`NAME spec`). Secrets are
+//!    [`secrecy`] types marked `#[schemars(extend("writeOnly" = true))]`: never serialised,
+//!    redacted in `Debug`, masked in every message.
+//! 2. **The state.** What you need to resume after the last delivered batch, and nothing more
+//!    (`Serialize + Deserialize + Default + Clone + PartialEq`). Give it a
+//!    [`Input::STATE_VERSION`]; bump it when its shape changes and upgrade older ones in
+//!    [`Input::migrate_state`]. Refuse in [`Input::check_state`] what no run could have written.
+//! 3. **The input.** [`Input::from_config`] runs the checks a schema cannot express, reporting
+//!    every problem with its JSON pointer ([`Violation`]); [`Input::check`] proves the config with
+//!    one cheap call; [`Input::read`] reads from the state it is given and hands the host
+//!    [`Batch`]es through [`ReadContext::emit`], each with the state *after* its records:
+//!
+//!    ```ignore
+//!    async fn read(&self, state: MyState, cx: &ReadContext<MyState>) -> Result<(), InputError> {
+//!        let mut next = state;
+//!        while let Some(page) = self.fetch(&next).await? {        // your source
+//!            let mut records = cx.record_buf(page.len());
+//!            for item in &page.items {
+//!                records.push_json(item.raw_json());              // bytes as the source sent them
+//!            }
+//!            next = next.after(&page);
+//!            if cx.emit(Batch { records, checkpoint: next.clone() }).await.is_err() {
+//!                return Ok(());                                    // the host is stopping
+//!            }
+//!        }
+//!        Ok(())
+//!    }
+//!    ```
+//!
+//!    Never write state yourself and never checkpoint ahead of the records: the host commits a
+//!    batch's checkpoint only after delivering its records, so a kill at any instant resumes
+//!    without loss. Classify errors ([`InputError::auth`], [`InputError::transient`], …): they
+//!    become exit codes and Airbyte `failure_type`s.
+//! 4. **Optional capabilities.** [`Input::record_stream`] (the stream's name, record schema,
+//!    cursor and key for Airbyte's `discover`), [`Input::register_metrics`] (declare your own
+//!    [`instruments`]: counters, labelled families, histograms, scrape-time gauges; the runtime
+//!    exposes them beside its own on `--metrics-addr`), [`Input::describe_state`] (what `status`
+//!    shows), [`Secrets::redact`] (credential shapes to scrub from everything printed).
+//! 5. **The binaries.** `fn main() -> ExitCode { connector_sdk::cli::run::<MyInput>(VERSION) }`
+//!    for the native command line (`spec`, `check`, `read`, `status`), and the same with
+//!    [`airbyte::run`] for an Airbyte source (`spec`, `check`, `discover`, `read`).
+//!
+//! Test the input in process with [`host::read`] and an [`output::MemorySink`], and as a process
+//! the way `tests/sdk.rs` does.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod airbyte;
-pub mod checkpoint;
-pub mod cli;
-pub mod config;
-pub mod error;
-pub mod file;
-pub mod host;
-pub mod input;
-pub mod logging;
-pub mod metrics;
-pub mod output;
-pub mod redact;
-pub mod state;
-pub mod status;
+pub mod contract;
+pub mod front;
+pub mod runtime;
+
+pub use contract::{checkpoint, config, error, input, instruments, state_rules};
+pub use front::{airbyte, cli};
+pub use runtime::{
+    config_file, file, host, launch, logging, metrics, output, redact, state, status,
+};
 
 pub use checkpoint::Checkpoints;
 pub use config::Config;
-pub use error::{ConfigError, ErrorKind, HostError, InputError, Violation};
+pub use error::{ConfigError, ErrorKind, HostError, InputError, StateError, Violation};
 pub use input::{
-    Batch, BufferPool, Input, ReadContext, RecordBuf, RecordStream, Secrets, Settings, Stopped,
+    Batch, BufferPool, EmitObserver, Input, ReadContext, RecordBuf, RecordStream, Secrets,
+    Settings, StateDescription, Stopped,
 };
 pub use secrecy;

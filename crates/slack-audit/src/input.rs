@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::metrics::Registry;
-use connector_sdk::status::StateDescription;
+use connector_sdk::StateDescription;
+use connector_sdk::instruments::Instruments;
 use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordStream, Violation};
 
 use crate::clock::{Clock, SystemClock};
@@ -176,8 +176,8 @@ impl Input for SlackAuditInput {
         engine.run(state, cx).await.map(|_| ())
     }
 
-    fn register_metrics(&self, registry: &mut Registry) {
-        self.metrics.register(registry);
+    fn register_metrics(&self, instruments: &mut Instruments) {
+        self.metrics.register(instruments);
     }
 
     fn describe_state(state: &SyncState) -> StateDescription {

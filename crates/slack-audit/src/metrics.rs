@@ -2,9 +2,10 @@
 //! where the position is.
 //!
 //! The families are created with the input and recorded into whether or not anybody asked for
-//! metrics (they are atomics; recording is a few additions per page); they are exposed only
-//! when the host registers them ([`connector_sdk::Input::register_metrics`]), under the prefix
-//! the SDK derives from the connector's name (`slack_audit_`).
+//! metrics (they are the SDK's instruments, atomics; recording is a few additions per page);
+//! they are exposed only when the host asks for them ([`connector_sdk::Input::register_metrics`]
+//! declares them, [`connector_sdk::instruments`]), under the prefix the SDK derives from the
+//! connector's name (`slack_audit_`).
 //!
 //! Nothing here is recorded per entry: the engine counts a page's entries in locals and adds the
 //! page's totals ([`SlackMetrics::page`]); requests, retries and waits are counted where they
@@ -19,19 +20,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use connector_sdk::metrics::prometheus_client::collector::Collector;
-use connector_sdk::metrics::prometheus_client::encoding::{
-    DescriptorEncoder, EncodeGaugeValue, EncodeMetric,
+use connector_sdk::instruments::{
+    Counter, CounterFamily, FloatCounter, GaugeReadings, GaugeSource, Histogram, Instruments, Unit,
+    exponential_buckets, unix_now,
 };
-use connector_sdk::metrics::prometheus_client::metrics::MetricType;
-use connector_sdk::metrics::prometheus_client::metrics::counter::Counter;
-use connector_sdk::metrics::prometheus_client::metrics::family::Family;
-use connector_sdk::metrics::prometheus_client::metrics::gauge::ConstGauge;
-use connector_sdk::metrics::prometheus_client::metrics::histogram::{
-    Histogram, exponential_buckets,
-};
-use connector_sdk::metrics::prometheus_client::registry::Unit;
-use connector_sdk::metrics::{FloatCounter, Labels, Registry, unix_now};
 
 use crate::page::Page;
 use crate::source::FetchError;
@@ -44,14 +36,14 @@ pub struct SlackMetrics {
     unkeyed: Counter,
     out_of_window: Counter,
     pages: Counter,
-    requests: Family<Labels<2>, Counter>,
+    requests: CounterFamily<2>,
     request_duration: Histogram,
     received: Counter,
-    retries: Family<Labels<1>, Counter>,
+    retries: CounterFamily<1>,
     rate_limited: Counter,
     rate_limit_wait: FloatCounter,
     backoff_wait: FloatCounter,
-    cursor_restarts: Family<Labels<1>, Counter>,
+    cursor_restarts: CounterFamily<1>,
     position: Arc<Position>,
 }
 
@@ -62,89 +54,89 @@ impl Default for SlackMetrics {
             unkeyed: Counter::default(),
             out_of_window: Counter::default(),
             pages: Counter::default(),
-            requests: Family::default(),
+            requests: CounterFamily::default(),
             // 10 ms to about 160 s (a page of 9,999 entries over a slow link; the request
             // timeout is at most 300 s).
             request_duration: Histogram::new(exponential_buckets(0.01, 2.0, 15)),
             received: Counter::default(),
-            retries: Family::default(),
+            retries: CounterFamily::default(),
             rate_limited: Counter::default(),
             rate_limit_wait: FloatCounter::default(),
             backoff_wait: FloatCounter::default(),
-            cursor_restarts: Family::default(),
+            cursor_restarts: CounterFamily::default(),
             position: Arc::default(),
         }
     }
 }
 
 impl SlackMetrics {
-    /// Registers every family into `registry` (already prefixed by the host).
-    pub fn register(&self, registry: &mut Registry) {
-        registry.register(
+    /// Declares every family into `instruments` (the host prefixes them).
+    pub fn register(&self, instruments: &mut Instruments) {
+        instruments.counter(
             "duplicates_skipped",
             "Entries not delivered because they already were (re-read at the resume second or within the late-arrival window)",
-            self.duplicates.clone(),
+            &self.duplicates,
         );
-        registry.register(
+        instruments.counter(
             "unkeyed_entries",
             "Entries without a string id or an integer date_create: delivered as sent, but they cannot be de-duplicated",
-            self.unkeyed.clone(),
+            &self.unkeyed,
         );
-        registry.register(
+        instruments.counter(
             "out_of_window_entries",
             "Entries dated outside the window asked for: delivered as sent, never trusted to move the checkpoint",
-            self.out_of_window.clone(),
+            &self.out_of_window,
         );
-        registry.register(
+        instruments.counter(
             "pages",
             "Pages of audit logs handled (de-duplicated, handed over with their checkpoint)",
-            self.pages.clone(),
+            &self.pages,
         );
-        registry.register(
+        instruments.counter_family(
             "requests",
             "Requests to Slack's Audit Logs API by HTTP status class (status: 2xx, 4xx, 5xx, ... or none when no response came) and outcome (kind: ok, rate_limited, transient, invalid_cursor, auth, config, fatal, certificate)",
-            self.requests.clone(),
+            &self.requests,
         );
-        registry.register_with_unit(
+        instruments.histogram_with_unit(
             "request_duration",
             "Time of one request to Slack, from sending it to the last byte of the body or the error",
             Unit::Seconds,
-            self.request_duration.clone(),
+            &self.request_duration,
         );
-        registry.register_with_unit(
+        instruments.counter_with_unit(
             "received",
             "Bytes of response bodies received from Slack, after decompression",
             Unit::Bytes,
-            self.received.clone(),
+            &self.received,
         );
-        registry.register(
+        instruments.counter_family(
             "retries",
             "Requests tried again, by reason (rate_limited: a 429 or Slack's ratelimited error; transient: 5xx, timeouts, broken connections or bodies, \"ok\": false)",
-            self.retries.clone(),
+            &self.retries,
         );
-        registry.register(
+        instruments.counter(
             "rate_limited",
             "Answers asking to slow down (HTTP 429, or Slack's ratelimited error)",
-            self.rate_limited.clone(),
+            &self.rate_limited,
         );
-        registry.register_with_unit(
+        instruments.float_counter_with_unit(
             "rate_limit_wait",
             "Time waited because Slack asked to (Retry-After, capped at 5 minutes a wait)",
             Unit::Seconds,
-            self.rate_limit_wait.clone(),
+            &self.rate_limit_wait,
         );
-        registry.register_with_unit(
+        instruments.float_counter_with_unit(
             "backoff_wait",
             "Time waited between a failed request and its retry (exponential backoff with jitter)",
             Unit::Seconds,
-            self.backoff_wait.clone(),
+            &self.backoff_wait,
         );
-        registry.register(
+        instruments.counter_family(
             "cursor_restarts",
             "Windows resumed from their checkpoint without a cursor, by reason (invalid_cursor: Slack refused it; loop: a cursor came back)",
-            self.cursor_restarts.clone(),
+            &self.cursor_restarts,
         );
-        registry.register_collector(Box::new(Arc::clone(&self.position)));
+        instruments.gauges(Arc::clone(&self.position) as Arc<dyn GaugeSource>);
         // The label sets every run can have start at 0, so they are listed from the first
         // scrape and `rate()` sees their first increase.
         let _ = self
@@ -279,83 +271,59 @@ fn known(v: &AtomicI64) -> Option<i64> {
     Some(v.load(Ordering::Relaxed)).filter(|v| *v != NONE)
 }
 
-/// Writes one gauge family: its description always (so the exposition lists it), its sample
-/// only when the value is known.
-fn gauge<N: EncodeGaugeValue>(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    value: Option<N>,
-) -> Result<(), std::fmt::Error> {
-    let metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
-    match value {
-        Some(v) => ConstGauge::new(v).encode(metric),
-        None => Ok(()),
-    }
-}
-
-impl Collector for Position {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let seconds = Some(&Unit::Seconds);
+impl GaugeSource for Position {
+    fn read(&self, gauges: &mut GaugeReadings) {
+        let seconds = Some(Unit::Seconds);
         let watermark = known(&self.watermark);
         let checked_through = known(&self.checked_through);
         let now = unix_now();
-        gauge(
-            &mut encoder,
+        gauges.gauge(
             "checked_through_timestamp",
             "End of the last window read completely, in unix seconds: every event dated up to it that Slack had indexed by then is collected (absent until a window completes).",
             seconds,
             checked_through,
-        )?;
-        gauge(
-            &mut encoder,
+        );
+        gauges.gauge(
             "lag",
             "Now minus the end of the last window read completely (checked_through), in seconds: how far behind collection is, whether or not events happened (absent until a window completes).",
             seconds,
             checked_through.map(|c| now - c as f64),
-        )?;
-        gauge(
-            &mut encoder,
+        );
+        gauges.gauge(
             "watermark_timestamp",
             "The newest date_create of a completed window, in unix seconds: the newest event collected (absent until a window with events completes).",
             seconds,
             watermark,
-        )?;
-        gauge(
-            &mut encoder,
+        );
+        gauges.gauge(
             "newest_event_age",
             "Now minus the watermark, in seconds: the age of the newest event collected. Grows on a quiet organization while collection is up to date; not a measure of lag.",
             seconds,
             watermark.map(|w| now - w as f64),
-        )?;
+        );
         let window = match (known(&self.oldest), known(&self.latest), known(&self.upper)) {
             (Some(o), Some(l), Some(u)) => Some((o, l, u)),
             _ => None,
         };
-        gauge(
-            &mut encoder,
+        gauges.gauge(
             "window_oldest_timestamp",
             "Start of the window being read, in unix seconds (absent between windows).",
             seconds,
             window.map(|(o, _, _)| o),
-        )?;
-        gauge(
-            &mut encoder,
+        );
+        gauges.gauge(
             "window_latest_timestamp",
             "End of the window being read, in unix seconds (absent between windows).",
             seconds,
             window.map(|(_, l, _)| l),
-        )?;
-        gauge(
-            &mut encoder,
+        );
+        gauges.gauge(
             "window_position_timestamp",
             "How far back the window being read has got (pages go newest first), in unix seconds: the backfill position (absent between windows).",
             seconds,
             window.map(|(_, _, u)| u),
-        )?;
-        gauge(
-            &mut encoder,
+        );
+        gauges.gauge(
             "window_progress_ratio",
             "Share of the window being read that is done, from 0 to 1 (absent between windows).",
             None,
@@ -366,13 +334,12 @@ impl Collector for Position {
                     0.0
                 }
             }),
-        )?;
-        gauge(
-            &mut encoder,
+        );
+        gauges.gauge(
             "late_arrival_ids",
             "Ids kept to recognise events re-read within the late-arrival window.",
             None,
             Some(self.late_ids.load(Ordering::Relaxed)),
-        )
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Whether a `read` is doing its job, as `/healthz` answers it.
+//! Runtime layer: whether a `read` is doing its job, as `/healthz` answers it.
 //!
 //! Healthy while the input makes progress: a batch handed over (a page read, a position saved)
 //! or a pass finished without error, within the last [`Health::stale_after`] (three poll
@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::error::{ErrorKind, InputError};
+use crate::contract::error::{ErrorKind, InputError};
 
 /// How many poll intervals without progress make a run unhealthy.
 pub const STALE_POLLS: u32 = 3;

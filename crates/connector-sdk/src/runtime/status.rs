@@ -1,41 +1,21 @@
-//! `NAME status --state FILE [--json]`: where a state file says a connector would resume, and
+//! Runtime layer: `NAME status --state FILE [--json]`: where a state file says a connector would resume, and
 //! whether a reader is running on it, **without touching it**.
 //!
 //! Read-only and safe while a reader runs: the state file is read (never locked, never
 //! written; commits replace it atomically, so the read sees one whole state), and the lock is
-//! probed without waiting ([`crate::state::lock_is_held`]). The generic parts live here: the
+//! probed without waiting ([`crate::runtime::state::lock_is_held`]). The generic parts live here: the
 //! envelope, the lock probe, the two renderings. What the state *means* is the input's to say,
-//! through [`Input::describe_state`](crate::Input::describe_state).
+//! through [`Input::describe_state`].
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::error::printable;
-use crate::input::Input;
-use crate::state::{self, StateError};
-
-/// What an input says about one of its saved states.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateDescription {
-    /// For people: `(label, value)` lines, such as `("watermark", "2026-01-01T00:00:00Z, 2m ago")`.
-    pub lines: Vec<(String, String)>,
-    /// For programs (`--json`): the same facts as one JSON object.
-    pub json: Value,
-}
-
-impl StateDescription {
-    /// The state as it is stored: the default for inputs that say nothing more.
-    pub fn raw<S: Serialize>(state: &S) -> StateDescription {
-        let json = serde_json::to_value(state).unwrap_or(Value::Null);
-        StateDescription {
-            lines: vec![("state".to_owned(), json.to_string())],
-            json,
-        }
-    }
-}
+use crate::contract::error::printable;
+use crate::contract::input::Input;
+pub use crate::contract::input::StateDescription;
+use crate::runtime::state::{self, StateError};
 
 /// The report of `status` on one state file.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +32,7 @@ pub struct StatusReport {
     pub version: u32,
     /// The input's description, when the file exists.
     pub description: Option<StateDescription>,
-    /// Why a `read` would refuse this state ([`Input::check_state`](crate::Input::check_state)),
+    /// Why a `read` would refuse this state ([`Input::check_state`]),
     /// if it would.
     pub problem: Option<String>,
 }
@@ -115,8 +95,7 @@ impl StatusReport {
 pub fn status<I: Input>(path: &Path) -> Result<StatusReport, StateError> {
     // The lock first: a reader that finishes meanwhile leaves a state at least as new.
     let reader_running = state::lock_is_held(path)?;
-    let loaded =
-        state::read_unlocked::<I::State>(path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
+    let loaded = state::read_unlocked_for::<I>(path)?;
     Ok(StatusReport {
         path: path.display().to_string(),
         exists: loaded.is_some(),

@@ -1,6 +1,6 @@
-//! Logs on stderr through `tracing`: human format by default, JSON on request, filtered by
+//! Runtime layer: logs on stderr through `tracing`: human format by default, JSON on request, filtered by
 //! `RUST_LOG` (default `info`). Stdout belongs to records alone. Every line is redacted
-//! ([`crate::redact`]) whatever the format.
+//! ([`crate::runtime::redact`]) whatever the format.
 
 use std::sync::OnceLock;
 
@@ -31,7 +31,7 @@ pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(crate::redact::RedactedStderr)
+        .with_writer(crate::runtime::redact::RedactedStderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {

@@ -1,4 +1,4 @@
-//! Where delivered records go.
+//! Runtime layer: where delivered records go.
 //!
 //! A [`RecordSink`] must have made the records visible downstream when `deliver` returns (for
 //! stdout: written and flushed), because the host commits the batch's checkpoint right after.
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::input::RecordBuf;
+use crate::contract::input::RecordBuf;
 
 /// A destination for NDJSON records.
 pub trait RecordSink: Send + 'static {

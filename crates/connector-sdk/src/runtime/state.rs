@@ -1,9 +1,9 @@
-//! The state file: where a connector resumes from.
+//! Runtime layer: the state file, where a connector resumes from.
 //!
 //! Three promises, each of which other collectors have broken:
 //!
 //! - **Never ahead of the output.** The host commits a checkpoint only after the batch it covers
-//!   has been written and flushed (see [`crate::host`]); this module only makes each commit
+//!   has been written and flushed (see [`crate::runtime::host`]); this module only makes each commit
 //!   atomic: write a temporary file beside the target, `fsync` it, `rename` it over the target,
 //!   `fsync` the directory. A kill at any instant leaves either the old state or the new one.
 //! - **Never silently replaced.** A state file that cannot be read, is truncated, belongs to
@@ -13,85 +13,26 @@
 //!   held for as long as the store lives; a second `read` on the same state refuses.
 //!
 //! The file is a small JSON envelope around the input's own state:
-//! `{"connector": "slack-audit", "version": 1, "state": {…}}`.
+//! `{"connector": "slack-audit", "version": 1, "state": {…}}`; what it may hold, and which
+//! states are refused, are the contract's state rules ([`crate::contract::state_rules`]).
+//!
+//! Runtime layer: the native front end's [`Checkpoints`].
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::file;
-
-/// The state file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// Another process holds the lock.
-    #[error(
-        "state file {path} is in use by another process (lock {lock} is held); run one `read` per state file"
-    )]
-    Locked {
-        /// The state file.
-        path: PathBuf,
-        /// The lock file.
-        lock: PathBuf,
-    },
-    /// The file exists but could not be read or understood.
-    #[error(
-        "state file {path} cannot be used: {reason}. It was left untouched; fix or move it away deliberately (moving it away restarts from the configured start point)"
-    )]
-    Unusable {
-        /// The state file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A newer build wrote it.
-    #[error(
-        "state file {path} was written by a newer version of {connector} (state version {found}, this build reads up to {supported}); upgrade the connector rather than lose your position"
-    )]
-    TooNew {
-        /// The state file.
-        path: PathBuf,
-        /// The connector name.
-        connector: String,
-        /// The version in the file.
-        found: u32,
-        /// The highest version this build reads.
-        supported: u32,
-    },
-    /// Writing the new state failed; the previous state is intact.
-    #[error("cannot write state file {path}: {reason}; the previous state is intact")]
-    Write {
-        /// The state file.
-        path: PathBuf,
-        /// What failed.
-        reason: String,
-    },
-}
-
-/// The envelope around an input's state, as written (in the state file, and as the Airbyte
-/// front end's `stream_state`).
-#[derive(Serialize)]
-pub(crate) struct EnvelopeOut<'a, S> {
-    pub(crate) connector: &'a str,
-    pub(crate) version: u32,
-    pub(crate) state: &'a S,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnvelopeIn {
-    connector: String,
-    version: u32,
-    state: Value,
-}
-
-/// How a stored state is turned into the input's type (lets old versions be migrated).
-pub type Migrate<S> = fn(u32, Value) -> Result<S, String>;
+use crate::contract::checkpoint::Checkpoints;
+use crate::contract::error::HostError;
+pub use crate::contract::error::StateError;
+use crate::contract::input::Input;
+use crate::contract::state_rules::{EnvelopeOut, refuse_impossible};
+pub use crate::contract::state_rules::{Migrate, decode};
+use crate::runtime::file;
 
 /// A locked state file.
 #[derive(Debug)]
@@ -259,6 +200,33 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     }
 }
 
+/// Opens (and locks) the state file of input `I` at `path`, with the state rules of `I`: its
+/// name, version and migration, and the refusal of a state no run could have written.
+pub fn open_for<I: Input>(path: &Path) -> Result<(StateStore<I::State>, I::State), StateError> {
+    let (store, state) =
+        StateStore::<I::State>::open(path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
+    if let Some(state) = &state {
+        refuse_impossible::<I>(state, path)?;
+    }
+    Ok((store, state.unwrap_or_default()))
+}
+
+/// Reads the state file of input `I` at `path` without locking it ([`read_unlocked`] with the
+/// name, version and migration of `I`; an impossible state is *not* refused here, `status`
+/// reports it).
+pub fn read_unlocked_for<I: Input>(path: &Path) -> Result<Option<I::State>, StateError> {
+    read_unlocked::<I::State>(path, I::NAME, I::STATE_VERSION, I::migrate_state)
+}
+
+impl<S> Checkpoints<S> for StateStore<S>
+where
+    S: Serialize + DeserializeOwned + 'static,
+{
+    fn commit(&mut self, checkpoint: &S) -> Result<(), HostError> {
+        StateStore::commit(self, checkpoint).map_err(HostError::State)
+    }
+}
+
 /// `path` with every symlink resolved: the file itself when it exists, else (the path, or the
 /// end of its symlinks, names no file yet) its directory's canonical path and its name.
 fn canonical_target(path: &Path) -> Result<PathBuf, String> {
@@ -360,82 +328,6 @@ fn open_lock_for_probe(lock_path: &Path) -> std::io::Result<File> {
     options.open(lock_path)
 }
 
-/// Decodes the bytes of a state file (read from `path`) with the refusals and migrations of
-/// [`StateStore::open`]: what a load does once the bytes are in memory (public for the fuzz
-/// targets and tools).
-pub fn decode<S: DeserializeOwned>(
-    bytes: &[u8],
-    path: &Path,
-    connector: &str,
-    version: u32,
-    migrate: Migrate<S>,
-) -> Result<S, StateError> {
-    let unusable = |reason: String| StateError::Unusable {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(unusable("it is empty (truncated?)".into()));
-    }
-    let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| {
-        let what = if e.is_eof() {
-            "it is truncated"
-        } else {
-            "it is not a state file this connector wrote"
-        };
-        unusable(format!("{what} ({e})"))
-    })?;
-    open_envelope(envelope, path, connector, version, migrate)
-}
-
-/// Decodes a state envelope held as a JSON value (the Airbyte front end's `stream_state`) with
-/// the same refusals and migrations as a state file; `path` names where it came from.
-pub(crate) fn decode_envelope<S: DeserializeOwned>(
-    value: Value,
-    path: &Path,
-    connector: &str,
-    version: u32,
-    migrate: Migrate<S>,
-) -> Result<S, StateError> {
-    let envelope: EnvelopeIn = serde_json::from_value(value).map_err(|e| StateError::Unusable {
-        path: path.to_path_buf(),
-        reason: format!("it is not a state this connector wrote ({e})"),
-    })?;
-    open_envelope(envelope, path, connector, version, migrate)
-}
-
-fn open_envelope<S: DeserializeOwned>(
-    envelope: EnvelopeIn,
-    path: &Path,
-    connector: &str,
-    version: u32,
-    migrate: Migrate<S>,
-) -> Result<S, StateError> {
-    let unusable = |reason: String| StateError::Unusable {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if envelope.connector != connector {
-        return Err(unusable(format!(
-            "it belongs to connector {:?}, not {:?}",
-            envelope.connector, connector
-        )));
-    }
-    if envelope.version > version {
-        return Err(StateError::TooNew {
-            path: path.to_path_buf(),
-            connector: connector.to_owned(),
-            found: envelope.version,
-            supported: version,
-        });
-    }
-    if envelope.version < version {
-        return migrate(envelope.version, envelope.state).map_err(unusable);
-    }
-    serde_json::from_value(envelope.state)
-        .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
-}
-
 fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
@@ -446,6 +338,7 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use serde_json::Value;
 
     fn refuse(_: u32, _: Value) -> Result<Vec<u32>, String> {
         Err("no migration".into())

@@ -1,4 +1,4 @@
-//! The state a pipeline host passes back to `read --state FILE`, in the forms hosts send.
+//! Front-end layer: the state a pipeline host passes back to `read --state FILE`, in the forms hosts send.
 //!
 //! - A list of state messages (the protocol's current form; PyAirbyte and the platform send it):
 //!   per-stream (`{"type": "STREAM", "stream": {"stream_descriptor": {"name": …},
@@ -19,8 +19,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::input::Input;
-use crate::state::{StateError, decode_envelope};
+use crate::contract::error::StateError;
+use crate::contract::input::Input;
+use crate::contract::state_rules::decode_envelope_for;
 
 /// Loads the state of `stream` from the file at `path`.
 pub fn load<I: Input>(path: &Path, stream: &str) -> Result<I::State, StateError> {
@@ -28,8 +29,9 @@ pub fn load<I: Input>(path: &Path, stream: &str) -> Result<I::State, StateError>
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = crate::file::read_regular(path, crate::file::MAX_STATE_BYTES, "state")
-        .map_err(|e| unusable(e.to_string()))?;
+    let bytes =
+        crate::runtime::file::read_regular(path, crate::runtime::file::MAX_STATE_BYTES, "state")
+            .map_err(|e| unusable(e.to_string()))?;
     decode::<I>(&bytes, path, stream)
 }
 
@@ -51,19 +53,11 @@ pub fn decode<I: Input>(bytes: &[u8], path: &Path, stream: &str) -> Result<I::St
         };
         unusable(format!("{what} ({e})"))
     })?;
-    let state = match stream_state(document, stream).map_err(unusable)? {
-        None | Some(Value::Null) => return Ok(I::State::default()),
-        Some(envelope) => {
-            decode_envelope(envelope, path, I::NAME, I::STATE_VERSION, I::migrate_state)?
-        }
-    };
-    // As for a state file (`host::open_state`): a state no run could have written is refused.
-    I::check_state(&state).map_err(|reason| {
-        unusable(format!(
-            "it holds a state no run could have written: {reason}"
-        ))
-    })?;
-    Ok(state)
+    match stream_state(document, stream).map_err(unusable)? {
+        None | Some(Value::Null) => Ok(I::State::default()),
+        // The contract's state rules, as for a state file.
+        Some(envelope) => decode_envelope_for::<I>(envelope, path),
+    }
 }
 
 /// The `stream_state` of `stream` in a state document, `None` when it holds none.

@@ -1,4 +1,4 @@
-//! The last line of defence for secrets in what the host prints: every message, log line
+//! Runtime layer: the last line of defence for secrets in what the host prints: every message, log line
 //! (human or JSON), Airbyte `LOG`/`TRACE`/`CONNECTION_STATUS` and status output goes through
 //! [`text`], which applies the input's [`Secrets::redact`] (credential shapes the connector
 //! recognises, such as a token pasted into a URL or a setting). Records are never touched.
@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::input::Secrets;
+use crate::contract::input::Secrets;
 
 static REDACT: OnceLock<fn(&str) -> Option<String>> = OnceLock::new();
 

@@ -1,7 +1,7 @@
-//! The in-process host runtime: run an input's `check` and `read` without the CLI.
+//! Runtime layer: the in-process host, which runs an input's `check` and `read` without the CLI.
 //!
-//! The CLI ([`crate::cli`]) is a thin layer over this module, and a Rust pipeline can embed an
-//! input the same way: build it with [`crate::config::parse`], open a [`StateStore`], pick a
+//! The CLI ([`crate::front::cli`]) is a thin layer over this module, and a Rust pipeline can embed an
+//! input the same way: build it with [`crate::contract::config::parse`], open a [`StateStore`], pick a
 //! [`RecordSink`], call [`read`].
 //!
 //! # Where a checkpoint becomes durable
@@ -24,12 +24,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::checkpoint::Checkpoints;
-use crate::error::{ErrorKind, HostError};
-use crate::input::{Batch, BufferPool, Input, ReadContext, Written};
-use crate::metrics::Metrics;
-use crate::output::RecordSink;
-use crate::state::{StateError, StateStore};
+use crate::contract::checkpoint::Checkpoints;
+use crate::contract::error::{ErrorKind, HostError};
+use crate::contract::input::{Batch, BufferPool, EmitObserver, Input, ReadContext, Written};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::output::RecordSink;
+use crate::runtime::state::{self, StateError, StateStore};
 
 /// How `read` runs.
 #[derive(Debug, Clone)]
@@ -74,15 +74,7 @@ pub struct ReadSummary {
 pub fn open_state<I: Input>(
     path: &std::path::Path,
 ) -> Result<(StateStore<I::State>, I::State), StateError> {
-    let (store, state) =
-        StateStore::<I::State>::open(path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
-    if let Some(state) = &state {
-        I::check_state(state).map_err(|reason| StateError::Unusable {
-            path: path.to_path_buf(),
-            reason: format!("it holds a state no run could have written: {reason}"),
-        })?;
-    }
-    Ok((store, state.unwrap_or_default()))
+    state::open_for::<I>(path)
 }
 
 /// Runs `input.check()`.
@@ -144,7 +136,11 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
             Arc::clone(&last_emitted),
             pool.clone(),
         )
-        .with_metrics(metrics.clone())
+        .with_observer(
+            metrics
+                .clone()
+                .map(|m| Arc::new(m) as Arc<dyn EmitObserver>),
+        )
         .with_accept_settings_change(options.accept_settings_change)
         .with_written(Arc::clone(&written));
         let pass = input.read(start, &cx);

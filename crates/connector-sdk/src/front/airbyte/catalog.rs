@@ -1,4 +1,4 @@
-//! The stream as `discover` describes it, and the configured catalog `read` is given.
+//! Front-end layer: the stream as `discover` describes it, and the configured catalog `read` is given.
 //!
 //! Only what the source acts on is read from a configured catalog: which streams are selected
 //! and in which sync mode. Everything else a host writes there (destination sync mode, cursor
@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::input::RecordStream;
+use crate::contract::input::RecordStream;
 
 /// How the host wants a stream read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -75,8 +75,12 @@ pub(crate) fn describe(stream: &RecordStream) -> Value {
 /// The sync mode the configured catalog at `path` selects `stream` in, or `None` when it does
 /// not select it. The error is a message naming the file and what is wrong with it.
 pub(crate) fn selected(path: &Path, stream: &str) -> Result<Option<SyncMode>, String> {
-    let bytes = crate::file::read_regular(path, crate::file::MAX_CATALOG_BYTES, "catalog")
-        .map_err(|e| format!("cannot read the configured catalog {}: {e}", path.display()))?;
+    let bytes = crate::runtime::file::read_regular(
+        path,
+        crate::runtime::file::MAX_CATALOG_BYTES,
+        "catalog",
+    )
+    .map_err(|e| format!("cannot read the configured catalog {}: {e}", path.display()))?;
     parse_selected(&bytes, stream)
         .map_err(|e| format!("configured catalog {} is invalid: {e}", path.display()))
 }

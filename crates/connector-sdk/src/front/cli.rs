@@ -1,4 +1,4 @@
-//! The command line every connector binary gets from one call in `main`:
+//! Front-end layer: the command line every connector binary gets from one call in `main`:
 //!
 //! ```text
 //! NAME spec
@@ -20,16 +20,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
-use crate::config;
-use crate::error::{ErrorKind, HostError};
-use crate::host::{self, ReadOptions};
-use crate::input::Input;
-use crate::logging::{self, LogFormat};
-use crate::metrics::{Metrics, MetricsServer};
-use crate::output::{FileSink, RecordSink, StdoutSink};
-use crate::status;
+use crate::contract::config;
+use crate::contract::error::{ErrorKind, HostError};
+use crate::contract::input::Input;
+use crate::runtime::config_file;
+use crate::runtime::host::{self, ReadOptions};
+use crate::runtime::launch;
+use crate::runtime::logging::{self, LogFormat};
+use crate::runtime::metrics::{Metrics, MetricsServer};
+use crate::runtime::output::{FileSink, RecordSink, StdoutSink};
+use crate::runtime::status;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -126,15 +127,11 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error::<I>(&e),
     };
-    crate::redact::install::<I::Secrets>();
+    crate::runtime::redact::install::<I::Secrets>();
     logging::init(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match launch::runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail::<I>(ErrorKind::Fatal, &format!("cannot start the runtime: {e}")),
+        Err(message) => return fail::<I>(ErrorKind::Fatal, &message),
     };
     runtime.block_on(run_command::<I>(cli.command, version))
 }
@@ -149,14 +146,14 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             }
         }
         Command::Check { config } => {
-            let input = match config::load::<I>(&config) {
+            let input = match config_file::load::<I>(&config) {
                 Ok(input) => input,
                 Err(e) => return report::<I>(&HostError::Config(e)),
             };
             match host::check(&input).await {
                 Ok(message) => print_out(&format!(
                     "check succeeded: {}\n",
-                    crate::error::printable(&crate::redact::text(&message))
+                    crate::contract::error::printable(&crate::runtime::redact::text(&message))
                 )),
                 Err(e) => report::<I>(&e),
             }
@@ -170,7 +167,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             output,
             accept_settings_change,
         } => {
-            let input = match config::load::<I>(&config) {
+            let input = match config_file::load::<I>(&config) {
                 Ok(input) => Arc::new(input),
                 Err(e) => return report::<I>(&HostError::Config(e)),
             };
@@ -185,7 +182,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
                     }
                     match FileSink::open(path) {
                         Ok(sink) => {
-                            spawn_reopen_on_hangup(sink.reopen_flag());
+                            launch::reopen_on_hangup(sink.reopen_flag());
                             Box::new(sink)
                         }
                         Err(e) => {
@@ -211,8 +208,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
                 },
                 None => (None, None),
             };
-            let shutdown = CancellationToken::new();
-            spawn_signal_handler(shutdown.clone());
+            let shutdown = launch::shutdown_on_signals();
             let options = ReadOptions {
                 follow,
                 poll_interval: Duration::from_secs_f64(poll_interval),
@@ -225,15 +221,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             }
             match result {
                 Ok(summary) => {
-                    tracing::info!(
-                        message = if summary.interrupted {
-                            "Stopped on signal."
-                        } else {
-                            "Read finished."
-                        },
-                        records = summary.records,
-                        checkpoints = summary.commits,
-                    );
+                    launch::log_read_summary(&summary);
                     ExitCode::SUCCESS
                 }
                 Err(e) => report::<I>(&e),
@@ -244,10 +232,10 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
                 if json {
                     print_out(&format!(
                         "{}\n",
-                        crate::redact::text(&report.to_json().to_string())
+                        crate::runtime::redact::text(&report.to_json().to_string())
                     ))
                 } else {
-                    print_out(&crate::redact::text(&report.to_text()))
+                    print_out(&crate::runtime::redact::text(&report.to_text()))
                 }
             }
             Err(e) => report::<I>(&HostError::State(e)),
@@ -305,75 +293,6 @@ fn missing_directory<I: Input>(flag: &str, path: &std::path::Path) -> Option<Exi
             dir.display()
         ),
     ))
-}
-
-/// Asks the file sink to reopen its file after each SIGHUP (log rotation).
-fn spawn_reopen_on_hangup(flag: Arc<std::sync::atomic::AtomicBool>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::hangup()) {
-            Ok(mut hangups) => {
-                tokio::spawn(async move {
-                    while hangups.recv().await.is_some() {
-                        tracing::info!(
-                            "SIGHUP: the output file is reopened before the next batch."
-                        );
-                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                    }
-                });
-            }
-            Err(e) => tracing::warn!(
-                message = "Cannot handle SIGHUP: the output file will not be reopened on rotation.",
-                error = %e
-            ),
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = flag;
-}
-
-pub(crate) fn spawn_signal_handler(shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let mut signals = 0;
-        loop {
-            wait_for_signal().await;
-            signals += 1;
-            if signals == 1 {
-                tracing::info!(
-                    "Shutdown requested; finishing the batch in hand (signal again to exit at once)."
-                );
-                shutdown.cancel();
-            } else {
-                tracing::warn!("Second signal: exiting now. The state file is consistent.");
-                std::process::exit(130);
-            }
-        }
-    });
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// A command line clap refused (or `--help`, `--version`). With JSON logs asked for (the flag
@@ -438,7 +357,7 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
         ErrorKind::Certificate => "certificate error",
     };
     let code = kind.exit_code();
-    let message = crate::redact::text(message);
+    let message = crate::runtime::redact::text(message);
     if logging::is_json() {
         // Every line of a JSON log is JSON, the last one too.
         tracing::error!(message = %message, kind = label, exit_code = code);
@@ -449,7 +368,7 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
             std::io::stderr(),
             "{}: {label}: {}",
             I::NAME,
-            crate::error::printable(&message)
+            crate::contract::error::printable(&message)
         );
     }
     ExitCode::from(code)

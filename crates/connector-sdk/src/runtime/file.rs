@@ -1,4 +1,4 @@
-//! The files an operator names (config, state, catalog), read and written without trusting
+//! Runtime layer: the files an operator names (config, state, catalog), read and written without trusting
 //! what sits at the path.
 //!
 //! - **Reads** take only a regular file, up to a cap: the file is opened without blocking (a

@@ -1,4 +1,4 @@
-//! The HTTP endpoint of `read --metrics-addr HOST:PORT`: `GET /metrics` and `GET /healthz`.
+//! Runtime layer: the HTTP endpoint of `read --metrics-addr HOST:PORT`: `GET /metrics` and `GET /healthz`.
 //!
 //! hyper's HTTP/1.1 server (already in the tree through the HTTP client), bound only to the
 //! address the operator gave. Bounded like everything that faces a network, and built so that
@@ -38,7 +38,8 @@ use tokio::net::TcpListener;
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use super::{HealthStatus, Metrics};
+use super::health::HealthStatus;
+use super::registry::Metrics;
 
 /// Connections served at once; one more evicts the oldest.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -178,9 +179,10 @@ fn answer(request: &Request<Incoming>, metrics: &Metrics) -> Response<Full<Bytes
     match request.uri().path() {
         "/metrics" => {
             let mut response = Response::new(Full::new(Bytes::from(metrics.encode())));
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(super::CONTENT_TYPE));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(super::registry::CONTENT_TYPE),
+            );
             response
         }
         "/healthz" => match metrics.health().status() {

@@ -1,4 +1,4 @@
-//! The config document as the Airbyte front end reads it: like the native CLI, except that keys
+//! Front-end layer: the config document as the Airbyte front end reads it: like the native CLI, except that keys
 //! the schema does not know are ignored, with one warning naming them, instead of refused.
 //!
 //! The Airbyte spec says `additionalProperties: true` (a host must be able to keep a config
@@ -11,9 +11,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::config;
-use crate::error::ConfigError;
-use crate::input::Input;
+use crate::contract::config;
+use crate::contract::error::ConfigError;
+use crate::contract::input::Input;
 
 /// Reads the config file at `path`, drops the keys the config schema does not know (with one
 /// warning naming them) and builds the input from the rest, with the native rules.

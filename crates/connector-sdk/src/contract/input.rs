@@ -1,4 +1,5 @@
-//! The traits an input implements, and the values that cross between it and the host.
+//! Contract layer: the traits an input implements, and the values that cross between it and the
+//! host.
 //!
 //! The core is deliberately small: an [`Input`] builds itself from a validated config, can
 //! `check` that config against its source, and `read`s. Everything about durability lives on
@@ -17,10 +18,48 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-use crate::error::{ConfigError, InputError};
-use crate::metrics::{Metrics, Registry};
-use crate::status::StateDescription;
+use crate::contract::error::{ConfigError, InputError};
+use crate::contract::instruments::Instruments;
+
+/// A whole config document, as the host hands it to an input (its schema and validation:
+/// [`crate::contract::config`]).
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config<S, K: Default> {
+    /// Everything that is not secret.
+    pub settings: S,
+    /// Credentials. Never logged, never written back.
+    #[serde(default)]
+    pub secrets: K,
+}
+
+/// What an input says about one of its saved states, for `status`
+/// ([`Input::describe_state`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateDescription {
+    /// For people: `(label, value)` lines, such as `("watermark", "2026-01-01T00:00:00Z, 2m ago")`.
+    pub lines: Vec<(String, String)>,
+    /// For programs (`--json`): the same facts as one JSON object.
+    pub json: serde_json::Value,
+}
+
+impl StateDescription {
+    /// The state as it is stored: the default for inputs that say nothing more.
+    pub fn raw<S: Serialize>(state: &S) -> StateDescription {
+        let json = serde_json::to_value(state).unwrap_or(serde_json::Value::Null);
+        StateDescription {
+            lines: vec![("state".to_owned(), json.to_string())],
+            json,
+        }
+    }
+}
+
+/// Told by [`ReadContext::emit`] each time the input hands a batch over: the runtime records it
+/// as progress (its health, the last-progress gauge) without the contract naming its types.
+pub trait EmitObserver: fmt::Debug + Send + Sync + 'static {
+    /// The input handed over one more batch.
+    fn emitted(&self);
+}
 
 /// The non-secret part of an input's config (`"settings"` in the document).
 ///
@@ -57,14 +96,14 @@ pub trait Secrets:
     /// `text` with every credential-shaped string the connector recognises replaced (a token
     /// pasted into a URL or a setting, which no exact-value scrub can know), or `None` when
     /// there is none. The host applies it to every message, log line and status it prints
-    /// ([`crate::redact`]); records are never touched. Default: nothing is recognised.
+    /// ([`crate::runtime::redact`]); records are never touched. Default: nothing is recognised.
     fn redact(text: &str) -> Option<String> {
         let _ = text;
         None
     }
 
     /// The secrets (keys under `secrets`, string-valued) the host may take from the
-    /// environment when the document does not hold them: see [`crate::config`] for the
+    /// environment when the document does not hold them: see [`crate::contract::config`] for the
     /// variables and files looked at. Empty by default: every secret comes from the document.
     const FROM_ENVIRONMENT: &'static [&'static str] = &[];
 }
@@ -151,12 +190,13 @@ pub trait Input: Sized + Send + Sync + 'static {
         ))
     }
 
-    /// Registers the input's own metric families, once, when the operator asked for metrics
-    /// (an optional capability: the default registers none). `registry` already prefixes every
-    /// name with the one derived from [`Input::NAME`]; register counters without `_total`
-    /// (it is added) and with base units. Record once per page or batch, never per record.
-    fn register_metrics(&self, registry: &mut Registry) {
-        let _ = registry;
+    /// Declares the input's own instruments, once, when the operator asked for metrics (an
+    /// optional capability: the default declares none). The runtime exposes them under a prefix
+    /// derived from [`Input::NAME`]; declare counters without `_total` (it is added) and with
+    /// base units. Record once per page or batch, never per record. See
+    /// [`crate::contract::instruments`].
+    fn register_metrics(&self, instruments: &mut Instruments) {
+        let _ = instruments;
     }
 
     /// Describes a saved state for `status`: where the input would resume, how far behind it
@@ -316,7 +356,7 @@ pub struct ReadContext<S> {
     shutdown: CancellationToken,
     last_emitted: Arc<Mutex<Option<S>>>,
     pool: BufferPool,
-    metrics: Option<Metrics>,
+    observer: Option<Arc<dyn EmitObserver>>,
     accept_settings_change: bool,
     written: Option<Arc<Written>>,
 }
@@ -353,7 +393,7 @@ impl<S: Clone> ReadContext<S> {
             shutdown,
             last_emitted: Arc::default(),
             pool: BufferPool::default(),
-            metrics: None,
+            observer: None,
             accept_settings_change: false,
             written: None,
         }
@@ -372,15 +412,15 @@ impl<S: Clone> ReadContext<S> {
             shutdown,
             last_emitted,
             pool,
-            metrics: None,
+            observer: None,
             accept_settings_change: false,
             written: None,
         }
     }
 
-    /// The same, recording each batch handed over as progress in `metrics` (the host's health).
-    pub fn with_metrics(mut self, metrics: Option<Metrics>) -> Self {
-        self.metrics = metrics;
+    /// The same, telling `observer` of each batch handed over (the runtime's health).
+    pub fn with_observer(mut self, observer: Option<Arc<dyn EmitObserver>>) -> Self {
+        self.observer = observer;
         self
     }
 
@@ -446,8 +486,8 @@ impl<S: Clone> ReadContext<S> {
             Ok(mut last) => *last = Some(checkpoint),
             Err(poisoned) => *poisoned.into_inner() = Some(checkpoint),
         }
-        if let Some(metrics) = &self.metrics {
-            metrics.emitted();
+        if let Some(observer) = &self.observer {
+            observer.emitted();
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The Airbyte protocol: a second front end over the same host runtime, so that pipeline hosts
+//! Front-end layer: the Airbyte protocol, a second front end over the same host runtime, so that pipeline hosts
 //! that speak it (PyAirbyte, Airbyte's platform) can load any [`Input`] as a source.
 //!
 //! ```text
@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Every line on stdout is one Airbyte message (JSON). What differs from the native CLI
-//! ([`crate::cli`]) is only the framing; the runtime is the same [`host::read`]:
+//! ([`crate::front::cli`]) is only the framing; the runtime is the same [`host::read`]:
 //!
 //! - `spec`: one `SPEC` with `documentationUrl` (from [`Input::DOCUMENTATION_URL`]),
 //!   `protocol_version` and the config schema of `NAME spec`, made self-contained (no `$ref`),
@@ -42,7 +42,7 @@
 //!   native exit code (2, 3, 4 or 1).
 //!
 //! No message carries a secret: messages come from the same scrubbed errors as the native CLI's,
-//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::redact`]).
+//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::runtime::redact`]).
 
 pub mod catalog;
 pub mod config;
@@ -55,13 +55,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::contract::error::{ErrorKind, HostError};
+use crate::contract::input::Input;
+use crate::runtime::host::{self, ReadOptions};
+use crate::runtime::launch;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
-
-use crate::error::{ErrorKind, HostError};
-use crate::host::{self, ReadOptions};
-use crate::input::Input;
 
 pub use self::catalog::SyncMode;
 use self::output::{RecordWriter, StateWriter, StreamStatus};
@@ -125,21 +124,11 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    crate::redact::install::<I::Secrets>();
+    crate::runtime::redact::install::<I::Secrets>();
     logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match launch::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            return fail(
-                ErrorKind::Fatal,
-                &format!("cannot start the runtime: {e}"),
-                None,
-            );
-        }
+        Err(message) => return fail(ErrorKind::Fatal, &message, None),
     };
     runtime.block_on(run_command::<I>(cli.command, version))
 }
@@ -175,7 +164,9 @@ fn spec<I: Input>() -> ExitCode {
 
 /// The `ConnectorSpecification` of input `I`.
 pub fn specification<I: Input>() -> serde_json::Value {
-    let connection = schema::open(schema::for_airbyte(crate::config::config_schema::<I>()));
+    let connection = schema::open(schema::for_airbyte(
+        crate::contract::config::config_schema::<I>(),
+    ));
     let mut spec = json!({
         "connectionSpecification": connection,
         "supportsIncremental": true,
@@ -194,7 +185,7 @@ async fn check<I: Input>(config: &Path) -> ExitCode {
     };
     let status = match outcome {
         Ok(message) => {
-            json!({"status": "SUCCEEDED", "message": crate::redact::text(&message)})
+            json!({"status": "SUCCEEDED", "message": crate::runtime::redact::text(&message)})
         }
         Err(e)
             if matches!(
@@ -203,7 +194,7 @@ async fn check<I: Input>(config: &Path) -> ExitCode {
             ) =>
         {
             tracing::warn!(message = "Check failed.", kind = ?e.kind());
-            json!({"status": "FAILED", "message": crate::redact::text(&e.to_string())})
+            json!({"status": "FAILED", "message": crate::runtime::redact::text(&e.to_string())})
         }
         // Not an answer about the config: the check could not be made.
         Err(e) => return fail_with(&e, None),
@@ -267,8 +258,7 @@ async fn read<I: Input>(
     );
     let records = RecordWriter::new(&stream.name);
     let checkpoints = StateWriter::<I>::new(&stream.name, records.counter());
-    let shutdown = CancellationToken::new();
-    crate::cli::spawn_signal_handler(shutdown.clone());
+    let shutdown = launch::shutdown_on_signals();
     if let Err(e) = output::stream_status(&stream.name, StreamStatus::Started) {
         return fail_with(&HostError::Output(e), Some(&stream.name));
     }
@@ -283,15 +273,7 @@ async fn read<I: Input>(
     .await;
     match result {
         Ok(summary) => {
-            tracing::info!(
-                message = if summary.interrupted {
-                    "Stopped on signal."
-                } else {
-                    "Read finished."
-                },
-                records = summary.records,
-                checkpoints = summary.commits,
-            );
+            launch::log_read_summary(&summary);
             let status = if summary.interrupted {
                 StreamStatus::Incomplete
             } else {
@@ -334,7 +316,7 @@ fn fail(kind: ErrorKind, message: &str, stream: Option<&str>) -> ExitCode {
 /// returns exit code `code`.
 fn fail_as(failure_type: &str, code: u8, message: &str, stream: Option<&str>) -> ExitCode {
     tracing::debug!(message = "Exiting with an error.", failure_type, code);
-    let message = crate::redact::text(message);
+    let message = crate::runtime::redact::text(message);
     let mut error = json!({"message": message, "failure_type": failure_type});
     if let Some(stream) = stream {
         error["stream_descriptor"] = json!({"name": stream});

@@ -1,4 +1,4 @@
-//! The config document `{"settings": …, "secrets": …}`: its generated JSON Schema, and the one
+//! Contract layer: the config document `{"settings": …, "secrets": …}`: its generated JSON Schema, and the one
 //! path from raw bytes to a built input.
 //!
 //! Order matters and is the contract with the host: the raw document is validated against the
@@ -9,7 +9,7 @@
 //!
 //! # Secrets from the environment
 //!
-//! A secret named in [`Secrets::FROM_ENVIRONMENT`](crate::input::Secrets::FROM_ENVIRONMENT) and
+//! A secret named in [`Secrets::FROM_ENVIRONMENT`] and
 //! absent from the document is taken, in this order, from the environment variable
 //! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for
 //! `slack-audit`'s `user_oauth_token`, `SLACK_AUDIT_USER_OAUTH_TOKEN`); from the file named by
@@ -25,24 +25,13 @@
 
 use std::path::Path;
 
-use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{ConfigError, Violation};
-use crate::input::Input;
+use crate::contract::error::{ConfigError, Violation};
+use crate::contract::input::{Input, Secrets, Settings};
 
-/// A whole config document, as the host hands it to an input.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Config<S, K: Default> {
-    /// Everything that is not secret.
-    pub settings: S,
-    /// Credentials. Never logged, never written back.
-    #[serde(default)]
-    pub secrets: K,
-}
+pub use crate::contract::input::Config;
 
 /// The JSON Schema (draft 2020-12) of input `I`'s config document.
 pub fn config_schema<I: Input>() -> Value {
@@ -62,46 +51,6 @@ pub fn config_schema<I: Input>() -> Value {
     value
 }
 
-/// Reads the config file at `path` and builds the input from it.
-pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
-    let unreadable = |reason: String| ConfigError::Unreadable {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let bytes = crate::file::read_regular(path, crate::file::MAX_CONFIG_BYTES, "config")
-        .map_err(|e| unreadable(e.to_string()))?;
-    warn_if_secrets_are_exposed(path, &bytes);
-    parse::<I>(&bytes)
-}
-
-/// Warns when the config file at `path` holds a secret and its group or others may read it.
-fn warn_if_secrets_are_exposed(path: &Path, bytes: &[u8]) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let holds_secret = serde_json::from_slice::<Value>(bytes).is_ok_and(|doc| {
-            let mut strings = Vec::new();
-            if let Some(s) = doc.get("secrets") {
-                collect_strings(s, &mut strings);
-            }
-            strings.iter().any(|s| !s.is_empty())
-        });
-        let Ok(meta) = std::fs::metadata(path) else {
-            return;
-        };
-        let mode = meta.permissions().mode() & 0o777;
-        if holds_secret && mode & 0o077 != 0 {
-            tracing::warn!(
-                message = "The config file holds a secret and other users may read it: restrict it (chmod 600), or take the secret from the environment or a credentials file instead.",
-                path = %path.display(),
-                mode = %format!("{mode:04o}"),
-            );
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (path, bytes);
-}
-
 /// The environment variable a secret `key` of connector `name` is read from.
 pub fn secret_variable(name: &str, key: &str) -> String {
     format!("{name}_{key}")
@@ -109,11 +58,11 @@ pub fn secret_variable(name: &str, key: &str) -> String {
         .replace('-', "_")
 }
 
-/// Fills the secrets of [`Secrets::FROM_ENVIRONMENT`](crate::input::Secrets::FROM_ENVIRONMENT)
+/// Fills the secrets of [`Secrets::FROM_ENVIRONMENT`](crate::contract::input::Secrets::FROM_ENVIRONMENT)
 /// the document lacks from the environment (see the module docs). A file that is named but
 /// cannot be read is a config error naming the variable and the file.
 fn fill_secrets_from_environment<I: Input>(document: &mut Value) -> Result<(), ConfigError> {
-    let keys = <I::Secrets as crate::input::Secrets>::FROM_ENVIRONMENT;
+    let keys = <I::Secrets as Secrets>::FROM_ENVIRONMENT;
     if keys.is_empty() {
         return Ok(());
     }
@@ -179,7 +128,7 @@ pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
     })?;
     let mut document = document;
     fill_secrets_from_environment::<I>(&mut document)?;
-    let scrub = Scrubber::from_document(&document, <I::Secrets as crate::input::Secrets>::redact);
+    let scrub = Scrubber::from_document(&document, <I::Secrets as Secrets>::redact);
 
     let violations = validate_against_schema::<I>(&document);
     if !violations.is_empty() {
@@ -210,10 +159,10 @@ pub fn validate_against_schema<I: Input>(document: &Value) -> Vec<Violation> {
         .map(|error| {
             let path = error.instance_path().as_str().to_owned();
             let mut message = if path.starts_with("/secrets") {
-                <I::Secrets as crate::input::Secrets>::explain(&path, error.instance())
+                <I::Secrets as Secrets>::explain(&path, error.instance())
                     .unwrap_or_else(|| error.masked_with("the secret value").to_string())
             } else if path.starts_with("/settings") {
-                <I::Settings as crate::input::Settings>::explain(&path, error.instance())
+                <I::Settings as Settings>::explain(&path, error.instance())
                     .unwrap_or_else(|| error.to_string())
             } else {
                 error.to_string()
@@ -288,7 +237,7 @@ fn describe_json_error(e: &serde_json::Error) -> &'static str {
 }
 
 /// Replaces every secret string of the document with `[redacted]` in messages, then whatever
-/// else the input recognises as a credential ([`Secrets::redact`](crate::input::Secrets::redact):
+/// else the input recognises as a credential ([`Secrets::redact`](crate::contract::input::Secrets::redact):
 /// a token pasted into a setting is not under `secrets`).
 struct Scrubber {
     secrets: Vec<String>,
@@ -323,7 +272,7 @@ impl Scrubber {
     }
 }
 
-fn collect_strings(value: &Value, out: &mut Vec<String>) {
+pub(crate) fn collect_strings(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::String(s) => out.push(s.clone()),
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),

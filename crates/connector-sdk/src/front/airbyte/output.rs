@@ -1,4 +1,4 @@
-//! Airbyte messages on stdout: `RECORD`s around the records' own bytes, `STATE` after them, and
+//! Front-end layer: Airbyte messages on stdout: `RECORD`s around the records' own bytes, `STATE` after them, and
 //! every other message, one JSON object a line.
 //!
 //! Every write takes the process's stdout lock for a whole message (or a whole batch of
@@ -32,11 +32,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::checkpoint::Checkpoints;
-use crate::error::HostError;
-use crate::input::{Input, RecordBuf};
-use crate::output::RecordSink;
-use crate::state::EnvelopeOut;
+use crate::contract::checkpoint::Checkpoints;
+use crate::contract::error::HostError;
+use crate::contract::input::{Input, RecordBuf};
+use crate::contract::state_rules::EnvelopeOut;
+use crate::runtime::output::RecordSink;
 
 /// Bytes of `RECORD` messages gathered before they are written (a page can be megabytes).
 const CHUNK: usize = 1 << 20;
@@ -271,11 +271,7 @@ impl<I: Input> Checkpoints<I::State> for StateWriter<I> {
                 kind: "STREAM",
                 stream: StreamState {
                     stream_descriptor: Descriptor { name: &self.stream },
-                    stream_state: EnvelopeOut {
-                        connector: I::NAME,
-                        version: I::STATE_VERSION,
-                        state: checkpoint,
-                    },
+                    stream_state: EnvelopeOut::of::<I>(checkpoint),
                 },
                 source_stats: SourceStats {
                     record_count: count as f64,

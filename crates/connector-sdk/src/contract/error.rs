@@ -1,4 +1,4 @@
-//! Errors, classified the way an operator needs them: is it my config, my credentials, a
+//! Contract layer: errors, classified the way an operator needs them: is it my config, my credentials, a
 //! passing problem at the source, or something else?
 //!
 //! The class decides the exit code ([`ErrorKind::exit_code`]) and, in follow mode, whether the
@@ -141,6 +141,53 @@ impl From<ConfigError> for InputError {
     }
 }
 
+/// The state file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another process holds the lock.
+    #[error(
+        "state file {path} is in use by another process (lock {lock} is held); run one `read` per state file"
+    )]
+    Locked {
+        /// The state file.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The file exists but could not be read or understood.
+    #[error(
+        "state file {path} cannot be used: {reason}. It was left untouched; fix or move it away deliberately (moving it away restarts from the configured start point)"
+    )]
+    Unusable {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A newer build wrote it.
+    #[error(
+        "state file {path} was written by a newer version of {connector} (state version {found}, this build reads up to {supported}); upgrade the connector rather than lose your position"
+    )]
+    TooNew {
+        /// The state file.
+        path: PathBuf,
+        /// The connector name.
+        connector: String,
+        /// The version in the file.
+        found: u32,
+        /// The highest version this build reads.
+        supported: u32,
+    },
+    /// Writing the new state failed; the previous state is intact.
+    #[error("cannot write state file {path}: {reason}; the previous state is intact")]
+    Write {
+        /// The state file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
 /// A failure of the host runtime itself, or one passed up from the input.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -152,7 +199,7 @@ pub enum HostError {
     Input(#[from] InputError),
     /// The state file could not be used.
     #[error(transparent)]
-    State(#[from] crate::state::StateError),
+    State(#[from] StateError),
     /// Records could not be written to the output.
     #[error("cannot write records to the output: {0}")]
     Output(std::io::Error),

@@ -1,4 +1,4 @@
-//! Logs as Airbyte `LOG` messages on stdout, filtered by `RUST_LOG` (default `info`).
+//! Front-end layer: logs as Airbyte `LOG` messages on stdout, filtered by `RUST_LOG` (default `info`).
 //!
 //! Events are formatted by `tracing-subscriber`'s own formatter (message, then `key=value`
 //! fields, no colours, no timestamp: the host stamps lines itself) into one line, which
@@ -59,7 +59,7 @@ impl LogWriter {
     /// The `LOG` message for what was written, `None` if nothing was.
     fn message(&self) -> Option<Vec<u8>> {
         let text = String::from_utf8_lossy(&self.line);
-        let text = crate::redact::text(&text);
+        let text = crate::runtime::redact::text(&text);
         let text = text.trim_end();
         if text.is_empty() {
             return None;

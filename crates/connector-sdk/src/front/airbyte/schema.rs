@@ -1,4 +1,4 @@
-//! JSON Schemas as Airbyte hosts read them.
+//! Front-end layer: JSON Schemas as Airbyte hosts read them.
 //!
 //! The generated schemas (config and record) are draft 2020-12 with shared definitions under
 //! `$defs`. Airbyte hosts want less: the platform validates with a draft-07 validator and its UI

@@ -1,66 +1,32 @@
-//! Metrics and health of a running `read`, for Prometheus and for an orchestrator's probe.
-//!
-//! # The shape
-//!
-//! [`Metrics`] is one registry of metric families for one connector process, shared by handle.
-//! It holds the **generic** families, the ones every connector has and the host records (records
-//! and bytes delivered, state commits and their duration, polls by outcome, the last successful
-//! poll, build info), and the input's **own** families, which the input registers once through
-//! [`Input::register_metrics`] (an optional capability: the default registers none). Every name
-//! starts with a prefix derived from [`Input::NAME`] (`slack-audit` → `slack_audit_`), so nothing
-//! source-specific is written here.
-//!
-//! [`MetricsServer`] serves `GET /metrics` (the Prometheus text exposition format 0.0.4,
-//! written by `prometheus-client`) and `GET /healthz` (see [`Health`]) on the address the
-//! operator asked for, and nowhere else.
-//!
-//! # Cost
-//!
-//! Counters and gauges are atomics. The host records once per batch and once per pass, never per
-//! record; inputs are expected to do the same (count in locals while handling a page, add the
-//! page's totals once). Label sets are `&'static str` arrays: looking a labelled counter up
-//! allocates nothing. Encoding happens only when somebody scrapes.
-//!
-//! # What is never in a metric
-//!
-//! Secrets. Label values are fixed words chosen by code (an outcome, a status class), never
-//! text from a config, a request or a response.
-
-mod health;
-mod server;
+//! Runtime layer: [`Metrics`], the registry of one connector process: the host's generic
+//! families, the input's declared instruments ([`super::expose`]), build info, and health.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-pub use prometheus_client;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
-pub use prometheus_client::registry::Registry;
-use prometheus_client::registry::Unit;
+use prometheus_client::registry::{Registry, Unit};
 
-pub use self::health::{Health, HealthStatus, MIN_STALE, STALE_POLLS};
-pub use self::server::{
-    CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_REQUESTS_PER_CONNECTION,
-    MetricsServer,
-};
-use crate::error::{ErrorKind, InputError};
-use crate::input::Input;
+use super::expose;
+use super::health::Health;
+use crate::contract::error::{ErrorKind, InputError};
+use crate::contract::input::{EmitObserver, Input};
+use crate::contract::instruments::{Instruments, unix_now};
 
 /// The `Content-Type` of what `/metrics` serves (Prometheus text format 0.0.4).
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
-/// A gauge holding a float (unix seconds, ratios).
-pub type FloatGauge = Gauge<f64, AtomicU64>;
-/// A counter holding a float (seconds waited).
-pub type FloatCounter = Counter<f64, AtomicU64>;
+/// A gauge holding a float (unix seconds).
+type FloatGauge = Gauge<f64, AtomicU64>;
 /// Labels of a family: fixed words chosen by code, so a lookup allocates nothing.
-pub type Labels<const N: usize> = [(&'static str, &'static str); N];
+type Labels<const N: usize> = [(&'static str, &'static str); N];
 
 /// The metric name prefix of connector `name`: lower case, `_` for anything but letters and
 /// digits (`slack-audit` → `slack_audit`).
@@ -74,13 +40,6 @@ pub fn metric_prefix(name: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Seconds since the Unix epoch, now.
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The generic families, recorded by the host.
@@ -138,7 +97,8 @@ pub struct FamilyInfo {
 
 impl Metrics {
     /// The metrics of `input`: the generic families under the prefix of [`Input::NAME`], then
-    /// the input's own, registered through [`Input::register_metrics`]. `version` is the
+    /// the input's own, declared through [`Input::register_metrics`] and mapped onto the
+    /// registry. `version` is the
     /// connector's version, exposed as build info.
     pub fn new<I: Input>(input: &I, version: &'static str) -> Metrics {
         let mut registry = Registry::with_prefix(metric_prefix(I::NAME));
@@ -190,7 +150,9 @@ impl Metrics {
         for outcome in ["ok", "transient_error"] {
             let _ = host.polls.get_or_create(&[("outcome", outcome)]);
         }
-        input.register_metrics(&mut registry);
+        let mut instruments = Instruments::default();
+        input.register_metrics(&mut instruments);
+        expose::register(&mut registry, instruments);
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -252,12 +214,6 @@ impl Metrics {
         self.inner.host.commit_duration.observe(took.as_secs_f64());
     }
 
-    /// Records that the input handed over a batch: it is alive and its source answers.
-    pub(crate) fn emitted(&self) {
-        self.inner.host.last_emit.set(unix_now());
-        self.inner.health.progressed();
-    }
-
     /// Records the end of a pass.
     pub(crate) fn poll_finished(&self, outcome: Result<(), &InputError>) {
         let label = match outcome {
@@ -297,6 +253,14 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+impl EmitObserver for Metrics {
+    /// Records that the input handed over a batch: it is alive and its source answers.
+    fn emitted(&self) {
+        self.inner.host.last_emit.set(unix_now());
+        self.inner.health.progressed();
     }
 }
 

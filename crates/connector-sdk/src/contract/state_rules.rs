@@ -1,0 +1,149 @@
+//! Contract layer: the state rules, once. What a saved state looks like, which saved states an
+//! input accepts, and how an older one is upgraded: the same rules whether the state comes from
+//! the native state file ([`crate::runtime::state`]), from `status` ([`crate::runtime::status`])
+//! or from an Airbyte pipeline host ([`crate::front::airbyte::state`]).
+//!
+//! - **The envelope.** A state is stored as `{"connector": NAME, "version": N, "state": {…}}`
+//!   ([`EnvelopeOut`]): [`Input::NAME`] says whose it is, [`Input::STATE_VERSION`] what shape the
+//!   inner state has.
+//! - **Another connector's state is refused**, and so is one written by a newer version (the
+//!   operator upgrades rather than loses the position); an older version goes through
+//!   [`Input::migrate_state`].
+//! - **A state no run could have written is refused** ([`refuse_impossible`], through
+//!   [`Input::check_state`]), never silently replaced by a fresh start.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::contract::error::StateError;
+use crate::contract::input::Input;
+
+/// The envelope around an input's state, as written (in the state file, and as the Airbyte
+/// front end's `stream_state`).
+#[derive(Serialize)]
+pub struct EnvelopeOut<'a, S> {
+    /// The connector that wrote it ([`Input::NAME`]).
+    pub connector: &'a str,
+    /// The version of the state's shape ([`Input::STATE_VERSION`]).
+    pub version: u32,
+    /// The input's state.
+    pub state: &'a S,
+}
+
+impl<'a, S> EnvelopeOut<'a, S> {
+    /// The envelope input `I` writes around `state`.
+    pub fn of<I: Input<State = S>>(state: &'a S) -> Self {
+        EnvelopeOut {
+            connector: I::NAME,
+            version: I::STATE_VERSION,
+            state,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvelopeIn {
+    connector: String,
+    version: u32,
+    state: Value,
+}
+
+/// How a stored state is turned into the input's type (lets old versions be migrated).
+pub type Migrate<S> = fn(u32, Value) -> Result<S, String>;
+
+/// Decodes the bytes of a state file (read from `path`) with the refusals and migrations of
+/// a state file (`StateStore::open` in the runtime): what a load does once the bytes are in memory (public for the fuzz
+/// targets and tools).
+pub fn decode<S: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(unusable("it is empty (truncated?)".into()));
+    }
+    let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| {
+        let what = if e.is_eof() {
+            "it is truncated"
+        } else {
+            "it is not a state file this connector wrote"
+        };
+        unusable(format!("{what} ({e})"))
+    })?;
+    open_envelope(envelope, path, connector, version, migrate)
+}
+
+/// Decodes a state envelope held as a JSON value (the Airbyte front end's `stream_state`) with
+/// the same refusals and migrations as a state file; `path` names where it came from.
+pub fn decode_envelope<S: DeserializeOwned>(
+    value: Value,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let envelope: EnvelopeIn = serde_json::from_value(value).map_err(|e| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason: format!("it is not a state this connector wrote ({e})"),
+    })?;
+    open_envelope(envelope, path, connector, version, migrate)
+}
+
+fn open_envelope<S: DeserializeOwned>(
+    envelope: EnvelopeIn,
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<S, StateError> {
+    let unusable = |reason: String| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if envelope.connector != connector {
+        return Err(unusable(format!(
+            "it belongs to connector {:?}, not {:?}",
+            envelope.connector, connector
+        )));
+    }
+    if envelope.version > version {
+        return Err(StateError::TooNew {
+            path: path.to_path_buf(),
+            connector: connector.to_owned(),
+            found: envelope.version,
+            supported: version,
+        });
+    }
+    if envelope.version < version {
+        return migrate(envelope.version, envelope.state).map_err(unusable);
+    }
+    serde_json::from_value(envelope.state)
+        .map_err(|e| unusable(format!("its state does not have the expected shape ({e})")))
+}
+
+/// Decodes an envelope of input `I` held as a JSON value (from `path`): [`decode_envelope`]
+/// with `I`'s name, version and migration, then [`refuse_impossible`].
+pub fn decode_envelope_for<I: Input>(value: Value, path: &Path) -> Result<I::State, StateError> {
+    let state = decode_envelope(value, path, I::NAME, I::STATE_VERSION, I::migrate_state)?;
+    refuse_impossible::<I>(&state, path)?;
+    Ok(state)
+}
+
+/// Refuses (as unusable, naming `path`) a state that fails [`Input::check_state`]: a state no
+/// run of `I` could have written.
+pub fn refuse_impossible<I: Input>(state: &I::State, path: &Path) -> Result<(), StateError> {
+    I::check_state(state).map_err(|reason| StateError::Unusable {
+        path: path.to_path_buf(),
+        reason: format!("it holds a state no run could have written: {reason}"),
+    })
+}

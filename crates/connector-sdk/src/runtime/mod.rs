@@ -1,0 +1,23 @@
+//! The runtime layer: what runs an input, on top of [`crate::contract`] and under the front
+//! ends ([`crate::front`]); nothing here imports a front end.
+//!
+//! - [`host`]: the in-process runtime (`check`, `read`, the writer that delivers then commits).
+//! - [`state`]: the native state file (locked, replaced atomically) and [`status`], which
+//!   describes one without touching it.
+//! - [`output`]: where delivered records go (stdout, a file, memory).
+//! - [`metrics`]: the Prometheus registry (the host's families and the input's declared
+//!   instruments), `/metrics` and `/healthz`.
+//! - [`launch`]: the async runtime, signals and the read summary, once for both front ends.
+//! - [`config_file`], [`file`](mod@file): the files an operator names, read without trusting them.
+//! - [`logging`], [`redact`]: logs on stderr, and the scrub of secrets from everything printed.
+
+pub mod config_file;
+pub mod file;
+pub mod host;
+pub mod launch;
+pub mod logging;
+pub mod metrics;
+pub mod output;
+pub mod redact;
+pub mod state;
+pub mod status;

@@ -1,0 +1,201 @@
+//! A complete connector on connector-sdk, with no source behind it: the example the README's
+//! "Writing a connector on connector-sdk" points to, and the input the SDK's own tests
+//! (`tests/sdk.rs`) drive through both front ends.
+//!
+//! It "reads" records `{"n": 0} … {"n": records-1}` in batches of `batch`, and its state is the
+//! next `n` to read. Settings make it misbehave on purpose: refuse its token (`auth_fail`), fail
+//! after some batches (`fail_after`, with `fail_kind`), or stop and wait after some batches
+//! (`pause_after`) so that a test can kill it at a known point.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use connector_sdk::instruments::{Counter, Instruments};
+use connector_sdk::secrecy::{ExposeSecret, SecretString};
+use connector_sdk::{
+    Batch, Config, ConfigError, Input, InputError, ReadContext, RecordStream, StateDescription,
+    Violation,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What the fake reads, and how it misbehaves.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FakeSettings {
+    /// How many records the source holds.
+    pub records: u64,
+    /// Records per batch (at least 1).
+    #[serde(default = "default_batch")]
+    pub batch: u64,
+    /// Refuse the token at `check` and `read` (an auth error, exit 3).
+    #[serde(default)]
+    pub auth_fail: bool,
+    /// Fail after emitting this many batches in one run.
+    #[serde(default)]
+    pub fail_after: Option<u64>,
+    /// How it fails: `transient` (default) or `fatal`.
+    #[serde(default)]
+    pub fail_kind: Option<String>,
+    /// After emitting this many batches in one run, wait until stopped (to be killed there).
+    #[serde(default)]
+    pub pause_after: Option<u64>,
+}
+
+fn default_batch() -> u64 {
+    4
+}
+
+impl connector_sdk::Settings for FakeSettings {}
+
+/// The fake's credentials.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FakeSecrets {
+    /// A token; the fake only checks that it is not empty.
+    #[schemars(with = "Option<String>", extend("writeOnly" = true))]
+    pub token: Option<SecretString>,
+}
+
+impl connector_sdk::Secrets for FakeSecrets {}
+
+/// Where the fake resumes: the next record to read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FakeState {
+    /// The `n` of the next record.
+    pub next: u64,
+}
+
+/// The fake input.
+#[derive(Debug)]
+pub struct Fake {
+    settings: FakeSettings,
+    batches: Counter,
+}
+
+/// No source holds more records than this: a state beyond it was written by no run.
+pub const MAX_RECORDS: u64 = 1_000_000;
+
+#[async_trait]
+impl Input for Fake {
+    const NAME: &'static str = "fake";
+    const STATE_VERSION: u32 = 1;
+    type Settings = FakeSettings;
+    type Secrets = FakeSecrets;
+    type State = FakeState;
+
+    fn from_config(config: Config<FakeSettings, FakeSecrets>) -> Result<Self, ConfigError> {
+        let mut violations = Vec::new();
+        if config.settings.batch == 0 {
+            violations.push(Violation::new("/settings/batch", "must be at least 1"));
+        }
+        if config.settings.records > MAX_RECORDS {
+            violations.push(Violation::new(
+                "/settings/records",
+                format!("at most {MAX_RECORDS}"),
+            ));
+        }
+        if config
+            .secrets
+            .token
+            .as_ref()
+            .is_none_or(|t| t.expose_secret().is_empty())
+        {
+            violations.push(Violation::new("/secrets/token", "a token is required"));
+        }
+        if !violations.is_empty() {
+            return Err(ConfigError::Invalid(violations));
+        }
+        Ok(Fake {
+            settings: config.settings,
+            batches: Counter::default(),
+        })
+    }
+
+    async fn check(&self) -> Result<String, InputError> {
+        if self.settings.auth_fail {
+            return Err(InputError::auth("the fake source refused the token"));
+        }
+        Ok(format!(
+            "the fake source holds {} records",
+            self.settings.records
+        ))
+    }
+
+    async fn read(&self, state: FakeState, cx: &ReadContext<FakeState>) -> Result<(), InputError> {
+        if self.settings.auth_fail {
+            return Err(InputError::auth("the fake source refused the token"));
+        }
+        let mut next = state.next;
+        let mut emitted = 0u64;
+        while next < self.settings.records {
+            if self.settings.fail_after == Some(emitted) {
+                let message = format!("the fake source failed after {emitted} batches");
+                return Err(match self.settings.fail_kind.as_deref() {
+                    Some("fatal") => InputError::fatal(message),
+                    _ => InputError::transient(message),
+                });
+            }
+            if self.settings.pause_after == Some(emitted) {
+                // Until the host stops it (or a test kills the process).
+                tokio::select! {
+                    () = cx.stopped() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                }
+            }
+            let end = (next + self.settings.batch).min(self.settings.records);
+            let mut records = cx.record_buf(64);
+            for n in next..end {
+                records.push_json(format!("{{\"n\":{n}}}").as_bytes());
+            }
+            if cx
+                .emit(Batch {
+                    records,
+                    checkpoint: FakeState { next: end },
+                })
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+            self.batches.inc();
+            emitted += 1;
+            next = end;
+        }
+        Ok(())
+    }
+
+    fn record_stream(&self) -> RecordStream {
+        RecordStream {
+            name: "numbers".into(),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {"n": {"type": "integer"}},
+            }),
+            cursor_field: Some(vec!["n".into()]),
+            primary_key: vec![vec!["n".into()]],
+        }
+    }
+
+    fn check_state(state: &FakeState) -> Result<(), String> {
+        if state.next > MAX_RECORDS {
+            return Err(format!(
+                "next record {} is beyond any source ({MAX_RECORDS})",
+                state.next
+            ));
+        }
+        Ok(())
+    }
+
+    fn register_metrics(&self, instruments: &mut Instruments) {
+        instruments.counter("batches", "Batches the fake emitted", &self.batches);
+    }
+
+    fn describe_state(state: &FakeState) -> StateDescription {
+        StateDescription {
+            lines: vec![("next record".into(), state.next.to_string())],
+            json: serde_json::json!({"next": state.next}),
+        }
+    }
+}

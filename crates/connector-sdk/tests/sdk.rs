@@ -1,0 +1,787 @@
+//! The SDK proves its contract without Slack: a fake connector ([`fake::Fake`]) run as a real
+//! process through both front ends, the native CLI and the Airbyte protocol: spec, check,
+//! discover, read, a kill in the middle of a read, a clean stop, failures, and the resume from
+//! the state each front end left, with every record delivered exactly once across the resume.
+//!
+//! This test binary is its own connector: run with `FAKE_FRONT=cli` or `FAKE_FRONT=airbyte` in
+//! its environment, `main` is the fake connector's `main` (one call into the SDK, as any
+//! connector's); otherwise it runs the tests below (`harness = false`; an argument filters them
+//! by name, `--exact` and `--list` as libtest has them, so cargo-nextest can run them too).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    unreachable_pub
+)]
+
+mod fake;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const FRONT: &str = "FAKE_FRONT";
+
+fn main() -> ExitCode {
+    match std::env::var(FRONT).as_deref() {
+        Ok("cli") => return connector_sdk::cli::run::<fake::Fake>("0.0.0-fake"),
+        Ok("airbyte") => return connector_sdk::airbyte::run::<fake::Fake>("0.0.0-fake"),
+        _ => {}
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filter: Option<&String> = args.iter().find(|a| !a.starts_with('-'));
+    let exact = args.iter().any(|a| a == "--exact");
+    let tests: &[(&str, fn())] = &[
+        ("cli_spec_check_and_status", cli_spec_check_and_status),
+        (
+            "cli_read_kill_and_resume_is_exactly_once",
+            cli_read_kill_and_resume_is_exactly_once,
+        ),
+        (
+            "cli_stop_on_signal_then_resume",
+            cli_stop_on_signal_then_resume,
+        ),
+        (
+            "cli_failure_keeps_what_was_delivered",
+            cli_failure_keeps_what_was_delivered,
+        ),
+        (
+            "cli_refuses_impossible_and_foreign_states",
+            cli_refuses_impossible_and_foreign_states,
+        ),
+        (
+            "cli_metrics_expose_the_inputs_instruments",
+            cli_metrics_expose_the_inputs_instruments,
+        ),
+        (
+            "airbyte_spec_check_and_discover",
+            airbyte_spec_check_and_discover,
+        ),
+        (
+            "airbyte_read_message_sequence",
+            airbyte_read_message_sequence,
+        ),
+        (
+            "airbyte_kill_and_resume_is_exactly_once",
+            airbyte_kill_and_resume_is_exactly_once,
+        ),
+        ("airbyte_failure_then_resume", airbyte_failure_then_resume),
+        (
+            "airbyte_refuses_an_impossible_state",
+            airbyte_refuses_an_impossible_state,
+        ),
+    ];
+    // As libtest answers a runner (cargo-nextest) that lists, then runs one test at a time.
+    if args.iter().any(|a| a == "--list") {
+        if !args.iter().any(|a| a == "--ignored") {
+            for (name, _) in tests {
+                println!("{name}: test");
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, test) in tests {
+        let selected = match filter {
+            None => true,
+            Some(f) if exact => name == f,
+            Some(f) => name.contains(f.as_str()),
+        };
+        if !selected {
+            continue;
+        }
+        ran += 1;
+        match std::panic::catch_unwind(test) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(*name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        ran - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+// ---- running the fake as a process ----
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new() -> Dir {
+        Dir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a config with `settings` (merged over 10 records in batches of 4) and a token.
+    fn config(&self, settings: Value) -> PathBuf {
+        let mut all = json!({"records": 10, "batch": 4});
+        for (k, v) in settings.as_object().unwrap() {
+            all[k] = v.clone();
+        }
+        let path = self.path("config.json");
+        let doc = json!({"settings": all, "secrets": {"token": "fake-token-123"}});
+        std::fs::write(&path, doc.to_string()).unwrap();
+        // Private, as a config holding a secret should be (else the SDK warns).
+        #[cfg(unix)]
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        path
+    }
+}
+
+fn fake(front: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .env(FRONT, front)
+        .env_remove("LOG_FORMAT")
+        .env("RUST_LOG", "info");
+    for a in args {
+        command.arg(a);
+    }
+    command
+}
+
+struct Output {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(mut command: Command) -> Output {
+    let out = command.output().unwrap();
+    Output {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A running fake whose stdout lines arrive on a channel.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Running {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads stdout until a line satisfies `done` (panics after a minute: the fake hung).
+    fn until(&mut self, done: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no such line; saw {:?}", self.seen));
+            let hit = done(&line);
+            self.seen.push(line);
+            if hit {
+                return;
+            }
+        }
+    }
+
+    fn kill(mut self) -> Vec<String> {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        self.seen
+    }
+
+    fn signal_and_wait(mut self, signal: &str) -> (Option<i32>, Vec<String>, String) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = self.child.wait().unwrap();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status.code(), self.seen, stderr)
+    }
+}
+
+/// Waits until `done` holds of the state file at `path` (a minute at most).
+fn wait_for_state(path: &Path, done: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(bytes) = std::fs::read(path)
+            && let Ok(state) = serde_json::from_slice::<Value>(&bytes)
+            && done(&state)
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the state file never got there");
+}
+
+/// The `n`s of NDJSON records.
+fn numbers(lines: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<u64> {
+    lines
+        .into_iter()
+        .filter(|l| !l.as_ref().is_empty())
+        .map(|l| {
+            let v: Value = serde_json::from_str(l.as_ref()).unwrap();
+            v["n"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+/// Every record of `0..total` exactly once, in order.
+fn assert_exactly_once(numbers: &[u64], total: u64) {
+    assert_eq!(
+        numbers,
+        (0..total).collect::<Vec<_>>(),
+        "not 0..{total} once"
+    );
+}
+
+fn state_file(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+// ---- the native CLI ----
+
+fn cli_spec_check_and_status() {
+    let out = run(fake("cli", &[&"spec"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let schema: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(schema["title"], "fake config");
+    assert!(
+        schema.to_string().contains("\"writeOnly\":true"),
+        "{schema}"
+    );
+
+    let dir = Dir::new();
+    let config = dir.config(json!({}));
+    let out = run(fake("cli", &[&"check", &"--config", &config]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "check succeeded: the fake source holds 10 records\n"
+    );
+
+    let config = dir.config(json!({"auth_fail": true}));
+    let out = run(fake("cli", &[&"check", &"--config", &config]));
+    assert_eq!(out.code, Some(3));
+    assert_eq!(
+        out.stderr,
+        "fake: authentication error: the fake source refused the token\n"
+    );
+
+    let config = dir.config(json!({"batch": 0, "surprise": 1}));
+    let out = run(fake("cli", &[&"check", &"--config", &config]));
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("/settings"), "{}", out.stderr);
+    assert!(!out.stderr.contains("fake-token-123"), "{}", out.stderr);
+
+    let state = dir.path("state.json");
+    let out = run(fake("cli", &[&"status", &"--state", &state, &"--json"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["exists"], false);
+    std::fs::write(
+        &state,
+        json!({"connector": "fake", "version": 1, "state": {"next": 8}}).to_string(),
+    )
+    .unwrap();
+    let out = run(fake("cli", &[&"status", &"--state", &state]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("next record  8"), "{}", out.stdout);
+}
+
+fn cli_read(dir: &Dir, config: &Path) -> Command {
+    let state = dir.path("state.json");
+    fake("cli", &[&"read", &"--config", &config, &"--state", &state])
+}
+
+fn cli_read_kill_and_resume_is_exactly_once() {
+    let dir = Dir::new();
+    let state = dir.path("state.json");
+    let mut first = Running::start(cli_read(&dir, &dir.config(json!({"pause_after": 2}))));
+    // Two batches delivered and committed, then the fake waits: kill it there.
+    first.until(|l| l == r#"{"n":7}"#);
+    wait_for_state(&state, |s| s["state"]["next"] == 8);
+    let before = first.kill();
+    assert_eq!(numbers(&before), (0..8).collect::<Vec<_>>());
+    assert_eq!(
+        state_file(&state),
+        json!({"connector": "fake", "version": 1, "state": {"next": 8}})
+    );
+
+    let out = run(cli_read(&dir, &dir.config(json!({}))));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let mut all = numbers(&before);
+    all.extend(numbers(out.stdout.lines()));
+    assert_exactly_once(&all, 10);
+    assert!(
+        out.stderr.contains("Read finished.") && out.stderr.contains("records=2"),
+        "{}",
+        out.stderr
+    );
+    // Nothing more to read: nothing delivered, the state unchanged.
+    let out = run(cli_read(&dir, &dir.config(json!({}))));
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), ""));
+    assert_eq!(state_file(&state)["state"]["next"], 10);
+}
+
+fn cli_stop_on_signal_then_resume() {
+    let dir = Dir::new();
+    let state = dir.path("state.json");
+    let mut first = Running::start(cli_read(&dir, &dir.config(json!({"pause_after": 1}))));
+    first.until(|l| l == r#"{"n":3}"#);
+    wait_for_state(&state, |s| s["state"]["next"] == 4);
+    let (code, before, stderr) = first.signal_and_wait("-TERM");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("Stopped on signal."), "{stderr}");
+    let out = run(cli_read(&dir, &dir.config(json!({}))));
+    let mut all = numbers(&before);
+    all.extend(numbers(out.stdout.lines()));
+    assert_exactly_once(&all, 10);
+}
+
+fn cli_failure_keeps_what_was_delivered() {
+    let dir = Dir::new();
+    let out = run(cli_read(&dir, &dir.config(json!({"fail_after": 1}))));
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .ends_with("fake: error (transient): the fake source failed after 1 batches\n"),
+        "{}",
+        out.stderr
+    );
+    let before = numbers(out.stdout.lines());
+    assert_eq!(before, vec![0, 1, 2, 3]);
+    assert_eq!(state_file(&dir.path("state.json"))["state"]["next"], 4);
+    let out = run(cli_read(&dir, &dir.config(json!({}))));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let mut all = before;
+    all.extend(numbers(out.stdout.lines()));
+    assert_exactly_once(&all, 10);
+
+    let dir = Dir::new();
+    let out = run(cli_read(&dir, &dir.config(json!({"auth_fail": true}))));
+    assert_eq!((out.code, out.stdout.as_str()), (Some(3), ""));
+    assert!(
+        !dir.path("state.json").exists(),
+        "a refused run left a state"
+    );
+}
+
+fn cli_refuses_impossible_and_foreign_states() {
+    let dir = Dir::new();
+    let state = dir.path("state.json");
+    let cases = [
+        (
+            json!({"connector": "fake", "version": 1, "state": {"next": 2_000_000}}),
+            "it holds a state no run could have written: next record 2000000 is beyond any source",
+        ),
+        (
+            json!({"connector": "other", "version": 1, "state": {"next": 1}}),
+            "it belongs to connector \"other\", not \"fake\"",
+        ),
+        (
+            json!({"connector": "fake", "version": 2, "state": {"next": 1}}),
+            "state version 2, this build reads up to 1",
+        ),
+        (
+            json!({"connector": "fake", "version": 0, "state": {"next": 1}}),
+            "state version 0 is not supported by this build (it reads version 1)",
+        ),
+    ];
+    for (content, expected) in cases {
+        std::fs::write(&state, content.to_string()).unwrap();
+        let out = run(cli_read(&dir, &dir.config(json!({}))));
+        assert_eq!(out.code, Some(1), "{content}");
+        assert!(out.stderr.contains(expected), "{content}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+        assert_eq!(state_file(&state), content, "the refused state was touched");
+    }
+}
+
+fn cli_metrics_expose_the_inputs_instruments() {
+    // The input's own counter through the SDK's instruments, beside the host's families.
+    let input = connector_sdk::config::parse::<fake::Fake>(
+        json!({"settings": {"records": 10, "batch": 4}, "secrets": {"token": "t"}})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let metrics = connector_sdk::metrics::Metrics::new(&input, "0.0.0-fake");
+    let text = metrics.encode();
+    for expected in [
+        "# HELP fake_batches_total Batches the fake emitted.\n# TYPE fake_batches_total counter\nfake_batches_total 0\n",
+        "# TYPE fake_records_delivered_total counter\n",
+        "fake_build_info{version=\"0.0.0-fake\"} 1\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let input = std::sync::Arc::new(input);
+    let summary = runtime
+        .block_on(connector_sdk::host::read(
+            std::sync::Arc::clone(&input),
+            NoCommit,
+            fake::FakeState::default(),
+            connector_sdk::output::MemorySink::default(),
+            connector_sdk::host::ReadOptions {
+                metrics: Some(metrics.clone()),
+                ..Default::default()
+            },
+            tokio_util::sync::CancellationToken::new(),
+        ))
+        .unwrap();
+    assert_eq!(summary.records, 10);
+    let text = metrics.encode();
+    for expected in [
+        "fake_batches_total 3\n",
+        "fake_records_delivered_total 10\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+}
+
+struct NoCommit;
+impl connector_sdk::Checkpoints<fake::FakeState> for NoCommit {
+    fn commit(&mut self, _: &fake::FakeState) -> Result<(), connector_sdk::HostError> {
+        Ok(())
+    }
+}
+
+// ---- the Airbyte front end ----
+
+fn messages(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// A message in short: `RECORD n`, `STATE next (count)`, `STATUS s`, `ERROR failure_type`,
+/// `CONNECTION_STATUS s`; `LOG`s are left out.
+fn short(message: &Value) -> Option<String> {
+    Some(match message["type"].as_str().unwrap() {
+        "LOG" => return None,
+        "RECORD" => {
+            assert_eq!(message["record"]["stream"], "numbers");
+            format!("RECORD {}", message["record"]["data"]["n"])
+        }
+        "STATE" => {
+            let s = &message["state"];
+            assert_eq!(s["type"], "STREAM");
+            assert_eq!(s["stream"]["stream_descriptor"]["name"], "numbers");
+            assert_eq!(s["stream"]["stream_state"]["connector"], "fake");
+            assert_eq!(s["stream"]["stream_state"]["version"], 1);
+            format!(
+                "STATE {} ({})",
+                s["stream"]["stream_state"]["state"]["next"], s["sourceStats"]["recordCount"]
+            )
+        }
+        "TRACE" => match message["trace"]["type"].as_str().unwrap() {
+            "STREAM_STATUS" => format!(
+                "STATUS {}",
+                message["trace"]["stream_status"]["status"]
+                    .as_str()
+                    .unwrap()
+            ),
+            "ERROR" => format!(
+                "ERROR {}",
+                message["trace"]["error"]["failure_type"].as_str().unwrap()
+            ),
+            other => format!("TRACE {other}"),
+        },
+        "CONNECTION_STATUS" => format!(
+            "CONNECTION_STATUS {}",
+            message["connectionStatus"]["status"].as_str().unwrap()
+        ),
+        other => other.to_owned(),
+    })
+}
+
+fn shorts(stdout: &str) -> Vec<String> {
+    messages(stdout).iter().filter_map(short).collect()
+}
+
+fn catalog(dir: &Dir, mode: &str) -> PathBuf {
+    let path = dir.path("catalog.json");
+    let catalog = json!({"streams": [{
+        "stream": {"name": "numbers", "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"]},
+        "sync_mode": mode,
+        "destination_sync_mode": "append",
+    }]});
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    path
+}
+
+fn airbyte_read(dir: &Dir, config: &Path, state: Option<&Path>) -> Command {
+    let catalog = catalog(dir, "incremental");
+    let mut command = fake(
+        "airbyte",
+        &[&"read", &"--config", &config, &"--catalog", &catalog],
+    );
+    if let Some(state) = state {
+        command.arg("--state").arg(state);
+    }
+    command
+}
+
+fn airbyte_spec_check_and_discover() {
+    let out = run(fake("airbyte", &[&"spec"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let spec = &messages(&out.stdout)[0];
+    assert_eq!(spec["type"], "SPEC");
+    let connection = &spec["spec"]["connectionSpecification"];
+    assert_eq!(
+        connection["properties"]["secrets"]["properties"]["token"]["airbyte_secret"], true,
+        "{connection}"
+    );
+
+    let dir = Dir::new();
+    for (settings, expected) in [
+        (json!({}), "CONNECTION_STATUS SUCCEEDED"),
+        (json!({"auth_fail": true}), "CONNECTION_STATUS FAILED"),
+        (json!({"batch": 0}), "CONNECTION_STATUS FAILED"),
+    ] {
+        let config = dir.config(settings.clone());
+        let out = run(fake("airbyte", &[&"check", &"--config", &config]));
+        assert_eq!(out.code, Some(0), "{settings}: {}", out.stderr);
+        assert_eq!(shorts(&out.stdout), vec![expected], "{settings}");
+        assert!(!out.stdout.contains("fake-token-123"));
+    }
+
+    let config = dir.config(json!({}));
+    let out = run(fake("airbyte", &[&"discover", &"--config", &config]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let catalog = &messages(&out.stdout)[0];
+    assert_eq!(catalog["type"], "CATALOG");
+    let stream = &catalog["catalog"]["streams"][0];
+    assert_eq!(stream["name"], "numbers");
+    assert_eq!(stream["default_cursor_field"], json!(["n"]));
+    assert_eq!(stream["source_defined_primary_key"], json!([["n"]]));
+}
+
+fn airbyte_read_message_sequence() {
+    let dir = Dir::new();
+    let out = run(airbyte_read(&dir, &dir.config(json!({})), None));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let expected = [
+        "STATUS STARTED",
+        "STATUS RUNNING",
+        "RECORD 0",
+        "RECORD 1",
+        "RECORD 2",
+        "RECORD 3",
+        "STATE 4 (4.0)",
+        "RECORD 4",
+        "RECORD 5",
+        "RECORD 6",
+        "RECORD 7",
+        "STATE 8 (4.0)",
+        "RECORD 8",
+        "RECORD 9",
+        "STATE 10 (2.0)",
+        "STATUS COMPLETE",
+    ];
+    assert_eq!(shorts(&out.stdout), expected);
+}
+
+/// The state file a pipeline host would pass back: its last `STATE` message's `state`.
+fn last_state(lines: &[String], path: &Path) -> u64 {
+    let last = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .rfind(|m| m["type"] == "STATE")
+        .unwrap();
+    std::fs::write(path, json!([last["state"]]).to_string()).unwrap();
+    last["state"]["stream"]["stream_state"]["state"]["next"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The records up to the last `STATE` (those after it are not committed: the host drops them).
+fn committed_records(lines: &[String]) -> Vec<u64> {
+    let mut committed = Vec::new();
+    let mut pending = Vec::new();
+    for line in lines {
+        let m: Value = serde_json::from_str(line).unwrap();
+        match m["type"].as_str() {
+            Some("RECORD") => pending.push(m["record"]["data"]["n"].as_u64().unwrap()),
+            Some("STATE") => committed.append(&mut pending),
+            _ => {}
+        }
+    }
+    committed
+}
+
+fn airbyte_kill_and_resume_is_exactly_once() {
+    let dir = Dir::new();
+    let mut first = Running::start(airbyte_read(
+        &dir,
+        &dir.config(json!({"pause_after": 2})),
+        None,
+    ));
+    first.until(|l| l.contains(r#""type":"STATE""#) && l.contains(r#""next":8"#));
+    let before = first.kill();
+    let state = dir.path("state.json");
+    assert_eq!(last_state(&before, &state), 8);
+    let mut all = committed_records(&before);
+    let out = run(airbyte_read(&dir, &dir.config(json!({})), Some(&state)));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        shorts(&out.stdout),
+        [
+            "STATUS STARTED",
+            "STATUS RUNNING",
+            "RECORD 8",
+            "RECORD 9",
+            "STATE 10 (2.0)",
+            "STATUS COMPLETE"
+        ]
+    );
+    let lines: Vec<String> = out.stdout.lines().map(str::to_owned).collect();
+    all.extend(committed_records(&lines));
+    assert_exactly_once(&all, 10);
+}
+
+fn airbyte_failure_then_resume() {
+    let dir = Dir::new();
+    let out = run(airbyte_read(
+        &dir,
+        &dir.config(json!({"fail_after": 1})),
+        None,
+    ));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        shorts(&out.stdout),
+        [
+            "STATUS STARTED",
+            "STATUS RUNNING",
+            "RECORD 0",
+            "RECORD 1",
+            "RECORD 2",
+            "RECORD 3",
+            "STATE 4 (4.0)",
+            "STATUS INCOMPLETE",
+            "ERROR transient_error"
+        ]
+    );
+    let error = messages(&out.stdout).pop().unwrap();
+    assert_eq!(
+        error["trace"]["error"]["message"],
+        "the fake source failed after 1 batches"
+    );
+    assert_eq!(
+        error["trace"]["error"]["stream_descriptor"]["name"],
+        "numbers"
+    );
+    let lines: Vec<String> = out.stdout.lines().map(str::to_owned).collect();
+    let state = dir.path("state.json");
+    assert_eq!(last_state(&lines, &state), 4);
+    let mut all = committed_records(&lines);
+    let out = run(airbyte_read(&dir, &dir.config(json!({})), Some(&state)));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines: Vec<String> = out.stdout.lines().map(str::to_owned).collect();
+    all.extend(committed_records(&lines));
+    assert_exactly_once(&all, 10);
+
+    let out = run(airbyte_read(
+        &dir,
+        &dir.config(json!({"auth_fail": true})),
+        None,
+    ));
+    assert_eq!(out.code, Some(3));
+    assert_eq!(
+        shorts(&out.stdout),
+        ["STATUS STARTED", "STATUS INCOMPLETE", "ERROR config_error"]
+    );
+}
+
+fn airbyte_refuses_an_impossible_state() {
+    let dir = Dir::new();
+    let state = dir.path("state.json");
+    let stream_state = |next: u64| {
+        json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "numbers"},
+            "stream_state": {"connector": "fake", "version": 1, "state": {"next": next}}}}])
+    };
+    std::fs::write(&state, stream_state(2_000_000).to_string()).unwrap();
+    let out = run(airbyte_read(&dir, &dir.config(json!({})), Some(&state)));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(shorts(&out.stdout), ["ERROR config_error"]);
+    let error = messages(&out.stdout).pop().unwrap();
+    let message = error["trace"]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "it holds a state no run could have written: next record 2000000 is beyond any source"
+        ),
+        "{message}"
+    );
+    // A state it could have written resumes there.
+    std::fs::write(&state, stream_state(9).to_string()).unwrap();
+    let out = run(airbyte_read(&dir, &dir.config(json!({})), Some(&state)));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        shorts(&out.stdout),
+        [
+            "STATUS STARTED",
+            "STATUS RUNNING",
+            "RECORD 9",
+            "STATE 10 (1.0)",
+            "STATUS COMPLETE"
+        ]
+    );
+}
