@@ -6,8 +6,8 @@
 //! when the host registers them ([`connector_sdk::Input::register_metrics`]), under the prefix
 //! the SDK derives from the connector's name (`slack_audit_`).
 //!
-//! Nothing here is recorded per entry: the engine counts a page's entries in locals and adds the
-//! page's totals ([`SlackMetrics::page`]); requests, retries and waits are counted where they
+//! Nothing here is recorded per entry: the engine counts a page's entries in locals and reports
+//! the page's totals ([`SyncObserver::page`], implemented here); requests, retries and waits are counted where they
 //! happen, once each. Label values are fixed words from code (a status class, an error kind,
 //! a reason): no text of a request, a response or the config ever reaches a label.
 //!
@@ -33,9 +33,10 @@ use connector_sdk::metrics::prometheus_client::metrics::histogram::{
 use connector_sdk::metrics::prometheus_client::registry::Unit;
 use connector_sdk::metrics::{FloatCounter, Labels, Registry, unix_now};
 
+use crate::collect::observe::{CursorRestart, PassStats, SyncObserver};
+use crate::collect::state::{SyncState, Window, progress_ratio};
 use crate::page::Page;
 use crate::source::FetchError;
-use crate::sync::{PassStats, SyncState};
 
 /// Slack's metric families, shared by the input, its sources and its engine.
 #[derive(Debug)]
@@ -207,17 +208,25 @@ impl SlackMetrics {
         self.rate_limited.inc();
         self.rate_limit_wait.inc_by(wait.as_secs_f64());
     }
+}
 
+/// The engine's reports, recorded. Recording is atomic, so a shared reference listens (as a
+/// `&File` writes): every pass reports to the one `SlackMetrics` of the input.
+impl SyncObserver for &SlackMetrics {
     /// A window resumes from its checkpoint without a cursor (`reason`: `invalid_cursor` or
     /// `loop`).
-    pub fn cursor_restart(&self, reason: &'static str) {
+    fn cursor_restart(&mut self, reason: CursorRestart) {
+        let reason = match reason {
+            CursorRestart::Refused => "invalid_cursor",
+            CursorRestart::Loop => "loop",
+        };
         self.cursor_restarts
             .get_or_create(&[("reason", reason)])
             .inc();
     }
 
     /// A page was handled: the pass's counts went from `before` to `after`.
-    pub fn page(&self, before: &PassStats, after: &PassStats) {
+    fn page(&mut self, before: &PassStats, after: &PassStats, _window: &Window) {
         self.pages.inc_by(after.pages.saturating_sub(before.pages));
         self.duplicates
             .inc_by(after.duplicates.saturating_sub(before.duplicates));
@@ -228,7 +237,7 @@ impl SlackMetrics {
     }
 
     /// The position a checkpoint handed over describes.
-    pub fn position(&self, state: &SyncState) {
+    fn position(&mut self, state: &SyncState) {
         let p = &self.position;
         p.watermark
             .store(state.watermark.unwrap_or(NONE), Ordering::Relaxed);
@@ -239,10 +248,8 @@ impl SlackMetrics {
             .store(window.map_or(NONE, |w| w.oldest), Ordering::Relaxed);
         p.latest
             .store(window.map_or(NONE, |w| w.latest), Ordering::Relaxed);
-        p.upper.store(
-            window.map_or(NONE, |w| w.upper.unwrap_or(w.latest)),
-            Ordering::Relaxed,
-        );
+        p.upper
+            .store(window.map_or(NONE, Window::position), Ordering::Relaxed);
         let ids: usize = state.recent.values().map(Vec::len).sum();
         p.late_ids.store(ids as i64, Ordering::Relaxed);
     }
@@ -359,13 +366,7 @@ impl Collector for Position {
             "window_progress_ratio",
             "Share of the window being read that is done, from 0 to 1 (absent between windows).",
             None,
-            window.map(|(o, l, u)| {
-                if l > o {
-                    ((l as f64 - u as f64) / (l as f64 - o as f64)).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                }
-            }),
+            window.map(|(o, l, u)| progress_ratio(o, l, u)),
         )?;
         gauge(
             &mut encoder,

@@ -13,8 +13,8 @@
 use connector_sdk::status::StateDescription;
 use serde_json::{Value, json};
 
-use crate::progress::format_time;
-use crate::sync::SyncState;
+use crate::clock::format_time;
+use crate::collect::state::SyncState;
 
 /// Describes `state` as of `now` (unix seconds).
 pub fn describe(state: &SyncState, now: i64) -> StateDescription {
@@ -124,13 +124,7 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
     }
     let window_json = match &state.window {
         Some(w) => {
-            let position = w.upper.unwrap_or(w.latest);
-            let done = if w.latest > w.oldest {
-                ((w.latest as f64 - position as f64) / (w.latest as f64 - w.oldest as f64))
-                    .clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
+            let done = w.progress_ratio();
             let reached = match w.upper {
                 Some(u) => format!(
                     "read back to {} ({:.1}% of it, {} id{} at that second)",
@@ -225,7 +219,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::sync::Window;
+    use crate::collect::state::Window;
 
     const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
