@@ -6,6 +6,10 @@
 //! smoothed over about half a minute ([`Eta`]) and measured per window (a pass that catches up
 //! opens a second window: its time left does not inherit the first one's elapsed time), so the
 //! estimate does not jump from page to page.
+//!
+//! It listens to the engine as a [`SyncObserver`] (a page handled, the pass caught up), one
+//! report per pass, and computes nothing the state does not already say: how far a window is
+//! read is [`Window::progress_ratio`], the same figure `status` and the metrics show.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
