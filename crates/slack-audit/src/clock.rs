@@ -45,7 +45,7 @@ impl Clock for FixedClock {
 }
 
 /// `t` (unix seconds) as `YYYY-MM-DDTHH:MM:SSZ`.
-pub(crate) fn format_time(t: i64) -> String {
+pub fn format_time(t: i64) -> String {
     DateTime::from_timestamp(t, 0)
         .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|| t.to_string())

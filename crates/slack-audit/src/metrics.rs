@@ -7,9 +7,9 @@
 //! the SDK derives from the connector's name (`slack_audit_`).
 //!
 //! Nothing here is recorded per entry: the engine counts a page's entries in locals and reports
-//! the page's totals ([`SyncObserver::page`], implemented here); requests, retries and waits are counted where they
-//! happen, once each. Label values are fixed words from code (a status class, an error kind,
-//! a reason): no text of a request, a response or the config ever reaches a label.
+//! the page's totals ([`SyncObserver::page`], implemented here); requests, retries and waits are
+//! counted where they happen, once each. Label values are fixed words from code (a status class,
+//! an error kind, a reason): no text of a request, a response or the config ever reaches a label.
 //!
 //! The position (checked-through and lag, watermark and newest event's age, the window being read) is read at scrape time from atomics the
 //! engine updates with every checkpoint it hands over, so the lag keeps growing while nothing

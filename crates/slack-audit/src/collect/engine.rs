@@ -8,7 +8,7 @@
 //!   its position (`upper`) without a cursor and skips the ids handled at that second
 //!   (`upper_ids`): Slack's cursors expire and forget `oldest`, positions in time do not. A
 //!   cursor Slack refuses, or one it hands back twice (paging on would loop), is a restart too,
-//!   bounded by [`MAX_CURSOR_RESTARTS`] without the position moving, so a broken upstream fails
+//!   bounded by `MAX_CURSOR_RESTARTS` without the position moving, so a broken upstream fails
 //!   the run (checkpoint intact) instead of spinning.
 //! - **Only the window's own entries move the checkpoint.** An entry dated outside the window
 //!   it answers is delivered as sent and counted, never trusted: its date would move the

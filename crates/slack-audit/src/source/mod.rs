@@ -1,8 +1,8 @@
 //! Where pages come from: Slack over HTTP, or the synthetic generator, behind one small trait.
 //!
-//! The sync engine ([`crate::sync`]) only knows [`PageSource`]: "give me the page of this query
-//! at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]), not logic
-//! sprinkled through the engine, in the spirit of tower's layers.
+//! The sync engine ([`crate::collect::engine`]) only knows [`PageSource`]: "give me the page of
+//! this query at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]),
+//! not logic sprinkled through the engine, in the spirit of tower's layers.
 
 use std::sync::Mutex;
 use std::time::Duration;
