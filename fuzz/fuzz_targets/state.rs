@@ -7,7 +7,7 @@ use std::path::Path;
 use connector_sdk::Input;
 use libfuzzer_sys::fuzz_target;
 use slack_audit::SlackAuditInput;
-use slack_audit::sync::SyncState;
+use slack_audit::collect::state::SyncState;
 
 fuzz_target!(|data: &[u8]| {
     let decoded = connector_sdk::state::decode::<SyncState>(
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(state) = decoded else { return };
     let _ = state.check();
     for now in [0, 1_800_000_000, i64::MAX, i64::MIN] {
-        let _ = slack_audit::status::describe(&state, now);
+        let _ = slack_audit::state_report::describe(&state, now);
         if state.check().is_ok() {
             let mut repaired = state.clone();
             let _ = repaired.repair(now);

@@ -732,7 +732,6 @@ fn module_cycles() -> Vec<String> {
 /// component of more than one module; the failure lists each with the arrows inside it and
 /// where they are written.
 #[test]
-#[ignore = "enabled by the lead after the merge of the sdk/engine branches"]
 fn no_module_cycles() {
     let cycles = module_cycles();
     assert!(

@@ -1,6 +1,10 @@
-//! What time it is, injectable so replays and tests are deterministic.
+//! Time as the connector keeps it, in unix seconds: what time it is, from a clock that can be
+//! injected so replays and tests are deterministic, and how a time is written for people
+//! ([`format_time`]) in the sync's logs and errors, the progress report and `slack-audit status`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::DateTime;
 
 /// A source of the current unix time in seconds.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -38,4 +42,11 @@ impl Clock for FixedClock {
     fn now(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
     }
+}
+
+/// `t` (unix seconds) as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_time(t: i64) -> String {
+    DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| t.to_string())
 }

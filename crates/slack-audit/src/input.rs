@@ -9,14 +9,16 @@ use connector_sdk::instruments::Instruments;
 use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordStream, Violation};
 
 use crate::clock::{Clock, SystemClock};
+use crate::collect::engine::{SyncEngine, SyncPlan};
+use crate::collect::state::SyncState;
 use crate::metrics::SlackMetrics;
 use crate::ocsf::Formatter;
+use crate::progress::Progress;
 use crate::settings::{RecordFormat, SlackConfig, SlackSecrets, SlackSettings};
 use crate::source::PageSource;
 use crate::source::http::HttpSource;
 use crate::source::resilient::{Pacer, Resilient, RetryPolicy};
 use crate::source::synthetic::SyntheticSource;
-use crate::sync::{SyncEngine, SyncPlan, SyncState};
 
 /// The connector's name: binary, state envelope, logs.
 pub const NAME: &str = "slack-audit";
@@ -84,7 +86,7 @@ impl SlackAuditInput {
                 };
                 ConfigError::Invalid(vec![Violation::new(pointer, message)])
             })?
-            .with_metrics(Arc::clone(&metrics));
+            .with_metrics(metrics.clone());
             Arc::new(
                 Resilient::new(
                     http,
@@ -96,7 +98,7 @@ impl SlackAuditInput {
                         )),
                     },
                 )
-                .with_metrics(Arc::clone(&metrics)),
+                .with_metrics(metrics.clone()),
             )
         };
         let s = &config.settings;
@@ -171,9 +173,10 @@ impl Input for SlackAuditInput {
             source: Arc::clone(&self.source),
             clock: self.clock.as_ref(),
             plan: &self.plan,
-            metrics: &self.metrics,
         };
-        engine.run(state, cx).await.map(|_| ())
+        // The pass reports to the metrics (shared by every pass) and to its own progress report.
+        let mut observer = (&*self.metrics, Progress::new());
+        engine.run(state, cx, &mut observer).await.map(|_| ())
     }
 
     fn register_metrics(&self, instruments: &mut Instruments) {
@@ -181,6 +184,6 @@ impl Input for SlackAuditInput {
     }
 
     fn describe_state(state: &SyncState) -> StateDescription {
-        crate::status::describe(state, SystemClock.now())
+        crate::state_report::describe(state, SystemClock.now())
     }
 }

@@ -6,8 +6,8 @@
 //! API makes that harder than it looks: pages come newest first, the cursor forgets `oldest`
 //! and expires, bounds are inclusive, events of one second may straddle pages, some events are
 //! indexed late, errors come with empty bodies or as `200 {"ok": false}`. Every open collector
-//! gets at least one of these wrong; [`sync`] is the design that gets all of them right, and its
-//! module docs say why it is exact.
+//! gets at least one of these wrong; [`collect`] is the design that gets all of them right, and
+//! its module docs say why it is exact.
 //!
 //! # Map
 //!
@@ -16,19 +16,26 @@
 //!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data),
 //!   [`source::ahead`] (each page request on its own task, the next one started early).
 //! - [`page`]: a response body kept as bytes; entries as byte ranges plus `id`/`date_create`.
-//! - [`sync`]: windows, checkpoints, dedupe, late events; [`query`]: the filters and format a
-//!   state was collected for, and what changing them means.
+//! - [`collect`]: the incremental sync. [`collect::state`]: what a checkpoint holds (the window,
+//!   its position, the watermark, the ids kept for late arrivals) and what a loaded one must
+//!   pass; [`collect::engine`]: windows, pages, dedupe, late events, cursor restarts;
+//!   [`collect::observe`]: the one interface the engine reports through. [`query`]: the filters
+//!   and format a state was collected for, and what changing them means. [`clock`]: what time it
+//!   is, and how a time is written.
 //! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
 //!   the record schema (records themselves are never round-tripped through it).
 //! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
-//! - [`metrics`]: Slack's metric families (requests, retries, skips, position); [`status`]: what
-//!   a saved state says, for `slack-audit status`.
+//! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
+//!   [`progress`]: a long backfill's progress on stderr (both listen to the engine through
+//!   [`collect::observe::SyncObserver`]); [`state_report`]: what a saved state says, for
+//!   `slack-audit status`.
 
 #![forbid(unsafe_code)]
 
 pub mod actions;
 pub mod clock;
+pub mod collect;
 pub mod entry;
 pub mod input;
 pub mod metrics;
@@ -39,8 +46,7 @@ pub mod query;
 pub mod redact;
 pub mod settings;
 pub mod source;
-pub mod status;
-pub mod sync;
+pub mod state_report;
 pub mod synthetic;
 
 pub use input::{DOCUMENTATION_URL, NAME, STREAM, SlackAuditInput, VERSION};

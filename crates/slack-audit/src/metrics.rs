@@ -7,10 +7,10 @@
 //! declares them, [`connector_sdk::instruments`]), under the prefix the SDK derives from the
 //! connector's name (`slack_audit_`).
 //!
-//! Nothing here is recorded per entry: the engine counts a page's entries in locals and adds the
-//! page's totals ([`SlackMetrics::page`]); requests, retries and waits are counted where they
-//! happen, once each. Label values are fixed words from code (a status class, an error kind,
-//! a reason): no text of a request, a response or the config ever reaches a label.
+//! Nothing here is recorded per entry: the engine counts a page's entries in locals and reports
+//! the page's totals ([`SyncObserver::page`], implemented here); requests, retries and waits are
+//! counted where they happen, once each. Label values are fixed words from code (a status class,
+//! an error kind, a reason): no text of a request, a response or the config ever reaches a label.
 //!
 //! The position (checked-through and lag, watermark and newest event's age, the window being read) is read at scrape time from atomics the
 //! engine updates with every checkpoint it hands over, so the lag keeps growing while nothing
@@ -25,9 +25,9 @@ use connector_sdk::instruments::{
     exponential_buckets, unix_now,
 };
 
-use crate::page::Page;
-use crate::source::FetchError;
-use crate::sync::{PassStats, SyncState};
+use crate::collect::observe::{CursorRestart, PassStats, SyncObserver};
+use crate::collect::state::{SyncState, Window, progress_ratio};
+use crate::source::RequestObserver;
 
 /// Slack's metric families, shared by the input, its sources and its engine.
 #[derive(Debug)]
@@ -149,16 +149,15 @@ impl SlackMetrics {
             let _ = self.cursor_restarts.get_or_create(&[("reason", reason)]);
         }
     }
+}
 
-    /// One request answered (`status`: the HTTP status, if a response came) with `outcome`,
-    /// in `took`, with `bytes` of body read.
-    pub fn request(
-        &self,
-        status: Option<u16>,
-        outcome: &Result<Page, FetchError>,
-        took: Duration,
-        bytes: usize,
-    ) {
+/// The sources' reports about their requests, recorded (the sources know only
+/// [`RequestObserver`], so they never import the metrics back).
+impl RequestObserver for SlackMetrics {
+    /// One request answered (`status`: the HTTP status, if a response came) with `kind` (`ok`,
+    /// or the failure's class: [`crate::source::FetchError::kind`]), in `took`, with `bytes` of
+    /// body read.
+    fn request(&self, status: Option<u16>, kind: &'static str, took: Duration, bytes: usize) {
         let class = match status {
             None => "none",
             Some(100..=199) => "1xx",
@@ -168,16 +167,6 @@ impl SlackMetrics {
             Some(500..=599) => "5xx",
             Some(_) => "other",
         };
-        let kind = match outcome {
-            Ok(_) => "ok",
-            Err(FetchError::Auth(_)) => "auth",
-            Err(FetchError::Config(_)) => "config",
-            Err(FetchError::InvalidCursor) => "invalid_cursor",
-            Err(FetchError::RateLimited(_)) => "rate_limited",
-            Err(FetchError::Transient(_)) => "transient",
-            Err(FetchError::Fatal(_)) => "fatal",
-            Err(FetchError::Certificate(_)) => "certificate",
-        };
         self.requests
             .get_or_create(&[("status", class), ("kind", kind)])
             .inc();
@@ -186,30 +175,38 @@ impl SlackMetrics {
     }
 
     /// A request is retried after a transient failure, `backoff` later.
-    pub fn retry_after_failure(&self, backoff: Duration) {
+    fn retry_after_failure(&self, backoff: Duration) {
         self.retries.get_or_create(&[("reason", "transient")]).inc();
         self.backoff_wait.inc_by(backoff.as_secs_f64());
     }
 
     /// Slack asked to slow down; the next request waits `wait`.
-    pub fn rate_limited(&self, wait: Duration) {
+    fn rate_limited(&self, wait: Duration) {
         self.retries
             .get_or_create(&[("reason", "rate_limited")])
             .inc();
         self.rate_limited.inc();
         self.rate_limit_wait.inc_by(wait.as_secs_f64());
     }
+}
 
+/// The engine's reports, recorded. Recording is atomic, so a shared reference listens (as a
+/// `&File` writes): every pass reports to the one `SlackMetrics` of the input.
+impl SyncObserver for &SlackMetrics {
     /// A window resumes from its checkpoint without a cursor (`reason`: `invalid_cursor` or
     /// `loop`).
-    pub fn cursor_restart(&self, reason: &'static str) {
+    fn cursor_restart(&mut self, reason: CursorRestart) {
+        let reason = match reason {
+            CursorRestart::Refused => "invalid_cursor",
+            CursorRestart::Loop => "loop",
+        };
         self.cursor_restarts
             .get_or_create(&[("reason", reason)])
             .inc();
     }
 
     /// A page was handled: the pass's counts went from `before` to `after`.
-    pub fn page(&self, before: &PassStats, after: &PassStats) {
+    fn page(&mut self, before: &PassStats, after: &PassStats, _window: &Window) {
         self.pages.inc_by(after.pages.saturating_sub(before.pages));
         self.duplicates
             .inc_by(after.duplicates.saturating_sub(before.duplicates));
@@ -220,7 +217,7 @@ impl SlackMetrics {
     }
 
     /// The position a checkpoint handed over describes.
-    pub fn position(&self, state: &SyncState) {
+    fn position(&mut self, state: &SyncState) {
         let p = &self.position;
         p.watermark
             .store(state.watermark.unwrap_or(NONE), Ordering::Relaxed);
@@ -231,10 +228,8 @@ impl SlackMetrics {
             .store(window.map_or(NONE, |w| w.oldest), Ordering::Relaxed);
         p.latest
             .store(window.map_or(NONE, |w| w.latest), Ordering::Relaxed);
-        p.upper.store(
-            window.map_or(NONE, |w| w.upper.unwrap_or(w.latest)),
-            Ordering::Relaxed,
-        );
+        p.upper
+            .store(window.map_or(NONE, Window::position), Ordering::Relaxed);
         let ids: usize = state.recent.values().map(Vec::len).sum();
         p.late_ids.store(ids as i64, Ordering::Relaxed);
     }
@@ -327,13 +322,7 @@ impl GaugeSource for Position {
             "window_progress_ratio",
             "Share of the window being read that is done, from 0 to 1 (absent between windows).",
             None,
-            window.map(|(o, l, u)| {
-                if l > o {
-                    ((l as f64 - u as f64) / (l as f64 - o as f64)).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                }
-            }),
+            window.map(|(o, l, u)| progress_ratio(o, l, u)),
         );
         gauges.gauge(
             "late_arrival_ids",

@@ -6,14 +6,19 @@
 //! smoothed over about half a minute ([`Eta`]) and measured per window (a pass that catches up
 //! opens a second window: its time left does not inherit the first one's elapsed time), so the
 //! estimate does not jump from page to page.
+//!
+//! It listens to the engine as a [`SyncObserver`] (a page handled, the pass caught up), one
+//! report per pass, and computes nothing the state does not already say: how far a window is
+//! read is [`Window::progress_ratio`], the same figure `status` and the metrics show.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use chrono::DateTime;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::sync::PassStats;
+use crate::clock::format_time;
+use crate::collect::observe::{PassStats, SyncObserver};
+use crate::collect::state::Window;
 
 const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Time constant of the smoothed descent rate, in seconds.
@@ -79,16 +84,20 @@ impl Progress {
             eta: Eta::default(),
         }
     }
+}
 
-    /// After a page: `upper` is how far back the window has been read.
-    pub fn page(&mut self, stats: &PassStats, oldest: i64, latest: i64, upper: Option<i64>) {
+/// The engine's reports, shown: a page's progress, and the summary once caught up.
+impl SyncObserver for Progress {
+    /// After a page: the window's position is how far back it has been read.
+    fn page(&mut self, _before: &PassStats, stats: &PassStats, window: &Window) {
+        let (oldest, latest) = (window.oldest, window.latest);
         // Stored values meet the clock here: nothing may overflow, whatever a state holds.
         let span = latest.saturating_sub(oldest);
         if span < BACKFILL_SECONDS {
             return;
         }
-        let reached = upper.unwrap_or(latest).clamp(oldest, latest);
-        let done = (latest as f64 - reached as f64) / span as f64;
+        let reached = window.position().clamp(oldest, latest);
+        let done = window.progress_ratio();
         let elapsed = self.started.elapsed().as_secs_f64().max(1e-3);
         let rate = stats.delivered as f64 / elapsed;
         let left = self.eta.observe((oldest, latest), elapsed, done);
@@ -125,7 +134,7 @@ impl Progress {
     }
 
     /// At the end of the pass.
-    pub fn finish(&mut self, stats: &PassStats) {
+    fn caught_up(&mut self, stats: &PassStats) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -143,13 +152,6 @@ impl Default for Progress {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// `t` (unix seconds) as `YYYY-MM-DDTHH:MM:SSZ`.
-pub(crate) fn format_time(t: i64) -> String {
-    DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|| t.to_string())
 }
 
 fn human(d: Duration) -> String {

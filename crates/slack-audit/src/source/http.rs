@@ -44,7 +44,6 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFT
 use tokio::time::Instant;
 
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
-use crate::metrics::SlackMetrics;
 use crate::page::{Page, PageError, peek_next_cursor};
 use crate::settings::Network;
 
@@ -77,7 +76,7 @@ pub struct HttpSource {
     logs_url: String,
     authorization: HeaderValue,
     timeout: Duration,
-    metrics: std::sync::Arc<SlackMetrics>,
+    metrics: std::sync::Arc<dyn super::RequestObserver>,
 }
 
 impl std::fmt::Debug for HttpSource {
@@ -124,12 +123,15 @@ impl HttpSource {
             logs_url: format!("{base_url}/audit/v1/logs"),
             authorization,
             timeout,
-            metrics: std::sync::Arc::default(),
+            metrics: std::sync::Arc::new(()),
         })
     }
 
     /// The same, counting requests, their outcomes, durations and bytes into `metrics`.
-    pub fn with_metrics(mut self, metrics: std::sync::Arc<SlackMetrics>) -> HttpSource {
+    pub fn with_metrics(
+        mut self,
+        metrics: std::sync::Arc<dyn super::RequestObserver>,
+    ) -> HttpSource {
         self.metrics = metrics;
         self
     }
@@ -142,8 +144,12 @@ impl HttpSource {
         let started = Instant::now();
         let mut seen = Seen::default();
         let result = self.exchange(params, hint, &mut seen).await;
-        self.metrics
-            .request(seen.status, &result, started.elapsed(), seen.bytes);
+        self.metrics.request(
+            seen.status,
+            result.as_ref().map_or_else(FetchError::kind, |_| "ok"),
+            started.elapsed(),
+            seen.bytes,
+        );
         result
     }
 

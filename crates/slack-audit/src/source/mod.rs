@@ -1,8 +1,8 @@
 //! Where pages come from: Slack over HTTP, or the synthetic generator, behind one small trait.
 //!
-//! The sync engine ([`crate::sync`]) only knows [`PageSource`]: "give me the page of this query
-//! at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]), not logic
-//! sprinkled through the engine, in the spirit of tower's layers.
+//! The sync engine ([`crate::collect::engine`]) only knows [`PageSource`]: "give me the page of
+//! this query at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]),
+//! not logic sprinkled through the engine, in the spirit of tower's layers.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -85,6 +85,40 @@ pub enum FetchError {
     /// The server's TLS certificate could not be verified: nothing was sent; not retried.
     #[error("{0}")]
     Certificate(String),
+}
+
+/// What the sources report about the requests they make and the waits between them: the metrics
+/// implement it ([`crate::metrics::SlackMetrics`]); the sources hold it without knowing who
+/// listens. `()` listens to nothing.
+pub trait RequestObserver: std::fmt::Debug + Send + Sync {
+    /// One request answered (`status`: the HTTP status, if a response came) with `kind` (`ok`,
+    /// or the failure's class: [`FetchError::kind`]), in `took`, with `bytes` of body read.
+    fn request(&self, status: Option<u16>, kind: &'static str, took: Duration, bytes: usize);
+    /// A request is retried after a transient failure, `backoff` later.
+    fn retry_after_failure(&self, backoff: Duration);
+    /// Slack asked to slow down; the next request waits `wait`.
+    fn rate_limited(&self, wait: Duration);
+}
+
+impl RequestObserver for () {
+    fn request(&self, _status: Option<u16>, _kind: &'static str, _took: Duration, _bytes: usize) {}
+    fn retry_after_failure(&self, _backoff: Duration) {}
+    fn rate_limited(&self, _wait: Duration) {}
+}
+
+impl FetchError {
+    /// The failure's class as a fixed word, for the `requests` metric's `kind` label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Auth(_) => "auth",
+            FetchError::Config(_) => "config",
+            FetchError::InvalidCursor => "invalid_cursor",
+            FetchError::RateLimited(_) => "rate_limited",
+            FetchError::Transient(_) => "transient",
+            FetchError::Fatal(_) => "fatal",
+            FetchError::Certificate(_) => "certificate",
+        }
+    }
 }
 
 impl From<FetchError> for InputError {

@@ -18,7 +18,6 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
-use crate::metrics::SlackMetrics;
 use crate::page::Page;
 
 /// Consecutive 429s tolerated for one page before giving up on the run.
@@ -77,7 +76,7 @@ pub struct Resilient<S> {
     inner: S,
     pacer: Pacer,
     policy: RetryPolicy,
-    metrics: std::sync::Arc<SlackMetrics>,
+    metrics: std::sync::Arc<dyn super::RequestObserver>,
 }
 
 impl<S> Resilient<S> {
@@ -87,12 +86,12 @@ impl<S> Resilient<S> {
             inner,
             pacer,
             policy,
-            metrics: std::sync::Arc::default(),
+            metrics: std::sync::Arc::new(()),
         }
     }
 
     /// The same, counting retries, 429s and waits into `metrics`.
-    pub fn with_metrics(mut self, metrics: std::sync::Arc<SlackMetrics>) -> Self {
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<dyn super::RequestObserver>) -> Self {
         self.metrics = metrics;
         self
     }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use slack_audit::SlackAuditInput;
+use slack_audit::collect::state::SyncState;
 use slack_audit::page::{Page, PageError};
-use slack_audit::sync::SyncState;
 
 fn valid_page() -> String {
     r#"{"entries":[{"id":"a","date_create":1767225600,"details":{"new_value":["x"]}},{"id":"b","date_create":1767225599}],"response_metadata":{"next_cursor":"dXNlcjpVMEc5V0ZYTlo="}}"#.to_owned()
@@ -274,7 +274,7 @@ fn arbitrary_states_reach_status_read_and_airbyte_without_panic() {
             // The library's view, at the clocks a test and a user have.
             if let Ok(typed) = serde_json::from_value::<SyncState>(state.clone()) {
                 for now in [T0, chrono::Utc::now().timestamp()] {
-                    let _ = slack_audit::status::describe(&typed, now);
+                    let _ = slack_audit::state_report::describe(&typed, now);
                     if typed.check().is_ok() {
                         let mut repaired = typed.clone();
                         repaired.repair(now);

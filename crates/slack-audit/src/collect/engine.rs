@@ -1,47 +1,40 @@
-//! The incremental sync: exactly once on the normal path, at most the in-flight batch again
-//! after a kill, late events caught, never a persisted cursor.
+//! One pass of the sync: windows opened and read page by page, backwards, each page
+//! de-duplicated and handed over with the checkpoint that covers it; late events caught;
+//! refused or looping cursors resumed from the checkpoint; a pass that fell behind reads on.
 //!
-//! # The problem
+//! # Why it is built so
 //!
-//! Slack returns a window `[oldest, latest]` (inclusive, whole seconds) **newest first**, paged
-//! by a cursor that remembers only a position, expires, and does not remember `oldest`.
+//! - **Positions, never cursors.** A restart, whatever caused it, re-queries the window up to
+//!   its position (`upper`) without a cursor and skips the ids handled at that second
+//!   (`upper_ids`): Slack's cursors expire and forget `oldest`, positions in time do not. A
+//!   cursor Slack refuses, or one it hands back twice (paging on would loop), is a restart too,
+//!   bounded by `MAX_CURSOR_RESTARTS` without the position moving, so a broken upstream fails
+//!   the run (checkpoint intact) instead of spinning.
+//! - **Only the window's own entries move the checkpoint.** An entry dated outside the window
+//!   it answers is delivered as sent and counted, never trusted: its date would move the
+//!   watermark into the future (collection stopped) or the position below unread events (lost
+//!   on a restart).
+//! - **One page on the wire while one is handled** ([`crate::source::ahead`]): the next request
+//!   leaves as soon as a page announces its cursor, and a wrong announcement is thrown away.
+//! - **It reports; it does not know who listens.** Counts, restarts and positions go to a
+//!   [`SyncObserver`] (the metrics and the progress report implement it), so neither imports
+//!   the engine back.
 //!
-//! # The design
-//!
-//! A run opens a *window*: `oldest = max(floor, watermark - lookback)` (the first window starts
-//! at `floor`), `latest = now`, both frozen and saved before any page is read. It pages
-//! backwards, sending `oldest`, `latest` and every filter again on every page. After each page
-//! the checkpoint records `upper`, the oldest `date_create` handled so far, and `upper_ids`, the
-//! ids handled at exactly that second. Because pages go strictly backwards, everything newer
-//! than `upper` in the window is delivered once `upper` is saved, so a restart (after a kill, or
-//! a refused cursor) re-queries `[oldest, upper]` without a cursor and skips `upper_ids`: the
-//! split second is neither lost nor repeated. When the cursor ends, the watermark moves to the
-//! newest event of the window and the window is closed.
-//!
-//! `recent` keeps the ids delivered within `lookback` seconds of the newest delivered event, by
-//! `date_create` (never by wall-clock time), so the next window can look `lookback` seconds
-//! behind the watermark for late-indexed events without repeating any. A year-long backfill
-//! does not grow it: only ids inside the lookback of the window's newest event are kept.
-//!
-//! Invariants:
-//! - `oldest` never goes below `floor` (a first run without backfill emits no history).
-//! - The watermark moves only when a window's last page is handled.
-//! - No checkpoint describes records that were not emitted in the same batch or before it.
-//! - A 200 `{"ok": false}` is an error, never an empty page (see [`crate::page`]).
+//! The state it reads and writes, and the checks a loaded one passes first, are in
+//! [`crate::collect::state`]; why the whole is exact, in [`crate::collect`].
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
-use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
-use crate::metrics::SlackMetrics;
+use crate::clock::{Clock, format_time};
+use crate::collect::observe::{CursorRestart, PassStats, SyncObserver};
+use crate::collect::state::{SyncState, Window};
 use crate::page::Page;
-use crate::progress::{Progress, format_time};
-use crate::query::{QueryChange, SavedQuery};
-use crate::settings::{AUDIT_LOG_EPOCH, StartPoint};
+use crate::query::SavedQuery;
+use crate::settings::StartPoint;
 use crate::source::ahead::PageFetch;
 use crate::source::{FetchError, LogsQuery, PageSource};
 
@@ -51,209 +44,6 @@ const CATCH_UP_SECONDS: i64 = 60;
 /// Restarts from the checkpoint (after a refused or looping cursor) tolerated without the
 /// position moving before the run fails.
 const MAX_CURSOR_RESTARTS: u32 = 5;
-
-/// The input's state (version 1), saved after every delivered page.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncState {
-    /// The start point in unix seconds, fixed by the first run; nothing older is ever read.
-    #[serde(default)]
-    pub floor: Option<i64>,
-    /// The newest `date_create` delivered by a completed window.
-    #[serde(default)]
-    pub watermark: Option<i64>,
-    /// Ids delivered, by `date_create`, within the late-arrival window of the newest delivered.
-    /// Shared copy-on-write: a checkpoint travels with every batch, and during a long backfill
-    /// this set rarely changes, so cloning the state must not copy it.
-    #[serde(default)]
-    pub recent: Arc<BTreeMap<i64, Vec<String>>>,
-    /// The window being read, while one is open.
-    #[serde(default)]
-    pub window: Option<Window>,
-    /// The end (`latest`) of the last window read completely: every event dated up to it that
-    /// Slack had indexed when that window was read has been delivered. How far behind
-    /// collection is, whether or not anything happened since (the watermark is the newest
-    /// *event*, which stands still on a quiet night). Absent in states of older builds until
-    /// their next window completes.
-    #[serde(default)]
-    pub checked_through: Option<i64>,
-    /// The filters and record format the state was collected with (see [`crate::query`]).
-    /// Absent in states of older builds: the first run adopts its own settings, with a notice.
-    #[serde(default)]
-    pub query: Option<SavedQuery>,
-}
-
-/// A window in progress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Window {
-    /// Unix seconds, inclusive.
-    pub oldest: i64,
-    /// Unix seconds, inclusive; the window's `now` when it opened.
-    pub latest: i64,
-    /// The oldest `date_create` handled so far (pages go backwards).
-    #[serde(default)]
-    pub upper: Option<i64>,
-    /// Ids handled at exactly `upper`.
-    #[serde(default)]
-    pub upper_ids: Vec<String>,
-    /// The newest `date_create` delivered in this window.
-    #[serde(default)]
-    pub newest: Option<i64>,
-}
-
-impl SyncState {
-    /// What every build of the engine guarantees of the states it writes, checked on a loaded
-    /// one: a window's bounds in order, ids at a position only with a position. (Dates in the
-    /// future, or a position outside its window, are what an older build let stray entries
-    /// write: [`SyncState::repair`] mends those, they are not refused.)
-    ///
-    /// Every time it holds is at or after [`AUDIT_LOG_EPOCH`] (nothing older can be asked of
-    /// Slack, so no run wrote one; a hand-edited `-9223372036854775808` would overflow the
-    /// arithmetic where stored values meet the clock), and a window starts at or after the start
-    /// point. Times in the future are mended by [`SyncState::repair`] when a run starts.
-    pub fn check(&self) -> Result<(), String> {
-        let before_epoch = |what: &str, t: i64| {
-            format!(
-                "its {what} {t} is before {} ({AUDIT_LOG_EPOCH}), when Slack's audit log begins",
-                format_time(AUDIT_LOG_EPOCH)
-            )
-        };
-        let mut times: Vec<(&str, i64)> = Vec::new();
-        times.extend(self.floor.map(|t| ("start point", t)));
-        times.extend(self.watermark.map(|t| ("watermark", t)));
-        times.extend(self.checked_through.map(|t| ("checked-through time", t)));
-        times.extend(
-            self.recent
-                .keys()
-                .next()
-                .map(|t| ("oldest remembered id's date", *t)),
-        );
-        if let Some(w) = &self.window {
-            times.push(("window start", w.oldest));
-            times.push(("window end", w.latest));
-            times.extend(w.upper.map(|t| ("window position", t)));
-            times.extend(w.newest.map(|t| ("window's newest event", t)));
-        }
-        if let Some((what, t)) = times.into_iter().find(|(_, t)| *t < AUDIT_LOG_EPOCH) {
-            return Err(before_epoch(what, t));
-        }
-        let Some(w) = &self.window else {
-            return Ok(());
-        };
-        if let Some(floor) = self.floor
-            && w.oldest < floor
-        {
-            return Err(format!(
-                "the open window's start {} is before the start point {}",
-                w.oldest, floor
-            ));
-        }
-        if w.oldest > w.latest {
-            return Err(format!(
-                "the open window's start {} is after its end {}",
-                w.oldest, w.latest
-            ));
-        }
-        if w.upper.is_none() && !w.upper_ids.is_empty() {
-            return Err(format!(
-                "the open window holds {} ids at its position but no position",
-                w.upper_ids.len()
-            ));
-        }
-        Ok(())
-    }
-
-    /// Brings back to `now` whatever of the state lies in the future, and into its window a
-    /// position that left it, and says what it did.
-    ///
-    /// Only an older build (which let an entry dated outside the window move the checkpoint)
-    /// or a hand-edited file writes such a state. Trusting a future watermark would open empty
-    /// windows until that future came: collection stopped, silently; trusting a position below
-    /// its window would skip the rest of it. Each repair is described for the log.
-    pub fn repair(&mut self, now: i64) -> Vec<String> {
-        let mut repairs = Vec::new();
-        if let Some(floor) = self.floor.filter(|f| *f > now) {
-            self.floor = Some(now);
-            repairs.push(format!(
-                "the start point {} was in the future; it is now {}",
-                format_time(floor),
-                format_time(now)
-            ));
-        }
-        if let Some(watermark) = self.watermark.filter(|w| *w > now) {
-            self.watermark = Some(now);
-            repairs.push(format!(
-                "the watermark {} was in the future (an entry dated in the future moved it, in an older build); it is now {}. Events older than the late-arrival window before now that arrived since the state stopped moving may not have been collected: to collect them, run once with a new state file and settings.backfill_start_time set to when collection stopped",
-                format_time(watermark),
-                format_time(now)
-            ));
-        }
-        if let Some(checked) = self.checked_through.filter(|c| *c > now) {
-            self.checked_through = Some(now);
-            repairs.push(format!(
-                "the end of the last complete window {} was in the future; it is now {}",
-                format_time(checked),
-                format_time(now)
-            ));
-        }
-        if let Some(window) = self.window.as_mut() {
-            if window.oldest > now {
-                repairs.push(format!(
-                    "the open window starting {} was in the future; it was dropped",
-                    format_time(window.oldest)
-                ));
-                self.window = None;
-                return repairs;
-            }
-            if window.latest > now {
-                repairs.push(format!(
-                    "the open window's end {} was in the future; it is now {}",
-                    format_time(window.latest),
-                    format_time(now)
-                ));
-                window.latest = now;
-            }
-            let (oldest, latest) = (window.oldest, window.latest);
-            if let Some(upper) = window.upper.filter(|u| !(oldest..=latest).contains(u)) {
-                // The position came from an entry outside the window, so nothing tells how far
-                // the window's real entries were read: read it again from its end. Ids kept in
-                // `recent` are not repeated; older ones of this window may be.
-                repairs.push(format!(
-                    "the window's position {} was outside the window [{}, {}]; the window is read again from its end (some of its events may be delivered again)",
-                    format_time(upper),
-                    format_time(oldest),
-                    format_time(latest)
-                ));
-                window.upper = None;
-                window.upper_ids.clear();
-            }
-            if let Some(newest) = window.newest.filter(|n| !(oldest..=latest).contains(n)) {
-                // Past the window's end (an entry from the future): its end. Before its start:
-                // unset. (A match, not `newest > latest`: outside the window `>` and `>=` agree,
-                // and a mutation test could not tell them apart.)
-                let mended = match newest.cmp(&latest) {
-                    Ordering::Greater => Some(latest),
-                    Ordering::Less | Ordering::Equal => None,
-                };
-                repairs.push(format!(
-                    "the window's newest event {} was outside the window; it is now {}",
-                    format_time(newest),
-                    mended.map_or_else(|| "unset".to_owned(), format_time)
-                ));
-                window.newest = mended;
-            }
-        }
-        repairs
-    }
-
-    fn remember(&mut self, date: i64, id: &str) {
-        let ids = Arc::make_mut(&mut self.recent).entry(date).or_default();
-        if !ids.iter().any(|known| known == id) {
-            ids.push(id.to_owned());
-        }
-    }
-}
 
 /// Entries of one page dated outside the window: how many, and the range of their dates.
 #[derive(Debug, Default)]
@@ -363,85 +153,6 @@ impl SyncPlan {
             format,
         )
     }
-
-    /// Checks the state's query against this plan's before anything is read, and makes the
-    /// state's query this plan's: the same or a narrower query continues (a narrower one says
-    /// so); a wider one or another record format is refused, unless `accept_change`, which
-    /// logs the gap it accepts. A state without a query (an older build's) adopts this one
-    /// with a notice.
-    pub fn adopt_query(
-        &self,
-        state: &mut SyncState,
-        accept_change: bool,
-    ) -> Result<(), InputError> {
-        let current = self.saved_query();
-        let Some(saved) = state.query.as_ref() else {
-            if state.floor.is_some() || state.watermark.is_some() || state.window.is_some() {
-                tracing::info!(
-                    message = "The state file does not say which filters and record format it was collected with (an older version wrote it); assuming the current settings and remembering them from now on.",
-                );
-            }
-            state.query = Some(current);
-            return Ok(());
-        };
-        let change = crate::query::compare(saved, &current);
-        // What the old query has read: from the start point to the newest point a window with it
-        // reached (the end of an open window, else the end of the last complete one).
-        let from = state
-            .floor
-            .map_or_else(|| "the start point".to_owned(), format_time);
-        let read_to = state
-            .window
-            .as_ref()
-            .map(|w| w.latest)
-            .or(state.checked_through)
-            .or(state.watermark);
-        let through = read_to.map_or_else(|| "now".to_owned(), format_time);
-        match &change {
-            QueryChange::Same => {}
-            QueryChange::Narrower(narrowed) => {
-                tracing::info!(
-                    message = "The settings narrow the state's query: continuing, nothing is skipped (everything the narrower query matches was collected).",
-                    changes = %narrowed.join("; "),
-                );
-            }
-            QueryChange::Wider { .. } => {
-                let explanation = change
-                    .refusal(&from, &through)
-                    .unwrap_or_else(|| "the settings changed".to_owned());
-                if read_to.is_none() {
-                    // Nothing was read with the old query yet: nothing is skipped.
-                    tracing::info!(
-                        message = "The settings changed before anything was read; using them."
-                    );
-                } else if accept_change {
-                    tracing::warn!(
-                        message = "Continuing with settings the state was not collected with (--accept-settings-change): the gap is accepted.",
-                        gap = %explanation,
-                    );
-                } else {
-                    return Err(InputError::config(explanation));
-                }
-            }
-        }
-        state.query = Some(current);
-        Ok(())
-    }
-}
-
-/// Counts of one pass, for logs and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PassStats {
-    /// Records emitted.
-    pub delivered: u64,
-    /// Entries skipped because they were already delivered.
-    pub duplicates: u64,
-    /// Entries without an `id` or `date_create`, delivered as they were.
-    pub unkeyed: u64,
-    /// Entries dated outside their window, delivered as they were.
-    pub out_of_window: u64,
-    /// Pages fetched.
-    pub pages: u64,
 }
 
 /// Runs passes of the sync against a source.
@@ -452,8 +163,6 @@ pub struct SyncEngine<'a> {
     pub clock: &'a dyn Clock,
     /// What to read.
     pub plan: &'a SyncPlan,
-    /// Where pages, skips and the position are counted.
-    pub metrics: &'a SlackMetrics,
 }
 
 enum Flow {
@@ -462,23 +171,23 @@ enum Flow {
 }
 
 impl SyncEngine<'_> {
-    /// One pass: read until caught up with now, emitting a batch per page.
+    /// One pass: read until caught up with now, emitting a batch per page, reporting to
+    /// `observer` as it goes.
     pub async fn run(
         &self,
         mut state: SyncState,
         cx: &ReadContext<SyncState>,
+        observer: &mut dyn SyncObserver,
     ) -> Result<PassStats, InputError> {
         let mut stats = PassStats::default();
-        let mut progress = Progress::new();
         for repair in state.repair(self.clock.now()) {
             tracing::warn!(message = "Repaired the state: it lay in the future.", %repair);
         }
-        self.plan
-            .adopt_query(&mut state, cx.accepts_settings_change())?;
+        state.adopt_query(self.plan.saved_query(), cx.accepts_settings_change())?;
         let floor = *state
             .floor
             .get_or_insert_with(|| self.plan.start.resolve(self.clock.now()));
-        self.metrics.position(&state);
+        observer.position(&state);
         loop {
             if state.window.is_none() {
                 let latest = self.clock.now();
@@ -502,7 +211,7 @@ impl SyncEngine<'_> {
             }
             let latest = state.window.as_ref().map_or(0, |w| w.latest);
             if let Flow::Stopped = self
-                .run_window(&mut state, cx, &mut stats, &mut progress)
+                .run_window(&mut state, cx, &mut stats, observer)
                 .await?
             {
                 return Ok(stats);
@@ -513,7 +222,7 @@ impl SyncEngine<'_> {
         }
         // Said only once the output has everything: a closed output fails the run instead.
         if cx.all_written().await {
-            progress.finish(&stats);
+            observer.caught_up(&stats);
         }
         Ok(stats)
     }
@@ -534,8 +243,9 @@ impl SyncEngine<'_> {
         cx: &ReadContext<SyncState>,
         records: RecordBuf,
         state: &SyncState,
+        observer: &mut dyn SyncObserver,
     ) -> Flow {
-        self.metrics.position(state);
+        observer.position(state);
         let batch = Batch {
             records,
             checkpoint: state.clone(),
@@ -558,7 +268,6 @@ impl SyncEngine<'_> {
         page: &Page,
         state: &mut SyncState,
         stats: &mut PassStats,
-        progress: &mut Progress,
         cx: &ReadContext<SyncState>,
     ) -> RecordBuf {
         // The body's size is room enough for its entries one per line (a page's framing and
@@ -648,13 +357,11 @@ impl SyncEngine<'_> {
         let keep_from = window
             .newest
             .map_or(i64::MAX, |n| n.saturating_sub(self.plan.lookback));
-        let (oldest, latest, upper) = (window.oldest, window.latest, window.upper);
         for (date, id) in delivered {
             if date >= keep_from {
                 state.remember(date, id);
             }
         }
-        progress.page(stats, oldest, latest, upper);
         records
     }
 
@@ -694,7 +401,7 @@ impl SyncEngine<'_> {
         state: &mut SyncState,
         cx: &ReadContext<SyncState>,
         stats: &mut PassStats,
-        progress: &mut Progress,
+        observer: &mut dyn SyncObserver,
     ) -> Result<Flow, InputError> {
         let Some(window) = state.window.as_ref() else {
             return Ok(Flow::Continue);
@@ -712,7 +419,7 @@ impl SyncEngine<'_> {
             let page = match fetched {
                 Ok(page) => page,
                 Err(FetchError::InvalidCursor) if asked_with.is_some() => {
-                    self.metrics.cursor_restart("invalid_cursor");
+                    observer.cursor_restart(CursorRestart::Refused);
                     pending = self.restart(
                         state,
                         &mut query,
@@ -726,10 +433,12 @@ impl SyncEngine<'_> {
             let before = *stats;
             stats.pages += 1;
             let next = page.next_cursor().map(str::to_owned);
-            let records = self.absorb(&page, state, stats, progress, cx);
-            self.metrics.page(&before, stats);
+            let records = self.absorb(&page, state, stats, cx);
+            if let Some(window) = state.window.as_ref() {
+                observer.page(&before, stats, window);
+            }
             self.source.recycle(page);
-            if let Flow::Stopped = self.emit(cx, records, state).await {
+            if let Flow::Stopped = self.emit(cx, records, state, observer).await {
                 return Ok(Flow::Stopped);
             }
             paging.handled(state.window.as_ref().and_then(|w| w.upper));
@@ -739,7 +448,7 @@ impl SyncEngine<'_> {
                     "Slack answered with a cursor already used in this window ({}): paging on would loop",
                     short(&next)
                 );
-                self.metrics.cursor_restart("loop");
+                observer.cursor_restart(CursorRestart::Loop);
                 pending = self.restart(state, &mut query, &mut paging, &reason)?;
                 continue;
             }
@@ -779,7 +488,7 @@ impl SyncEngine<'_> {
                 watermark = state.watermark,
             );
         }
-        Ok(self.emit(cx, RecordBuf::default(), state).await)
+        Ok(self.emit(cx, RecordBuf::default(), state, observer).await)
     }
 }
 
@@ -982,68 +691,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_state_in_the_future_is_brought_back_to_now() {
-        let mut state = SyncState {
-            floor: Some(NOW - 100),
-            watermark: Some(NOW + 1000),
-            recent: Arc::default(),
-            window: Some(Window {
-                oldest: NOW - 700,
-                latest: NOW + 2000,
-                upper: Some(NOW + 1500),
-                upper_ids: vec!["f".into()],
-                newest: Some(NOW + 1900),
-            }),
-            ..SyncState::default()
-        };
-        let repairs = state.repair(NOW);
-        assert_eq!(repairs.len(), 4, "{repairs:?}");
-        assert_eq!(state.watermark, Some(NOW));
-        assert_eq!(
-            state.window,
-            Some(Window {
-                oldest: NOW - 700,
-                latest: NOW,
-                upper: None,
-                upper_ids: Vec::new(),
-                newest: Some(NOW),
-            })
-        );
-        assert!(
-            state.repair(NOW).is_empty(),
-            "a repaired state is left alone"
-        );
-
-        let mut opened_in_the_future = SyncState {
-            window: Some(Window {
-                oldest: NOW + 10,
-                latest: NOW + 20,
-                upper: None,
-                upper_ids: Vec::new(),
-                newest: None,
-            }),
-            ..SyncState::default()
-        };
-        assert_eq!(opened_in_the_future.repair(NOW).len(), 1);
-        assert_eq!(opened_in_the_future.window, None);
-
-        // A position below its window (a stray from the past, in an older build).
-        let mut below = SyncState {
-            window: Some(Window {
-                oldest: NOW - 700,
-                latest: NOW - 10,
-                upper: Some(1_000),
-                upper_ids: vec!["ancient".into()],
-                newest: Some(1_000),
-            }),
-            ..SyncState::default()
-        };
-        assert_eq!(below.repair(NOW).len(), 2);
-        let w = below.window.unwrap();
-        assert_eq!((w.upper, w.upper_ids.len(), w.newest), (None, 0, None));
-    }
-
     /// A source whose pages take `to - now` seconds to read: the clock is at `to` once a page
     /// has been asked for.
     struct Slow {
@@ -1147,11 +794,10 @@ mod tests {
             source,
             clock,
             plan: &plan,
-            metrics: &SlackMetrics::default(),
         };
         let (tx, mut rx) = mpsc::channel(1024);
         let cx = ReadContext::new(tx, CancellationToken::new());
-        let outcome = engine.run(state, &cx).await;
+        let outcome = engine.run(state, &cx, &mut ()).await;
         drop(cx);
         let mut batches = Vec::new();
         while let Some(batch) = rx.recv().await {
@@ -1229,36 +875,6 @@ mod tests {
         assert!(!error.to_string().contains("resuming"), "{error}");
         assert_eq!(source.requests.lock().unwrap().as_slice(), [None]);
         assert!(checkpoints.is_empty());
-    }
-
-    #[test]
-    fn a_state_at_now_is_not_in_the_future() {
-        // Everything dated exactly now: a state the previous second wrote, nothing to repair.
-        let at_now = SyncState {
-            floor: Some(NOW),
-            watermark: Some(NOW),
-            recent: Arc::default(),
-            window: Some(Window {
-                oldest: NOW,
-                latest: NOW,
-                upper: Some(NOW),
-                upper_ids: vec!["a".into()],
-                newest: Some(NOW),
-            }),
-            ..SyncState::default()
-        };
-        let mut repaired = at_now.clone();
-        assert_eq!(repaired.repair(NOW), Vec::<String>::new());
-        assert_eq!(repaired, at_now);
-
-        let mut floor_ahead = SyncState {
-            floor: Some(NOW + 60),
-            ..SyncState::default()
-        };
-        let repairs = floor_ahead.repair(NOW);
-        assert_eq!(floor_ahead.floor, Some(NOW), "{repairs:?}");
-        assert_eq!(repairs.len(), 1);
-        assert!(repairs[0].contains("start point"), "{repairs:?}");
     }
 
     #[test]
@@ -1344,103 +960,5 @@ mod tests {
             requests, expected,
             "c2 asked for only when paging reached it"
         );
-    }
-
-    #[test]
-    fn impossible_states_are_refused() {
-        let window = |oldest, latest, upper: Option<i64>, ids: &[&str]| SyncState {
-            window: Some(Window {
-                oldest,
-                latest,
-                upper,
-                upper_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
-                newest: None,
-            }),
-            ..SyncState::default()
-        };
-        assert!(window(NOW - 10, NOW, Some(NOW - 5), &["a"]).check().is_ok());
-        assert!(window(NOW - 10, NOW, None, &[]).check().is_ok());
-        // A window of one second: opened in the second the last one closed.
-        assert!(window(NOW, NOW, Some(NOW), &["a"]).check().is_ok());
-        let reversed = window(NOW, NOW - 10, None, &[]).check().unwrap_err();
-        assert!(reversed.contains("after its end"), "{reversed}");
-        let orphans = window(NOW - 10, NOW, None, &["a"]).check().unwrap_err();
-        assert!(orphans.contains("no position"), "{orphans}");
-    }
-
-    /// No run writes a time before the audit log's first day (the start point is clamped to it)
-    /// or a window starting before the start point; a hand-edited one (down to `i64::MIN`,
-    /// which overflows wherever it meets the clock) is refused, naming the field.
-    #[test]
-    fn times_before_the_audit_log_or_a_window_before_the_start_point_are_refused() {
-        use crate::settings::AUDIT_LOG_EPOCH;
-        let at_epoch = SyncState {
-            floor: Some(AUDIT_LOG_EPOCH),
-            watermark: Some(AUDIT_LOG_EPOCH),
-            ..SyncState::default()
-        };
-        assert!(at_epoch.check().is_ok());
-        let window = |oldest: i64, latest: i64, upper, newest| Window {
-            oldest,
-            latest,
-            upper,
-            upper_ids: Vec::new(),
-            newest,
-        };
-        for (state, field) in [
-            (
-                SyncState {
-                    floor: Some(i64::MIN),
-                    ..SyncState::default()
-                },
-                "start point",
-            ),
-            (
-                SyncState {
-                    watermark: Some(AUDIT_LOG_EPOCH - 1),
-                    ..SyncState::default()
-                },
-                "watermark",
-            ),
-            (
-                SyncState {
-                    recent: Arc::new(BTreeMap::from([(i64::MIN, vec!["a".to_owned()])])),
-                    ..SyncState::default()
-                },
-                "remembered",
-            ),
-            (
-                SyncState {
-                    window: Some(window(i64::MIN, NOW, None, None)),
-                    ..SyncState::default()
-                },
-                "window start",
-            ),
-            (
-                SyncState {
-                    window: Some(window(NOW - 10, NOW, Some(0), None)),
-                    ..SyncState::default()
-                },
-                "window position",
-            ),
-            (
-                SyncState {
-                    window: Some(window(NOW - 10, NOW, None, Some(-1))),
-                    ..SyncState::default()
-                },
-                "newest event",
-            ),
-            (
-                SyncState {
-                    floor: Some(NOW - 5),
-                    window: Some(window(NOW - 10, NOW, None, None)),
-                    ..SyncState::default()
-                },
-                "before the start point",
-            ),
-        ] {
-            let error = state.check().unwrap_err();
-            assert!(error.contains(field), "{field:?} not in {error}");
-        }
     }
 }

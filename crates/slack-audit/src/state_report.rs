@@ -10,11 +10,11 @@
 //! progress is read newest first, so what it holds between its position and its end is
 //! delivered, and the rest is not yet.
 
-use connector_sdk::status::StateDescription;
+use connector_sdk::StateDescription;
 use serde_json::{Value, json};
 
-use crate::progress::format_time;
-use crate::sync::SyncState;
+use crate::clock::format_time;
+use crate::collect::state::SyncState;
 
 /// Describes `state` as of `now` (unix seconds).
 ///
@@ -145,13 +145,7 @@ pub fn describe(state: &SyncState, now: i64) -> StateDescription {
     }
     let window_json = match &state.window {
         Some(w) => {
-            let position = w.upper.unwrap_or(w.latest);
-            let done = if w.latest > w.oldest {
-                ((w.latest as f64 - position as f64) / (w.latest as f64 - w.oldest as f64))
-                    .clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
+            let done = w.progress_ratio();
             let reached = match w.upper {
                 Some(u) => format!(
                     "read back to {} ({:.1}% of it, {} id{} at that second)",
@@ -256,7 +250,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::sync::Window;
+    use crate::collect::state::Window;
 
     const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
