@@ -13,7 +13,7 @@
 //! 1. Rebuilds itself with optimizations if it was built without (the mock and the generator
 //!    must not be what is measured), and builds the release `slack-audit` binary.
 //! 2. Generates a seeded, realistic data set with the connector's own synthetic generator
-//!    ([`slack_audit::synthetic::SyntheticOrg`]), anchored at a fixed date so every run serves
+//!    ([`slack_audit_synthetic::SyntheticOrg`]), anchored at a fixed date so every run serves
 //!    the same bytes, and loads it into a [`slack_mock::MockSlack`] (pages are concatenations
 //!    of pre-rendered entry bytes: the mock does a memcpy per page).
 //! 3. Runs `slack-audit read --config … --state …` as a child process, as a user would, with

@@ -13,13 +13,14 @@
 //!
 //! - [`settings`]: the config (`settings` + `secrets`) and its semantic checks.
 //! - [`source`]: where pages come from: [`source::http`] (Slack, classified errors),
-//!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data),
-//!   [`source::ahead`] (each page request on its own task, the next one started early).
+//!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data from
+//!   `slack-audit-synthetic`), [`source::ahead`] (each page request on its own task, the next
+//!   one started early).
 //! - [`page`]: a response body kept as bytes; entries as byte ranges plus `id`/`date_create`.
 //! - [`sync`]: windows, checkpoints, dedupe, late events; [`query`]: the filters and format a
 //!   state was collected for, and what changing them means.
-//! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
-//!   the record schema (records themselves are never round-tripped through it).
+//! - [`actions`]: whether Slack lists an action name (the catalogue of `slack-audit-model`),
+//!   for warnings about filters.
 //! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position); [`status`]: what
@@ -29,7 +30,6 @@
 
 pub mod actions;
 pub mod clock;
-pub mod entry;
 pub mod input;
 pub mod metrics;
 pub mod ocsf;
@@ -41,7 +41,6 @@ pub mod settings;
 pub mod source;
 pub mod status;
 pub mod sync;
-pub mod synthetic;
 
 pub use input::{DOCUMENTATION_URL, NAME, STREAM, SlackAuditInput, VERSION};
 pub use ocsf::record_schema;

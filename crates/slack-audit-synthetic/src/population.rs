@@ -3,7 +3,7 @@
 //! Why everything is precomputed: an audit log keeps mentioning the same users, channels,
 //! files and apps, always with the same ids, names and emails. Creating them once (names from
 //! `fake`, driven by a seeded RNG) and rendering each one's JSON once through the types of
-//! [`crate::entry`] makes every mention byte-identical and lets an event be assembled by
+//! [`slack_audit_model::entry`] makes every mention byte-identical and lets an event be assembled by
 //! splicing ready-made fragments, which is what makes hundreds of thousands of events per
 //! second possible.
 //!
@@ -32,7 +32,7 @@ use super::vocab::{
     PARTNER_TLDS, PREFS, PRIVATE_TOPICS, PrefValues, REPORT_TITLES, ROLES, TEMPLATES, TIME_ZONES,
     USERGROUPS, WHO_CAN, WORKFLOWS, WORKFLOWS_V2,
 };
-use crate::entry::{
+use slack_audit_model::entry::{
     Actor, AppRef, ChannelRef, Details, Entity, ExtraFields, FileRef, Location, ObjectRef,
     SettingValue, TeamRef, UserRef,
 };

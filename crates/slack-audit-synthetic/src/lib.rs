@@ -1,19 +1,31 @@
 //! Synthetic Slack Enterprise Grid audit events: a believable organization, deterministic for
 //! a seed, with random access by time.
 //!
-//! Why it exists: the real API needs an Enterprise Grid organization and an Org Owner's token,
-//! returns what happened to happen, and allows about 50 calls a minute. Developing, testing,
-//! benchmarking and demonstrating a collector needs the opposite: any amount of realistic
-//! traffic, at any time in the past or future, reproducible to the byte. This module provides
-//! it; the mock server, the fixtures and the bench/soak tasks are built on it.
+//! # Why it exists
 //!
-//! How it is built:
+//! The real API needs an Enterprise Grid organization and an Org Owner's token, returns what
+//! happened to happen, and allows about 50 calls a minute. Developing, testing, benchmarking and
+//! demonstrating a collector needs the opposite: any amount of realistic traffic, at any time in
+//! the past or future, reproducible to the byte. This crate provides it; the connector's
+//! synthetic mode (`slack-audit`'s `source::synthetic`), its tests and `cargo xtask bench` are
+//! built on it.
+//!
+//! # Why it is its own crate
+//!
+//! It is a product of its own (about a third of the connector's code), with its own
+//! dependencies (`fake`, `rand`, `uuid`) that the connector's sync path never touches. As a
+//! module of `slack-audit` it sat beside the config checks, which reached into it for the action
+//! catalogue. Now the facts both need (the entry model, the action catalogue) live below both
+//! in `slack-audit-model`, the connector uses this crate only for its synthetic page source, and
+//! the bench generates data sets without going through the connector.
+//!
+//! # How it is built
 //!
 //! - **One organization per seed.** [`SyntheticOrg::new`] creates an enterprise, 4–8
 //!   workspaces, 150–400 people (names from `fake`; a few Org Owners and admins, some guests
 //!   from partner companies, a few app bots), channels, files, apps with their scopes,
 //!   workflows, user groups, canvases, lists and more, once. Every object is rendered to JSON
-//!   once, through [`crate::entry`]'s types.
+//!   once, through [`slack_audit_model::entry`]'s types.
 //! - **Every second stands alone.** The events of unix second `s` are a pure function of
 //!   (seed, `s`, rate): their count is Poisson-distributed with mean
 //!   `rate / 3600 × activity_factor(s)`, and event `i` of the second is drawn from a generator
@@ -39,7 +51,8 @@
 //! algorithms, so upgrading those may change names. The per-second stream uses its own
 //! value-stable generator.
 
-mod catalog;
+#![forbid(unsafe_code)]
+
 mod plan;
 mod population;
 mod render;
@@ -48,7 +61,7 @@ mod vocab;
 
 use std::fmt;
 
-pub use catalog::{ACTIONS_JSON, ActionCatalog};
+use slack_audit_model::ActionCatalog;
 
 use plan::Plan;
 use population::Population;
@@ -249,7 +262,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::entry::AuditEntry;
+    use slack_audit_model::entry::AuditEntry;
 
     /// Wednesday 2026-08-05 00:00:00 UTC.
     const WEDNESDAY: i64 = 1_785_888_000;

@@ -3,8 +3,8 @@
 //! Why it looks like this: this is the hot path (hundreds of thousands of events per second),
 //! so an event is a small `Serialize` frame of borrowed, pre-rendered fragments written by
 //! `serde_json` into a reused buffer; only the rare events whose content depends on the moment
-//! (anomalies, huddles, renames, exports, …) build `crate::entry` values on the spot. The frame
-//! mirrors [`crate::entry::AuditEntry`] field for field, in Slack's key order.
+//! (anomalies, huddles, renames, exports, …) build `slack_audit_model::entry` values on the spot. The frame
+//! mirrors [`slack_audit_model::entry::AuditEntry`] field for field, in Slack's key order.
 
 use serde::{Serialize, Serializer};
 use serde_json::value::{RawValue, to_raw_value};
@@ -16,7 +16,7 @@ use super::plan::{ActionSpec, ActorKind, DetailKind, Place, Target};
 use super::population::{Person, Quoted, Role, Selection};
 use super::rng::{SplitMix64, hash_words};
 use super::vocab::{ANOMALY_LOCATIONS, ANOMALY_REASONS, EMOJI};
-use crate::entry::{Details, Entity, ExtraFields, MessageRef, ObjectRef, Reason};
+use slack_audit_model::entry::{Details, Entity, ExtraFields, MessageRef, ObjectRef, Reason};
 
 /// Stream tags keep the hashes of unrelated decisions independent.
 const EVENT_STREAM: u64 = 0x4556_454e_5453;
