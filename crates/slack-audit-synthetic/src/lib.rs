@@ -65,6 +65,8 @@ use slack_audit_model::ActionCatalog;
 
 use plan::Plan;
 use population::Population;
+use render::Renderer;
+pub use render::SyntheticEvent;
 use rng::{SplitMix64, hash_words};
 
 /// A believable event rate for an organization of about 300 people, in events per hour
@@ -88,17 +90,6 @@ const WEEKEND_ACTIVITY: [f64; 24] = [
     0.08, 0.06, 0.05, 0.05, 0.05, 0.06, 0.08, 0.12, 0.18, 0.25, 0.30, 0.32, 0.32, 0.30, 0.30, 0.28,
     0.25, 0.22, 0.20, 0.18, 0.16, 0.14, 0.12, 0.10,
 ];
-
-/// One generated audit entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntheticEvent {
-    /// The entry's `id` (UUID v4 format).
-    pub id: String,
-    /// The entry's `date_create`, unix seconds.
-    pub date_create: i64,
-    /// The complete entry as compact JSON, shaped exactly like an entry of `GET /audit/v1/logs`.
-    pub json: String,
-}
 
 /// A synthetic Enterprise Grid organization and the audit events it produces.
 pub struct SyntheticOrg {
@@ -231,9 +222,14 @@ impl SyntheticOrg {
             return;
         }
         out.reserve(count);
+        let renderer = Renderer {
+            key: self.key,
+            population: &self.population,
+            plan: &self.plan,
+        };
         let mut buffer = Vec::with_capacity(1024);
         for ordinal in 0..count {
-            self.render_event(second, ordinal, &mut buffer, out);
+            renderer.render_event(second, ordinal, &mut buffer, out);
         }
     }
 
