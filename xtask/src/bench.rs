@@ -13,7 +13,7 @@
 //! 1. Rebuilds itself with optimizations if it was built without (the mock and the generator
 //!    must not be what is measured), and builds the release `slack-audit` binary.
 //! 2. Generates a seeded, realistic data set with the connector's own synthetic generator
-//!    ([`slack_audit::synthetic::SyntheticOrg`]), anchored at a fixed date so every run serves
+//!    ([`slack_audit_synthetic::SyntheticOrg`]), anchored at a fixed date so every run serves
 //!    the same bytes, and loads it into a [`slack_mock::MockSlack`] (pages are concatenations
 //!    of pre-rendered entry bytes: the mock does a memcpy per page).
 //! 3. Runs `slack-audit read --config … --state …` as a child process, as a user would, with
@@ -877,8 +877,23 @@ impl Report {
         runs.get(runs.len().saturating_sub(1) / 2).copied()
     }
 
+    /// The verdict of every target the runs allow judging, one bullet each, in a fixed order.
     fn targets(&self, args: &BenchArgs) -> String {
         let mut out = String::from("## Targets\n\n");
+        self.throughput_targets(&mut out);
+        self.airbyte_targets(&mut out);
+        self.rss_flatness_target(&mut out);
+        self.overlap_target(&mut out);
+        self.pacing_target(&mut out, args);
+        self.ocsf_targets(&mut out);
+        self.metrics_overhead_target(&mut out);
+        self.synthetic_target(&mut out);
+        out
+    }
+
+    /// CPU per record, wall time against the pacer's floor, and peak RSS of the median throughput
+    /// run.
+    fn throughput_targets(&self, out: &mut String) {
         if let Some((name, spec, r)) = self.median_throughput() {
             let us = r.us_per_record();
             let _ = writeln!(
@@ -933,6 +948,10 @@ impl Report {
                 }
             );
         }
+    }
+
+    /// The Airbyte front end's CPU per record against the native one, and its peak RSS.
+    fn airbyte_targets(&self, out: &mut String) {
         if let Some((name, _, a)) = self.median_of("airbyte") {
             let count = self
                 .runs
@@ -977,6 +996,10 @@ impl Report {
                 }
             );
         }
+    }
+
+    /// Peak RSS of the scaling runs and the median throughput run, smallest to largest N.
+    fn rss_flatness_target(&self, out: &mut String) {
         let mut fast: Vec<&(String, Spec, RunResult)> = self
             .runs
             .iter()
@@ -999,6 +1022,10 @@ impl Report {
                 verdict(ratio <= TARGET_RSS_FLAT_RATIO)
             );
         }
+    }
+
+    /// Wall time of the overlap run against its pages × the server's delay.
+    fn overlap_target(&self, out: &mut String) {
         if let Some((_, spec, r)) = self.find("overlap") {
             let pages = r.pages_ok;
             let ideal = pages as f64 * spec.page_delay.as_secs_f64();
@@ -1022,6 +1049,10 @@ impl Report {
                 }
             );
         }
+    }
+
+    /// Wall time and 429s of the pacing run against its request budget.
+    fn pacing_target(&self, out: &mut String, args: &BenchArgs) {
         if let Some((_, spec, r)) = self.find("pacing") {
             let admitted = r.requests - r.rate_limited;
             let budget = admitted.saturating_sub(1) as f64 * 60.0 / f64::from(spec.rpm.max(1));
@@ -1047,6 +1078,10 @@ impl Report {
                 );
             }
         }
+    }
+
+    /// CPU per record and peak RSS of the OCSF run.
+    fn ocsf_targets(&self, out: &mut String) {
         if let Some((_, spec, r)) = self.find("ocsf") {
             let us = r.us_per_record();
             let rss = r.rss_mib();
@@ -1066,26 +1101,34 @@ impl Report {
                 verdict(rss < TARGET_RSS_MIB)
             );
         }
-        let median = |prefix: &str| -> Option<(f64, usize, u64)> {
-            let mut us: Vec<f64> = self
-                .runs
-                .iter()
-                .filter(|(n, _, _)| n.starts_with(prefix))
-                .map(|(_, _, r)| r.us_per_record())
-                .collect();
-            us.sort_by(f64::total_cmp);
-            let scrapes = self
-                .runs
-                .iter()
-                .filter(|(n, _, _)| n.starts_with(prefix))
-                .map(|(_, _, r)| r.scrapes)
-                .sum();
-            us.get(us.len().saturating_sub(1) / 2)
-                .map(|m| (*m, us.len(), scrapes))
-        };
-        if let (Some((off, n, _)), Some((on, _, scrapes))) =
-            (median("metrics off"), median("metrics on"))
-        {
+    }
+
+    /// The median CPU per record of the runs named `prefix…` (the lower median of an even
+    /// count), how many runs that is, and the scrapes they answered in all.
+    fn median_us_and_scrapes(&self, prefix: &str) -> Option<(f64, usize, u64)> {
+        let mut us: Vec<f64> = self
+            .runs
+            .iter()
+            .filter(|(n, _, _)| n.starts_with(prefix))
+            .map(|(_, _, r)| r.us_per_record())
+            .collect();
+        us.sort_by(f64::total_cmp);
+        let scrapes = self
+            .runs
+            .iter()
+            .filter(|(n, _, _)| n.starts_with(prefix))
+            .map(|(_, _, r)| r.scrapes)
+            .sum();
+        us.get(us.len().saturating_sub(1) / 2)
+            .map(|m| (*m, us.len(), scrapes))
+    }
+
+    /// CPU per record with metrics on against off, medians of the interleaved pairs.
+    fn metrics_overhead_target(&self, out: &mut String) {
+        if let (Some((off, n, _)), Some((on, _, scrapes))) = (
+            self.median_us_and_scrapes("metrics off"),
+            self.median_us_and_scrapes("metrics on"),
+        ) {
             let diff = (on / off.max(1e-9) - 1.0) * 100.0;
             let _ = writeln!(
                 out,
@@ -1093,6 +1136,10 @@ impl Report {
                 verdict(diff <= TARGET_METRICS_OVERHEAD_PERCENT)
             );
         }
+    }
+
+    /// Entries per second of the generator alone.
+    fn synthetic_target(&self, out: &mut String) {
         if let Some(s) = &self.synthetic {
             let rate = s.per_second();
             let _ = writeln!(
@@ -1109,6 +1156,5 @@ impl Report {
                 }
             );
         }
-        out
     }
 }

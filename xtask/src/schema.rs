@@ -30,7 +30,7 @@ pub fn generated() -> anyhow::Result<Vec<(&'static str, String)>> {
         ),
         (
             "slack-audit.record.schema.json",
-            render(slack_audit::entry::record_schema())?,
+            render(slack_audit_model::entry::record_schema())?,
         ),
     ])
 }

@@ -1,11 +1,12 @@
 //! Whether an action name is one Slack lists (`GET /audit/v1/actions`, bundled in
-//! `data/slack-audit-actions.json` and parsed once by [`crate::synthetic::ActionCatalog`]).
+//! `slack-audit-model`'s `data/slack-audit-actions.json` and parsed once by
+//! [`slack_audit_model::ActionCatalog`]).
 //!
 //! Used to warn about a filter naming an action Slack never listed. Never used to reject or drop
 //! an event: Slack adds actions without notice, and an `action` is an open string everywhere
 //! else in this crate.
 
-use crate::synthetic::ActionCatalog;
+use slack_audit_model::ActionCatalog;
 
 /// Whether Slack listed `action` (as of the bundled list).
 pub fn is_known(action: &str) -> bool {

@@ -13,8 +13,9 @@
 //!
 //! - [`settings`]: the config (`settings` + `secrets`) and its semantic checks.
 //! - [`source`]: where pages come from: [`source::http`] (Slack, classified errors),
-//!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data),
-//!   [`source::ahead`] (each page request on its own task, the next one started early).
+//!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data from
+//!   `slack-audit-synthetic`), [`source::ahead`] (each page request on its own task, the next
+//!   one started early).
 //! - [`page`]: a response body kept as bytes; entries as byte ranges plus `id`/`date_create`.
 //! - [`collect`]: the incremental sync. [`collect::state`]: what a checkpoint holds (the window,
 //!   its position, the watermark, the ids kept for late arrivals) and what a loaded one must
@@ -22,8 +23,8 @@
 //!   [`collect::observe`]: the one interface the engine reports through. [`query`]: the filters
 //!   and format a state was collected for, and what changing them means. [`clock`]: what time it
 //!   is, and how a time is written.
-//! - [`synthetic`]: a believable generated organization; [`entry`]: the typed model used for
-//!   the record schema (records themselves are never round-tripped through it).
+//! - [`actions`]: whether Slack lists an action name (the catalogue of `slack-audit-model`),
+//!   for warnings about filters.
 //! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
@@ -36,7 +37,6 @@
 pub mod actions;
 pub mod clock;
 pub mod collect;
-pub mod entry;
 pub mod input;
 pub mod metrics;
 pub mod ocsf;
@@ -47,7 +47,6 @@ pub mod redact;
 pub mod settings;
 pub mod source;
 pub mod state_report;
-pub mod synthetic;
 
 pub use input::{DOCUMENTATION_URL, NAME, STREAM, SlackAuditInput, VERSION};
 pub use ocsf::record_schema;

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slack_audit::synthetic::SyntheticOrg;
+use slack_audit_synthetic::SyntheticOrg;
 use slack_mock::MockEntry;
 
 /// 2026-10-30T00:00:00Z: the newest second of every data set (a Friday, so walking back

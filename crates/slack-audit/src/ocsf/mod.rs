@@ -203,7 +203,7 @@ impl Drop for PageWriter {
 /// against its own class's schema in `schemas/ocsf/1.8.0/`).
 pub fn record_schema(format: RecordFormat) -> serde_json::Value {
     match format {
-        RecordFormat::Slack => crate::entry::record_schema(),
+        RecordFormat::Slack => slack_audit_model::entry::record_schema(),
         RecordFormat::Ocsf => serde_json::from_str(EVENTS_SCHEMA_JSON)
             .unwrap_or_else(|_| serde_json::json!({"type": "object", "properties": {}})),
     }

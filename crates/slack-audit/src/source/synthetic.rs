@@ -7,10 +7,10 @@
 //! newest first, a second is never split across pages, and the cursor is only a position.
 
 use async_trait::async_trait;
+use slack_audit_synthetic::{SyntheticEvent, SyntheticOrg};
 
 use super::{FetchError, LogsQuery, PageSource};
 use crate::page::Page;
-use crate::synthetic::{SyntheticEvent, SyntheticOrg};
 
 /// Seconds scanned for one page before answering with what was found (possibly an empty page
 /// with a cursor, as Slack does).

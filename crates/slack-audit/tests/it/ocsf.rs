@@ -13,7 +13,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use slack_audit::ocsf::table::{CLASSES, FALLBACK, MAPPING_CSV, Table};
 use slack_audit::ocsf::{Mapped, to_ocsf};
-use slack_audit::synthetic::{ActionCatalog, SyntheticOrg};
+use slack_audit_model::ActionCatalog;
+use slack_audit_synthetic::SyntheticOrg;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

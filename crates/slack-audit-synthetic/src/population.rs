@@ -3,7 +3,7 @@
 //! Why everything is precomputed: an audit log keeps mentioning the same users, channels,
 //! files and apps, always with the same ids, names and emails. Creating them once (names from
 //! `fake`, driven by a seeded RNG) and rendering each one's JSON once through the types of
-//! [`crate::entry`] makes every mention byte-identical and lets an event be assembled by
+//! [`slack_audit_model::entry`] makes every mention byte-identical and lets an event be assembled by
 //! splicing ready-made fragments, which is what makes hundreds of thousands of events per
 //! second possible.
 //!
@@ -32,7 +32,7 @@ use super::vocab::{
     PARTNER_TLDS, PREFS, PRIVATE_TOPICS, PrefValues, REPORT_TITLES, ROLES, TEMPLATES, TIME_ZONES,
     USERGROUPS, WHO_CAN, WORKFLOWS, WORKFLOWS_V2,
 };
-use crate::entry::{
+use slack_audit_model::entry::{
     Actor, AppRef, ChannelRef, Details, Entity, ExtraFields, FileRef, Location, ObjectRef,
     SettingValue, TeamRef, UserRef,
 };
@@ -328,6 +328,103 @@ struct Partner {
     team_id: String,
 }
 
+/// The company itself: its name, its time zone, its enterprise.
+struct Company {
+    /// E.g. `Kuhn Logistics`.
+    name: String,
+    /// E.g. `kuhn-logistics`: the enterprise's domain and the workspaces' domain prefix.
+    slug: String,
+    /// The domain of members' email addresses, e.g. `kuhn-logistics.com`.
+    email_domain: String,
+    time_zone: &'static str,
+    offset_hours: i64,
+    enterprise: Team,
+}
+
+impl Company {
+    /// The company's name, time zone and enterprise id, drawn in that order.
+    fn draw(b: &mut Builder) -> Self {
+        let surname = b.last_name();
+        let suffix = b.choose(COMPANY_SUFFIXES).copied().unwrap_or("Group");
+        let name = format!("{surname} {suffix}");
+        let slug = slug(&name, '-');
+        let email_domain = format!("{slug}.com");
+        let (time_zone, offset_hours) = b.choose(TIME_ZONES).copied().unwrap_or(("UTC", 0));
+        let enterprise_id = b.slack_id("E", 11);
+        let enterprise = Team::new("enterprise", enterprise_id, name.clone(), slug.clone());
+        Self {
+            name,
+            slug,
+            email_domain,
+            time_zone,
+            offset_hours,
+            enterprise,
+        }
+    }
+}
+
+/// What a person is drawn against: whom they may work for, where, from which addresses.
+#[derive(Clone, Copy)]
+struct Workplace<'a> {
+    company: &'a Company,
+    partners: &'a [Partner],
+    workspaces: &'a [Team],
+    addresses: &'a Addresses,
+    /// Offices of the organization (each with two egress addresses).
+    office_count: usize,
+}
+
+/// The people drawn so far, with the activity weight of each (bots: 0).
+struct Crowd {
+    people: Vec<Person>,
+    activity: Vec<f64>,
+}
+
+/// Who is who: indices into the people by role, and the weights actors are picked by.
+struct Roster {
+    humans: Vec<usize>,
+    human_activity: WeightedIndex,
+    members: Vec<usize>,
+    member_activity: WeightedIndex,
+    guests: Vec<usize>,
+    admins: Vec<usize>,
+    owners: Vec<usize>,
+    bots: Vec<usize>,
+}
+
+impl Roster {
+    fn of(crowd: &Crowd) -> Self {
+        let Crowd { people, activity } = crowd;
+        let indices_where = |keep: &dyn Fn(Role) -> bool| -> Vec<usize> {
+            people
+                .iter()
+                .enumerate()
+                .filter(|(_, person)| keep(person.role))
+                .map(|(index, _)| index)
+                .collect()
+        };
+        let humans = indices_where(&|role| role != Role::Bot);
+        let members = indices_where(&|role| !matches!(role, Role::Bot | Role::Guest));
+        let guests = indices_where(&|role| role == Role::Guest);
+        let admins =
+            indices_where(&|role| matches!(role, Role::PrimaryOwner | Role::Owner | Role::Admin));
+        let owners = indices_where(&|role| matches!(role, Role::PrimaryOwner | Role::Owner));
+        let bots = indices_where(&|role| role == Role::Bot);
+        let human_activity = WeightedIndex::new(humans.iter().map(|&index| activity[index]));
+        let member_activity = WeightedIndex::new(members.iter().map(|&index| activity[index]));
+        Self {
+            humans,
+            human_activity,
+            members,
+            member_activity,
+            guests,
+            admins,
+            owners,
+            bots,
+        }
+    }
+}
+
 /// Builder state: the seeded RNG and the ids handed out so far.
 struct Builder {
     rng: Xoshiro256PlusPlus,
@@ -429,6 +526,22 @@ fn user_fragments(user: UserRef) -> (String, Fragment, Fragment) {
     (id, actor, entity)
 }
 
+/// The `actor` of events Slack itself performs (`USLACKUSER`, `USLACKSECURITY`).
+fn system_actor(id: &str, name: &str, enterprise_id: &str) -> Fragment {
+    render(&Actor {
+        actor_type: "user".to_owned(),
+        user: Some(UserRef {
+            id: id.to_owned(),
+            name: Some(name.to_owned()),
+            email: Some(String::new()),
+            team: Some(enterprise_id.to_owned()),
+            account_type: None,
+            extra: ExtraFields::new(),
+        }),
+        extra: ExtraFields::new(),
+    })
+}
+
 fn object_entity(entity_type: &str, object: ObjectRef) -> Fragment {
     let mut entity = Entity {
         entity_type: entity_type.to_owned(),
@@ -463,6 +576,9 @@ fn named_object(id: String, name: &str) -> ObjectRef {
 
 impl Population {
     /// Builds the organization for `seed`; the same seed always yields the same organization.
+    ///
+    /// The order of the steps is the order of the draws from the seeded RNG: reordering them
+    /// changes every organization.
     pub(super) fn build(seed: u64) -> Self {
         let mut builder = Builder {
             rng: Xoshiro256PlusPlus::seed_from_u64(hash_words(&[seed, 0x504f_5055_4c41_5445])),
@@ -470,253 +586,57 @@ impl Population {
         };
         let b = &mut builder;
 
-        // The company, its time zone and its partners.
-        let surname = b.last_name();
-        let suffix = b.choose(COMPANY_SUFFIXES).copied().unwrap_or("Group");
-        let company = format!("{surname} {suffix}");
-        let company_slug = slug(&company, '-');
-        let email_domain = format!("{company_slug}.com");
-        let (time_zone, offset_hours) = b.choose(TIME_ZONES).copied().unwrap_or(("UTC", 0));
-        let enterprise_id = b.slack_id("E", 11);
-        let enterprise = Team::new(
-            "enterprise",
-            enterprise_id.clone(),
-            company.clone(),
-            company_slug.clone(),
-        );
-        let partner_count = 3 + b.below(4);
-        let partners: Vec<Partner> = (0..partner_count)
-            .map(|_| {
-                let name = format!(
-                    "{} {}",
-                    b.last_name(),
-                    capitalized(b.choose(PARTNER_SUFFIXES).copied().unwrap_or("partners"))
-                );
-                let tld = b.choose(PARTNER_TLDS).copied().unwrap_or("com");
-                let email_domain = format!("{}.{tld}", slug(&name, '-'));
-                Partner {
-                    name,
-                    email_domain,
-                    team_id: b.slack_id("T", 11),
-                }
-            })
-            .collect();
-
-        // Workspaces: headquarters plus departments.
-        let workspace_count = 4 + b.below(5);
-        let mut departments: Vec<&(&str, &str, &str)> = DEPARTMENTS.iter().collect();
-        b.shuffle(&mut departments);
-        let mut workspace_prefixes = vec!["hq"];
-        let mut workspaces = vec![Team::new(
-            "workspace",
-            b.slack_id("T", 11),
-            format!("{company} HQ"),
-            format!("{company_slug}-hq"),
-        )];
-        for (label, domain, prefix) in departments.iter().take(workspace_count - 1) {
-            workspaces.push(Team::new(
-                "workspace",
-                b.slack_id("T", 11),
-                format!("{company} {label}"),
-                format!("{company_slug}-{domain}"),
-            ));
-            workspace_prefixes.push(prefix);
-        }
-
+        let company = Company::draw(b);
+        let partners = Self::partners(b);
+        let (workspaces, workspace_prefixes) = Self::workspaces(b, &company);
         let addresses = Self::addresses(b);
         let office_count = 1 + b.below(3);
-
         // Apps first: bots belong to them.
-        let mut app_templates: Vec<&AppTemplate> = APPS.iter().take(CORE_APP_COUNT).collect();
-        for template in APPS.iter().skip(CORE_APP_COUNT) {
-            if b.chance(0.6) {
-                app_templates.push(template);
-            }
-        }
+        let app_templates = Self::app_templates(b);
         let apps: Vec<App> = app_templates
             .iter()
             .map(|template| Self::app(b, template))
             .collect();
-
-        // People.
         let user_count = 150 + b.below(251);
-        let admin_count = 3 + b.below(4);
-        let desktop_weights = WeightedIndex::new(DESKTOP_USER_AGENT_WEIGHTS.iter().copied());
-        let mut handles = HashSet::new();
-        let mut people = Vec::with_capacity(user_count + 8);
-        let mut activity = Vec::with_capacity(user_count + 8);
-        for index in 0..user_count {
-            let role = match index {
-                0 => Role::PrimaryOwner,
-                1 | 2 => Role::Owner,
-                _ if index < 3 + admin_count => Role::Admin,
-                _ if b.chance(GUEST_SHARE) => Role::Guest,
-                _ => Role::Member,
-            };
-            let first = b.first_name();
-            let last = b.last_name();
-            let mut handle = format!("{}.{}", slug(&first, '-'), slug(&last, '-'));
-            let mut suffix_number = 2;
-            while !handles.insert(handle.clone()) {
-                handle = format!("{}.{}{suffix_number}", slug(&first, '-'), slug(&last, '-'));
-                suffix_number += 1;
-            }
-            let home_workspace = match role {
-                Role::PrimaryOwner | Role::Owner | Role::Admin => 0,
-                _ if b.chance(0.15) => 0,
-                _ => 1 + b.below(workspaces.len() - 1),
-            };
-            let (email, team, account_type) = if role == Role::Guest {
-                let partner = &partners[b.below(partners.len())];
-                let account_type = if b.chance(0.7) {
-                    "Multi-Channel Guest"
-                } else {
-                    "Single-Channel Guest"
-                };
-                (
-                    format!("{handle}@{}", partner.email_domain),
-                    workspaces[home_workspace].id.clone(),
-                    Some(account_type.to_owned()),
-                )
-            } else {
-                (
-                    format!("{handle}@{email_domain}"),
-                    enterprise_id.clone(),
-                    None,
-                )
-            };
-            let id_length = if b.chance(0.25) { 9 } else { 11 };
-            let user = UserRef {
-                id: b.slack_id("W", id_length),
-                name: Some(handle),
-                email: Some(email),
-                team: Some(team),
-                account_type,
-                extra: ExtraFields::new(),
-            };
-            let desktop_agent = {
-                let mut pick = super::rng::SplitMix64::new(b.next_u64());
-                desktop_weights.sample(&mut pick)
-            };
-            let mobile_agent = b
-                .chance(MOBILE_USER_SHARE)
-                .then(|| b.below(MOBILE_USER_AGENTS.len()));
-            let office_address = b.chance(OFFICE_WORKER_SHARE).then(|| {
-                // Each office has two egress addresses; people of an office share them.
-                let office = (index + home_workspace) % office_count;
-                (office * 2 + b.below(2)) % addresses.office.len().max(1)
-            });
-            let weight = {
-                let uniform: f64 = b.rng.random();
-                let base = 0.25 + 4.0 * uniform * uniform * uniform;
-                if role == Role::Guest {
-                    base * 0.4
-                } else {
-                    base
-                }
-            };
-            activity.push(weight);
-            let (id, actor, entity) = user_fragments(user);
-            people.push(Person {
-                id,
-                role,
-                home_workspace,
-                actor,
-                entity,
-                desktop_agent,
-                mobile_agent,
-                office_address,
-                home_address: b.below(addresses.residential.len()),
-                numeric_session_ids: b.chance(NUMERIC_SESSION_SHARE),
-                app: None,
-            });
-        }
-        for (app_index, template) in app_templates.iter().enumerate() {
-            let Some(bot_name) = template.bot_user else {
-                continue;
-            };
-            let user = UserRef {
-                id: b.slack_id("U", 11),
-                name: Some(bot_name.to_owned()),
-                email: None,
-                team: Some(enterprise_id.clone()),
-                account_type: None,
-                extra: ExtraFields::new(),
-            };
-            let agent = b.below(APP_USER_AGENTS.len());
-            activity.push(0.0);
-            let (id, actor, entity) = user_fragments(user);
-            people.push(Person {
-                id,
-                role: Role::Bot,
-                home_workspace: 0,
-                actor,
-                entity,
-                desktop_agent: agent,
-                mobile_agent: None,
-                office_address: None,
-                home_address: 0,
-                numeric_session_ids: false,
-                app: Some(app_index),
-            });
-        }
-
-        let indices_where = |keep: &dyn Fn(Role) -> bool| -> Vec<usize> {
-            people
-                .iter()
-                .enumerate()
-                .filter(|(_, person)| keep(person.role))
-                .map(|(index, _)| index)
-                .collect()
-        };
-        let humans = indices_where(&|role| role != Role::Bot);
-        let members = indices_where(&|role| !matches!(role, Role::Bot | Role::Guest));
-        let guests = indices_where(&|role| role == Role::Guest);
-        let admins =
-            indices_where(&|role| matches!(role, Role::PrimaryOwner | Role::Owner | Role::Admin));
-        let owners = indices_where(&|role| matches!(role, Role::PrimaryOwner | Role::Owner));
-        let bots = indices_where(&|role| role == Role::Bot);
-        let human_activity = WeightedIndex::new(humans.iter().map(|&index| activity[index]));
-        let member_activity = WeightedIndex::new(members.iter().map(|&index| activity[index]));
-
-        let placeholder = |id: &str, name: &str| {
-            render(&Actor {
-                actor_type: "user".to_owned(),
-                user: Some(UserRef {
-                    id: id.to_owned(),
-                    name: Some(name.to_owned()),
-                    email: Some(String::new()),
-                    team: Some(enterprise_id.clone()),
-                    account_type: None,
-                    extra: ExtraFields::new(),
-                }),
-                extra: ExtraFields::new(),
-            })
-        };
-        let slack_actor = placeholder("USLACKUSER", "Slack");
-        let security_actor = placeholder("USLACKSECURITY", "Slack Security");
+        let mut crowd = Self::people(
+            b,
+            &Workplace {
+                company: &company,
+                partners: &partners,
+                workspaces: &workspaces,
+                addresses: &addresses,
+                office_count,
+            },
+            user_count,
+        );
+        Self::add_bots(b, &company.enterprise.id, &app_templates, &mut crowd);
+        let roster = Roster::of(&crowd);
+        let people = crowd.people;
+        let slack_actor = system_actor("USLACKUSER", "Slack", &company.enterprise.id);
+        let security_actor =
+            system_actor("USLACKSECURITY", "Slack Security", &company.enterprise.id);
 
         let (channels, channel_selections) =
             Self::channels(b, &workspaces, &workspace_prefixes, &partners, user_count);
         let files = Self::files(b, workspaces.len(), user_count * 6);
         let pools = Self::object_pools(b, &workspaces, &workspace_prefixes, user_count);
-        let pref_details = Self::pref_details(&partners, &people, &admins);
+        let pref_details = Self::pref_details(&partners, &people, &roster.admins);
 
         Self {
-            enterprise,
-            email_domain,
-            time_zone,
-            utc_offset_seconds: offset_hours * 3600,
+            enterprise: company.enterprise,
+            email_domain: company.email_domain,
+            time_zone: company.time_zone,
+            utc_offset_seconds: company.offset_hours * 3600,
             workspaces,
             people,
-            humans,
-            human_activity,
-            members,
-            member_activity,
-            guests,
-            admins,
-            owners,
-            bots,
+            humans: roster.humans,
+            human_activity: roster.human_activity,
+            members: roster.members,
+            member_activity: roster.member_activity,
+            guests: roster.guests,
+            admins: roster.admins,
+            owners: roster.owners,
+            bots: roster.bots,
             slack_actor,
             security_actor,
             desktop_agents: DESKTOP_USER_AGENTS
@@ -747,6 +667,221 @@ impl Population {
             functions: pools.functions,
             oauth_tokens: pools.oauth_tokens,
             pref_details,
+        }
+    }
+
+    /// The partner organizations (3–6): guests' employers, Slack Connect counterparts.
+    fn partners(b: &mut Builder) -> Vec<Partner> {
+        let partner_count = 3 + b.below(4);
+        (0..partner_count)
+            .map(|_| {
+                let name = format!(
+                    "{} {}",
+                    b.last_name(),
+                    capitalized(b.choose(PARTNER_SUFFIXES).copied().unwrap_or("partners"))
+                );
+                let tld = b.choose(PARTNER_TLDS).copied().unwrap_or("com");
+                let email_domain = format!("{}.{tld}", slug(&name, '-'));
+                Partner {
+                    name,
+                    email_domain,
+                    team_id: b.slack_id("T", 11),
+                }
+            })
+            .collect()
+    }
+
+    /// The workspaces (4–8): headquarters plus departments, with each one's channel prefix.
+    fn workspaces(b: &mut Builder, company: &Company) -> (Vec<Team>, Vec<&'static str>) {
+        let workspace_count = 4 + b.below(5);
+        let mut departments: Vec<&(&str, &str, &str)> = DEPARTMENTS.iter().collect();
+        b.shuffle(&mut departments);
+        let mut workspace_prefixes = vec!["hq"];
+        let mut workspaces = vec![Team::new(
+            "workspace",
+            b.slack_id("T", 11),
+            format!("{} HQ", company.name),
+            format!("{}-hq", company.slug),
+        )];
+        for (label, domain, prefix) in departments.iter().take(workspace_count - 1) {
+            workspaces.push(Team::new(
+                "workspace",
+                b.slack_id("T", 11),
+                format!("{} {label}", company.name),
+                format!("{}-{domain}", company.slug),
+            ));
+            workspace_prefixes.push(prefix);
+        }
+        (workspaces, workspace_prefixes)
+    }
+
+    /// The apps installed: every core app, and each of the others with a chance of 60%.
+    fn app_templates(b: &mut Builder) -> Vec<&'static AppTemplate> {
+        let mut app_templates: Vec<&AppTemplate> = APPS.iter().take(CORE_APP_COUNT).collect();
+        for template in APPS.iter().skip(CORE_APP_COUNT) {
+            if b.chance(0.6) {
+                app_templates.push(template);
+            }
+        }
+        app_templates
+    }
+
+    /// The `user_count` human users: owners and admins first, then members and guests.
+    fn people(b: &mut Builder, workplace: &Workplace<'_>, user_count: usize) -> Crowd {
+        let admin_count = 3 + b.below(4);
+        let desktop_weights = WeightedIndex::new(DESKTOP_USER_AGENT_WEIGHTS.iter().copied());
+        let mut handles = HashSet::new();
+        let mut crowd = Crowd {
+            people: Vec::with_capacity(user_count + 8),
+            activity: Vec::with_capacity(user_count + 8),
+        };
+        for index in 0..user_count {
+            let role = match index {
+                0 => Role::PrimaryOwner,
+                1 | 2 => Role::Owner,
+                _ if index < 3 + admin_count => Role::Admin,
+                _ if b.chance(GUEST_SHARE) => Role::Guest,
+                _ => Role::Member,
+            };
+            let (person, weight) =
+                Self::person(b, workplace, index, role, &desktop_weights, &mut handles);
+            crowd.activity.push(weight);
+            crowd.people.push(person);
+        }
+        crowd
+    }
+
+    /// Person `index` of the organization in `role`, with the weight of their activity.
+    /// `handles` are the names taken so far (a repeated name gets a number).
+    fn person(
+        b: &mut Builder,
+        workplace: &Workplace<'_>,
+        index: usize,
+        role: Role,
+        desktop_weights: &WeightedIndex,
+        handles: &mut HashSet<String>,
+    ) -> (Person, f64) {
+        let Workplace {
+            company,
+            partners,
+            workspaces,
+            addresses,
+            office_count,
+        } = *workplace;
+        let first = b.first_name();
+        let last = b.last_name();
+        let mut handle = format!("{}.{}", slug(&first, '-'), slug(&last, '-'));
+        let mut suffix_number = 2;
+        while !handles.insert(handle.clone()) {
+            handle = format!("{}.{}{suffix_number}", slug(&first, '-'), slug(&last, '-'));
+            suffix_number += 1;
+        }
+        let home_workspace = match role {
+            Role::PrimaryOwner | Role::Owner | Role::Admin => 0,
+            _ if b.chance(0.15) => 0,
+            _ => 1 + b.below(workspaces.len() - 1),
+        };
+        let (email, team, account_type) = if role == Role::Guest {
+            let partner = &partners[b.below(partners.len())];
+            let account_type = if b.chance(0.7) {
+                "Multi-Channel Guest"
+            } else {
+                "Single-Channel Guest"
+            };
+            (
+                format!("{handle}@{}", partner.email_domain),
+                workspaces[home_workspace].id.clone(),
+                Some(account_type.to_owned()),
+            )
+        } else {
+            (
+                format!("{handle}@{}", company.email_domain),
+                company.enterprise.id.clone(),
+                None,
+            )
+        };
+        let id_length = if b.chance(0.25) { 9 } else { 11 };
+        let user = UserRef {
+            id: b.slack_id("W", id_length),
+            name: Some(handle),
+            email: Some(email),
+            team: Some(team),
+            account_type,
+            extra: ExtraFields::new(),
+        };
+        let desktop_agent = {
+            let mut pick = super::rng::SplitMix64::new(b.next_u64());
+            desktop_weights.sample(&mut pick)
+        };
+        let mobile_agent = b
+            .chance(MOBILE_USER_SHARE)
+            .then(|| b.below(MOBILE_USER_AGENTS.len()));
+        let office_address = b.chance(OFFICE_WORKER_SHARE).then(|| {
+            // Each office has two egress addresses; people of an office share them.
+            let office = (index + home_workspace) % office_count;
+            (office * 2 + b.below(2)) % addresses.office.len().max(1)
+        });
+        let weight = {
+            let uniform: f64 = b.rng.random();
+            let base = 0.25 + 4.0 * uniform * uniform * uniform;
+            if role == Role::Guest {
+                base * 0.4
+            } else {
+                base
+            }
+        };
+        let (id, actor, entity) = user_fragments(user);
+        let person = Person {
+            id,
+            role,
+            home_workspace,
+            actor,
+            entity,
+            desktop_agent,
+            mobile_agent,
+            office_address,
+            home_address: b.below(addresses.residential.len()),
+            numeric_session_ids: b.chance(NUMERIC_SESSION_SHARE),
+            app: None,
+        };
+        (person, weight)
+    }
+
+    /// A bot user for every app that has one, after the humans (bots never act in the UI).
+    fn add_bots(
+        b: &mut Builder,
+        enterprise_id: &str,
+        app_templates: &[&AppTemplate],
+        crowd: &mut Crowd,
+    ) {
+        for (app_index, template) in app_templates.iter().enumerate() {
+            let Some(bot_name) = template.bot_user else {
+                continue;
+            };
+            let user = UserRef {
+                id: b.slack_id("U", 11),
+                name: Some(bot_name.to_owned()),
+                email: None,
+                team: Some(enterprise_id.to_owned()),
+                account_type: None,
+                extra: ExtraFields::new(),
+            };
+            let agent = b.below(APP_USER_AGENTS.len());
+            crowd.activity.push(0.0);
+            let (id, actor, entity) = user_fragments(user);
+            crowd.people.push(Person {
+                id,
+                role: Role::Bot,
+                home_workspace: 0,
+                actor,
+                entity,
+                desktop_agent: agent,
+                mobile_agent: None,
+                office_address: None,
+                home_address: 0,
+                numeric_session_ids: false,
+                app: Some(app_index),
+            });
         }
     }
 

@@ -10,7 +10,8 @@
 
 use std::collections::HashSet;
 
-use super::catalog::ActionCatalog;
+use slack_audit_model::ActionCatalog;
+
 use super::rng::{SplitMix64, WeightedIndex};
 use super::vocab::{PREFS, PrefScope};
 

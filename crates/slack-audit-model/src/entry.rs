@@ -7,7 +7,7 @@
 //! 1. **Documenting the record shape** as a JSON Schema (`schemas/slack-audit.record.schema.json`,
 //!    produced by [`record_schema`] through `schemars`). Doc comments become titles and
 //!    descriptions.
-//! 2. **Building synthetic entries**: the generator in [`crate::synthetic`] renders its
+//! 2. **Building synthetic entries**: the generator (`slack-audit-synthetic`) renders its
 //!    population (users, channels, files, …) through these types, so generated records and the
 //!    schema cannot drift apart.
 //!

@@ -1,19 +1,31 @@
 //! Synthetic Slack Enterprise Grid audit events: a believable organization, deterministic for
 //! a seed, with random access by time.
 //!
-//! Why it exists: the real API needs an Enterprise Grid organization and an Org Owner's token,
-//! returns what happened to happen, and allows about 50 calls a minute. Developing, testing,
-//! benchmarking and demonstrating a collector needs the opposite: any amount of realistic
-//! traffic, at any time in the past or future, reproducible to the byte. This module provides
-//! it; the mock server, the fixtures and the bench/soak tasks are built on it.
+//! # Why it exists
 //!
-//! How it is built:
+//! The real API needs an Enterprise Grid organization and an Org Owner's token, returns what
+//! happened to happen, and allows about 50 calls a minute. Developing, testing, benchmarking and
+//! demonstrating a collector needs the opposite: any amount of realistic traffic, at any time in
+//! the past or future, reproducible to the byte. This crate provides it; the connector's
+//! synthetic mode (`slack-audit`'s `source::synthetic`), its tests and `cargo xtask bench` are
+//! built on it.
+//!
+//! # Why it is its own crate
+//!
+//! It is a product of its own (about a third of the connector's code), with its own
+//! dependencies (`fake`, `rand`, `uuid`) that the connector's sync path never touches. As a
+//! module of `slack-audit` it sat beside the config checks, which reached into it for the action
+//! catalogue. Now the facts both need (the entry model, the action catalogue) live below both
+//! in `slack-audit-model`, the connector uses this crate only for its synthetic page source, and
+//! the bench generates data sets without going through the connector.
+//!
+//! # How it is built
 //!
 //! - **One organization per seed.** [`SyntheticOrg::new`] creates an enterprise, 4–8
 //!   workspaces, 150–400 people (names from `fake`; a few Org Owners and admins, some guests
 //!   from partner companies, a few app bots), channels, files, apps with their scopes,
 //!   workflows, user groups, canvases, lists and more, once. Every object is rendered to JSON
-//!   once, through [`crate::entry`]'s types.
+//!   once, through [`slack_audit_model::entry`]'s types.
 //! - **Every second stands alone.** The events of unix second `s` are a pure function of
 //!   (seed, `s`, rate): their count is Poisson-distributed with mean
 //!   `rate / 3600 × activity_factor(s)`, and event `i` of the second is drawn from a generator
@@ -39,7 +51,8 @@
 //! algorithms, so upgrading those may change names. The per-second stream uses its own
 //! value-stable generator.
 
-mod catalog;
+#![forbid(unsafe_code)]
+
 mod plan;
 mod population;
 mod render;
@@ -48,10 +61,12 @@ mod vocab;
 
 use std::fmt;
 
-pub use catalog::{ACTIONS_JSON, ActionCatalog};
+use slack_audit_model::ActionCatalog;
 
 use plan::Plan;
 use population::Population;
+use render::Renderer;
+pub use render::SyntheticEvent;
 use rng::{SplitMix64, hash_words};
 
 /// A believable event rate for an organization of about 300 people, in events per hour
@@ -75,17 +90,6 @@ const WEEKEND_ACTIVITY: [f64; 24] = [
     0.08, 0.06, 0.05, 0.05, 0.05, 0.06, 0.08, 0.12, 0.18, 0.25, 0.30, 0.32, 0.32, 0.30, 0.30, 0.28,
     0.25, 0.22, 0.20, 0.18, 0.16, 0.14, 0.12, 0.10,
 ];
-
-/// One generated audit entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntheticEvent {
-    /// The entry's `id` (UUID v4 format).
-    pub id: String,
-    /// The entry's `date_create`, unix seconds.
-    pub date_create: i64,
-    /// The complete entry as compact JSON, shaped exactly like an entry of `GET /audit/v1/logs`.
-    pub json: String,
-}
 
 /// A synthetic Enterprise Grid organization and the audit events it produces.
 pub struct SyntheticOrg {
@@ -218,9 +222,14 @@ impl SyntheticOrg {
             return;
         }
         out.reserve(count);
+        let renderer = Renderer {
+            key: self.key,
+            population: &self.population,
+            plan: &self.plan,
+        };
         let mut buffer = Vec::with_capacity(1024);
         for ordinal in 0..count {
-            self.render_event(second, ordinal, &mut buffer, out);
+            renderer.render_event(second, ordinal, &mut buffer, out);
         }
     }
 
@@ -249,7 +258,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::entry::AuditEntry;
+    use slack_audit_model::entry::AuditEntry;
 
     /// Wednesday 2026-08-05 00:00:00 UTC.
     const WEDNESDAY: i64 = 1_785_888_000;

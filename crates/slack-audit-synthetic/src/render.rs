@@ -3,20 +3,18 @@
 //! Why it looks like this: this is the hot path (hundreds of thousands of events per second),
 //! so an event is a small `Serialize` frame of borrowed, pre-rendered fragments written by
 //! `serde_json` into a reused buffer; only the rare events whose content depends on the moment
-//! (anomalies, huddles, renames, exports, …) build `crate::entry` values on the spot. The frame
-//! mirrors [`crate::entry::AuditEntry`] field for field, in Slack's key order.
+//! (anomalies, huddles, renames, exports, …) build `slack_audit_model::entry` values on the spot. The frame
+//! mirrors [`slack_audit_model::entry::AuditEntry`] field for field, in Slack's key order.
 
 use serde::{Serialize, Serializer};
 use serde_json::value::{RawValue, to_raw_value};
 use serde_json::{Value, json};
 
-use super::SyntheticEvent;
-use super::SyntheticOrg;
-use super::plan::{ActionSpec, ActorKind, DetailKind, Place, Target};
-use super::population::{Person, Quoted, Role, Selection};
+use super::plan::{ActionSpec, ActorKind, DetailKind, Place, Plan, Target};
+use super::population::{Person, Population, Quoted, Role, Selection};
 use super::rng::{SplitMix64, hash_words};
 use super::vocab::{ANOMALY_LOCATIONS, ANOMALY_REASONS, EMOJI};
-use crate::entry::{Details, Entity, ExtraFields, MessageRef, ObjectRef, Reason};
+use slack_audit_model::entry::{Details, Entity, ExtraFields, MessageRef, ObjectRef, Reason};
 
 /// Stream tags keep the hashes of unrelated decisions independent.
 const EVENT_STREAM: u64 = 0x4556_454e_5453;
@@ -34,6 +32,26 @@ const SESSION_ID_BASE: u64 = 1_000_000_000_000;
 const SESSION_ID_SPAN: u64 = 9_000_000_000_000;
 /// A huddle lasts at most this long in the generator's world.
 const HUDDLE_BLOCK_SECONDS: i64 = 1800;
+
+/// One generated audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntheticEvent {
+    /// The entry's `id` (UUID v4 format).
+    pub id: String,
+    /// The entry's `date_create`, unix seconds.
+    pub date_create: i64,
+    /// The complete entry as compact JSON, shaped exactly like an entry of `GET /audit/v1/logs`.
+    pub json: String,
+}
+
+/// What turning a draw into an entry reads: the organization's hash key, its people and
+/// objects, and its action plan (borrowed from the `SyntheticOrg` it renders for).
+pub(super) struct Renderer<'a> {
+    /// Mixed seed every per-event hash starts from.
+    pub(super) key: u64,
+    pub(super) population: &'a Population,
+    pub(super) plan: &'a Plan,
+}
 
 /// Who performs the event.
 #[derive(Clone, Copy)]
@@ -148,7 +166,7 @@ fn id_from_hash(prefix: &str, mut hash: u64) -> String {
     id
 }
 
-impl SyntheticOrg {
+impl Renderer<'_> {
     /// Renders event `ordinal` of `second` and appends it to `out`.
     pub(super) fn render_event(
         &self,

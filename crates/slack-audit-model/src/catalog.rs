@@ -1,8 +1,9 @@
 //! The action names Slack's `GET /actions` listed, bundled with the crate.
 //!
-//! Why bundled: the generator must only emit names Slack really uses, and it derives the entity
-//! type of its rarer actions from their category; tests check every generated action against
-//! the same list. The file is a copy of the project's shared reference data
+//! Why bundled: the connector warns about a filter naming an action Slack never listed; the
+//! generator must only emit names Slack really uses, and it derives the entity type of its
+//! rarer actions from their category; tests check every generated action against the same
+//! list. The file is a copy of the project's shared reference data
 //! (`data/slack-audit-actions.json`, 762 names in 25 categories as of 2026-08-05), kept inside
 //! the crate so the build never reaches outside the repository. Slack adds and retires names,
 //! so this list describes, it does not validate real records.
@@ -13,7 +14,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 /// The bundled `GET /actions` response: `{"source": …, "actions": {category: [name, …]}}`.
-pub const ACTIONS_JSON: &str = include_str!("../../data/slack-audit-actions.json");
+pub const ACTIONS_JSON: &str = include_str!("../data/slack-audit-actions.json");
 
 /// Action names by category, as `GET https://api.slack.com/audit/v1/actions` lists them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use slack_audit::entry::{AuditEntry, record_schema};
-use slack_audit::synthetic::{DEFAULT_EVENTS_PER_HOUR, SyntheticEvent, SyntheticOrg};
+use slack_audit_model::entry::{AuditEntry, record_schema};
+use slack_audit_synthetic::{DEFAULT_EVENTS_PER_HOUR, SyntheticEvent, SyntheticOrg};
 
 /// The action list the crate bundles, read independently of the generator.
-const ACTIONS_JSON: &str = include_str!("../data/slack-audit-actions.json");
+const ACTIONS_JSON: &str = include_str!("../../slack-audit-model/data/slack-audit-actions.json");
 
 /// Wednesday 2026-08-05 00:00:00 UTC.
 const WEDNESDAY: i64 = 1_785_888_000;
