@@ -10,6 +10,9 @@
 //!   `build.rs`. What remains must be in [`ALLOWED`] with its reason, and every entry of
 //!   [`ALLOWED`] must still match (a stale entry fails too).
 //! - [`no_module_cycles`]: the modules of each crate form no cycle (how it decides: its doc).
+//! - [`the_sdk_layers_import_only_downwards_and_the_contract_names_no_metrics_library_or_source`]:
+//!   `connector-sdk`'s contract imports nothing of its runtime, the runtime nothing of the front
+//!   ends, and the contract's text names no metrics or HTTP library and no source.
 //!
 //! The files are found when the test runs (no list of them here), so files moved or added by
 //! anyone are judged as they are.
@@ -790,4 +793,63 @@ fn only_code_is_judged() {
     );
     assert!(violations(&code).is_empty(), "{code}");
     assert_eq!(test_modules, vec!["more".to_owned()]);
+}
+
+/// The layer of a `connector-sdk` module: the contract at the bottom, the runtime on it, the
+/// front ends on top (the crate root, which only re-exports, above them all).
+fn sdk_layer(module: &str) -> Option<(usize, &'static str)> {
+    let top = module.split("::").next().unwrap_or(module);
+    match top {
+        "contract" => Some((0, "contract")),
+        "runtime" => Some((1, "runtime")),
+        "front" => Some((2, "front")),
+        "crate" => Some((3, "the crate root")),
+        _ => None,
+    }
+}
+
+/// `connector-sdk` is three layers in one crate, each importing only those below it: the
+/// contract (what a connector implements) names nothing of the runtime or the front ends, and
+/// nothing of Prometheus, HTTP or Slack, so that a second connector can be written on it and a
+/// new front end or exposition added without touching it.
+#[test]
+fn the_sdk_layers_import_only_downwards_and_the_contract_names_no_metrics_library_or_source() {
+    let sources = sources();
+    let tests = test_files(&sources);
+    let src = "crates/connector-sdk/src";
+    let files: Vec<&Source> = sources
+        .iter()
+        .filter(|s| s.path.starts_with(&format!("{src}/")))
+        .collect();
+    assert!(
+        files.iter().any(|f| f.path.contains("/contract/")),
+        "no contract layer under {src}"
+    );
+    let mut wrong = Vec::new();
+    for arrow in crate_arrows(src, &files, &tests) {
+        match (sdk_layer(&arrow.from), sdk_layer(&arrow.to)) {
+            (Some((from, from_name)), Some((to, to_name))) if to > from => wrong.push(format!(
+                "{} ({from_name}) -> {} ({to_name}) at {}",
+                arrow.from, arrow.to, arrow.at
+            )),
+            (None, _) | (_, None) => wrong.push(format!(
+                "{} -> {}: a module outside contract/, runtime/ and front/ ({})",
+                arrow.from, arrow.to, arrow.at
+            )),
+            _ => {}
+        }
+    }
+    for file in files.iter().filter(|f| f.path.contains("/contract/")) {
+        let lower = file.text.to_lowercase();
+        for word in ["prometheus", "hyper", "reqwest", "slack"] {
+            if lower.contains(word) {
+                wrong.push(format!("{} mentions {word}", file.path));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "connector-sdk's layers (contract < runtime < front):\n{}",
+        wrong.join("\n")
+    );
 }

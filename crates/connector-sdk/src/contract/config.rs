@@ -11,8 +11,8 @@
 //!
 //! A secret named in [`Secrets::FROM_ENVIRONMENT`] and
 //! absent from the document is taken, in this order, from the environment variable
-//! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for
-//! `slack-audit`'s `user_oauth_token`, `SLACK_AUDIT_USER_OAUTH_TOKEN`); from the file named by
+//! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for a
+//! connector `acme-events` with a secret `api_token`, `ACME_EVENTS_API_TOKEN`); from the file named by
 //! `<NAME>_<KEY>_FILE` (Kubernetes secrets mounted as files, Docker secrets); or from
 //! `$CREDENTIALS_DIRECTORY/<key>` (systemd's `LoadCredential=<key>:…`). A trailing newline is
 //! dropped. The value then goes through the same validation as one in the document; where it

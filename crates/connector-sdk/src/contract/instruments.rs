@@ -9,7 +9,7 @@
 //! that wants them exposed declares them once in
 //! [`Input::register_metrics`](crate::contract::input::Input::register_metrics) through
 //! [`Instruments`]; the runtime
-//! ([`crate::runtime::metrics`]) maps each declaration onto its Prometheus registry, under the
+//! (`runtime::metrics`) maps each declaration onto the registry it exposes, under the
 //! prefix derived from the connector's name, and encodes the current values at every scrape.
 //!
 //! # Rules, as for the host's own families
