@@ -107,7 +107,7 @@ pub const GROUPS: &[Group] = &[
         targets: &["--lib", "--test=host", "--test=sdk", "--test=it"],
         // The SDK's tests, and the binary's tests that load, refuse, probe or resume from a
         // state file (native and Airbyte).
-        filter: "package(connector-sdk) | (binary(it) & test(/^(cli::unusable_state|hostile::arbitrary_state|status::|kills::a_kill_between|airbyte::(the_state_forms|resuming_from_the_last_state))/))",
+        filter: "package(connector-sdk) | (binary(it) & test(/^(cli::unusable_state|cli::an_unwritable_state_directory|hostile::arbitrary_state|status::|kills::a_kill_between|airbyte::(the_state_forms|resuming_from_the_last_state))/))",
         exclusions: &[],
         test_timeout: 60,
     },

@@ -114,10 +114,7 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     }
 
     fn dir(&self) -> &Path {
-        match self.target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        }
+        directory_of(&self.target)
     }
 
     fn file_name(&self) -> String {
@@ -252,10 +249,7 @@ fn canonical_target(path: &Path) -> Result<PathBuf, String> {
     let name = current
         .file_name()
         .ok_or_else(|| "it does not name a file".to_owned())?;
-    let dir = match current.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = directory_of(&current);
     let dir = fs::canonicalize(dir)
         .map_err(|e| format!("its directory {} cannot be used: {e}", dir.display()))?;
     Ok(dir.join(name))
@@ -334,6 +328,15 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The directory a state file at `target` lives in: its parent, or `.` for a bare file name
+/// (whose parent is the empty path, which no directory call accepts).
+fn directory_of(target: &Path) -> &Path {
+    match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -348,6 +351,13 @@ mod tests {
 
     fn open(path: &Path) -> Result<Opened, StateError> {
         StateStore::open(path, "test", 2, refuse)
+    }
+
+    #[test]
+    fn a_bare_file_name_lives_in_the_current_directory() {
+        assert_eq!(directory_of(Path::new("state.json")), Path::new("."));
+        assert_eq!(directory_of(Path::new("a/state.json")), Path::new("a"));
+        assert_eq!(directory_of(Path::new("/state.json")), Path::new("/"));
     }
 
     #[test]
@@ -597,8 +607,37 @@ mod tests {
         fs::write(&leftover, b"half").unwrap();
         let odd = dir.path().join(".s.json.124.abc.tmp");
         fs::create_dir(&odd).unwrap();
+        // Files that are not our temporaries: our prefix without `.tmp`, `.tmp` without it.
+        let kept = dir.path().join(".s.json.125.abc.keep");
+        fs::write(&kept, b"someone's").unwrap();
+        let foreign = dir.path().join("other.tmp");
+        fs::write(&foreign, b"someone else's").unwrap();
         let (_store, _) = open(&path).unwrap();
         assert!(!leftover.exists());
         assert!(odd.exists());
+        assert!(
+            kept.exists(),
+            "a file with our prefix but not .tmp was removed"
+        );
+        assert!(
+            foreign.exists(),
+            "a .tmp file without our prefix was removed"
+        );
+    }
+
+    /// A path that goes through a regular file names nothing a state can be kept at: refused,
+    /// not taken for a file yet to be created.
+    #[test]
+    fn a_path_through_a_regular_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("afile");
+        fs::write(&file, b"").unwrap();
+        assert!(canonical_target(&file.join("s.json")).is_err());
+        assert!(open(&file.join("s.json")).is_err());
+        // Beside it, a state yet to be created is fine.
+        assert_eq!(
+            canonical_target(&dir.path().join("s.json")).unwrap(),
+            fs::canonicalize(dir.path()).unwrap().join("s.json")
+        );
     }
 }
