@@ -457,10 +457,17 @@ pub fn parse_equivalents(text: &str) -> anyhow::Result<BTreeSet<String>> {
         .with_context(|| format!("no {END} marker"))?;
     let mut rows = BTreeSet::new();
     for line in table.lines().map(str::trim).filter(|l| l.starts_with('|')) {
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let [file, mutation, why] = cells[..] else {
+        // A `|` inside a cell is written `\|`, as Markdown tables want it.
+        let escaped = line.replace("\\|", "\u{1}");
+        let cells: Vec<String> = escaped
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().replace('\u{1}', "|"))
+            .collect();
+        let [file, mutation, why] = [0, 1, 2].map(|i| cells.get(i).map_or("", String::as_str));
+        if cells.len() != 3 {
             bail!("a row of the equivalent-mutants table has not 3 cells: {line}");
-        };
+        }
         if file == "file" || file.starts_with("---") {
             continue;
         }
@@ -623,6 +630,15 @@ mod tests {
             )
             .is_err(),
             "a row without a reason"
+        );
+        // A `|` in a cell is escaped, as Markdown wants it.
+        let rows = parse_equivalents(
+            "<!-- equivalent-mutants:start -->\n| `x.rs` | `replace \\| with ^ in f` | same bits |\n<!-- equivalent-mutants:end -->",
+        )
+        .unwrap();
+        assert_eq!(
+            rows.into_iter().collect::<Vec<_>>(),
+            ["x.rs: replace | with ^ in f"]
         );
     }
 }

@@ -625,6 +625,40 @@ mod tests {
         );
     }
 
+    /// `status` probes the lock without following a planted symlink (which could point at any
+    /// file) and without waiting on a planted FIFO (opening one to read waits for a writer).
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_probe_never_follows_a_symlink_nor_waits_on_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let linked = dir.path().join("linked.json");
+        let elsewhere = dir.path().join("elsewhere");
+        fs::write(&elsewhere, b"").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("linked.json.lock")).unwrap();
+        let error = lock_is_held(&linked).unwrap_err().to_string();
+        assert!(error.contains("cannot open lock file"), "{error}");
+
+        let piped = dir.path().join("piped.json");
+        let fifo = dir.path().join("piped.json.lock");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(lock_is_held(&piped).map_err(|e| e.to_string()));
+        });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert!(answer.is_ok(), "the probe waited on a FIFO");
+        // Unblock a probe that did wait, so the thread ends.
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo);
+    }
+
     /// A path that goes through a regular file names nothing a state can be kept at: refused,
     /// not taken for a file yet to be created.
     #[test]
