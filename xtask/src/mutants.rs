@@ -137,7 +137,7 @@ pub const GROUPS: &[Group] = &[
         targets: &["--lib", "--test=it", "--test=upstream"],
         // The engine's unit tests, the sync, error, kill and lifecycle tests through the
         // mock, and the hostile-upstream tests about the checkpoint (not the memory caps).
-        filter: "kind(lib) | (binary(it) & test(/^(sync|errors|kills|lifecycle)::/)) | (binary(upstream) & test(/^(an_entry_dated|a_state_in_the_future|a_loop_that|a_cursor_that_never|a_run_that_read_nothing)/))",
+        filter: "kind(lib) | (binary(it) & test(/^(sync|errors|kills|lifecycle|settings_change)::/)) | (binary(upstream) & test(/^(an_entry_dated|a_state_in_the_future|a_loop_that|a_cursor_that_never|a_run_that_read_nothing)/))",
         exclusions: &[],
         test_timeout: 90,
     },
