@@ -404,6 +404,7 @@ mod tests {
         let at_now = SyncState {
             floor: Some(NOW),
             watermark: Some(NOW),
+            checked_through: Some(NOW),
             recent: Arc::default(),
             window: Some(Window {
                 oldest: NOW,
