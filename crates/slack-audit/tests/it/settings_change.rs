@@ -183,3 +183,32 @@ async fn a_state_without_a_query_loads_with_one_notice() {
     let later = read(&config, &work.state(), &[]).await;
     assert!(!stderr(&later).contains("does not say which filters"));
 }
+
+/// Any trace of collection (here only a start point: a first backfill an older build stopped
+/// before its first window) without a query says the query is assumed; a first run says nothing.
+#[tokio::test]
+async fn a_state_with_only_a_start_point_and_no_query_gets_the_notice_and_a_first_run_does_not() {
+    let work = Workdir::new();
+    let config = synthetic(&work, json!({"actions": ["user_login"]}));
+    let first = read(&config, &work.state(), &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        !stderr(&first).contains("does not say which filters"),
+        "{}",
+        stderr(&first)
+    );
+    let mut old = work.state_json();
+    let floor = old["state"]["floor"].clone();
+    assert!(floor.is_i64(), "{old}");
+    old["state"] = json!({ "floor": floor });
+    std::fs::write(work.state(), serde_json::to_vec(&old).unwrap()).unwrap();
+
+    let out = read(&config, &work.state(), &[]).await;
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        text.matches("does not say which filters").count(),
+        1,
+        "{text}"
+    );
+}
