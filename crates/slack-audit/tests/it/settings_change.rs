@@ -184,10 +184,11 @@ async fn a_state_without_a_query_loads_with_one_notice() {
     assert!(!stderr(&later).contains("does not say which filters"));
 }
 
-/// Any trace of collection (here only a start point: a first backfill an older build stopped
-/// before its first window) without a query says the query is assumed; a first run says nothing.
+/// Any trace of collection (only a start point: a first backfill an older build stopped
+/// before its first window; or only a watermark) without a query says the query is assumed; a
+/// first run says nothing.
 #[tokio::test]
-async fn a_state_with_only_a_start_point_and_no_query_gets_the_notice_and_a_first_run_does_not() {
+async fn a_start_point_or_a_watermark_alone_without_a_query_gets_the_notice() {
     let work = Workdir::new();
     let config = synthetic(&work, json!({"actions": ["user_login"]}));
     let first = read(&config, &work.state(), &[]).await;
@@ -197,18 +198,21 @@ async fn a_state_with_only_a_start_point_and_no_query_gets_the_notice_and_a_firs
         "{}",
         stderr(&first)
     );
-    let mut old = work.state_json();
-    let floor = old["state"]["floor"].clone();
-    assert!(floor.is_i64(), "{old}");
-    old["state"] = json!({ "floor": floor });
-    std::fs::write(work.state(), serde_json::to_vec(&old).unwrap()).unwrap();
-
-    let out = read(&config, &work.state(), &[]).await;
-    let text = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(
-        text.matches("does not say which filters").count(),
-        1,
-        "{text}"
-    );
+    let written = work.state_json();
+    let floor = written["state"]["floor"].clone();
+    assert!(floor.is_i64(), "{written}");
+    // Only a start point; then only a watermark (each alone is a trace of collection).
+    for only in [json!({ "floor": floor }), json!({ "watermark": floor })] {
+        let mut old = written.clone();
+        old["state"] = only.clone();
+        std::fs::write(work.state(), serde_json::to_vec(&old).unwrap()).unwrap();
+        let out = read(&config, &work.state(), &[]).await;
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{only}: {text}");
+        assert_eq!(
+            text.matches("does not say which filters").count(),
+            1,
+            "{only}: {text}"
+        );
+    }
 }
