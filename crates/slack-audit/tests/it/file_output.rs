@@ -205,13 +205,13 @@ async fn a_second_reader_in_a_loop_beside_a_backfill_cuts_nothing() {
         ..MockConfig::default()
     })
     .await;
-    let all = entries("b", 30_000, T0 - 40_000, T0 - 1);
+    let all = entries("b", 60_000, T0 - 80_000, T0 - 1);
     mock.push_entries(all.clone());
     let work = Workdir::new();
     let config_of = config;
     let config = work.write_config(&config_of(settings(
         &mock,
-        json!({"backfill_start_time": "2025-12-31", "page_size": 1000}),
+        json!({"backfill_start_time": "2025-12-31", "page_size": 9999}),
     )));
     // The reader of another state reads from a Slack with nothing new: should it ever start
     // (after the first one ended), it adds nothing to the output.
@@ -221,7 +221,7 @@ async fn a_second_reader_in_a_loop_beside_a_backfill_cuts_nothing() {
         &other_config,
         serde_json::to_vec(&config_of(settings(
             &empty,
-            json!({"backfill_start_time": "2025-12-31", "page_size": 1000}),
+            json!({"backfill_start_time": "2025-12-31", "page_size": 9999}),
         )))
         .unwrap(),
     )
@@ -268,6 +268,7 @@ async fn a_second_reader_in_a_loop_beside_a_backfill_cuts_nothing() {
         .await
         .unwrap();
     assert!(status.success(), "{stderr}");
+    eprintln!("second readers refused (same state, another state): {refusals:?}");
     assert!(
         refusals.iter().all(|n| *n > 0),
         "the second reader was never refused: {refusals:?}"
@@ -598,4 +599,45 @@ async fn the_shipped_logrotate_file_rotates_a_live_collector() {
         ids.extend(lines_of(file).iter().map(|l| id_of(l)));
     }
     assert_exactly_once(&ids, &all);
+}
+
+/// The race of the loop above, made certain: a live collector (here the test, holding the
+/// state's lock and the output's, as a reader does) is inside the write of a batch, so the
+/// output ends inside a record. A second reader, of the same state or of another one, is
+/// refused without cutting that line (which would lose the batch the collector is about to
+/// checkpoint).
+#[tokio::test]
+async fn a_refused_second_reader_leaves_a_half_written_batch_alone() {
+    let mock = mock().await;
+    mock.push_entries(entries("h", 20, T0 - 2000, T0 - 1));
+    let work = Workdir::new();
+    let config = work.write_config(&config(settings(
+        &mock,
+        json!({"backfill_start_time": "2025-12-31"}),
+    )));
+    let output = work.dir.path().join("audit.ndjson");
+    let state = work.state();
+    let half: &[u8] = b"{\"id\":\"whole\"}\n{\"id\":\"being-writ";
+    std::fs::write(&output, half).unwrap();
+    let lock = |path: std::path::PathBuf| {
+        let file = std::fs::File::create(path).unwrap();
+        file.try_lock().unwrap();
+        file
+    };
+    let _state_lock = lock(work.dir.path().join("state.json.lock"));
+    let out = run_binary(&read_args(&config, &state, &output), &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is in use"), "{stderr}");
+    assert_eq!(std::fs::read(&output).unwrap(), half, "the live batch was cut");
+
+    let _output_lock = lock(work.dir.path().join("audit.ndjson.lock"));
+    let other = work.dir.path().join("other.state.json");
+    let out = run_binary(&read_args(&config, &other, &output), &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("output file"), "{stderr}");
+    assert!(stderr.contains("is in use"), "{stderr}");
+    assert_eq!(std::fs::read(&output).unwrap(), half, "the live batch was cut");
+    assert_eq!(mock.requests().len(), 0, "a refused reader asked Slack");
 }
