@@ -243,34 +243,28 @@ enum OpenError {
     Unusable(String),
 }
 
-/// Opens `path` for appending: created with `options`' mode when absent (exactly that mode,
+/// Opens `path` for appending: created exclusively with `options`' mode when absent (exactly that mode,
 /// whatever the umask), never through a symlink, never blocking on a FIFO; only a regular file
 /// owned by this process's user is taken, and it is locked.
 fn open_output(path: &Path, options: OutputOptions) -> Result<File, OpenError> {
     let unusable = |e: io::Error| OpenError::Unusable(format!("cannot open it for appending: {e}"));
-    // Two tries: the file can appear (or vanish) between creating it and opening it.
-    let mut attempts = 0;
-    let file = loop {
-        attempts += 1;
-        match open_flags(options, true).open(path) {
-            Ok(file) => {
-                // Ours: exactly the mode asked for, not narrowed by the umask.
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    file.set_permissions(fs::Permissions::from_mode(options.mode()))
-                        .map_err(unusable)?;
-                }
-                break file;
+    let file = match open_flags(options, true).open(path) {
+        Ok(file) => {
+            // Ours: exactly the mode asked for, not narrowed by the umask.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(fs::Permissions::from_mode(options.mode()))
+                    .map_err(unusable)?;
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(unusable(e)),
+            file
         }
-        match open_flags(options, false).open(path) {
-            Ok(file) => break file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 2 => {}
-            Err(e) => return Err(unusable(e)),
+        // One that exists is opened as it is (a file removed in between is an error here; a
+        // reopen tries again before the next batch).
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            open_flags(options, false).open(path).map_err(unusable)?
         }
+        Err(e) => return Err(unusable(e)),
     };
     let meta = file.metadata().map_err(unusable)?;
     if !meta.is_file() {
@@ -463,6 +457,31 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// What `f` logs (every level), as text.
+    fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let value = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        (value, text)
+    }
+
     /// One record (the buffer adds the newline).
     fn record(json: &[u8]) -> RecordBuf {
         let mut buf = RecordBuf::with_capacity(json.len() + 1);
@@ -482,7 +501,17 @@ mod tests {
         ];
         for (before, kept) in cases {
             std::fs::write(&path, before).unwrap();
-            let mut sink = FileSink::open(&path).unwrap();
+            let (sink, logs) = logs_of(|| FileSink::open(&path).unwrap());
+            let mut sink = sink;
+            let cut = before.len() - kept.len();
+            assert_eq!(
+                logs.contains("cut the incomplete record off"),
+                cut > 0,
+                "{before:?}: {logs}"
+            );
+            if cut > 0 {
+                assert!(logs.contains(&format!("bytes={cut}")), "{logs}");
+            }
             sink.deliver(&record(b"{\"c\":3}")).unwrap();
             let mut expected = kept.to_vec();
             expected.extend_from_slice(b"{\"c\":3}\n");
@@ -512,6 +541,7 @@ mod tests {
         let path = dir.path().join("out.ndjson");
         let rotated = dir.path().join("out.ndjson.1");
         let mut sink = FileSink::open(&path).unwrap();
+        assert_eq!(sink.path(), path);
         sink.deliver(&record(b"1")).unwrap();
         std::fs::rename(&path, &rotated).unwrap();
         // Until asked, the renamed file is still the one written.
@@ -543,6 +573,9 @@ mod tests {
             assert!(error.to_string().contains("in use"), "{error}");
         }
         assert_eq!(std::fs::read(&path).unwrap(), b"1\n{\"half\":");
+        // Another output beside it has a lock of its own.
+        let beside = FileSink::open(&dir.path().join("beside.ndjson")).unwrap();
+        drop(beside);
         // A hard link to the output in use is another name for the locked file.
         let linked = dir.path().join("linked.ndjson");
         fs::hard_link(&path, &linked).unwrap();
@@ -551,8 +584,14 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"1\n{\"half\":");
         fs::remove_file(&linked).unwrap();
 
+        // A reload without a rotation: the file at the path is the one open, nothing to do.
         first.reopen_flag().store(true, Ordering::SeqCst);
-        first.between_batches().unwrap();
+        let ((), logs) = logs_of(|| first.between_batches().unwrap());
+        assert!(
+            !first.reopen_pending,
+            "a reload without a rotation failed: {logs}"
+        );
+        assert!(!logs.contains("Cannot reopen"), "{logs}");
         assert!(FileSink::open(&path).is_err(), "the lock ended at a reopen");
         drop(first);
         let _again = FileSink::open(&path).unwrap();
@@ -585,13 +624,29 @@ mod tests {
         assert_eq!(mode(&shared), 0o640);
         let existing = dir.path().join("existing.ndjson");
         fs::write(&existing, b"").unwrap();
-        fs::set_permissions(&existing, fs::Permissions::from_mode(0o644)).unwrap();
-        drop(FileSink::open(&existing).unwrap());
-        assert_eq!(
-            mode(&existing),
-            0o644,
-            "an existing output's mode was changed"
-        );
+        for (existing_mode, warned) in
+            [(0o644, true), (0o604, true), (0o640, false), (0o600, false)]
+        {
+            fs::set_permissions(&existing, fs::Permissions::from_mode(existing_mode)).unwrap();
+            let (sink, logs) = logs_of(|| FileSink::open(&existing).unwrap());
+            drop(sink);
+            assert_eq!(
+                logs.contains("may be read by every user"),
+                warned,
+                "{existing_mode:o}: {logs}"
+            );
+            if warned {
+                assert!(
+                    logs.contains(&format!("mode={existing_mode:04o}")),
+                    "{logs}"
+                );
+            }
+            assert_eq!(
+                mode(&existing),
+                existing_mode,
+                "an existing output's mode was changed"
+            );
+        }
     }
 
     /// A symlink at the output path (dangling or not), a FIFO, or a file another user owns is
@@ -635,6 +690,38 @@ mod tests {
         assert_eq!(fs::read(&foreign).unwrap(), b"");
     }
 
+    /// A symlink planted at the path after a rotation is not followed by the reopen either:
+    /// the sink keeps the rotated file, and the link's target is untouched.
+    #[cfg(unix)]
+    #[test]
+    fn a_reopen_never_follows_a_symlink_planted_after_the_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let rotated = dir.path().join("out.ndjson.1");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let mut sink = FileSink::open(&path).unwrap();
+        fs::rename(&path, &rotated).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        sink.reopen_flag().store(true, Ordering::SeqCst);
+        let ((), logs) = logs_of(|| sink.between_batches().unwrap());
+        assert!(logs.contains("Cannot reopen"), "{logs}");
+        sink.deliver(&record(b"1")).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(&rotated).unwrap(), b"1\n");
+    }
+
+    /// A bare file name is in the current directory (nothing is created by resolving it).
+    #[test]
+    fn a_bare_output_name_resolves_in_the_current_directory() {
+        let name = Path::new("no-such-output-here.ndjson");
+        assert_eq!(
+            resolved(name).unwrap(),
+            fs::canonicalize(".").unwrap().join(name)
+        );
+        assert!(!name.exists());
+    }
+
     /// After a rotation that left a file the sink cannot use at the path, the sink keeps
     /// writing the file it has (nothing lost), and takes the path once it is usable.
     #[cfg(unix)]
@@ -650,10 +737,18 @@ mod tests {
         let me = rustix::process::geteuid().as_raw();
         std::os::unix::fs::chown(&path, Some(me + 1), None).unwrap();
         sink.reopen_flag().store(true, Ordering::SeqCst);
-        sink.between_batches().unwrap();
-        sink.deliver(&record(b"2")).unwrap();
-        sink.between_batches().unwrap();
-        sink.deliver(&record(b"3")).unwrap();
+        let ((), logs) = logs_of(|| {
+            sink.between_batches().unwrap();
+            sink.deliver(&record(b"2")).unwrap();
+            sink.between_batches().unwrap();
+            sink.deliver(&record(b"3")).unwrap();
+        });
+        assert_eq!(
+            logs.matches("Cannot reopen the output file").count(),
+            1,
+            "said once, not at every retry: {logs}"
+        );
+        assert!(logs.contains("owned by uid"), "{logs}");
         assert_eq!(fs::read(&rotated).unwrap(), b"1\n2\n3\n");
         assert_eq!(
             fs::read(&path).unwrap(),
@@ -662,7 +757,8 @@ mod tests {
         );
         // Fixed: the next batch goes to a new file of its own, without another SIGHUP.
         fs::remove_file(&path).unwrap();
-        sink.between_batches().unwrap();
+        let ((), logs) = logs_of(|| sink.between_batches().unwrap());
+        assert!(logs.contains("Reopened the output file"), "{logs}");
         sink.deliver(&record(b"4")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"4\n");
         assert_eq!(fs::read(&rotated).unwrap(), b"1\n2\n3\n");
@@ -707,7 +803,9 @@ mod tests {
         let error = refuse_shared_paths(&linked, &others).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Config);
         assert!(error.to_string().contains("state file"), "{error}");
-        // A file of its own is fine.
+        // A file of its own is fine, existing or not.
+        assert!(!refused(&d.join("audit.ndjson")));
+        fs::write(d.join("audit.ndjson"), b"").unwrap();
         assert!(!refused(&d.join("audit.ndjson")));
         assert!(!refused(&d.join("s.json.1")));
     }

@@ -247,10 +247,9 @@ async fn a_second_reader_in_a_loop_beside_a_backfill_cuts_nothing() {
         if let Some(status) = first.try_wait().unwrap() {
             break status;
         }
-        for (i, (second_config, second_state)) in
-            [(&config, &state), (&other_config, &other_state)]
-                .into_iter()
-                .enumerate()
+        for (i, (second_config, second_state)) in [(&config, &state), (&other_config, &other_state)]
+            .into_iter()
+            .enumerate()
         {
             let second = run_binary(&read_args(second_config, second_state, &output), &[]).await;
             let stderr = String::from_utf8_lossy(&second.stderr);
@@ -629,7 +628,11 @@ async fn a_refused_second_reader_leaves_a_half_written_batch_alone() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is in use"), "{stderr}");
-    assert_eq!(std::fs::read(&output).unwrap(), half, "the live batch was cut");
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        half,
+        "the live batch was cut"
+    );
 
     let _output_lock = lock(work.dir.path().join("audit.ndjson.lock"));
     let other = work.dir.path().join("other.state.json");
@@ -638,6 +641,10 @@ async fn a_refused_second_reader_leaves_a_half_written_batch_alone() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("output file"), "{stderr}");
     assert!(stderr.contains("is in use"), "{stderr}");
-    assert_eq!(std::fs::read(&output).unwrap(), half, "the live batch was cut");
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        half,
+        "the live batch was cut"
+    );
     assert_eq!(mock.requests().len(), 0, "a refused reader asked Slack");
 }
