@@ -248,8 +248,12 @@ enum OpenError {
 /// owned by this process's user is taken, and it is locked.
 fn open_output(path: &Path, options: OutputOptions) -> Result<File, OpenError> {
     let unusable = |e: io::Error| OpenError::Unusable(format!("cannot open it for appending: {e}"));
-    let file = match open_flags(options, true).open(path) {
-        Ok(file) => {
+    let file = match open_flags(options, false).open(path) {
+        Ok(file) => file,
+        // None there: created exclusively (one that appeared in between is an error here; a
+        // reopen tries again before the next batch).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let file = open_flags(options, true).open(path).map_err(unusable)?;
             // Ours: exactly the mode asked for, not narrowed by the umask.
             #[cfg(unix)]
             {
@@ -258,11 +262,6 @@ fn open_output(path: &Path, options: OutputOptions) -> Result<File, OpenError> {
                     .map_err(unusable)?;
             }
             file
-        }
-        // One that exists is opened as it is (a file removed in between is an error here; a
-        // reopen tries again before the next batch).
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            open_flags(options, false).open(path).map_err(unusable)?
         }
         Err(e) => return Err(unusable(e)),
     };
@@ -423,10 +422,9 @@ fn cut_torn_tail(file: &File) -> io::Result<u64> {
         reader.read_exact(chunk)?;
         if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
             let keep = start + i as u64 + 1;
-            if keep < len {
-                file.set_len(keep)?;
-                file.sync_all()?;
-            }
+            // A no-op when the file ends with a newline (as it does unless a write was cut).
+            file.set_len(keep)?;
+            file.sync_all()?;
             return Ok(len - keep);
         }
         end = start;
@@ -706,6 +704,8 @@ mod tests {
         sink.reopen_flag().store(true, Ordering::SeqCst);
         let ((), logs) = logs_of(|| sink.between_batches().unwrap());
         assert!(logs.contains("Cannot reopen"), "{logs}");
+        // The open refused the link itself (ELOOP), not a file said to exist.
+        assert!(logs.contains("os error 40"), "{logs}");
         sink.deliver(&record(b"1")).unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"precious");
         assert_eq!(fs::read(&rotated).unwrap(), b"1\n");
