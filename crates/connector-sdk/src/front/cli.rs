@@ -69,10 +69,10 @@ enum Command {
         /// Append records to FILE instead of stdout, made durable (fsync) before each
         /// checkpoint; reopened on SIGHUP (rotate by renaming the file, then send SIGHUP).
         /// One collector per output: a second reader is refused before the file is touched.
-        /// Created `0600`; never written through a symlink.
+        /// Created 0600; never written through a symlink.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Create the output file `0640` instead of `0600`, for a shipper in the file's group.
+        /// Create the output file 0640 instead of 0600, for a shipper in the file's group.
         #[arg(long, requires = "output")]
         output_group_readable: bool,
         /// Continue although the settings differ from those the state was collected with in a

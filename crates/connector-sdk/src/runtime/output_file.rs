@@ -9,6 +9,9 @@
 //!   between the rename and the reopen a second reader could lock the new file first. The output
 //!   file is locked as well (a hard link to a file in use is refused), and the CLI takes the
 //!   state's lock before the output's, so a second reader of the same state never reaches here.
+//!   The cut goes back to the last newline, not to an offset the checkpoint records (the state
+//!   is the input's and knows no output): under the lock, only a collector of this output that
+//!   died inside a write leaves a torn line, and that write's batch was never checkpointed.
 //! - **Not the state, its lock or the config** ([`refuse_shared_paths`]): records appended to
 //!   the state file go to an inode the next commit renames away; a torn-tail cut of the config
 //!   would destroy it.
