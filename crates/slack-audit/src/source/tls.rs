@@ -173,7 +173,7 @@ pub fn refused_certificate(
     let issued_by = issuer
         .map(|i| format!(", issued by `{i}`"))
         .unwrap_or_default();
-    let fix = "Behind a corporate network, a TLS-inspecting proxy that re-signs traffic with its own CA is the usual cause: add that CA's certificate (PEM) with settings.ca_bundle_file (a path) or settings.ca_bundle_pem (the PEM text, for pipeline hosts), or install it in the system trust store";
+    let fix = "Behind a corporate network, a TLS-inspecting proxy that re-signs traffic with its own CA is the usual cause: install that CA's certificate (PEM) in the system trust store, or, where the operator allows CAs from the settings (SLACK_AUDIT_ALLOW_SETTINGS_CA=1), give it in settings.ca_bundle_file (a path) or settings.ca_bundle_pem (the PEM text, for pipeline hosts)";
     let message = match &reason {
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             format!(
