@@ -391,8 +391,14 @@ impl SlackConfig {
 
         let mut network = Network::default();
         let bundles = [
-            ("ca_bundle_file", settings.ca_bundle_file.as_deref().map(CaSource::File)),
-            ("ca_bundle_pem", settings.ca_bundle_pem.as_deref().map(CaSource::Pem)),
+            (
+                "ca_bundle_file",
+                settings.ca_bundle_file.as_deref().map(CaSource::File),
+            ),
+            (
+                "ca_bundle_pem",
+                settings.ca_bundle_pem.as_deref().map(CaSource::Pem),
+            ),
         ];
         for (name, bundle) in bundles {
             let Some(bundle) = bundle else { continue };
@@ -402,10 +408,12 @@ impl SlackConfig {
                 continue;
             }
             match bundle.certificates() {
-                Ok(certs) => network.extra_roots.extend(certs.into_iter().map(|der| ExtraCa {
-                    der,
-                    from: bundle.setting(),
-                })),
+                Ok(certs) => network
+                    .extra_roots
+                    .extend(certs.into_iter().map(|der| ExtraCa {
+                        der,
+                        from: bundle.setting(),
+                    })),
                 Err(reason) => problems.push(Violation::new(pointer, reason)),
             }
         }
@@ -786,7 +794,10 @@ mod tests {
                 0,
                 Operator::default(),
             ));
-            assert!(message.contains("SLACK_AUDIT_ALLOW_SETTINGS_CA=1"), "{message}");
+            assert!(
+                message.contains("SLACK_AUDIT_ALLOW_SETTINGS_CA=1"),
+                "{message}"
+            );
             assert!(message.contains("not trusted"), "{message}");
             let config =
                 SlackConfig::with_operator(settings_with(settings), secrets(), 0, ALLOWED).unwrap();

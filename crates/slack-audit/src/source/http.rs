@@ -44,9 +44,9 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
 use tokio::time::Instant;
 
+use super::network::{ProxyEnv, Said};
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
 use crate::page::{Page, PageError, peek_next_cursor};
-use super::network::{ProxyEnv, Said};
 use crate::settings::Network;
 
 /// The User-Agent every request carries.
@@ -102,7 +102,11 @@ impl HttpSource {
         timeout: Duration,
         network: &Network,
     ) -> Result<HttpSource, FetchError> {
-        let extra_roots: Vec<_> = network.extra_roots.iter().map(|ca| ca.der.clone()).collect();
+        let extra_roots: Vec<_> = network
+            .extra_roots
+            .iter()
+            .map(|ca| ca.der.clone())
+            .collect();
         let tls = super::tls::client_config(&extra_roots).map_err(FetchError::Config)?;
         let builder = reqwest::Client::builder().use_preconfigured_tls(tls);
         let (builder, said) =

@@ -44,7 +44,9 @@ impl ProxyEnv {
             proxy: PROXY_VARIABLES
                 .iter()
                 .find_map(|name| set(name).map(|value| (*name, value))),
-            no_proxy: set("NO_PROXY").or_else(|| set("no_proxy")).unwrap_or_default(),
+            no_proxy: set("NO_PROXY")
+                .or_else(|| set("no_proxy"))
+                .unwrap_or_default(),
         }
     }
 }
@@ -171,8 +173,9 @@ pub fn configure(
             builder.no_proxy()
         }
         Route::Proxy { url, from } => {
-            let proxy = reqwest::Proxy::all(url.as_str())
-                .map_err(|e| FetchError::Config(format!("the proxy of {from} cannot be used: {e}")))?;
+            let proxy = reqwest::Proxy::all(url.as_str()).map_err(|e| {
+                FetchError::Config(format!("the proxy of {from} cannot be used: {e}"))
+            })?;
             tracing::info!(
                 message = "Requests to Slack go through a proxy (HTTPS tunnelled with CONNECT).",
                 proxy = %host_port(url),
@@ -291,7 +294,10 @@ mod tests {
             &env(Some(("HTTPS_PROXY", "socks5://u:secret@proxy:1080")), ""),
         )
         .unwrap_err();
-        assert!(refused.contains("HTTPS_PROXY") && refused.contains("socks5"), "{refused}");
+        assert!(
+            refused.contains("HTTPS_PROXY") && refused.contains("socks5"),
+            "{refused}"
+        );
         assert!(!refused.contains("secret"), "{refused}");
     }
 

@@ -143,7 +143,14 @@ pub struct CaIdentity {
 pub fn ca_identity(cert: &CertificateDer<'_>) -> CaIdentity {
     use x509_cert::der::Decode;
     let subject = x509_cert::Certificate::from_der(cert.as_ref())
-        .map(|c| c.tbs_certificate.subject.to_string().chars().take(200).collect())
+        .map(|c| {
+            c.tbs_certificate
+                .subject
+                .to_string()
+                .chars()
+                .take(200)
+                .collect()
+        })
         .unwrap_or_else(|_| "(unreadable)".to_owned());
     let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
     let sha256 = digest

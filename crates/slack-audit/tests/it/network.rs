@@ -335,7 +335,7 @@ impl RecordingProxy {
 /// mock directly and succeeds; the recording proxy gets not one byte.
 #[tokio::test]
 async fn a_loopback_http_base_url_however_spelled_never_reaches_a_proxy_of_settings_or_environment()
- {
+{
     let mock = mock().await;
     let proxy = RecordingProxy::start().await;
     let work = Workdir::new();
@@ -383,17 +383,24 @@ async fn a_loopback_http_base_url_however_spelled_never_reaches_a_proxy_of_setti
             let stdout = String::from_utf8_lossy(&out.stdout);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(0), "slack-audit, {what}: {stderr}");
-            assert!(stdout.contains("check succeeded"), "slack-audit, {what}: {stdout}");
+            assert!(
+                stdout.contains("check succeeded"),
+                "slack-audit, {what}: {stdout}"
+            );
             assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN), "{what}");
 
             let out = run_source(&["check", "--config", path], &envs).await;
             let status = message(&out.stdout, "CONNECTION_STATUS");
             assert_eq!(
-                status["connectionStatus"]["status"], "SUCCEEDED",
+                status["connectionStatus"]["status"],
+                "SUCCEEDED",
                 "source-slack-audit, {what}: {status} {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN), "{what}");
+            assert!(
+                !String::from_utf8_lossy(&out.stdout).contains(TOKEN),
+                "{what}"
+            );
 
             assert_eq!(
                 mock.requests().len(),
@@ -401,7 +408,10 @@ async fn a_loopback_http_base_url_however_spelled_never_reaches_a_proxy_of_setti
                 "{what}: the checks did not reach the mock directly"
             );
             let seen = proxy.seen();
-            assert!(!seen.contains(TOKEN), "{what}: the proxy got the token:\n{seen}");
+            assert!(
+                !seen.contains(TOKEN),
+                "{what}: the proxy got the token:\n{seen}"
+            );
             assert!(seen.is_empty(), "{what}: the proxy was reached:\n{seen}");
         }
     }
@@ -438,7 +448,9 @@ impl TunnelProxy {
                         .strip_prefix("CONNECT ")
                         .and_then(|rest| rest.split(' ').next())
                     else {
-                        let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await;
+                        let _ = client
+                            .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                            .await;
                         return;
                     };
                     let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
@@ -481,7 +493,9 @@ async fn a_ca_or_proxy_is_named_in_the_log_and_in_checks_answer_and_a_settings_c
     let work = Workdir::new();
     let ca = work.dir.path().join("ca.pem");
     std::fs::write(&ca, TEST_CA_PEM).unwrap();
-    let with_credentials = proxy.url.replace("http://", "http://proxyuser:proxy-pass-word@");
+    let with_credentials = proxy
+        .url
+        .replace("http://", "http://proxyuser:proxy-pass-word@");
 
     for (what, extra, env_proxy, from) in [
         (
@@ -516,8 +530,15 @@ async fn a_ca_or_proxy_is_named_in_the_log_and_in_checks_answer_and_a_settings_c
         let out = run_binary(&["check", "--config", path], &envs).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
-        assert!(stderr.contains("SLACK_AUDIT_ALLOW_SETTINGS_CA=1"), "{what}: {stderr}");
-        assert_eq!(proxy.tunnels(), tunnels, "{what}: a refused config reached the proxy");
+        assert!(
+            stderr.contains("SLACK_AUDIT_ALLOW_SETTINGS_CA=1"),
+            "{what}: {stderr}"
+        );
+        assert_eq!(
+            proxy.tunnels(),
+            tunnels,
+            "{what}: a refused config reached the proxy"
+        );
 
         // With it: check succeeds through the proxy, and says what it trusted and used.
         envs.push(ALLOW_SETTINGS_CA);
@@ -528,7 +549,10 @@ async fn a_ca_or_proxy_is_named_in_the_log_and_in_checks_answer_and_a_settings_c
         assert!(proxy.tunnels() > tunnels, "{what}: the proxy was not used");
         let source = run_source(&["check", "--config", path], &envs).await;
         let status = message(&source.stdout, "CONNECTION_STATUS");
-        assert_eq!(status["connectionStatus"]["status"], "SUCCEEDED", "{what}: {status}");
+        assert_eq!(
+            status["connectionStatus"]["status"], "SUCCEEDED",
+            "{what}: {status}"
+        );
         let source_log = String::from_utf8_lossy(&source.stdout).into_owned();
         for (channel, text) in [
             ("slack-audit check's answer", stdout.as_ref()),
@@ -542,12 +566,20 @@ async fn a_ca_or_proxy_is_named_in_the_log_and_in_checks_answer_and_a_settings_c
                 from[0],
                 from[1],
             ] {
-                assert!(text.contains(words), "{what}, {channel}: {words:?} not in:\n{text}");
+                assert!(
+                    text.contains(words),
+                    "{what}, {channel}: {words:?} not in:\n{text}"
+                );
             }
-            assert!(!text.contains("proxy-pass-word"), "{what}, {channel}: {text}");
+            assert!(
+                !text.contains("proxy-pass-word"),
+                "{what}, {channel}: {text}"
+            );
             assert!(!text.contains(TOKEN), "{what}, {channel}");
         }
-        let answer = status["connectionStatus"]["message"].as_str().unwrap_or_default();
+        let answer = status["connectionStatus"]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(
             answer.contains(TEST_CA_SHA256) && answer.contains(&proxy_host),
             "{what}: Airbyte check's answer: {answer}"
