@@ -54,8 +54,9 @@ pub struct SlackSettings {
     /// Base URL of Slack's API: `https://api.slack.com`, or `https://api.slack-gov.com` for
     /// GovSlack, with nothing after the host. The token is sent only there, or to a loopback
     /// address (`127.0.0.0/8`, `::1`, `localhost`, which is never looked up in DNS), for tests and
-    /// local tunnels; `http` is allowed only on loopback, and never goes through a proxy. No credentials, path, query or fragment. To reach Slack through a proxy, keep this
-    /// and set `proxy_url` (or `HTTPS_PROXY`).
+    /// local tunnels; `http` is allowed only on loopback, and never goes through a proxy. No
+    /// credentials, path, query or fragment. To reach Slack through a proxy, keep this and set
+    /// `proxy_url` (or `HTTPS_PROXY`).
     #[serde(default = "default_api_base_url")]
     #[schemars(example = &"https://api.slack.com")]
     pub api_base_url: String,
