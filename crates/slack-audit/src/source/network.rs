@@ -51,8 +51,8 @@ impl ProxyEnv {
     }
 }
 
-/// Where requests to the base URL go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where requests to the base URL go. `Debug` shows a proxy's host and port only.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Route {
     /// Straight to the base URL's host, and why (for the log).
     Direct(&'static str),
@@ -64,6 +64,19 @@ pub enum Route {
         /// `settings.proxy_url`, `HTTPS_PROXY`, …
         from: &'static str,
     },
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route::Direct(why) => f.debug_tuple("Direct").field(why).finish(),
+            Route::Proxy { url, from } => f
+                .debug_struct("Proxy")
+                .field("proxy", &host_port(url))
+                .field("from", from)
+                .finish(),
+        }
+    }
 }
 
 /// Decides the route of requests to `base` (the parsed, checked base URL): see the module doc.
@@ -299,6 +312,12 @@ mod tests {
             "{refused}"
         );
         assert!(!refused.contains("secret"), "{refused}");
+        let with_credentials = route(
+            &https,
+            None,
+            &env(Some(("HTTPS_PROXY", "http://u:secret@proxy:3128")), ""),
+        );
+        assert!(!format!("{with_credentials:?}").contains("secret"));
     }
 
     /// A resolver that answers nothing and notes every name it is asked.
