@@ -167,7 +167,7 @@ pub fn record(
         serde_json::from_value(Value::Object(secrets.clone())).context("config secrets")?;
     let checked =
         SlackConfig::new(typed_settings, typed_secrets, now).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let upstream = checked.base_url.clone();
+    let upstream = checked.base_url.to_string();
     let timeout = checked.request_timeout();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
