@@ -62,25 +62,22 @@ pub fn secret_variable(name: &str, key: &str) -> String {
 /// document only: the host's loaders (`runtime::config_file`, the Airbyte front end) also take
 /// them from the environment first.
 pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
-    build::<I>(document(bytes)?).map(|parsed| parsed.input)
+    build::<I>(document(bytes)?)
 }
 
-/// A built input and the secret strings its config held (from the document or the
-/// environment): the host redacts their exact values (in each of their [`secret_forms`]) from
-/// everything it prints from then on.
-pub struct Parsed<I> {
-    /// The input, built.
-    pub input: I,
-    /// Every non-empty string under `secrets`, as the input received it.
-    pub secrets: Vec<secrecy::SecretString>,
-}
-
-impl<I> std::fmt::Debug for Parsed<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Parsed")
-            .field("secrets", &self.secrets.len())
-            .finish_non_exhaustive()
+/// Every non-empty string under `secrets` in `document` (from the document or, once the host
+/// filled them, the environment): the host redacts their exact values, in each of their
+/// [`secret_forms`], from everything it prints once they are known.
+pub fn secrets_of(document: &Value) -> Vec<secrecy::SecretString> {
+    let mut strings = Vec::new();
+    if let Some(s) = document.get("secrets") {
+        collect_strings(s, &mut strings);
     }
+    strings
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(secrecy::SecretString::from)
+        .collect()
 }
 
 /// The raw bytes of a config document as JSON, or the error saying where they are not.
@@ -102,31 +99,19 @@ pub fn document(bytes: &[u8]) -> Result<Value, ConfigError> {
 }
 
 /// Validates a config document (its secrets already filled from wherever the host takes
-/// them) and builds the input from it, handing back the secret strings it held.
-pub fn build<I: Input>(document: Value) -> Result<Parsed<I>, ConfigError> {
+/// them) and builds the input from it.
+pub fn build<I: Input>(document: Value) -> Result<I, ConfigError> {
     let scrub = Scrubber::from_document(&document, <I::Secrets as Secrets>::redact);
 
     let violations = validate_against_schema::<I>(&document);
     if !violations.is_empty() {
         return Err(ConfigError::Invalid(scrub.violations(violations)));
     }
-    let mut secrets = Vec::new();
-    if let Some(s) = document.get("secrets") {
-        collect_strings(s, &mut secrets);
-    }
-    secrets.retain(|s| !s.is_empty());
     let config: Config<I::Settings, I::Secrets> = serde_json::from_value(document)
         .map_err(|e| ConfigError::Invalid(vec![Violation::new("", scrub.text(&e.to_string()))]))?;
-    let input = I::from_config(config).map_err(|error| match error {
+    I::from_config(config).map_err(|error| match error {
         ConfigError::Invalid(v) => ConfigError::Invalid(scrub.violations(v)),
         other => other,
-    })?;
-    Ok(Parsed {
-        input,
-        secrets: secrets
-            .into_iter()
-            .map(secrecy::SecretString::from)
-            .collect(),
     })
 }
 

@@ -26,6 +26,8 @@ pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
                 reason: e.to_string(),
             })?;
     let mut document = config::document(&bytes)?;
+    // Every secret string, also those under keys about to be dropped.
+    crate::runtime::redact::register_secrets(&config::secrets_of(&document));
     let schema = super::schema::for_airbyte(config::config_schema::<I>());
     let unknown = drop_unknown_keys(&mut document, &schema);
     if !unknown.is_empty() {
@@ -35,9 +37,9 @@ pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
         );
     }
     crate::runtime::secret_env::fill::<I>(&mut document)?;
-    let parsed = config::build::<I>(document)?;
-    crate::runtime::redact::register_secrets(&parsed.secrets);
-    Ok(parsed.input)
+    // And those the environment gave.
+    crate::runtime::redact::register_secrets(&config::secrets_of(&document));
+    config::build::<I>(document)
 }
 
 /// Removes from `document` every key of an object whose schema lists its `properties` and
