@@ -863,7 +863,11 @@ fn a_panic_is_redacted_and_reported_in_each_front_ends_framing() {
         out.stdout.contains("fake-token-123") || out.stderr.contains("fake-token-123")
     };
 
-    let out = run(fake("cli", &[&"check", &"--config", &config]));
+    let no_backtrace = |mut command: Command| {
+        command.env_remove("RUST_BACKTRACE");
+        command
+    };
+    let out = run(no_backtrace(fake("cli", &[&"check", &"--config", &config])));
     assert_eq!(out.code, Some(101), "{}", out.stderr);
     assert!(!leaked(&out), "{}", out.stderr);
     let last = out.stderr.lines().last().unwrap_or_default();
@@ -875,10 +879,23 @@ fn a_panic_is_redacted_and_reported_in_each_front_ends_framing() {
         out.stderr
     );
 
-    let out = run(fake(
+    // Asked for, the backtrace comes along (redacted as well).
+    let mut command = fake("cli", &[&"check", &"--config", &config]);
+    command.env("RUST_BACKTRACE", "1");
+    let out = run(command);
+    assert_eq!(out.code, Some(101), "{}", out.stderr);
+    assert!(!leaked(&out), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(": boom near [redacted]\nstack backtrace:\n"),
+        "{}",
+        out.stderr
+    );
+
+    let out = run(no_backtrace(fake(
         "cli",
         &[&"--log-format", &"json", &"check", &"--config", &config],
-    ));
+    )));
     assert_eq!(out.code, Some(101), "{}", out.stderr);
     assert!(!leaked(&out), "{}", out.stderr);
     let lines: Vec<Value> = out
@@ -897,7 +914,10 @@ fn a_panic_is_redacted_and_reported_in_each_front_ends_framing() {
         "{last}"
     );
 
-    let out = run(fake("airbyte", &[&"check", &"--config", &config]));
+    let out = run(no_backtrace(fake(
+        "airbyte",
+        &[&"check", &"--config", &config],
+    )));
     assert_eq!(out.code, Some(101), "{}", out.stderr);
     assert!(!leaked(&out), "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stderr, "", "everything goes to stdout as messages");

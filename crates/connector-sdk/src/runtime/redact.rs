@@ -75,7 +75,8 @@ pub fn text(message: &str) -> Cow<'_, str> {
 
 /// Replaces the process's panic hook with one that reports the panic's message and location,
 /// redacted ([`text`]), through `report` (the front end's framing: a log line, an Airbyte
-/// `TRACE`), instead of printing it as it is. The default hook's backtrace is not printed.
+/// `TRACE`), instead of printing it as it is; with a backtrace (redacted too) when
+/// `RUST_BACKTRACE` asks for one, as the default hook would.
 pub fn install_panic_hook(report: fn(&str)) {
     std::panic::set_hook(Box::new(move |info| {
         let payload = info.payload();
@@ -85,7 +86,7 @@ pub fn install_panic_hook(report: fn(&str)) {
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("(no message)");
         let thread = std::thread::current();
-        let described = match info.location() {
+        let mut described = match info.location() {
             Some(at) => format!(
                 "the connector panicked (a bug; please report it) in thread {:?} at {}:{}: {message}",
                 thread.name().unwrap_or("unnamed"),
@@ -97,6 +98,10 @@ pub fn install_panic_hook(report: fn(&str)) {
                 thread.name().unwrap_or("unnamed")
             ),
         };
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            described.push_str(&format!("\nstack backtrace:\n{backtrace}"));
+        }
         report(&text(&described));
     }));
 }

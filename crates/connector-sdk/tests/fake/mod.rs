@@ -5,7 +5,11 @@
 //! It "reads" records `{"n": 0} … {"n": records-1}` in batches of `batch`, and its state is the
 //! next `n` to read. Settings make it misbehave on purpose: refuse its token (`auth_fail`), fail
 //! after some batches (`fail_after`, with `fail_kind`), or stop and wait after some batches
-//! (`pause_after`) so that a test can kill it at a known point.
+//! (`pause_after`) so that a test can kill it at a known point. At `check` it can fail with any
+//! message (`check_fails_with`), panic (`check_panics_with`: the one way to make a connector
+//! panic on purpose, for the front ends' panic hook; no shipped binary has such a trigger, since
+//! the fake exists only in this test binary), or say whether it may dump core
+//! (`check_reports_core_dumps`).
 
 use std::time::Duration;
 

@@ -42,7 +42,9 @@
 //!   native exit code (2, 3, 4 or 1).
 //!
 //! No message carries a secret: messages come from the same scrubbed errors as the native CLI's,
-//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::runtime::redact`]).
+//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::runtime::redact`]),
+//! from before the command line is parsed (a usage error quoting a stray token is too). A panic
+//! is one `system_error` `TRACE` with the redacted message ([`launch::protect`]).
 
 pub mod catalog;
 pub mod config;
