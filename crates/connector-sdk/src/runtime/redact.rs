@@ -144,3 +144,26 @@ impl Drop for RedactedLine {
         let _ = io::stderr().lock().write_all(text(&line).as_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registered_secret_is_redacted_in_each_of_its_forms_and_a_too_short_one_is_not_registered()
+    {
+        // The registry is the process's: values no other test uses.
+        register_secrets(&[SecretString::from("s3 cr\"t/é"), SecretString::from("abc")]);
+        for (message, expected) in [
+            ("raw s3 cr\"t/é end", "raw [redacted] end"),
+            (r#"json "s3 cr\"t/é""#, r#"json "[redacted]""#),
+            (r#"twice "s3 cr\\\"t/é""#, r#"twice "[redacted]""#),
+            ("url ?t=s3%20cr%22t%2F%C3%A9&x", "url ?t=[redacted]&x"),
+            ("lower ?t=s3%20cr%22t%2f%c3%a9", "lower ?t=[redacted]"),
+            ("form ?t=s3+cr%22t%2F%C3%A9", "form ?t=[redacted]"),
+            ("abc stays", "abc stays"),
+        ] {
+            assert_eq!(text(message), expected, "{message}");
+        }
+    }
+}
