@@ -324,14 +324,19 @@ async fn a_token_given_as_a_stray_argument_is_in_no_usage_error() {
 }
 
 /// Both binaries, while they run, may write no core file: the soft and hard `RLIMIT_CORE` of
-/// a running read are 0 (seen in `/proc/<pid>/limits`), whatever limit they were started with.
-/// (That the process is also not dumpable is seen from inside the process, in the SDK's
-/// tests: as root, nothing outside shows it.)
+/// a running read are 0 (seen in `/proc/<pid>/limits`), whatever limit they were started with,
+/// and the process is not dumpable (the kernel then gives its `/proc/<pid>` entries to root
+/// instead of the user it runs as; run as `nobody` when the test runs as root, so that the two
+/// differ).
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_running_read_of_either_binary_may_write_no_core_file() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use tokio::io::AsyncBufReadExt;
     let work = Workdir::new();
+    let as_root = std::fs::metadata(work.dir.path()).unwrap().uid() == 0;
+    // `nobody` reads the config and keeps its state here.
+    std::fs::set_permissions(work.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let config = work.write_config(&json!({"settings": {
         "use_synthetic_data": true,
         "backfill_start_time": "24h",
@@ -380,6 +385,14 @@ async fn a_running_read_of_either_binary_may_write_no_core_file() {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true);
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        let runs_as = if as_root {
+            65534
+        } else {
+            std::fs::metadata(work.dir.path()).unwrap().uid()
+        };
         let mut child = command.spawn().unwrap();
         let pid = child.id().unwrap();
         let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
@@ -399,6 +412,14 @@ async fn a_running_read_of_either_binary_may_write_no_core_file() {
             fields[4..6],
             ["0", "0"],
             "{binary}: soft and hard core limits: {core}"
+        );
+        let owner = std::fs::metadata(format!("/proc/{pid}/status"))
+            .unwrap()
+            .uid();
+        assert_ne!(runs_as, 0, "the test needs a process not run as root");
+        assert_eq!(
+            owner, 0,
+            "{binary} runs as {runs_as} and its /proc entries are its own: it is dumpable"
         );
         child.kill().await.unwrap();
     }
