@@ -40,7 +40,7 @@ pub const BASE_IMAGE: &str = "localhost/slack-audit-base:bookworm";
 /// What the image must stay below, uncompressed.
 pub const SIZE_BUDGET_MIB: f64 = 120.0;
 /// The token the mock expects in `--test`; it must never appear in what the connector prints.
-const TOKEN: &str = "xoxp-4242424242-image-test-sekrit";
+const TOKEN: &str = "xoxp-4242424242-4242424242-424242424242-1a6e5ec71a6e5ec71a6e5ec71a6e5ec7";
 
 /// Arguments of `cargo xtask image`.
 #[derive(Debug, Clone, clap::Args)]

@@ -31,7 +31,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
 /// The token the mock expects (a fake: nothing leaves loopback).
-const TOKEN: &str = "xoxp-prometheus-0000000000-000000000000";
+const TOKEN: &str = "xoxp-0000000000-0000000000-000000000000-9e7c9e7c9e7c9e7c9e7c9e7c9e7c9e7c";
 /// Events in the backfill.
 const EVENTS: usize = 3000;
 /// Entries per page (30 pages).

@@ -9,7 +9,7 @@
 //! identifies you:
 //!
 //! - the token is never written: the fixture carries the placeholder
-//!   `xoxp-fixture-token-not-real`, and every written file is checked for the real one;
+//!   `xoxp-1000000000-2000000000-300000000000-f1c7e5f1c7e5f1c7e5f1c7e5f1c7e5f1`, and every written file is checked for the real one;
 //! - names, emails, IP addresses, user agents and the like in the bodies are replaced by
 //!   pseudonyms, consistently (the same person stays the same pseudonym across pages), while
 //!   every other byte of Slack's answer is kept (see [`crate::replay::pseudonym`]).

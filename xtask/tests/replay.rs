@@ -116,7 +116,7 @@ fn an_expectation_that_does_not_hold_turns_the_case_red() {
     );
 }
 
-const REAL_TOKEN: &str = "xoxp-1234567890-real-looking-secret";
+const REAL_TOKEN: &str = "xoxp-1234567890-1234567890-123456789012-7ea17ea17ea17ea17ea17ea17ea17ea1";
 
 fn entry(id: &str, date: i64, actor: (&str, &str, &str), ip: &str) -> MockEntry {
     let (user_id, name, email) = actor;

@@ -519,13 +519,32 @@ fn token_problem(token: &str) -> Option<&'static str> {
             "is an app-level token (xapp-…); the Audit Logs API needs a user token (xoxp-…)",
         );
     }
-    if !token.starts_with("xoxp-") {
+    let Some(body) = token.strip_prefix("xoxp-") else {
         return Some("must be a user OAuth token starting with xoxp-");
+    };
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(
+            "is not a well-formed token: it contains whitespace or a control character (a line break copied with it?)",
+        );
     }
-    if token.len() < 10 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some("is not a well-formed token (too short, or contains whitespace)");
+    if !well_formed_user_token(body) {
+        return Some(
+            "is not a well-formed user token: after xoxp- Slack's user tokens are groups of digits and hexadecimal letters (0-9, a-f) separated by single dashes, as in xoxp-<digits>-<digits>-<digits>-<32 hex digits>; check that the whole token, and nothing else, was copied",
+        );
     }
     None
+}
+
+/// Whether `body` (a user token after `xoxp-`) has the shape Slack issues: at least two and at
+/// most eight groups of 1 to 64 hexadecimal digits, separated by single `-`, 20 to 255
+/// characters with the prefix.
+fn well_formed_user_token(body: &str) -> bool {
+    let groups: Vec<&str> = body.split('-').collect();
+    (15..=250).contains(&body.len())
+        && (2..=8).contains(&groups.len())
+        && groups
+            .iter()
+            .all(|g| (1..=64).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Parses `backfill_start_time`: RFC 3339, a plain date (UTC midnight), or `<n>[smhdw]`.
@@ -706,6 +725,35 @@ fn check_proxy_url(text: &str) -> Result<reqwest::Url, String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn only_the_token_shape_slack_issues_is_accepted_and_a_refusal_never_quotes_it() {
+        for good in [
+            "xoxp-1234567890-1234567890123-1234567890123-0123456789abcdef0123456789abcdef",
+            "xoxp-4242424242-4242424242-424242424242-5EC7E75EC7E7",
+            "xoxp-0000000000-ffffffffff",
+        ] {
+            assert_eq!(token_problem(good), None, "{good}");
+        }
+        for bad in [
+            "xoxp-fixture-token-not-real",
+            "xoxp-1234567890-1234567890_123-0123456789abcdef",
+            "xoxp-1234567890-1234567890.123-0123456789abcdef",
+            "xoxp-1234567890--1234567890123-0123456789abcdef",
+            "xoxp-1234567890-1234567890123-0123456789abcdef-",
+            "xoxp-12345678901234567890",
+            "xoxp-1-2",
+            "xoxp-1234567890-1234567890123-\"0123456789abcdef\"",
+            "xoxp-1234567890-1234567890123-0123456789abcdef\n",
+            "xoxb-1234567890-1234567890123-0123456789abcdef",
+            "xoxe.xoxp-1-1234567890-1234567890123-0123456789abcdef",
+        ] {
+            let problem = token_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(!problem.contains(&bad[5..]), "{bad:?}: {problem}");
+        }
+        let too_long = format!("xoxp-{}", ["0123456789abcdef"; 16].join("-"));
+        assert!(token_problem(&too_long).is_some());
+    }
 
     #[test]
     fn the_token_goes_only_to_slack_or_to_this_machine() {

@@ -1429,7 +1429,11 @@ fn entry(rng: &mut SplitMix64, counter: &mut u64, date_create: i64) -> MockEntry
 /// The run's token: the mock requires it, and it must never show up in the connector's log.
 fn soak_token(seed: u64) -> String {
     let mut rng = SplitMix64::new(seed ^ 0x70_6b_65_6e);
-    format!("xoxp-soak-{:016x}{:016x}", rng.next_u64(), rng.next_u64())
+    format!(
+        "xoxp-0000000000-0000000000-000000000000-{:016x}{:016x}",
+        rng.next_u64(),
+        rng.next_u64()
+    )
 }
 
 fn uniform(rng: &mut SplitMix64, (lo, hi): (Duration, Duration)) -> Duration {
