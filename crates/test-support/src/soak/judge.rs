@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use slack_mock::MockStats;
 
-use super::drive::{RunOutcome, Soak};
+use super::context::Soak;
+use super::drive::RunOutcome;
 use super::ledger::{Delivery, End, Ledger, Pushed};
 use super::process::log_contains;
 use super::report::SoakReport;

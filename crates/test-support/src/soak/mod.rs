@@ -47,6 +47,7 @@
 //! The run keeps its files (config, state, the connector's stderr) in a work directory that is
 //! deleted when every check passed and kept, with its path in the report, when one failed.
 
+mod context;
 mod drive;
 mod judge;
 mod ledger;
@@ -61,7 +62,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use slack_mock::{FaultKind, MockConfig, MockSlack, RandomFaults};
 
-use drive::Soak;
+use context::Soak;
 pub use options::SoakOptions;
 use options::validate;
 use process::log_tail;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::drive::Soak;
+use super::context::Soak;
 use super::ledger::{Shared, record_line};
 use super::report::{SoakError, io_err};
 

@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 
 use slack_mock::{MockEntry, SplitMix64, unix_now};
 
-use super::drive::{Soak, TICK};
+use super::context::Soak;
 use super::ledger::Pushed;
+
+/// How often the producer pushes and the orchestrator looks at the connector.
+pub(super) const TICK: Duration = Duration::from_millis(100);
 
 pub(super) const ACTIONS: [&str; 8] = [
     "user_login",
