@@ -1,4 +1,6 @@
-//! The developer tasks behind `cargo xtask`, as a library so the test suite runs them too.
+//! The developer tasks behind `cargo xtask` (each listed in `main.rs`), as a library so the test
+//! suite runs them too, and the plumbing they share: the workspace root and target directory,
+//! the one way to build the connector, the async runtime and a kill-on-drop child.
 
 #![forbid(unsafe_code)]
 

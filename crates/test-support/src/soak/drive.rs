@@ -62,13 +62,10 @@ impl Soak<'_> {
                     progress(&self.progress(started, kills));
                     last_progress = Instant::now();
                 }
-                if let Some(status) = instance
-                    .child
-                    .try_wait()
-                    .map_err(io_err("poll the connector"))?
-                {
-                    instance =
-                        self.after_unexpected_exit(instance, status, &mut ends, &mut violations)?;
+                let restarted;
+                (instance, restarted) =
+                    self.restart_if_exited(instance, &mut ends, &mut violations)?;
+                if restarted {
                     continue;
                 }
                 if Instant::now() >= next_kill {
@@ -110,14 +107,7 @@ impl Soak<'_> {
                     caught_up = true;
                     break;
                 }
-                if let Some(status) = instance
-                    .child
-                    .try_wait()
-                    .map_err(io_err("poll the connector"))?
-                {
-                    instance =
-                        self.after_unexpected_exit(instance, status, &mut ends, &mut violations)?;
-                }
+                (instance, _) = self.restart_if_exited(instance, &mut ends, &mut violations)?;
                 if last_progress.elapsed() >= o.progress_every {
                     progress(&self.progress(started, kills));
                     last_progress = Instant::now();
@@ -133,14 +123,7 @@ impl Soak<'_> {
             // Keep watching a little: a stray repeat would show up now.
             let settle_until = Instant::now() + o.settle;
             while Instant::now() < settle_until {
-                if let Some(status) = instance
-                    .child
-                    .try_wait()
-                    .map_err(io_err("poll the connector"))?
-                {
-                    instance =
-                        self.after_unexpected_exit(instance, status, &mut ends, &mut violations)?;
-                }
+                (instance, _) = self.restart_if_exited(instance, &mut ends, &mut violations)?;
                 thread::sleep(TICK);
             }
 
@@ -195,6 +178,27 @@ impl Soak<'_> {
         });
         stop.store(true, Ordering::SeqCst);
         result
+    }
+
+    /// Restarts `instance` if it exited on its own ([`Self::after_unexpected_exit`]); the
+    /// instance to watch next, and whether it was restarted.
+    fn restart_if_exited(
+        &self,
+        mut instance: Instance,
+        ends: &mut Vec<End>,
+        violations: &mut Vec<String>,
+    ) -> Result<(Instance, bool), SoakError> {
+        match instance
+            .child
+            .try_wait()
+            .map_err(io_err("poll the connector"))?
+        {
+            Some(status) => {
+                let next = self.after_unexpected_exit(instance, status, ends, violations)?;
+                Ok((next, true))
+            }
+            None => Ok((instance, false)),
+        }
     }
 
     pub(super) fn after_unexpected_exit(
