@@ -68,7 +68,8 @@ pub struct SoakOptions {
     pub work_dir: Option<PathBuf>,
     /// Keep the work directory even when every check passed.
     pub keep_work_dir: bool,
-    /// How often the progress callback of [`run_with_progress`] is called.
+    /// How often the progress callback of [`run_with_progress`](super::run_with_progress) is
+    /// called.
     pub progress_every: Duration,
 }
 
