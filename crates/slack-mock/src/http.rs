@@ -283,6 +283,18 @@ mod tests {
     }
 
     #[test]
+    fn the_mock_keeps_its_reason_phrases_over_the_shared_table() {
+        assert_eq!(reason(200), "OK");
+        assert_eq!(reason(429), "Too Many Requests");
+        assert_eq!(reason(503), "Service Unavailable");
+        // The mock's own status and its fallback are not in the shared table.
+        assert_eq!(reason(599), "Script Mismatch");
+        assert_eq!(reason_phrase(599), None);
+        assert_eq!(reason(418), "Unknown");
+        assert_eq!(reason_phrase(418), None);
+    }
+
+    #[test]
     fn parses_heads() {
         let r = parse_head("GET /audit/v1/logs?limit=2 HTTP/1.1\r\nHost: x\r\nCONNECTION: Close")
             .unwrap();
