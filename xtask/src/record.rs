@@ -170,10 +170,7 @@ pub fn record(
     let upstream = checked.base_url.to_string();
     let timeout = checked.request_timeout();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime("record", 2)?;
     let (captured, outcome, records) = runtime.block_on(capture(
         &upstream,
         timeout,

@@ -134,11 +134,7 @@ fn record_writes_a_pseudonymised_fixture_that_replays_as_recorded() {
         ("W0SAMIR", "samir.n", "samir@initech.example"),
     ];
     let ips = ["198.18.7.21", "203.0.113.77", "2001:db8:77::5"];
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = xtask::runtime("record-test", 2).unwrap();
     let mock = runtime
         .block_on(MockSlack::start(MockConfig {
             token: Some(REAL_TOKEN.to_owned()),
