@@ -50,7 +50,7 @@ use self::child::{ChildRun, Framing};
 use self::dataset::{DataSet, SyntheticSpeed};
 
 /// The token the mock expects and the connector sends (a fake: nothing leaves loopback).
-const TOKEN: &str = "xoxp-bench-0000000000-0000000000000";
+const TOKEN: &str = "xoxp-0000000000-0000000000-000000000000-be7cbe7cbe7cbe7cbe7cbe7cbe7cbe7c";
 /// Set in the environment of the optimized re-run, so it does not re-run itself again.
 const REEXEC_ENV: &str = "XTASK_BENCH_OPTIMIZED";
 

@@ -16,7 +16,7 @@
 //!    fails the task: make it a regression test, fix it, delete the artifact.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -75,7 +75,7 @@ struct Outcome {
 /// Runs the task.
 pub fn run(args: &FuzzArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
-    let out = target_dir(&root).join("fuzz");
+    let out = crate::target_dir().join("fuzz");
     ensure_cargo_fuzz()?;
     let selected: Vec<&str> = TARGETS
         .iter()
@@ -133,12 +133,6 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }
 
 fn ensure_cargo_fuzz() -> anyhow::Result<()> {

@@ -40,7 +40,7 @@ pub const BASE_IMAGE: &str = "localhost/slack-audit-base:bookworm";
 /// What the image must stay below, uncompressed.
 pub const SIZE_BUDGET_MIB: f64 = 120.0;
 /// The token the mock expects in `--test`; it must never appear in what the connector prints.
-const TOKEN: &str = "xoxp-4242424242-image-test-sekrit";
+const TOKEN: &str = "xoxp-4242424242-4242424242-424242424242-1a6e5ec71a6e5ec71a6e5ec71a6e5ec7";
 
 /// Arguments of `cargo xtask image`.
 #[derive(Debug, Clone, clap::Args)]
@@ -119,7 +119,7 @@ pub fn metadata_fields(text: &str) -> BTreeMap<String, String> {
 pub fn run(args: &ImageArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     let metadata = read_metadata(&root.join("metadata.yaml"))?;
-    let target = target_dir();
+    let target = crate::target_dir();
     let work = target.join("image");
     std::fs::create_dir_all(&work)?;
 
@@ -127,7 +127,9 @@ pub fn run(args: &ImageArgs) -> anyhow::Result<()> {
     sh(Command::new("bash").arg(root.join("xtask/image/install.sh")))?;
 
     let build = Instant::now();
-    let binaries = build_binaries(&args.profile)?;
+    let names = ["slack-audit", "source-slack-audit"];
+    let paths = crate::build_binaries("slack-audit", &names, &args.profile)?;
+    let binaries: Vec<(&str, PathBuf)> = names.into_iter().zip(paths).collect();
     let build_secs = build.elapsed().as_secs_f64();
 
     let context = work.join("context");
@@ -208,70 +210,6 @@ pub fn run(args: &ImageArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                crate::workspace_root().join(dir)
-            }
-        }
-        None => crate::workspace_root().join("target"),
-    }
-}
-
-/// Builds `slack-audit` and `source-slack-audit` with `profile` and returns their paths.
-fn build_binaries(profile: &str) -> anyhow::Result<Vec<(String, PathBuf)>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("image: cargo build --profile {profile} -p slack-audit (both binaries)…");
-    let mut command = Command::new(&cargo);
-    crate::without_xtask_package_env(&mut command);
-    let output = command
-        .current_dir(crate::workspace_root())
-        .args([
-            "build",
-            "--locked",
-            "--profile",
-            profile,
-            "-p",
-            "slack-audit",
-            "--bin",
-            "slack-audit",
-            "--bin",
-            "source-slack-audit",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo")?;
-    ensure!(
-        output.status.success(),
-        "cargo build --profile {profile} failed ({})",
-        output.status
-    );
-    let mut found = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if msg["reason"] == "compiler-artifact"
-            && let (Some(name), Some(path)) =
-                (msg["target"]["name"].as_str(), msg["executable"].as_str())
-            && ["slack-audit", "source-slack-audit"].contains(&name)
-        {
-            found.push((name.to_owned(), PathBuf::from(path)));
-        }
-    }
-    found.sort();
-    ensure!(
-        found.len() == 2,
-        "cargo did not report both executables: {found:?}"
-    );
-    Ok(found)
 }
 
 /// The base root filesystem as a tarball, made once by mmdebstrap and reused.
@@ -595,10 +533,7 @@ fn test_image(image: &str, metadata: &Metadata, work: &Path) -> anyhow::Result<(
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let rt = crate::runtime("image-mock", 1)?;
     let mock = rt.block_on(slack_mock::MockSlack::start(slack_mock::MockConfig {
         token: Some(TOKEN.to_owned()),
         ..slack_mock::MockConfig::default()

@@ -1,4 +1,6 @@
-//! The developer tasks behind `cargo xtask`, as a library so the test suite runs them too.
+//! The developer tasks behind `cargo xtask` (each listed in `main.rs`), as a library so the test
+//! suite runs them too, and the plumbing they share: the workspace root and target directory,
+//! the one way to build the connector, the async runtime and a kill-on-drop child.
 
 #![forbid(unsafe_code)]
 
@@ -48,16 +50,36 @@ pub fn without_xtask_package_env(command: &mut Command) {
     }
 }
 
-/// Builds binary `bin` of package `package` (with `--release` if asked) and returns the path of
-/// the executable cargo reports.
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root) or `target`.
+pub fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// Builds binary `bin` of package `package` (with the release profile if asked, else dev) and
+/// returns the path of the executable cargo reports.
 pub fn build_binary(package: &str, bin: &str, release: bool) -> anyhow::Result<PathBuf> {
+    let profile = if release { "release" } else { "dev" };
+    let mut built = build_binaries(package, &[bin], profile)?;
+    built
+        .pop()
+        .with_context(|| format!("cargo build did not report the {bin} executable"))
+}
+
+/// Builds binaries `bins` of package `package` with cargo profile `profile` (`release`, `dev`,
+/// …) and returns the executables cargo reports, in the order of `bins`. The one way xtask
+/// builds the connector.
+pub fn build_binaries(package: &str, bins: &[&str], profile: &str) -> anyhow::Result<Vec<PathBuf>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let profile = if release {
-        "--release"
-    } else {
-        "--profile=dev"
-    };
-    eprintln!("xtask: building {bin} (cargo build {profile} -p {package} --bin {bin})…");
+    let bin_args: Vec<String> = bins.iter().map(|bin| format!("--bin={bin}")).collect();
+    let shown = format!(
+        "cargo build --locked --profile={profile} -p {package} {}",
+        bin_args.join(" ")
+    );
+    eprintln!("xtask: building {} ({shown})…", bins.join(", "));
     let mut command = Command::new(&cargo);
     without_xtask_package_env(&mut command);
     let output = command
@@ -65,38 +87,49 @@ pub fn build_binary(package: &str, bin: &str, release: bool) -> anyhow::Result<P
         // `-p xtask` beside the package: cargo unifies dependency features over the packages it
         // is asked to build, so this reuses the dependencies `cargo xtask` itself was built
         // with instead of compiling the whole stack again with another feature set.
-        .args([
-            "build",
-            profile,
-            "-p",
-            package,
-            "-p",
-            "xtask",
-            "--bin",
-            bin,
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(["build", "--locked", &format!("--profile={profile}")])
+        .args(["-p", package, "-p", "xtask"])
+        .args(&bin_args)
+        .arg("--message-format=json-render-diagnostics")
         .stderr(Stdio::inherit())
         .output()
         .context("cannot run cargo")?;
     if !output.status.success() {
-        bail!(
-            "cargo build {profile} -p {package} --bin {bin} failed ({})",
-            output.status
-        );
+        bail!("{shown} failed ({})", output.status);
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut executable = None;
+    let mut found: Vec<Option<PathBuf>> = vec![None; bins.len()];
     for line in stdout.lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if msg["reason"] == "compiler-artifact"
-            && msg["target"]["name"] == bin
+            && let Some(name) = msg["target"]["name"].as_str()
+            && let Some(i) = bins.iter().position(|bin| *bin == name)
             && let Some(path) = msg["executable"].as_str()
         {
-            executable = Some(PathBuf::from(path));
+            found[i] = Some(PathBuf::from(path));
         }
     }
-    executable.with_context(|| format!("cargo build did not report the {bin} executable"))
+    bins.iter()
+        .zip(found)
+        .map(|(bin, path)| {
+            path.with_context(|| format!("cargo build did not report the {bin} executable"))
+        })
+        .collect()
+}
+
+/// The tasks' async runtime: `workers` worker threads named `name` (the one builder, shared
+/// with the soak).
+pub fn runtime(name: &str, workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    test_support::runtime(name, workers).with_context(|| format!("cannot start the {name} runtime"))
+}
+
+/// A child process killed when dropped (a failed check leaves nothing running).
+pub struct ChildGuard(pub tokio::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
 }

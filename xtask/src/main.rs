@@ -1,7 +1,20 @@
-//! `cargo xtask`: the project's developer tasks (schemas, replays, fixture recording,
-//! benchmarks, soak, pipeline-host tests, mutation testing), in Rust so they need nothing but the
-//! toolchain (except `ocsf-schemas` and `hosts`, which install their pinned Python packages in venvs
-//! they make).
+//! `cargo xtask`: the project's developer tasks, in Rust so they need nothing but the toolchain
+//! (except `ocsf-schemas`, `hosts` and `network`, which install their pinned Python packages in
+//! venvs they make, and `prometheus`, `image` and `network`, which install Debian packages):
+//!
+//! - `schema`: the generated JSON Schemas, README references, completions and man pages;
+//! - `ocsf-schemas`: the OCSF class schemas, from the official generator;
+//! - `replay`: the recorded API exchanges under `fixtures/`, against their snapshots;
+//! - `record`: a real exchange with an organization, into a new pseudonymised fixture;
+//! - `bench`: throughput, memory, overlap and pacing against a loopback mock;
+//! - `soak`: follow mode against a faulty mock with kills, checked by a ledger;
+//! - `hosts`: the Airbyte front end under a real pipeline host (PyAirbyte);
+//! - `image`: the OCI image, built with Debian's tools and run as Airbyte's platform would;
+//! - `mock-serve`: the loopback mock as a process, driven by JSON commands on stdin;
+//! - `prometheus`: the metrics endpoint under a real Prometheus;
+//! - `network`: the connector behind a private CA, mitmproxy and squid;
+//! - `mutants`: the scoped mutation run of the checkpoint path;
+//! - `fuzz`: every `cargo fuzz` target of `fuzz/`.
 
 use clap::{Parser, Subcommand};
 

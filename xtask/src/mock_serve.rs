@@ -48,12 +48,7 @@ enum Command {
 
 /// Runs the task until stdin ends.
 pub fn run(args: &MockServeArgs) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("mock-serve")
-        .enable_all()
-        .build()
-        .context("cannot start the mock's runtime")?;
+    let rt = crate::runtime("mock-serve", 1)?;
     let mock = rt
         .block_on(MockSlack::start(MockConfig {
             token: args.token.clone(),

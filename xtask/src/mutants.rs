@@ -30,7 +30,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -162,7 +162,7 @@ pub fn run(args: &MutantsArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     let groups = selected(&args.groups)?;
     ensure_tools(&root)?;
-    let out = target_dir(&root).join("mutants");
+    let out = crate::target_dir().join("mutants");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     if args.list {
         for group in &groups {
@@ -602,14 +602,6 @@ fn minutes(d: Duration) -> String {
 
 fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
-/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root) or `target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
 }
 
 #[cfg(test)]

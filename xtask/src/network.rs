@@ -15,6 +15,11 @@
 //! 4. **squid** (a real forward proxy) through `HTTPS_PROXY`: every event is read exactly once,
 //!    and squid's access log shows the `CONNECT` to the upstream; no proxy CA is needed.
 //!
+//! A CA from the settings is honoured only with the operator's consent
+//! (`SLACK_AUDIT_ALLOW_SETTINGS_CA=1`), which the runs that name one are given; one run without
+//! it shows the refusal (exit 2, nothing sent). The runs through mitmproxy check that the log
+//! names its CA (subject, SHA-256) and the proxy.
+//!
 //! Everything listens on 127.0.0.1; nothing leaves the machine but the one-time installs. Every
 //! child is killed when the task ends, failed or not. Not part of `cargo test`; `.ci/run` runs it.
 
@@ -31,7 +36,7 @@ use slack_mock::{MockConfig, MockEntry, MockSlack};
 use tokio::process::{Child, Command};
 
 /// The token the mock expects (a fake: nothing leaves loopback). Checked absent from output.
-const TOKEN: &str = "xoxp-network-4242424242-must-never-be-printed";
+const TOKEN: &str = "xoxp-4242424242-4242424242-424242424242-0e7e0e7e0e7e0e7e0e7e0e7e0e7e0e7e";
 /// Events in the upstream.
 const EVENTS: usize = 450;
 
@@ -164,6 +169,12 @@ impl Setup {
         ] {
             command.env_remove(name);
         }
+        // The operator allows the CAs these runs name in their settings.
+        if all.get("ca_bundle_file").is_some() || all.get("ca_bundle_pem").is_some() {
+            command.env("SLACK_AUDIT_ALLOW_SETTINGS_CA", "1");
+        } else {
+            command.env_remove("SLACK_AUDIT_ALLOW_SETTINGS_CA");
+        }
         for (k, v) in envs {
             command.env(k, v);
         }
@@ -187,7 +198,7 @@ impl Setup {
         ensure!(
             !run.stdout.contains(TOKEN)
                 && !run.stderr.contains(TOKEN)
-                && !run.stderr.contains("must-never-be-printed"),
+                && !run.stderr.contains("0e7e0e7e0e7e0e7e"),
             "the token appears in the connector's output or logs:\n{}",
             run.stderr
         );
@@ -337,6 +348,27 @@ async fn checks(
         "network: ok: private-CA upstream without its CA: exit 4, {}",
         first_line_of_error(&run.stderr)
     );
+    // A CA from the settings without the operator's consent: refused before anything is sent.
+    let before = setup.mock.requests().len();
+    let run = setup
+        .read(
+            "unallowed",
+            json!({"ca_bundle_file": ca}),
+            &[("SLACK_AUDIT_ALLOW_SETTINGS_CA", "")],
+        )
+        .await?;
+    ensure!(
+        run.code == Some(2)
+            && run.stderr.contains("SLACK_AUDIT_ALLOW_SETTINGS_CA=1")
+            && setup.mock.requests().len() == before
+            && !setup.state_exists("unallowed"),
+        "a CA from the settings without the operator's consent: exit {:?}:\n{}",
+        run.code,
+        run.stderr
+    );
+    eprintln!(
+        "network: ok: settings.ca_bundle_file without SLACK_AUDIT_ALLOW_SETTINGS_CA: exit 2, nothing sent"
+    );
     let run = setup
         .read("private", json!({"ca_bundle_file": ca}), &[])
         .await?;
@@ -415,6 +447,19 @@ async fn checks(
             )
             .await?;
         setup.exactly_once("through mitmproxy with its CA", &run)?;
+        for words in [
+            "Trusting an extra CA",
+            "mitmproxy",
+            "settings.ca_bundle_pem",
+            "Requests to Slack go through a proxy",
+            &format!("127.0.0.1:{mitm_port}"),
+        ] {
+            ensure!(
+                run.stderr.contains(words),
+                "through mitmproxy ({format} logs): {words:?} is not in the log:\n{}",
+                run.stderr
+            );
+        }
         eprintln!(
             "network: ok: through mitmproxy with its CA in settings.ca_bundle_pem ({format} logs at debug): {} records, each once; the token in none of {} bytes of output and logs",
             run.ids.len(),

@@ -54,14 +54,8 @@ pub fn profiles() -> String {
     }
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"))
-}
-
 fn venv_dir() -> PathBuf {
-    target_dir().join("ocsf-venv")
+    crate::target_dir().join("ocsf-venv")
 }
 
 /// Whether the venv [`venv`] makes is there with [`PACKAGE`] installed.

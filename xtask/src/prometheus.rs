@@ -30,8 +30,10 @@ use slack_mock::{MockConfig, MockEntry, MockSlack};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
+use crate::ChildGuard;
+
 /// The token the mock expects (a fake: nothing leaves loopback).
-const TOKEN: &str = "xoxp-prometheus-0000000000-000000000000";
+const TOKEN: &str = "xoxp-0000000000-0000000000-000000000000-9e7c9e7c9e7c9e7c9e7c9e7c9e7c9e7c";
 /// Events in the backfill.
 const EVENTS: usize = 3000;
 /// Entries per page (30 pages).
@@ -71,21 +73,8 @@ pub fn run(args: &PrometheusArgs) -> anyhow::Result<()> {
         );
     }
     let binary = crate::build_binary("slack-audit", "slack-audit", false)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let rt = crate::runtime("prometheus", 2)?;
     rt.block_on(checks(&binary, Duration::from_secs(args.timeout_secs)))
-}
-
-/// A child process killed when dropped (a failed check leaves nothing running).
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.start_kill();
-    }
 }
 
 /// The checks, in order; each step fails the task with what it saw.
@@ -180,8 +169,8 @@ fn write_config(work: &Path, base_url: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// `slack-audit read --follow` (an hour between polls) serving metrics on a loopback port.
-fn start_connector(binary: &Path, config: &Path, state: &Path) -> anyhow::Result<Guard> {
-    Ok(Guard(
+fn start_connector(binary: &Path, config: &Path, state: &Path) -> anyhow::Result<ChildGuard> {
+    Ok(ChildGuard(
         Command::new(binary)
             .args(["read", "--config"])
             .arg(config)
@@ -296,7 +285,7 @@ fn start_prometheus(
     endpoint: SocketAddr,
     rules: &Path,
     listen: SocketAddr,
-) -> anyhow::Result<Guard> {
+) -> anyhow::Result<ChildGuard> {
     let prometheus_config = work.join("prometheus.yml");
     std::fs::write(
         &prometheus_config,
@@ -306,7 +295,7 @@ fn start_prometheus(
         ),
     )?;
     let log = std::fs::File::create(work.join("prometheus.log"))?;
-    Ok(Guard(
+    Ok(ChildGuard(
         Command::new("prometheus")
             .arg(format!("--config.file={}", prometheus_config.display()))
             .arg(format!(

@@ -9,7 +9,7 @@
 //! identifies you:
 //!
 //! - the token is never written: the fixture carries the placeholder
-//!   `xoxp-fixture-token-not-real`, and every written file is checked for the real one;
+//!   `xoxp-1000000000-2000000000-300000000000-f1c7e5f1c7e5f1c7e5f1c7e5f1c7e5f1`, and every written file is checked for the real one;
 //! - names, emails, IP addresses, user agents and the like in the bodies are replaced by
 //!   pseudonyms, consistently (the same person stays the same pseudonym across pages), while
 //!   every other byte of Slack's answer is kept (see [`crate::replay::pseudonym`]).
@@ -167,13 +167,10 @@ pub fn record(
         serde_json::from_value(Value::Object(secrets.clone())).context("config secrets")?;
     let checked =
         SlackConfig::new(typed_settings, typed_secrets, now).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let upstream = checked.base_url.clone();
+    let upstream = checked.base_url.to_string();
     let timeout = checked.request_timeout();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = crate::runtime("record", 2)?;
     let (captured, outcome, records) = runtime.block_on(capture(
         &upstream,
         timeout,

@@ -9,14 +9,13 @@
 //! lost (must be 0), duplicates (only the batch in flight at a kill) and the worst delivery
 //! delay. It exits non-zero when any check failed and then keeps the work directory (config,
 //! state file, the connector's log) for the post-mortem. The soak itself lives in
-//! [`slack_mock::soak`].
+//! [`test_support::soak`].
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use slack_mock::soak::{SoakOptions, SoakProgress};
+use test_support::soak::{SoakOptions, SoakProgress};
 
 /// Arguments of `cargo xtask soak`.
 #[derive(Debug, clap::Args)]
@@ -49,7 +48,7 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<()> {
     }
     let binary = match &args.binary {
         Some(path) => path.clone(),
-        None => build_release()?,
+        None => crate::build_binary("slack-audit", "slack-audit", true)?,
     };
     let options = SoakOptions {
         duration: Duration::from_secs_f64(args.minutes * 60.0),
@@ -66,7 +65,7 @@ pub fn run(args: &SoakArgs) -> anyhow::Result<()> {
         args.minutes,
         args.seed
     );
-    let report = slack_mock::soak::run_with_progress(&binary, options, print_progress)
+    let report = test_support::soak::run_with_progress(&binary, options, print_progress)
         .context("the soak could not run")?;
     println!("{report}");
     if !report.passed() {
@@ -92,41 +91,4 @@ fn print_progress(p: &SoakProgress) {
         p.faults,
         p.requests
     );
-}
-
-/// `cargo build --release -p slack-audit --bin slack-audit`, returning the binary's path.
-fn build_release() -> anyhow::Result<PathBuf> {
-    let root = crate::workspace_root();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("soak: building the release binary");
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "slack-audit",
-            "--bin",
-            "slack-audit",
-        ])
-        .current_dir(&root)
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("cargo build --release failed ({status})");
-    }
-    let binary = target_dir(&root)
-        .join("release")
-        .join(format!("slack-audit{}", std::env::consts::EXE_SUFFIX));
-    if !binary.is_file() {
-        bail!("the release build did not produce {}", binary.display());
-    }
-    Ok(binary)
-}
-
-/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root) or `target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
 }

@@ -116,7 +116,7 @@ fn an_expectation_that_does_not_hold_turns_the_case_red() {
     );
 }
 
-const REAL_TOKEN: &str = "xoxp-1234567890-real-looking-secret";
+const REAL_TOKEN: &str = "xoxp-1234567890-1234567890-123456789012-7ea17ea17ea17ea17ea17ea17ea17ea1";
 
 fn entry(id: &str, date: i64, actor: (&str, &str, &str), ip: &str) -> MockEntry {
     let (user_id, name, email) = actor;
@@ -134,11 +134,7 @@ fn record_writes_a_pseudonymised_fixture_that_replays_as_recorded() {
         ("W0SAMIR", "samir.n", "samir@initech.example"),
     ];
     let ips = ["198.18.7.21", "203.0.113.77", "2001:db8:77::5"];
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = xtask::runtime("record-test", 2).unwrap();
     let mock = runtime
         .block_on(MockSlack::start(MockConfig {
             token: Some(REAL_TOKEN.to_owned()),

@@ -75,6 +75,18 @@ fn main() -> ExitCode {
             "airbyte_refuses_an_impossible_state",
             airbyte_refuses_an_impossible_state,
         ),
+        (
+            "the_secrets_exact_value_is_redacted_in_every_form_by_both_front_ends",
+            the_secrets_exact_value_is_redacted_in_every_form_by_both_front_ends,
+        ),
+        (
+            "a_panic_is_redacted_and_reported_in_each_front_ends_framing",
+            a_panic_is_redacted_and_reported_in_each_front_ends_framing,
+        ),
+        (
+            "neither_front_end_may_dump_core",
+            neither_front_end_may_dump_core,
+        ),
     ];
     // As libtest answers a runner (cargo-nextest) that lists, then runs one test at a time.
     if args.iter().any(|a| a == "--list") {
@@ -137,12 +149,17 @@ impl Dir {
 
     /// Writes a config with `settings` (merged over 10 records in batches of 4) and a token.
     fn config(&self, settings: Value) -> PathBuf {
+        self.config_with_token(settings, "fake-token-123")
+    }
+
+    /// [`Dir::config`] with the token `token`.
+    fn config_with_token(&self, settings: Value, token: &str) -> PathBuf {
         let mut all = json!({"records": 10, "batch": 4});
         for (k, v) in settings.as_object().unwrap() {
             all[k] = v.clone();
         }
         let path = self.path("config.json");
-        let doc = json!({"settings": all, "secrets": {"token": "fake-token-123"}});
+        let doc = json!({"settings": all, "secrets": {"token": token}});
         std::fs::write(&path, doc.to_string()).unwrap();
         // Private, as a config holding a secret should be (else the SDK warns).
         #[cfg(unix)]
@@ -784,4 +801,155 @@ fn airbyte_refuses_an_impossible_state() {
             "STATUS COMPLETE"
         ]
     );
+}
+
+// ---- the secret, whatever happens ----
+
+/// A secret the fake recognises by no shape, so only its exact value can redact it, in every
+/// form a message may carry it: as it is, JSON-escaped, percent-encoded (either case) and
+/// form-encoded.
+const ODD_SECRET: &str = "p@ss w\u{f6}rd\"\\/+&=tail";
+const ODD_FORMS: [&str; 5] = [
+    ODD_SECRET,
+    "p@ss w\u{f6}rd\\\"\\\\/+&=tail",
+    "p%40ss%20w%C3%B6rd%22%5C%2F%2B%26%3Dtail",
+    "p%40ss%20w%c3%b6rd%22%5c%2f%2b%26%3dtail",
+    "p%40ss+w%C3%B6rd%22%5C%2F%2B%26%3Dtail",
+];
+
+/// Whether any form of the odd secret, or a recognisable piece of it, is in `text`.
+fn odd_secret_in(text: &str) -> bool {
+    ODD_FORMS.iter().any(|form| text.contains(form))
+        || text.contains("rd%22")
+        || text.contains("p@ss")
+}
+
+fn the_secrets_exact_value_is_redacted_in_every_form_by_both_front_ends() {
+    let dir = Dir::new();
+    let message = format!("the source echoed {}", ODD_FORMS.join(" | "));
+    let config = dir.config_with_token(json!({"check_fails_with": message}), ODD_SECRET);
+    let runs = [
+        ("cli text", fake("cli", &[&"check", &"--config", &config])),
+        (
+            "cli json",
+            fake(
+                "cli",
+                &[&"--log-format", &"json", &"check", &"--config", &config],
+            ),
+        ),
+        (
+            "airbyte",
+            fake("airbyte", &[&"check", &"--config", &config]),
+        ),
+    ];
+    for (how, command) in runs {
+        let out = run(command);
+        assert_eq!(out.code, Some(1), "{how}: {}", out.stderr);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(!odd_secret_in(&all), "{how}: the secret leaked: {all}");
+        assert!(
+            all.contains(
+                "the source echoed [redacted] | [redacted] | [redacted] | [redacted] | [redacted]"
+            ),
+            "{how}: the message is kept, the secret replaced: {all}"
+        );
+    }
+}
+
+fn a_panic_is_redacted_and_reported_in_each_front_ends_framing() {
+    let dir = Dir::new();
+    let config = dir.config(json!({"check_panics_with": "boom near fake-token-123"}));
+    let leaked = |out: &Output| {
+        out.stdout.contains("fake-token-123") || out.stderr.contains("fake-token-123")
+    };
+
+    let no_backtrace = |mut command: Command| {
+        command.env_remove("RUST_BACKTRACE");
+        command
+    };
+    let out = run(no_backtrace(fake("cli", &[&"check", &"--config", &config])));
+    assert_eq!(out.code, Some(101), "{}", out.stderr);
+    assert!(!leaked(&out), "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "fake: error: the connector panicked (a bug; please report it) in thread \"main\" at "
+        ) && last.ends_with(": boom near [redacted]"),
+        "{}",
+        out.stderr
+    );
+
+    // Asked for, the backtrace comes along (redacted as well).
+    let mut command = fake("cli", &[&"check", &"--config", &config]);
+    command.env("RUST_BACKTRACE", "1");
+    let out = run(command);
+    assert_eq!(out.code, Some(101), "{}", out.stderr);
+    assert!(!leaked(&out), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(": boom near [redacted]\nstack backtrace:\n"),
+        "{}",
+        out.stderr
+    );
+
+    let out = run(no_backtrace(fake(
+        "cli",
+        &[&"--log-format", &"json", &"check", &"--config", &config],
+    )));
+    assert_eq!(out.code, Some(101), "{}", out.stderr);
+    assert!(!leaked(&out), "{}", out.stderr);
+    let lines: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let last = lines.last().unwrap();
+    assert_eq!(last["level"], "ERROR", "{last}");
+    assert_eq!(last["kind"], "panic", "{last}");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(": boom near [redacted]"),
+        "{last}"
+    );
+
+    let out = run(no_backtrace(fake(
+        "airbyte",
+        &[&"check", &"--config", &config],
+    )));
+    assert_eq!(out.code, Some(101), "{}", out.stderr);
+    assert!(!leaked(&out), "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr, "", "everything goes to stdout as messages");
+    let messages = messages(&out.stdout);
+    let trace = messages.last().unwrap();
+    assert_eq!(trace["type"], "TRACE", "{trace}");
+    assert_eq!(trace["trace"]["type"], "ERROR", "{trace}");
+    assert_eq!(
+        trace["trace"]["error"]["failure_type"], "system_error",
+        "{trace}"
+    );
+    let message = trace["trace"]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the connector panicked")
+            && message.ends_with(": boom near [redacted]"),
+        "{trace}"
+    );
+}
+
+fn neither_front_end_may_dump_core() {
+    let dir = Dir::new();
+    let config = dir.config(json!({"check_reports_core_dumps": true}));
+    let expected =
+        "the fake source holds 10 records; dumpable: NotDumpable; core limit: Some(0)/Some(0)";
+    let out = run(fake("cli", &[&"check", &"--config", &config]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, format!("check succeeded: {expected}\n"));
+    let out = run(fake("airbyte", &[&"check", &"--config", &config]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let status = messages(&out.stdout)
+        .into_iter()
+        .find(|m| m["type"] == "CONNECTION_STATUS")
+        .unwrap();
+    assert_eq!(status["connectionStatus"]["message"], expected, "{status}");
 }

@@ -1,7 +1,14 @@
 //! The `settings` and `secrets` of the Slack Audit Logs input, their schema, and the semantic
 //! checks a schema cannot express (a backfill time in the future, a token required only outside
-//! synthetic mode, an `api_base_url` that is Slack or loopback, a CA bundle that holds
-//! certificates, a proxy address).
+//! synthetic mode, an `api_base_url` that is Slack's API or loopback, a CA bundle that holds
+//! certificates and that the operator allows, a proxy address).
+//!
+//! **Who may add trust.** Settings are not secret: in a pipeline host, whoever may edit them
+//! need not be able to read the token. A CA from the settings (`ca_bundle_file`,
+//! `ca_bundle_pem`) would let such an editor put a TLS-inspecting proxy of theirs between the
+//! connector and Slack (`proxy_url` is a setting too) and read the token; so it is honoured only
+//! when the operator, who controls the environment, sets [`ALLOW_SETTINGS_CA`] to `1`, and is
+//! refused otherwise, with a message saying so.
 //!
 //! The setting names are part of the contract with the host: renaming one breaks every saved
 //! config, so add, never rename.
@@ -44,25 +51,30 @@ pub struct SlackSettings {
     ))]
     pub backfill_start_time: Option<String>,
 
-    /// Base URL of Slack's API. The token is sent only to Slack: `https` on `slack.com`,
-    /// `slack-gov.com` or one of their subdomains, or a loopback address (`127.0.0.1`, `::1`,
-    /// `localhost`; `http` allowed there only), for tests and local tunnels. No credentials,
-    /// query or fragment. To reach Slack through a proxy, keep this and set `proxy_url` (or
-    /// `HTTPS_PROXY`).
+    /// Base URL of Slack's API: `https://api.slack.com`, or `https://api.slack-gov.com` for
+    /// GovSlack, with nothing after the host. The token is sent only there, or to a loopback
+    /// address (`127.0.0.0/8`, `::1`, `localhost`, which is never looked up in DNS), for tests and
+    /// local tunnels; `http` is allowed only on loopback, and never goes through a proxy. No
+    /// credentials, path, query or fragment. To reach Slack through a proxy, keep this and set
+    /// `proxy_url` (or `HTTPS_PROXY`).
     #[serde(default = "default_api_base_url")]
     #[schemars(example = &"https://api.slack.com")]
     pub api_base_url: String,
 
     /// Path of a PEM file of CA certificates to trust, in addition to the system's trust store
-    /// and the bundled web roots: the CA of a TLS-inspecting proxy, typically. For the command
-    /// line; pipeline hosts that pass no files use `ca_bundle_pem`.
+    /// and the bundled web roots: the CA of a TLS-inspecting proxy, typically. A regular file of
+    /// at most 1 MiB. For the command line; pipeline hosts that pass no files use
+    /// `ca_bundle_pem`. Honoured only when the environment sets `SLACK_AUDIT_ALLOW_SETTINGS_CA=1`
+    /// (the operator's consent: a CA lets whoever holds its key read the token), else refused;
+    /// every run logs each CA's subject and SHA-256 fingerprint.
     #[serde(default)]
     #[schemars(length(min = 1), example = &"/etc/pki/corp-proxy-ca.pem")]
     pub ca_bundle_file: Option<String>,
 
     /// PEM text of CA certificates to trust (`-----BEGIN CERTIFICATE-----` …), in addition to
     /// the system's trust store, the bundled web roots and `ca_bundle_file`. For pipeline hosts
-    /// that pass no files.
+    /// that pass no files. Like `ca_bundle_file`, honoured only with
+    /// `SLACK_AUDIT_ALLOW_SETTINGS_CA=1` in the environment.
     #[serde(default)]
     #[schemars(length(min = 1))]
     pub ca_bundle_pem: Option<String>,
@@ -70,7 +82,8 @@ pub struct SlackSettings {
     /// Proxy for requests to Slack (`http://proxy.example:3128`; `http` or `https`): an HTTPS
     /// request is tunnelled through it with CONNECT, so the token stays inside TLS. Overrides
     /// `HTTPS_PROXY`/`ALL_PROXY`; `NO_PROXY` still applies. Unset: those environment variables
-    /// decide. A loopback `http` base URL never goes through a proxy.
+    /// decide. A loopback `http` base URL never goes through a proxy. Every run logs the proxy
+    /// it goes through (host and port).
     #[serde(default)]
     #[schemars(length(min = 1), example = &"http://proxy.example:3128")]
     pub proxy_url: Option<String>,
@@ -211,6 +224,32 @@ impl connector_sdk::Secrets for SlackSecrets {
     }
 }
 
+/// The environment variable by which the operator allows CAs from the settings
+/// (`ca_bundle_file`, `ca_bundle_pem`): `1` allows them; unset or anything else refuses them.
+pub const ALLOW_SETTINGS_CA: &str = "SLACK_AUDIT_ALLOW_SETTINGS_CA";
+
+/// The largest `ca_bundle_file` read (a bundle of every public root is about 200 KiB).
+pub const MAX_CA_BUNDLE_BYTES: u64 = 1 << 20;
+
+/// Slack's API hosts: the only hosts, besides loopback, the token is sent to.
+pub const SLACK_API_HOSTS: [&str; 2] = ["api.slack.com", "api.slack-gov.com"];
+
+/// What the operator, who controls the environment, allows beyond the settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Operator {
+    /// [`ALLOW_SETTINGS_CA`] is `1`: CAs from the settings are trusted.
+    pub allows_settings_ca: bool,
+}
+
+impl Operator {
+    /// This process's environment.
+    pub fn from_env() -> Operator {
+        Operator {
+            allows_settings_ca: std::env::var(ALLOW_SETTINGS_CA).is_ok_and(|v| v.trim() == "1"),
+        }
+    }
+}
+
 fn default_api_base_url() -> String {
     "https://api.slack.com".into()
 }
@@ -271,8 +310,9 @@ pub struct SlackConfig {
     pub token: Option<SecretString>,
     /// Parsed `backfill_start_time`.
     pub start: StartPoint,
-    /// `api_base_url` without a trailing slash.
-    pub base_url: String,
+    /// `api_base_url` as parsed (scheme and host lowercased, surrounding spaces and tabs gone,
+    /// path `/`): what requests go to and what their route is decided from.
+    pub base_url: url::Url,
     /// Where requests go and whom they trust.
     pub network: Network,
 }
@@ -280,18 +320,38 @@ pub struct SlackConfig {
 /// The CA certificates added to the trust store and the proxy, from the settings.
 #[derive(Debug, Clone, Default)]
 pub struct Network {
-    /// From `ca_bundle_file`, then `ca_bundle_pem` (DER).
-    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// From `ca_bundle_file`, then `ca_bundle_pem`.
+    pub extra_roots: Vec<ExtraCa>,
     /// `proxy_url`, parsed.
     pub proxy: Option<reqwest::Url>,
 }
 
+/// A CA certificate added to the trust store, and the setting it came from.
+#[derive(Debug, Clone)]
+pub struct ExtraCa {
+    /// The certificate (DER).
+    pub der: CertificateDer<'static>,
+    /// `settings.ca_bundle_file` or `settings.ca_bundle_pem`.
+    pub from: &'static str,
+}
+
 impl SlackConfig {
-    /// Runs the semantic checks, reporting every problem at once. `now` is unix seconds.
+    /// Runs the semantic checks, reporting every problem at once. `now` is unix seconds. What
+    /// the operator allows is read from this process's environment ([`Operator::from_env`]).
     pub fn new(
         settings: SlackSettings,
         secrets: SlackSecrets,
         now: i64,
+    ) -> Result<SlackConfig, ConfigError> {
+        Self::with_operator(settings, secrets, now, Operator::from_env())
+    }
+
+    /// [`new`](Self::new), with what the operator allows given.
+    pub fn with_operator(
+        settings: SlackSettings,
+        secrets: SlackSecrets,
+        now: i64,
+        operator: Operator,
     ) -> Result<SlackConfig, ConfigError> {
         let mut problems = Vec::new();
 
@@ -321,25 +381,40 @@ impl SlackConfig {
             },
         };
 
-        let base_url = settings.api_base_url.trim_end_matches('/').to_owned();
-        if let Err(reason) = check_base_url(&base_url) {
-            problems.push(Violation::new("/settings/api_base_url", reason));
-        }
+        let base_url = match check_base_url(&settings.api_base_url) {
+            Ok(url) => Some(url),
+            Err(reason) => {
+                problems.push(Violation::new("/settings/api_base_url", reason));
+                None
+            }
+        };
 
         let mut network = Network::default();
-        if let Some(path) = settings.ca_bundle_file.as_deref() {
-            match std::fs::read(path)
-                .map_err(|e| format!("cannot read {path:?}: {e}"))
-                .and_then(|pem| certificates(&pem))
-            {
-                Ok(mut certs) => network.extra_roots.append(&mut certs),
-                Err(reason) => problems.push(Violation::new("/settings/ca_bundle_file", reason)),
+        let bundles = [
+            (
+                "ca_bundle_file",
+                settings.ca_bundle_file.as_deref().map(CaSource::File),
+            ),
+            (
+                "ca_bundle_pem",
+                settings.ca_bundle_pem.as_deref().map(CaSource::Pem),
+            ),
+        ];
+        for (name, bundle) in bundles {
+            let Some(bundle) = bundle else { continue };
+            let pointer = format!("/settings/{name}");
+            if !operator.allows_settings_ca {
+                problems.push(Violation::new(pointer, settings_ca_refused(name)));
+                continue;
             }
-        }
-        if let Some(pem) = settings.ca_bundle_pem.as_deref() {
-            match certificates(pem.as_bytes()) {
-                Ok(mut certs) => network.extra_roots.append(&mut certs),
-                Err(reason) => problems.push(Violation::new("/settings/ca_bundle_pem", reason)),
+            match bundle.certificates() {
+                Ok(certs) => network
+                    .extra_roots
+                    .extend(certs.into_iter().map(|der| ExtraCa {
+                        der,
+                        from: bundle.setting(),
+                    })),
+                Err(reason) => problems.push(Violation::new(pointer, reason)),
             }
         }
         if let Some(proxy) = settings.proxy_url.as_deref() {
@@ -406,16 +481,15 @@ impl SlackConfig {
             }
         }
 
-        if problems.is_empty() {
-            Ok(SlackConfig {
+        match base_url {
+            Some(base_url) if problems.is_empty() => Ok(SlackConfig {
                 settings,
                 token,
                 start,
                 base_url,
                 network,
-            })
-        } else {
-            Err(ConfigError::Invalid(problems))
+            }),
+            _ => Err(ConfigError::Invalid(problems)),
         }
     }
 
@@ -445,13 +519,32 @@ fn token_problem(token: &str) -> Option<&'static str> {
             "is an app-level token (xapp-…); the Audit Logs API needs a user token (xoxp-…)",
         );
     }
-    if !token.starts_with("xoxp-") {
+    let Some(body) = token.strip_prefix("xoxp-") else {
         return Some("must be a user OAuth token starting with xoxp-");
+    };
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(
+            "is not a well-formed token: it contains whitespace or a control character (a line break copied with it?)",
+        );
     }
-    if token.len() < 10 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some("is not a well-formed token (too short, or contains whitespace)");
+    if !well_formed_user_token(body) {
+        return Some(
+            "is not a well-formed user token: after xoxp- Slack's user tokens are groups of digits and hexadecimal letters (0-9, a-f) separated by single dashes, as in xoxp-<digits>-<digits>-<digits>-<32 hex digits>; check that the whole token, and nothing else, was copied",
+        );
     }
     None
+}
+
+/// Whether `body` (a user token after `xoxp-`) has the shape Slack issues: at least two and at
+/// most eight groups of 1 to 64 hexadecimal digits, separated by single `-`, 20 to 255
+/// characters with the prefix.
+fn well_formed_user_token(body: &str) -> bool {
+    let groups: Vec<&str> = body.split('-').collect();
+    (15..=250).contains(&body.len())
+        && (2..=8).contains(&groups.len())
+        && groups
+            .iter()
+            .all(|g| (1..=64).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Parses `backfill_start_time`: RFC 3339, a plain date (UTC midnight), or `<n>[smhdw]`.
@@ -492,13 +585,55 @@ pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
 }
 
 /// Where to reach Slack through a proxy, said in every refusal of `api_base_url`.
-const PROXY_HINT: &str = "to reach Slack through a proxy, keep the default https://api.slack.com and set settings.proxy_url or HTTPS_PROXY (and settings.ca_bundle_file or ca_bundle_pem for a TLS-inspecting proxy)";
+const PROXY_HINT: &str = "to reach Slack through a proxy, keep the default https://api.slack.com and set settings.proxy_url or HTTPS_PROXY (and trust a TLS-inspecting proxy's CA in the system trust store, or, where the operator allows it, in settings.ca_bundle_file or ca_bundle_pem)";
 
-/// The rule for `api_base_url`: the token goes only to Slack (`https` on `slack.com`,
-/// `slack-gov.com` or a subdomain) or to this machine (loopback, where `http` is allowed too).
+/// A CA bundle of the settings: a file to read, or the PEM text itself.
+#[derive(Debug, Clone, Copy)]
+enum CaSource<'a> {
+    File(&'a str),
+    Pem(&'a str),
+}
+
+impl CaSource<'_> {
+    fn setting(self) -> &'static str {
+        match self {
+            CaSource::File(_) => "settings.ca_bundle_file",
+            CaSource::Pem(_) => "settings.ca_bundle_pem",
+        }
+    }
+
+    /// The certificates; a file is read as a regular file of at most [`MAX_CA_BUNDLE_BYTES`]
+    /// (a FIFO does not block the open, `/dev/zero` is refused).
+    fn certificates(self) -> Result<Vec<CertificateDer<'static>>, String> {
+        match self {
+            CaSource::File(path) => {
+                let pem = connector_sdk::runtime::file::read_regular(
+                    std::path::Path::new(path),
+                    MAX_CA_BUNDLE_BYTES,
+                    "CA bundle",
+                )
+                .map_err(|e| format!("cannot read {path:?}: {e}"))?;
+                certificates(&pem)
+            }
+            CaSource::Pem(pem) => certificates(pem.as_bytes()),
+        }
+    }
+}
+
+/// The refusal of a CA from the settings the operator has not allowed.
+fn settings_ca_refused(name: &str) -> String {
+    format!(
+        "adds a CA to trust, and the operator has not allowed CAs from the settings, so it is not trusted and nothing was sent: whoever holds that CA's key could read every request, the token included. The operator allows it by setting the environment variable {ALLOW_SETTINGS_CA}=1 where the connector runs; or leave {name} out and install the CA in the system trust store (or name it with SSL_CERT_FILE)"
+    )
+}
+
+/// The rule for `api_base_url`: the token goes only to Slack's API (`https://api.slack.com`,
+/// `https://api.slack-gov.com`) or to this machine (loopback, where `http` is allowed too), at
+/// the root. The URL is parsed as a browser would (a scheme in capitals, spaces around it, a tab
+/// inside it are all normalised), and what is checked is what is returned, for requests to use.
 /// Messages never quote the URL (a token may have been pasted into it), only its host.
-fn check_base_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| {
+fn check_base_url(url: &str) -> Result<url::Url, String> {
+    let parsed = url::Url::parse(url).map_err(|e| {
         format!("is not a URL ({e}); it must be Slack's API address, such as https://api.slack.com")
     })?;
     if parsed.username() != "" || parsed.password().is_some() {
@@ -515,13 +650,18 @@ fn check_base_url(url: &str) -> Result<(), String> {
     if scheme != "https" && scheme != "http" {
         return Err(format!("scheme {scheme:?} is not supported; use https"));
     }
+    if parsed.path() != "/" {
+        return Err(
+            "must have no path (nothing after the host, such as https://api.slack.com): the connector adds Slack's API path itself, and the token goes in secrets.user_oauth_token, never in the URL".into(),
+        );
+    }
     if is_loopback(&parsed) {
-        return Ok(());
+        return Ok(parsed);
     }
     let host = parsed.host_str().unwrap_or_default();
-    if !is_slack_host(host) {
+    if !SLACK_API_HOSTS.contains(&host) {
         return Err(format!(
-            "host `{host}` is not Slack: the token is sent only to slack.com, slack-gov.com or their subdomains (or a loopback address, for tests); {PROXY_HINT}"
+            "host `{host}` is not Slack's API: the token is sent only to https://api.slack.com or https://api.slack-gov.com, or to a loopback address (127.0.0.1, ::1, localhost) for tests and local tunnels; {PROXY_HINT}"
         ));
     }
     if scheme == "http" {
@@ -529,21 +669,15 @@ fn check_base_url(url: &str) -> Result<(), String> {
             "uses http to `{host}`; use https (the token would travel in clear, to Slack or to any proxy on the way)"
         ));
     }
-    Ok(())
+    if let Some(port) = parsed.port() {
+        return Err(format!(
+            "names port {port} of `{host}`: Slack's API listens on 443 only; leave the port out"
+        ));
+    }
+    Ok(parsed)
 }
 
-/// `slack.com`, `slack-gov.com` or a subdomain of either.
-fn is_slack_host(host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    ["slack.com", "slack-gov.com"].iter().any(|domain| {
-        host == *domain
-            || host
-                .strip_suffix(domain)
-                .is_some_and(|rest| rest.ends_with('.'))
-    })
-}
-
-/// Whether `url` names this machine: a loopback IP or `localhost`.
+/// Whether `url` names this machine: a loopback IP (`127.0.0.0/8`, `::1`) or `localhost`.
 pub fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -593,35 +727,162 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_token_goes_only_to_slack_or_to_this_machine() {
-        for ok in [
-            "https://api.slack.com",
-            "https://slack.com",
-            "https://API.Slack.com:443/",
-            "https://api.slack-gov.com",
-            "https://slack-gov.com",
-            "https://127.0.0.1:8443",
-            "http://127.0.0.1:9000",
-            "http://[::1]:9000",
-            "http://localhost:9000",
+    fn only_the_token_shape_slack_issues_is_accepted_and_a_refusal_never_quotes_it() {
+        for good in [
+            "xoxp-1234567890-1234567890123-1234567890123-0123456789abcdef0123456789abcdef",
+            "xoxp-4242424242-4242424242-424242424242-5EC7E75EC7E7",
+            "xoxp-0000000000-ffffffffff",
         ] {
-            assert_eq!(check_base_url(ok), Ok(()), "{ok}");
+            assert_eq!(token_problem(good), None, "{good}");
+        }
+        for bad in [
+            "xoxp-fixture-token-not-real",
+            "xoxp-1234567890-1234567890_123-0123456789abcdef",
+            "xoxp-1234567890-1234567890.123-0123456789abcdef",
+            "xoxp-1234567890--1234567890123-0123456789abcdef",
+            "xoxp-1234567890-1234567890123-0123456789abcdef-",
+            "xoxp-12345678901234567890",
+            "xoxp-1-2",
+            "xoxp-1234567890-1234567890123-\"0123456789abcdef\"",
+            "xoxp-1234567890-1234567890123-0123456789abcdef\n",
+            "xoxb-1234567890-1234567890123-0123456789abcdef",
+            "xoxe.xoxp-1-1234567890-1234567890123-0123456789abcdef",
+        ] {
+            let problem = token_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(!problem.contains(&bad[5..]), "{bad:?}: {problem}");
+        }
+        let too_long = format!("xoxp-{}", ["0123456789abcdef"; 16].join("-"));
+        assert!(token_problem(&too_long).is_some());
+    }
+
+    #[test]
+    fn the_token_goes_only_to_slack_or_to_this_machine() {
+        for (ok, parsed) in [
+            ("https://api.slack.com", "https://api.slack.com/"),
+            ("https://API.Slack.com:443/", "https://api.slack.com/"),
+            (" HTTPS://api.slack.com ", "https://api.slack.com/"),
+            ("https://api.slack-gov.com", "https://api.slack-gov.com/"),
+            ("https://127.0.0.1:8443", "https://127.0.0.1:8443/"),
+            ("http://127.0.0.1:9000", "http://127.0.0.1:9000/"),
+            ("http://127.0.0.2:9000/", "http://127.0.0.2:9000/"),
+            ("HTTP://127.0.0.1:1", "http://127.0.0.1:1/"),
+            ("ht\ttp://127.0.0.1:1", "http://127.0.0.1:1/"),
+            (" http://localhost:1", "http://localhost:1/"),
+            ("http://[::1]:9000", "http://[::1]:9000/"),
+            ("http://LocalHost:9000", "http://localhost:9000/"),
+        ] {
+            assert_eq!(
+                check_base_url(ok).map(|u| u.to_string()).as_deref(),
+                Ok(parsed),
+                "{ok:?}"
+            );
         }
         for (refused, why) in [
-            ("https://evilslack.com", "is not Slack"),
-            ("https://slack.com.evil.example", "is not Slack"),
-            ("https://api.slack.co", "is not Slack"),
-            ("https://10.0.0.1", "is not Slack"),
+            ("https://slack.com", "is not Slack's API"),
+            ("https://acme.slack.com", "is not Slack's API"),
+            ("https://slack-gov.com", "is not Slack's API"),
+            ("https://evilslack.com", "is not Slack's API"),
+            ("https://slack.com.evil.example", "is not Slack's API"),
+            ("https://api.slack.com.", "is not Slack's API"),
+            ("https://api.slack.co", "is not Slack's API"),
+            ("https://10.0.0.1", "is not Slack's API"),
+            ("http://localhost.:1", "is not Slack's API"),
+            ("http://[::ffff:127.0.0.1]:1", "is not Slack's API"),
             ("http://api.slack.com", "uses http"),
-            ("http://10.0.0.1", "is not Slack"),
+            ("HTTP://API.SLACK.COM", "uses http"),
+            ("http://10.0.0.1", "is not Slack's API"),
+            ("https://api.slack.com:8443", "port 8443"),
             ("https://u:p@api.slack.com", "credentials"),
             ("https://api.slack.com/?token=xoxp-1", "query"),
             ("https://api.slack.com/#xoxp-1", "fragment"),
+            ("https://api.slack.com/xoxp-1", "no path"),
+            ("https://api.slack.com/api/", "no path"),
+            ("https://api.slack.com//", "no path"),
+            ("http://127.0.0.1:1/prefix", "no path"),
             ("ftp://api.slack.com", "scheme"),
         ] {
             let message = check_base_url(refused).unwrap_err();
             assert!(message.contains(why), "{refused}: {message}");
             assert!(!message.contains("xoxp-1"), "{refused}: {message}");
+        }
+    }
+
+    fn settings_with(extra: serde_json::Value) -> SlackSettings {
+        serde_json::from_value(extra).unwrap()
+    }
+
+    fn secrets() -> SlackSecrets {
+        serde_json::from_value(serde_json::json!({"user_oauth_token": "xoxp-1234567890-abcdef"}))
+            .unwrap()
+    }
+
+    fn refusal(result: Result<SlackConfig, ConfigError>) -> String {
+        match result {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const ALLOWED: Operator = Operator {
+        allows_settings_ca: true,
+    };
+
+    #[test]
+    fn a_ca_from_the_settings_is_trusted_only_when_the_operator_allows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, slack_mock::tls::TEST_CA_PEM).unwrap();
+        for settings in [
+            serde_json::json!({"ca_bundle_pem": slack_mock::tls::TEST_CA_PEM}),
+            serde_json::json!({"ca_bundle_file": file.to_str().unwrap()}),
+        ] {
+            let message = refusal(SlackConfig::with_operator(
+                settings_with(settings.clone()),
+                secrets(),
+                0,
+                Operator::default(),
+            ));
+            assert!(
+                message.contains("SLACK_AUDIT_ALLOW_SETTINGS_CA=1"),
+                "{message}"
+            );
+            assert!(message.contains("not trusted"), "{message}");
+            let config =
+                SlackConfig::with_operator(settings_with(settings), secrets(), 0, ALLOWED).unwrap();
+            assert_eq!(config.network.extra_roots.len(), 1);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_ca_bundle_file_is_a_regular_file_of_at_most_one_mebibyte() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let big = dir.path().join("big.pem");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_CA_BUNDLE_BYTES + 1)
+            .unwrap();
+        for (path, why) in [
+            (fifo.as_path(), "not a regular file (it is a FIFO)"),
+            (std::path::Path::new("/dev/zero"), "not a regular file"),
+            (big.as_path(), "cap of 1 MiB for a CA bundle file"),
+            (dir.path(), "is a directory"),
+        ] {
+            let settings = settings_with(serde_json::json!({"ca_bundle_file": path}));
+            let message = refusal(SlackConfig::with_operator(settings, secrets(), 0, ALLOWED));
+            assert!(
+                message.contains("/settings/ca_bundle_file") && message.contains(why),
+                "{}: {message}",
+                path.display()
+            );
         }
     }
 

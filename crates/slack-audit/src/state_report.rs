@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::clock::format_time;
 use crate::collect::state::SyncState;
+use crate::query::SavedQuery;
 
 /// Describes `state` as of `now` (unix seconds).
 ///
@@ -22,200 +23,279 @@ use crate::collect::state::SyncState;
 /// [`SyncState::repair`]) says so first, with each repair the read will make, and its future
 /// times read "in the future", never as a negative age.
 pub fn describe(state: &SyncState, now: i64) -> StateDescription {
-    let mut lines: Vec<(String, String)> = Vec::new();
-    let mut line = |label: &str, value: String| lines.push((label.to_owned(), value));
+    let facts = Facts::of(state, now);
+    StateDescription {
+        lines: facts.lines(),
+        json: facts.json(),
+    }
+}
 
-    let repairs = state.clone().repair(now);
-    if !repairs.is_empty() {
-        line(
-            "needs repair",
-            format!("the next read repairs it: {}", repairs.join("; ")),
-        );
+/// What a state says, gathered once and rendered both ways: as labelled lines for people
+/// ([`Facts::lines`]) and as JSON for scripts ([`Facts::json`]).
+struct Facts<'a> {
+    now: i64,
+    /// The repairs the next read makes ([`SyncState::repair`]).
+    repairs: Vec<String>,
+    /// The start point.
+    floor: Option<i64>,
+    /// The end of the last window read completely.
+    checked_through: Option<i64>,
+    /// The newest event collected.
+    watermark: Option<i64>,
+    /// How far collection is complete: the end of the last complete window; for a state of an
+    /// older build, the newest event (an upper bound); before any window completed, the start
+    /// point.
+    through: Option<i64>,
+    query: Option<&'a SavedQuery>,
+    window: Option<WindowFacts>,
+    late_ids: LateIds,
+}
+
+/// The window in progress.
+struct WindowFacts {
+    oldest: i64,
+    latest: i64,
+    /// How far back it has been read.
+    position: Option<i64>,
+    progress_ratio: f64,
+    /// Ids delivered at the second of `position`.
+    ids_at_position: usize,
+    newest_delivered: Option<i64>,
+}
+
+/// The ids kept to recognise late arrivals re-read.
+struct LateIds {
+    count: usize,
+    oldest: Option<i64>,
+    newest: Option<i64>,
+}
+
+impl<'a> Facts<'a> {
+    fn of(state: &'a SyncState, now: i64) -> Self {
+        Self {
+            now,
+            repairs: state.clone().repair(now),
+            floor: state.floor,
+            checked_through: state.checked_through,
+            watermark: state.watermark,
+            through: state.checked_through.or(state.watermark).or(state.floor),
+            query: state.query.as_ref(),
+            window: state.window.as_ref().map(|w| WindowFacts {
+                oldest: w.oldest,
+                latest: w.latest,
+                position: w.upper,
+                progress_ratio: w.progress_ratio(),
+                ids_at_position: w.upper_ids.len(),
+                newest_delivered: w.newest,
+            }),
+            late_ids: LateIds {
+                count: state.recent.values().map(Vec::len).sum(),
+                oldest: state.recent.keys().next().copied(),
+                newest: state.recent.keys().next_back().copied(),
+            },
+        }
     }
 
-    match state.floor {
-        Some(floor) => line(
-            "start point",
-            format!(
-                "{} ({}); nothing older is read",
-                format_time(floor),
-                ago(now, floor)
-            ),
-        ),
-        None => line(
-            "start point",
-            "not fixed yet: the first run that reads a page fixes it from the config".into(),
-        ),
-    }
-    match state.checked_through {
-        Some(c) => line(
-            "checked through",
-            format!(
-                "{} ({}): the end of the last window read completely",
-                format_time(c),
-                ago(now, c)
-            ),
-        ),
-        None => line(
-            "checked through",
-            if state.watermark.is_some() {
-                "not recorded (an older version wrote this state; the next complete window records it)".into()
-            } else {
-                "none yet: no window has completed (a first backfill is in progress or was stopped)"
-                    .into()
-            },
-        ),
-    }
-    match state.watermark {
-        Some(w) => line(
-            "newest event",
-            format!(
-                "{} ({}): the newest event collected (the watermark); on a quiet organization it ages while collection is up to date",
-                format_time(w),
-                if w > now {
-                    ago(now, w)
-                } else {
-                    format!("{} old", span(now.saturating_sub(w)))
-                }
-            ),
-        ),
-        None => line(
-            "newest event",
-            "none yet: no window with events has completed".into(),
-        ),
-    }
-    // How far behind: the end of the last complete window; for a state of an older build, the
-    // newest event (an upper bound); before any window completed, the start point.
-    let through = state.checked_through.or(state.watermark).or(state.floor);
-    if let Some(t) = through {
-        line(
-            "behind",
-            if t > now {
-                format!(
-                    "unknown: {} is in the future (the next read repairs it)",
-                    format_time(t)
-                )
-            } else if state.checked_through.is_some() {
-                format!(
-                    "{}: everything dated up to {} is collected",
-                    span(now.saturating_sub(t)),
-                    format_time(t)
-                )
-            } else if state.watermark.is_some() {
-                format!(
-                    "at most {}: everything dated up to {} is collected (an older version wrote this state; exact after the next complete window)",
-                    span(now.saturating_sub(t)),
-                    format_time(t)
-                )
-            } else {
-                format!(
-                    "{}: nothing is complete past the start point {} yet",
-                    span(now.saturating_sub(t)),
-                    format_time(t)
-                )
-            },
-        );
-    }
-    if let Some(q) = &state.query {
-        let mut parts = Vec::new();
-        if !q.actions.is_empty() {
-            parts.push(format!("actions {}", q.actions.join(",")));
-        }
-        if let Some(a) = &q.actor {
-            parts.push(format!("actor {a}"));
-        }
-        if let Some(e) = &q.entity {
-            parts.push(format!("entity {e}"));
-        }
-        let format = match q.record_format {
-            crate::settings::RecordFormat::Slack => "slack",
-            crate::settings::RecordFormat::Ocsf => "ocsf",
-        };
-        line(
-            "collected for",
-            format!(
-                "{}; record format {format}",
-                if parts.is_empty() {
-                    "every event".to_owned()
-                } else {
-                    parts.join(", ")
-                }
-            ),
-        );
-    }
-    let window_json = match &state.window {
-        Some(w) => {
-            let done = w.progress_ratio();
-            let reached = match w.upper {
-                Some(u) => format!(
-                    "read back to {} ({:.1}% of it, {} id{} at that second)",
-                    format_time(u),
-                    done * 100.0,
-                    w.upper_ids.len(),
-                    if w.upper_ids.len() == 1 { "" } else { "s" }
-                ),
-                None => "nothing of it read yet".to_owned(),
-            };
+    /// The labelled lines of `slack-audit status`.
+    fn lines(&self) -> Vec<(String, String)> {
+        let now = self.now;
+        let mut lines: Vec<(String, String)> = Vec::new();
+        let mut line = |label: &str, value: String| lines.push((label.to_owned(), value));
+
+        if !self.repairs.is_empty() {
             line(
-                "window",
-                format!(
-                    "{} to {} in progress: {reached}; the next read resumes there",
-                    format_time(w.oldest),
-                    format_time(w.latest)
-                ),
+                "needs repair",
+                format!("the next read repairs it: {}", self.repairs.join("; ")),
             );
-            json!({
-                "oldest": format_time(w.oldest),
-                "latest": format_time(w.latest),
-                "position": w.upper.map(format_time),
-                "progress_ratio": done,
-                "ids_at_position": w.upper_ids.len(),
-                "newest_delivered": w.newest.map(format_time),
-            })
         }
-        None => {
-            line(
+
+        match self.floor {
+            Some(floor) => line(
+                "start point",
+                format!(
+                    "{} ({}); nothing older is read",
+                    format_time(floor),
+                    ago(now, floor)
+                ),
+            ),
+            None => line(
+                "start point",
+                "not fixed yet: the first run that reads a page fixes it from the config".into(),
+            ),
+        }
+        match self.checked_through {
+            Some(c) => line(
+                "checked through",
+                format!(
+                    "{} ({}): the end of the last window read completely",
+                    format_time(c),
+                    ago(now, c)
+                ),
+            ),
+            None => line(
+                "checked through",
+                if self.watermark.is_some() {
+                    "not recorded (an older version wrote this state; the next complete window records it)".into()
+                } else {
+                    "none yet: no window has completed (a first backfill is in progress or was stopped)"
+                        .into()
+                },
+            ),
+        }
+        match self.watermark {
+            Some(w) => line(
+                "newest event",
+                format!(
+                    "{} ({}): the newest event collected (the watermark); on a quiet organization it ages while collection is up to date",
+                    format_time(w),
+                    if w > now {
+                        ago(now, w)
+                    } else {
+                        format!("{} old", span(now.saturating_sub(w)))
+                    }
+                ),
+            ),
+            None => line(
+                "newest event",
+                "none yet: no window with events has completed".into(),
+            ),
+        }
+        if let Some(t) = self.through {
+            line("behind", self.behind(t));
+        }
+        if let Some(q) = self.query {
+            line("collected for", collected_for(q));
+        }
+        match &self.window {
+            Some(w) => {
+                let reached = match w.position {
+                    Some(u) => format!(
+                        "read back to {} ({:.1}% of it, {} id{} at that second)",
+                        format_time(u),
+                        w.progress_ratio * 100.0,
+                        w.ids_at_position,
+                        if w.ids_at_position == 1 { "" } else { "s" }
+                    ),
+                    None => "nothing of it read yet".to_owned(),
+                };
+                line(
+                    "window",
+                    format!(
+                        "{} to {} in progress: {reached}; the next read resumes there",
+                        format_time(w.oldest),
+                        format_time(w.latest)
+                    ),
+                );
+            }
+            None => line(
                 "window",
                 "none open: the next read opens one from the watermark (less the late-arrival window) to now".into(),
-            );
-            Value::Null
-        }
-    };
-    let ids: usize = state.recent.values().map(Vec::len).sum();
-    let (first, last) = (
-        state.recent.keys().next().copied(),
-        state.recent.keys().next_back().copied(),
-    );
-    line(
-        "late-arrival ids",
-        match (first, last) {
-            (Some(a), Some(b)) => format!(
-                "{ids} kept to recognise re-read events, dated {} to {}",
-                format_time(a),
-                format_time(b)
             ),
-            _ => "none kept".into(),
-        },
-    );
-    let json = json!({
-        "now": format_time(now),
-        "start_point": state.floor.map(format_time),
-        "watermark": state.watermark.map(format_time),
-        "newest_event_age_seconds": state.watermark.map(|w| now.saturating_sub(w)),
-        "checked_through": state.checked_through.map(format_time),
-        "lag_seconds": state.checked_through.or(state.watermark).map(|c| now.saturating_sub(c)),
-        "query": state.query,
-        "collected_through": through.map(format_time),
-        "behind_seconds": through.map(|t| now.saturating_sub(t)),
-        "window": window_json,
-        "repairs_on_next_read": repairs,
-        "late_arrival_ids": {
-            "count": ids,
-            "oldest": first.map(format_time),
-            "newest": last.map(format_time),
-        },
-    });
-    StateDescription { lines, json }
+        }
+        let ids = &self.late_ids;
+        line(
+            "late-arrival ids",
+            match (ids.oldest, ids.newest) {
+                (Some(a), Some(b)) => format!(
+                    "{} kept to recognise re-read events, dated {} to {}",
+                    ids.count,
+                    format_time(a),
+                    format_time(b)
+                ),
+                _ => "none kept".into(),
+            },
+        );
+        lines
+    }
+
+    /// The "behind" line: how far behind collection is, complete through `t`.
+    fn behind(&self, t: i64) -> String {
+        let now = self.now;
+        if t > now {
+            format!(
+                "unknown: {} is in the future (the next read repairs it)",
+                format_time(t)
+            )
+        } else if self.checked_through.is_some() {
+            format!(
+                "{}: everything dated up to {} is collected",
+                span(now.saturating_sub(t)),
+                format_time(t)
+            )
+        } else if self.watermark.is_some() {
+            format!(
+                "at most {}: everything dated up to {} is collected (an older version wrote this state; exact after the next complete window)",
+                span(now.saturating_sub(t)),
+                format_time(t)
+            )
+        } else {
+            format!(
+                "{}: nothing is complete past the start point {} yet",
+                span(now.saturating_sub(t)),
+                format_time(t)
+            )
+        }
+    }
+
+    /// The JSON of `slack-audit status --json`.
+    fn json(&self) -> Value {
+        let now = self.now;
+        let window = match &self.window {
+            Some(w) => json!({
+                "oldest": format_time(w.oldest),
+                "latest": format_time(w.latest),
+                "position": w.position.map(format_time),
+                "progress_ratio": w.progress_ratio,
+                "ids_at_position": w.ids_at_position,
+                "newest_delivered": w.newest_delivered.map(format_time),
+            }),
+            None => Value::Null,
+        };
+        json!({
+            "now": format_time(now),
+            "start_point": self.floor.map(format_time),
+            "watermark": self.watermark.map(format_time),
+            "newest_event_age_seconds": self.watermark.map(|w| now.saturating_sub(w)),
+            "checked_through": self.checked_through.map(format_time),
+            "lag_seconds": self.checked_through.or(self.watermark).map(|c| now.saturating_sub(c)),
+            "query": self.query,
+            "collected_through": self.through.map(format_time),
+            "behind_seconds": self.through.map(|t| now.saturating_sub(t)),
+            "window": window,
+            "repairs_on_next_read": self.repairs,
+            "late_arrival_ids": {
+                "count": self.late_ids.count,
+                "oldest": self.late_ids.oldest.map(format_time),
+                "newest": self.late_ids.newest.map(format_time),
+            },
+        })
+    }
+}
+
+/// The "collected for" line: the saved query's filters and record format.
+fn collected_for(q: &SavedQuery) -> String {
+    let mut parts = Vec::new();
+    if !q.actions.is_empty() {
+        parts.push(format!("actions {}", q.actions.join(",")));
+    }
+    if let Some(a) = &q.actor {
+        parts.push(format!("actor {a}"));
+    }
+    if let Some(e) = &q.entity {
+        parts.push(format!("entity {e}"));
+    }
+    let format = match q.record_format {
+        crate::settings::RecordFormat::Slack => "slack",
+        crate::settings::RecordFormat::Ocsf => "ocsf",
+    };
+    format!(
+        "{}; record format {format}",
+        if parts.is_empty() {
+            "every event".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    )
 }
 
 /// How long before `now` `t` was (`3m 10s ago`), or how far after (`2d 00h in the future`).

@@ -4,7 +4,7 @@
 //!
 //! Why a separate test binary: it runs a real child process for a minute and owns its timing;
 //! sharing a binary with fast tests would only slow them down. The long run is
-//! `cargo xtask soak --minutes 30`; the machinery is `slack_mock::soak`.
+//! `cargo xtask soak --minutes 30`; the machinery is `test_support::soak`.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use slack_mock::soak::{self, SoakOptions};
+use test_support::soak::{self, SoakOptions};
 
 #[test]
 fn short_soak_loses_nothing_and_repeats_only_batches_in_flight_at_a_kill() {

@@ -234,8 +234,19 @@ pub(crate) fn write_head<'a>(
     out.extend_from_slice(b"\r\n");
 }
 
+/// The mock's reason phrase of `status`: the standard one, `Script Mismatch` for the mock's own
+/// 599, `Unknown` for the rest.
 fn reason(status: u16) -> &'static str {
     match status {
+        599 => "Script Mismatch",
+        _ => reason_phrase(status).unwrap_or("Unknown"),
+    }
+}
+
+/// The standard reason phrase of the statuses the mock and the recording proxy send (`None`
+/// for any other status): the one table of them.
+pub fn reason_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -248,9 +259,8 @@ fn reason(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
-        599 => "Script Mismatch",
-        _ => "Unknown",
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -270,6 +280,18 @@ mod tests {
             ]
         );
         assert_eq!(percent_decode("%C3%A9%"), "é%");
+    }
+
+    #[test]
+    fn the_mock_keeps_its_reason_phrases_over_the_shared_table() {
+        assert_eq!(reason(200), "OK");
+        assert_eq!(reason(429), "Too Many Requests");
+        assert_eq!(reason(503), "Service Unavailable");
+        // The mock's own status and its fallback are not in the shared table.
+        assert_eq!(reason(599), "Script Mismatch");
+        assert_eq!(reason_phrase(599), None);
+        assert_eq!(reason(418), "Unknown");
+        assert_eq!(reason_phrase(418), None);
     }
 
     #[test]

@@ -65,12 +65,14 @@ mod hostile;
 mod http;
 mod rng;
 mod server;
-pub mod soak;
 pub mod tls;
 
+pub use clock::unix_now;
 pub use config::{
     DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Fault, FaultKind, LOGS_PATH, MockConfig, RandomFaults,
     ScriptedExchange, ScriptedResponse,
 };
 pub use entry::{EntryError, MockEntry};
+pub use http::reason_phrase;
+pub use rng::SplitMix64;
 pub use server::{FaultCounts, MockSlack, MockStats, RecordedRequest};

@@ -1,17 +1,17 @@
-//! A seeded random number generator (SplitMix64) for the mock's random faults and the soak's
-//! producer and kills: the same seed gives the same run; written here so the mock needs no
-//! extra dependency.
+//! A seeded random number generator (SplitMix64) for the mock's random faults, public so the
+//! soak (`test-support`) draws its events and kills from the same one: the same seed gives the
+//! same run; written here so the mock needs no extra dependency.
 
 /// SplitMix64: tiny, fast, deterministic for a seed; plenty for choosing faults.
 #[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -20,7 +20,7 @@ impl SplitMix64 {
     }
 
     /// Uniform in `[0, 1)`.
-    pub(crate) fn next_f64(&mut self) -> f64 {
+    pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }

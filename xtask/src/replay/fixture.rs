@@ -8,7 +8,7 @@
 //! ```json
 //! {
 //!   "description": "What this case proves.",
-//!   "config": {"settings": {"page_size": 3}, "secrets": {"user_oauth_token": "xoxp-fixture-token-not-real"}},
+//!   "config": {"settings": {"page_size": 3}, "secrets": {"user_oauth_token": "xoxp-1000000000-2000000000-300000000000-f1c7e5f1c7e5f1c7e5f1c7e5f1c7e5f1"}},
 //!   "state": null,
 //!   "runs": [{
 //!     "now": 1767225600,
@@ -36,7 +36,8 @@ use serde_json::{Map, Value};
 use slack_mock::{ScriptedExchange, ScriptedResponse};
 
 /// The token every fixture carries: the mock accepts it and nothing else does.
-pub const FIXTURE_TOKEN: &str = "xoxp-fixture-token-not-real";
+pub const FIXTURE_TOKEN: &str =
+    "xoxp-1000000000-2000000000-300000000000-f1c7e5f1c7e5f1c7e5f1c7e5f1c7e5f1";
 
 /// The file that makes a folder a case.
 pub const CASE_FILE: &str = "case.json";

@@ -181,20 +181,9 @@ fn render_reply(captured: &Captured) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The reason phrase of the status line the proxy writes (`Status` where the table has none).
 fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
+    slack_mock::reason_phrase(status).unwrap_or("Status")
 }
 
 /// Reads the request head; returns the target and the `Authorization` header.

@@ -53,11 +53,7 @@ pub fn run_case(dir: &Path) -> anyhow::Result<CaseReport> {
 /// it must be a JSON object naming its OCSF class.
 pub fn run_case_as(dir: &Path, format: RecordFormat) -> anyhow::Result<CaseReport> {
     let case = Case::load(dir)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::runtime("replay", 2)?;
     runtime.block_on(replay(dir, &case, format))
 }
 

@@ -1,5 +1,5 @@
 //! Contract layer: the config document `{"settings": …, "secrets": …}`: its generated JSON Schema, and the one
-//! path from raw bytes to a built input.
+//! path from a document to a built input ([`build`]; [`parse`] from raw bytes).
 //!
 //! Order matters and is the contract with the host: the raw document is validated against the
 //! schema **before** it is deserialised (so every violation is reported at once, each with its
@@ -10,11 +10,13 @@
 //! # Secrets from the environment
 //!
 //! A secret named in [`Secrets::FROM_ENVIRONMENT`] and
-//! absent from the document is taken, in this order, from the environment variable
+//! absent from the document is taken by the host's loaders ([`crate::runtime::secret_env`],
+//! before [`build`]), in this order, from the environment variable
 //! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for a
 //! connector `acme-events` with a secret `api_token`, `ACME_EVENTS_API_TOKEN`); from the file named by
 //! `<NAME>_<KEY>_FILE` (Kubernetes secrets mounted as files, Docker secrets); or from
-//! `$CREDENTIALS_DIRECTORY/<key>` (systemd's `LoadCredential=<key>:…`). A trailing newline is
+//! `$CREDENTIALS_DIRECTORY/<key>` (systemd's `LoadCredential=<key>:…`); files are read as every
+//! file the host reads (regular files only, at most 1 MiB). A trailing newline is
 //! dropped. The value then goes through the same validation as one in the document; where it
 //! came from is logged, never the value. A config file that holds secrets and is readable by
 //! its group or others is warned about.
@@ -22,8 +24,6 @@
 //! No message produced here contains a secret: schema errors under `/secrets` are masked, and
 //! every message is scrubbed of the string values found under `secrets` as a second line of
 //! defence.
-
-use std::path::Path;
 
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
@@ -58,76 +58,49 @@ pub fn secret_variable(name: &str, key: &str) -> String {
         .replace('-', "_")
 }
 
-/// Fills the secrets of [`Secrets::FROM_ENVIRONMENT`](crate::contract::input::Secrets::FROM_ENVIRONMENT)
-/// the document lacks from the environment (see the module docs). A file that is named but
-/// cannot be read is a config error naming the variable and the file.
-fn fill_secrets_from_environment<I: Input>(document: &mut Value) -> Result<(), ConfigError> {
-    let keys = <I::Secrets as Secrets>::FROM_ENVIRONMENT;
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let Value::Object(root) = document else {
-        return Ok(());
-    };
-    let secrets = root
-        .entry("secrets")
-        .or_insert_with(|| Value::Object(serde_json::Map::new()));
-    let Value::Object(secrets) = secrets else {
-        return Ok(());
-    };
-    for key in keys {
-        if secrets.contains_key(*key) {
-            continue;
-        }
-        let variable = secret_variable(I::NAME, key);
-        let trim = |s: String| s.trim_end_matches(['\n', '\r']).to_owned();
-        let (value, from) = if let Some(v) = std::env::var_os(&variable) {
-            (trim(v.to_string_lossy().into_owned()), variable.clone())
-        } else if let Some(file) = std::env::var_os(format!("{variable}_FILE")) {
-            let file = std::path::PathBuf::from(file);
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                ConfigError::Invalid(vec![Violation::new(
-                    format!("/secrets/{key}"),
-                    format!(
-                        "{variable}_FILE names {}, which cannot be read: {e}",
-                        file.display()
-                    ),
-                )])
-            })?;
-            (trim(text), file.display().to_string())
-        } else if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
-            let file = Path::new(&dir).join(key);
-            match std::fs::read_to_string(&file) {
-                Ok(text) => (trim(text), file.display().to_string()),
-                Err(_) => continue,
-            }
-        } else {
-            continue;
-        };
-        tracing::info!(message = "Secret taken from the environment.", secret = %key, from = %from);
-        secrets.insert((*key).to_owned(), Value::String(value));
-    }
-    Ok(())
+/// Validates a raw config document and builds the input from it. Secrets come from the
+/// document only: the host's loaders (`runtime::config_file`, the Airbyte front end) also take
+/// them from the environment first.
+pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
+    build::<I>(document(bytes)?)
 }
 
-/// Validates a raw config document and builds the input from it.
-pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
+/// Every non-empty string under `secrets` in `document` (from the document or, once the host
+/// filled them, the environment): the host redacts their exact values, in each of their
+/// [`secret_forms`], from everything it prints once they are known.
+pub fn secrets_of(document: &Value) -> Vec<secrecy::SecretString> {
+    let mut strings = Vec::new();
+    if let Some(s) = document.get("secrets") {
+        collect_strings(s, &mut strings);
+    }
+    strings
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(secrecy::SecretString::from)
+        .collect()
+}
+
+/// The raw bytes of a config document as JSON, or the error saying where they are not.
+pub fn document(bytes: &[u8]) -> Result<Value, ConfigError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         ConfigError::NotJson(format!(
             "the file is not UTF-8 text (invalid byte at offset {})",
             e.valid_up_to()
         ))
     })?;
-    let document: Value = serde_json::from_str(text).map_err(|e| {
+    serde_json::from_str(text).map_err(|e| {
         ConfigError::NotJson(format!(
             "{} at line {}, column {}",
             describe_json_error(&e),
             e.line(),
             e.column()
         ))
-    })?;
-    let mut document = document;
-    fill_secrets_from_environment::<I>(&mut document)?;
+    })
+}
+
+/// Validates a config document (its secrets already filled from wherever the host takes
+/// them) and builds the input from it.
+pub fn build<I: Input>(document: Value) -> Result<I, ConfigError> {
     let scrub = Scrubber::from_document(&document, <I::Secrets as Secrets>::redact);
 
     let violations = validate_against_schema::<I>(&document);
@@ -140,6 +113,57 @@ pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
         ConfigError::Invalid(v) => ConfigError::Invalid(scrub.violations(v)),
         other => other,
     })
+}
+
+/// The shortest secret value scrubbed by its exact value: a shorter one would blank out
+/// ordinary words in every message, and no real credential is that short.
+pub const MIN_SCRUBBED_SECRET_LEN: usize = 4;
+
+/// The forms a secret `value` takes in a message: as it is, JSON-escaped (inside a JSON log
+/// line, once or twice), and URL-encoded (in a query string: percent-encoded with upper- or
+/// lower-case hex, or form-encoded with `+` for a space). Longest first, without repeats, so
+/// that replacing them in order never leaves part of a longer form behind.
+pub fn secret_forms(value: &str) -> Vec<String> {
+    let json = json_escaped(value);
+    let mut forms = vec![
+        value.to_owned(),
+        json_escaped(&json),
+        json,
+        percent_encoded(value, false, true),
+        percent_encoded(value, false, false),
+        percent_encoded(value, true, true),
+    ];
+    forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    forms.dedup();
+    forms
+}
+
+/// `value` as it appears between the quotes of a JSON string.
+fn json_escaped(value: &str) -> String {
+    let quoted = Value::String(value.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// `value` with every byte but the URL's unreserved characters percent-encoded (`form`: a
+/// space becomes `+`, as in `application/x-www-form-urlencoded`).
+fn percent_encoded(value: &str, form: bool, upper: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(value.len() * 3);
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte));
+            }
+            b' ' if form => out.push('+'),
+            _ if upper => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+            _ => {
+                let _ = write!(out, "%{byte:02x}");
+            }
+        }
+    }
+    out
 }
 
 /// Every schema violation of `document`, each located by JSON pointer.
@@ -250,8 +274,14 @@ impl Scrubber {
         if let Some(s) = document.get("secrets") {
             collect_strings(s, &mut secrets);
         }
-        secrets.retain(|s| s.len() >= 4);
-        Scrubber { secrets, redact }
+        secrets.retain(|s| s.len() >= MIN_SCRUBBED_SECRET_LEN);
+        let mut forms: Vec<String> = secrets.iter().flat_map(|s| secret_forms(s)).collect();
+        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        forms.dedup();
+        Scrubber {
+            secrets: forms,
+            redact,
+        }
     }
 
     fn text(&self, message: &str) -> String {

@@ -96,7 +96,8 @@ pub trait Secrets:
     /// `text` with every credential-shaped string the connector recognises replaced (a token
     /// pasted into a URL or a setting, which no exact-value scrub can know), or `None` when
     /// there is none. The host applies it to every message, log line and status it prints
-    /// ([`crate::runtime::redact`]); records are never touched. Default: nothing is recognised.
+    /// ([`crate::runtime::redact`]), after replacing the exact values found under `secrets`;
+    /// records are never touched. Default: nothing is recognised.
     fn redact(text: &str) -> Option<String> {
         let _ = text;
         None

@@ -126,6 +126,7 @@ pub fn command<I: Input>(version: &'static str) -> clap::Command {
 
 /// Runs the connector's command line. Call it from `main` and return its exit code.
 pub fn run<I: Input>(version: &'static str) -> ExitCode {
+    let unprotected = launch::protect::<I::Secrets>(report_panic::<I>);
     let parsed = command::<I>(version)
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches));
@@ -133,8 +134,8 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error::<I>(&e),
     };
-    crate::runtime::redact::install::<I::Secrets>();
     logging::init(cli.log_format);
+    crate::runtime::core_dumps::warn_about(&unprotected);
     let runtime = match launch::runtime() {
         Ok(rt) => rt,
         Err(message) => return fail::<I>(ErrorKind::Fatal, &message),
@@ -320,7 +321,26 @@ fn usage_error<I: Input>(error: &clap::Error) -> ExitCode {
         Kind::DisplayHelp | Kind::DisplayVersion | Kind::DisplayHelpOnMissingArgumentOrSubcommand
     ) || !json_logs_requested()
     {
-        let _ = error.print();
+        // As `error.print()` would, but redacted: the refused argument may be a token.
+        let rendered = error.render();
+        let to_stderr = error.use_stderr();
+        let styled = if to_stderr {
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+        } else {
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+        };
+        let text = if styled {
+            rendered.ansi().to_string()
+        } else {
+            rendered.to_string()
+        };
+        let text = crate::runtime::redact::text(&text);
+        let _ = if to_stderr {
+            std::io::stderr().lock().write_all(text.as_bytes())
+        } else {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        };
         return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
     }
     logging::init(LogFormat::Json);
@@ -332,6 +352,21 @@ fn usage_error<I: Input>(error: &clap::Error) -> ExitCode {
         .collect::<Vec<_>>()
         .join(" ");
     fail::<I>(ErrorKind::Config, message.trim_start_matches("error: "))
+}
+
+/// The panic hook's report ([`launch::protect`]): the redacted message as the run's last log
+/// line, JSON when the logs are.
+fn report_panic<I: Input>(message: &str) {
+    if logging::is_json() {
+        tracing::error!(message = %message, kind = "panic");
+    } else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: error: {}",
+            I::NAME,
+            crate::contract::error::printable(message)
+        );
+    }
 }
 
 /// Whether the command line or the environment asks for JSON logs (read before clap could

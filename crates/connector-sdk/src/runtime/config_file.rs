@@ -1,7 +1,9 @@
 //! Runtime layer: the config file an operator names (`--config FILE`), read with the same care
 //! as every other file the host opens ([`crate::runtime::file`]: a regular file, under a cap),
-//! then handed to the contract's one path from bytes to a built input
-//! ([`crate::contract::config::parse`]).
+//! its missing secrets taken from the environment ([`crate::runtime::secret_env`]), then handed
+//! to the contract's one path to a built input ([`crate::contract::config::build`]). The secrets it holds are
+//! registered for redaction ([`crate::runtime::redact::register_secrets`]) before the input is
+//! built, so whatever is logged from then on is scrubbed of them.
 
 use std::path::Path;
 
@@ -20,8 +22,11 @@ pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
     };
     let bytes = file::read_regular(path, file::MAX_CONFIG_BYTES, "config")
         .map_err(|e| unreadable(e.to_string()))?;
+    let mut document = config::document(&bytes)?;
+    crate::runtime::secret_env::fill::<I>(&mut document)?;
+    crate::runtime::redact::register_secrets(&config::secrets_of(&document));
     warn_if_secrets_are_exposed(path, &bytes);
-    config::parse::<I>(&bytes)
+    config::build::<I>(document)
 }
 
 /// Warns when the config file at `path` holds a secret and its group or others may read it.

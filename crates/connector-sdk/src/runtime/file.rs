@@ -1,4 +1,4 @@
-//! Runtime layer: the files an operator names (config, state, catalog), read and written without trusting
+//! Runtime layer: the files an operator names (config, state, catalog, secret files), read and written without trusting
 //! what sits at the path.
 //!
 //! - **Reads** take only a regular file, up to a cap: the file is opened without blocking (a
@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 /// The largest config file read (a config is a few hundred bytes).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// The largest secret file read (`…_TOKEN_FILE`, `$CREDENTIALS_DIRECTORY/<key>`: a token is
+/// tens of bytes).
+pub const MAX_SECRET_FILE_BYTES: u64 = 1 << 20;
 /// The largest state file read (ids of one late-arrival window: a busy organization's state is
 /// a few megabytes at most).
 pub const MAX_STATE_BYTES: u64 = 64 << 20;

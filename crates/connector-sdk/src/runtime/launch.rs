@@ -1,4 +1,5 @@
-//! Runtime layer: what both front ends do around a run, written once: the async runtime, the
+//! Runtime layer: what both front ends do around a run, written once: the protection of the
+//! secret that comes before anything else ([`protect`]), the async runtime, the
 //! signals (the first SIGINT/SIGTERM stops gracefully, a second exits at once, SIGHUP reopens
 //! the output file), and the summary a `read` logs when it ends.
 
@@ -6,7 +7,20 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::contract::input::Secrets;
 use crate::runtime::host::ReadSummary;
+use crate::runtime::{core_dumps, redact};
+
+/// The first thing a front end does, before it parses its command line: installs `K`'s
+/// redaction (so even a usage error quoting a stray argument is scrubbed), a panic hook that
+/// reports the redacted panic message through `report_panic` (the front end's framing), and
+/// turns core dumps off ([`core_dumps::disable`]). Returns what could not be turned off, for
+/// [`core_dumps::warn_about`] once logging is up.
+pub fn protect<K: Secrets>(report_panic: fn(&str)) -> Vec<String> {
+    redact::install::<K>();
+    redact::install_panic_hook(report_panic);
+    core_dumps::disable()
+}
 
 /// The async runtime a front end runs a command on (two worker threads), or the message of the
 /// fatal error to report when it cannot start.

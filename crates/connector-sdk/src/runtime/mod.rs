@@ -9,10 +9,13 @@
 //! - [`metrics`]: the Prometheus registry (the host's families and the input's declared
 //!   instruments), `/metrics` and `/healthz`.
 //! - [`launch`]: the async runtime, signals and the read summary, once for both front ends.
-//! - [`config_file`], [`file`](mod@file): the files an operator names, read without trusting them.
-//! - [`logging`], [`redact`]: logs on stderr, and the scrub of secrets from everything printed.
+//! - [`config_file`], [`file`](mod@file): the files an operator names, read without trusting them;
+//!   [`secret_env`]: the secrets the environment gives.
+//! - [`logging`], [`redact`]: logs on stderr, and the scrub of secrets from everything printed;
+//!   [`core_dumps`]: none, so the token never lands on disk from a crash.
 
 pub mod config_file;
+pub mod core_dumps;
 pub mod file;
 pub mod host;
 pub mod launch;
@@ -21,5 +24,6 @@ pub mod metrics;
 pub mod output;
 pub mod output_file;
 pub mod redact;
+pub mod secret_env;
 pub mod state;
 pub mod status;

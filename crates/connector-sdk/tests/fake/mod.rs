@@ -5,7 +5,11 @@
 //! It "reads" records `{"n": 0} … {"n": records-1}` in batches of `batch`, and its state is the
 //! next `n` to read. Settings make it misbehave on purpose: refuse its token (`auth_fail`), fail
 //! after some batches (`fail_after`, with `fail_kind`), or stop and wait after some batches
-//! (`pause_after`) so that a test can kill it at a known point.
+//! (`pause_after`) so that a test can kill it at a known point. At `check` it can fail with any
+//! message (`check_fails_with`), panic (`check_panics_with`: the one way to make a connector
+//! panic on purpose, for the front ends' panic hook; no shipped binary has such a trigger, since
+//! the fake exists only in this test binary), or say whether it may dump core
+//! (`check_reports_core_dumps`).
 
 use std::time::Duration;
 
@@ -40,6 +44,16 @@ pub struct FakeSettings {
     /// After emitting this many batches in one run, wait until stopped (to be killed there).
     #[serde(default)]
     pub pause_after: Option<u64>,
+    /// `check` fails (fatal) with this message, as a source's error might quote anything.
+    #[serde(default)]
+    pub check_fails_with: Option<String>,
+    /// `check` panics with this message: the only way to make a connector panic on purpose, for
+    /// the front ends' panic hook; the fake exists only in the SDK's tests.
+    #[serde(default)]
+    pub check_panics_with: Option<String>,
+    /// `check`'s answer also says, from inside the process, whether it may dump core.
+    #[serde(default)]
+    pub check_reports_core_dumps: bool,
 }
 
 fn default_batch() -> u64 {
@@ -117,10 +131,17 @@ impl Input for Fake {
         if self.settings.auth_fail {
             return Err(InputError::auth("the fake source refused the token"));
         }
-        Ok(format!(
-            "the fake source holds {} records",
-            self.settings.records
-        ))
+        if let Some(message) = &self.settings.check_fails_with {
+            return Err(InputError::fatal(message.clone()));
+        }
+        if let Some(message) = &self.settings.check_panics_with {
+            panic!("{message}");
+        }
+        let mut answer = format!("the fake source holds {} records", self.settings.records);
+        if self.settings.check_reports_core_dumps {
+            answer.push_str(&core_dumps());
+        }
+        Ok(answer)
     }
 
     async fn read(&self, state: FakeState, cx: &ReadContext<FakeState>) -> Result<(), InputError> {
@@ -198,4 +219,21 @@ impl Input for Fake {
             json: serde_json::json!({"next": state.next}),
         }
     }
+}
+
+/// `; dumpable: …; core limit: soft/hard` as this process sees itself.
+#[cfg(target_os = "linux")]
+fn core_dumps() -> String {
+    let dumpable = rustix::process::dumpable_behavior()
+        .map_or_else(|e| format!("unknown ({e})"), |d| format!("{d:?}"));
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Core);
+    format!(
+        "; dumpable: {dumpable}; core limit: {:?}/{:?}",
+        limit.current, limit.maximum
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn core_dumps() -> String {
+    String::new()
 }

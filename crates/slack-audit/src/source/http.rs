@@ -22,12 +22,13 @@
 //! Past a cap the request is a transient error that names the cap and how far the response got;
 //! the retry layer tries again, and the checkpoint does not move.
 //!
-//! **Trust and proxies** ([`super::tls`]): the bundled web roots, the system trust store and the
-//! configured CA bundle; a certificate that cannot be verified is `FetchError::Certificate`,
-//! named plainly (issuer, usual cause, the setting that fixes it), never retried. Proxies come
-//! from `settings.proxy_url`, else `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`; HTTPS goes through them
-//! in a CONNECT tunnel (the token stays inside TLS), and a loopback `http` base URL never goes
-//! through a proxy (the token would be in clear).
+//! **Trust and proxies** ([`super::tls`], [`super::network`]): the bundled web roots, the
+//! system trust store and the CA bundle the operator allows; a certificate that cannot be
+//! verified is `FetchError::Certificate`, named plainly (issuer, usual cause, the setting that
+//! fixes it), never retried. The route (a proxy or none) is decided from the parsed base URL by
+//! [`super::network::route`]: HTTPS goes through a proxy in a CONNECT tunnel (the token stays
+//! inside TLS), and a loopback `http` base URL never goes through one (the token would be in
+//! clear). `check`'s answer says what was trusted beyond the defaults and which proxy was used.
 //!
 //! Messages name the host, never the whole URL.
 //!
@@ -43,6 +44,7 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
 use tokio::time::Instant;
 
+use super::network::{ProxyEnv, Said};
 use super::{CursorHint, FetchError, LogsQuery, PageSource};
 use crate::page::{Page, PageError, peek_next_cursor};
 use crate::settings::Network;
@@ -77,6 +79,8 @@ pub struct HttpSource {
     authorization: HeaderValue,
     timeout: Duration,
     metrics: std::sync::Arc<dyn super::RequestObserver>,
+    /// The extra CAs and the proxy, for `check`'s answer.
+    said: Said,
 }
 
 impl std::fmt::Debug for HttpSource {
@@ -89,17 +93,27 @@ impl std::fmt::Debug for HttpSource {
 }
 
 impl HttpSource {
-    /// A client for `base_url` (such as `https://api.slack.com`) with `token`, trusting and
-    /// going through what `network` says.
+    /// A client for `base_url` (the checked, parsed `api_base_url`, such as
+    /// `https://api.slack.com/`) with `token`, trusting and going through what `network` and
+    /// the proxy variables of this process's environment say.
     pub fn new(
-        base_url: &str,
+        base_url: &url::Url,
         token: &SecretString,
         timeout: Duration,
         network: &Network,
     ) -> Result<HttpSource, FetchError> {
-        let tls = super::tls::client_config(&network.extra_roots).map_err(FetchError::Config)?;
+        let extra_roots: Vec<_> = network
+            .extra_roots
+            .iter()
+            .map(|ca| ca.der.clone())
+            .collect();
+        let tls = super::tls::client_config(&extra_roots).map_err(FetchError::Config)?;
         let builder = reqwest::Client::builder().use_preconfigured_tls(tls);
-        let builder = route(builder, base_url, network)?;
+        let (builder, said) =
+            super::network::configure(builder, base_url, network, &ProxyEnv::from_process())?;
+        let logs_url = base_url
+            .join("audit/v1/logs")
+            .map_err(|e| FetchError::Config(format!("settings.api_base_url: {e}")))?;
         let http = builder
             .user_agent(USER_AGENT)
             .timeout(timeout + BACKSTOP)
@@ -120,10 +134,11 @@ impl HttpSource {
         Ok(HttpSource {
             http,
             spare_bodies: std::sync::Mutex::default(),
-            logs_url: format!("{base_url}/audit/v1/logs"),
+            logs_url: logs_url.into(),
             authorization,
             timeout,
             metrics: std::sync::Arc::new(()),
+            said,
         })
     }
 
@@ -348,7 +363,7 @@ impl PageSource for HttpSource {
 
     async fn probe(&self) -> Result<String, FetchError> {
         let page = self.get(&[("limit", "1".to_owned())], None).await?;
-        Ok(format!(
+        let mut answer = format!(
             "Slack accepted the token and returned the audit log ({} entr{} on a one-entry probe)",
             page.entries().len(),
             if page.entries().len() == 1 {
@@ -356,54 +371,12 @@ impl PageSource for HttpSource {
             } else {
                 "ies"
             }
-        ))
-    }
-}
-
-/// Which proxy, if any, requests to `base_url` go through: none for `http` (only ever loopback:
-/// a proxy would see the token in clear), `network.proxy` (with `NO_PROXY`), else reqwest's
-/// reading of `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`. Logs the choice, host and port only.
-fn route(
-    builder: reqwest::ClientBuilder,
-    base_url: &str,
-    network: &Network,
-) -> Result<reqwest::ClientBuilder, FetchError> {
-    if base_url.starts_with("http:") {
-        return Ok(builder.no_proxy());
-    }
-    if let Some(proxy) = &network.proxy {
-        tracing::info!(
-            message = "Requests to Slack go through the proxy of settings.proxy_url (HTTPS tunnelled with CONNECT).",
-            proxy = %host_port(proxy),
         );
-        let proxy = reqwest::Proxy::all(proxy.as_str())
-            .map_err(|e| FetchError::Config(format!("settings.proxy_url cannot be used: {e}")))?
-            .no_proxy(reqwest::NoProxy::from_env());
-        return Ok(builder.proxy(proxy));
-    }
-    for name in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
-        if let Some(url) = std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .and_then(|v| url::Url::parse(&v).ok())
-        {
-            tracing::info!(
-                message = "Requests to Slack go through the proxy of the environment (HTTPS tunnelled with CONNECT), unless NO_PROXY names the host.",
-                variable = name,
-                proxy = %host_port(&url),
-            );
-            break;
+        if let Some(said) = self.said.sentence() {
+            answer.push_str("; ");
+            answer.push_str(&said);
         }
-    }
-    Ok(builder)
-}
-
-/// `host:port` of a URL, for logs (never its credentials).
-fn host_port(url: &url::Url) -> String {
-    match (url.host_str(), url.port_or_known_default()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_owned(),
-        _ => String::new(),
+        Ok(answer)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::page::Page;
 
 pub mod ahead;
 pub mod http;
+pub mod network;
 pub mod resilient;
 pub mod synthetic;
 pub mod tls;

@@ -2,7 +2,8 @@
 //!
 //! **Trust**: the bundled web roots (so a container without a CA bundle works), the system's
 //! trust store (`/etc/ssl/certs`, or `SSL_CERT_FILE`/`SSL_CERT_DIR`: where a company installs
-//! its proxy's CA), and the certificates of `settings.ca_bundle_file` / `ca_bundle_pem`.
+//! its proxy's CA), and the certificates of `settings.ca_bundle_file` / `ca_bundle_pem` (where
+//! the operator allows them; [`ca_identity`] names each for the log).
 //!
 //! **Refusal**: the usual verifier (webpki) decides; [`NamingVerifier`] only wraps its refusal
 //! with the issuer of the certificate it refused, so that [`refused_certificate`] can say
@@ -127,6 +128,40 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// Who a CA certificate says it is, for the log and `check`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaIdentity {
+    /// The subject's distinguished name (RFC 4514), at most 200 characters; `(unreadable)`
+    /// when the certificate cannot be decoded.
+    pub subject: String,
+    /// The SHA-256 of the certificate's DER as `openssl x509 -noout -fingerprint -sha256`
+    /// prints it (`97:AA:…`), to compare with the CA the operator meant.
+    pub sha256: String,
+}
+
+/// The subject and SHA-256 fingerprint of `cert`.
+pub fn ca_identity(cert: &CertificateDer<'_>) -> CaIdentity {
+    use x509_cert::der::Decode;
+    let subject = x509_cert::Certificate::from_der(cert.as_ref())
+        .map(|c| {
+            c.tbs_certificate
+                .subject
+                .to_string()
+                .chars()
+                .take(200)
+                .collect()
+        })
+        .unwrap_or_else(|_| "(unreadable)".to_owned());
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+    let sha256 = digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    CaIdentity { subject, sha256 }
+}
+
 /// The issuer's distinguished name (RFC 4514), at most 200 characters.
 fn issuer_of(cert: &CertificateDer<'_>) -> Option<String> {
     use x509_cert::der::Decode;
@@ -145,7 +180,7 @@ pub fn refused_certificate(
     let issued_by = issuer
         .map(|i| format!(", issued by `{i}`"))
         .unwrap_or_default();
-    let fix = "Behind a corporate network, a TLS-inspecting proxy that re-signs traffic with its own CA is the usual cause: add that CA's certificate (PEM) with settings.ca_bundle_file (a path) or settings.ca_bundle_pem (the PEM text, for pipeline hosts), or install it in the system trust store";
+    let fix = "Behind a corporate network, a TLS-inspecting proxy that re-signs traffic with its own CA is the usual cause: install that CA's certificate (PEM) in the system trust store, or, where the operator allows CAs from the settings (SLACK_AUDIT_ALLOW_SETTINGS_CA=1), give it in settings.ca_bundle_file (a path) or settings.ca_bundle_pem (the PEM text, for pipeline hosts)";
     let message = match &reason {
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             format!(

@@ -2,7 +2,9 @@
 //! message naming what is wrong (`tests/configs/expected.json`: for each file, the fragments the
 //! message must hold, the JSON pointer with its colon and the words for the problem, so that an
 //! unrelated message naming the same field does not pass), nothing is written, and the token
-//! appears nowhere. Plus the cases a file cannot hold: a directory, a missing file.
+//! appears nowhere. An entry may instead be `{"env": {…}, "fragments": […]}`: the case runs with
+//! those environment variables (an operator's opt-in the file alone cannot give). Plus the cases
+//! a file cannot hold: a directory, a missing file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,38 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
 }
 
+/// What `expected.json` says of one file: the fragments, with the environment to run it in.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Expectation {
+    Fragments(Vec<String>),
+    WithEnv {
+        env: BTreeMap<String, String>,
+        fragments: Vec<String>,
+    },
+}
+
+impl Expectation {
+    fn fragments(&self) -> &[String] {
+        match self {
+            Expectation::Fragments(f) | Expectation::WithEnv { fragments: f, .. } => f,
+        }
+    }
+    fn env(&self) -> Vec<(&str, &str)> {
+        match self {
+            Expectation::Fragments(_) => Vec::new(),
+            Expectation::WithEnv { env, .. } => {
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+            }
+        }
+    }
+}
+
 async fn assert_refused(config: &Path, expected: &[String]) {
+    assert_refused_in(config, expected, &[]).await;
+}
+
+async fn assert_refused_in(config: &Path, expected: &[String], env: &[(&str, &str)]) {
     let work = Workdir::new();
     for args in [
         vec![
@@ -25,7 +58,9 @@ async fn assert_refused(config: &Path, expected: &[String]) {
         ],
         vec!["check", "--config", config.to_str().unwrap()],
     ] {
-        let out = run_binary(&args, &[("RUST_LOG", "trace")]).await;
+        let mut envs = vec![("RUST_LOG", "trace")];
+        envs.extend_from_slice(env);
+        let out = run_binary(&args, &envs).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         let name = config.display();
         assert_eq!(out.status.code(), Some(2), "{name} ({}): {stderr}", args[0]);
@@ -56,7 +91,7 @@ async fn assert_refused(config: &Path, expected: &[String]) {
 
 #[tokio::test]
 async fn every_bad_config_is_refused_with_exit_2_naming_the_field() {
-    let expected: BTreeMap<String, Vec<String>> =
+    let expected: BTreeMap<String, Expectation> =
         serde_json::from_slice(&std::fs::read(corpus_dir().join("expected.json")).unwrap())
             .unwrap();
     let files: Vec<_> = std::fs::read_dir(corpus_dir().join("bad"))
@@ -70,12 +105,17 @@ async fn every_bad_config_is_refused_with_exit_2_naming_the_field() {
             "{file} has no expectation in expected.json"
         );
     }
-    for (file, fragments) in &expected {
+    for (file, expectation) in &expected {
         assert!(
-            fragments.len() >= 2,
+            expectation.fragments().len() >= 2,
             "{file}: name the field and the problem"
         );
-        assert_refused(&corpus_dir().join("bad").join(file), fragments).await;
+        assert_refused_in(
+            &corpus_dir().join("bad").join(file),
+            expectation.fragments(),
+            &expectation.env(),
+        )
+        .await;
     }
 }
 

@@ -167,3 +167,287 @@ async fn a_config_holding_a_token_that_others_may_read_is_warned_about() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("other users may read it"), "{stderr}");
 }
+
+/// Runs `binary` like [`run`], failing the test (not hanging it) if it does not end.
+async fn run_bounded(
+    binary: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    tokio::time::timeout(std::time::Duration::from_secs(60), run(binary, args, envs))
+        .await
+        .unwrap_or_else(|_| panic!("{args:?} {envs:?} hung"))
+}
+
+fn fifo(path: &Path) {
+    nix::unistd::mkfifo(
+        path,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+}
+
+/// A sparse file one byte over `cap`: made at once, refused from its size.
+fn over(path: &Path, cap: u64) {
+    std::fs::File::create(path)
+        .unwrap()
+        .set_len(cap + 1)
+        .unwrap();
+}
+
+/// Every file the environment names for the token (`…_TOKEN_FILE`, `$CREDENTIALS_DIRECTORY/…`)
+/// is read as the config is: a FIFO, `/dev/zero` or a file over 1 MiB is refused at once with
+/// the file named and what is wrong, by both binaries (never waited on, never read until memory
+/// runs out).
+#[tokio::test]
+async fn a_token_file_that_is_a_fifo_a_device_or_too_large_is_refused_at_once() {
+    let work = Workdir::new();
+    let dir = work.dir.path();
+    let config = work.write_config(&json!({
+        "settings": {"api_base_url": "http://127.0.0.1:9", "max_retries": 0}
+    }));
+    let config = config.to_str().unwrap();
+    let pipe = dir.join("pipe");
+    fifo(&pipe);
+    let big = dir.join("big");
+    over(&big, 1 << 20);
+    let credentials = |name: &str| {
+        let d = dir.join(name);
+        std::fs::create_dir(&d).unwrap();
+        d.join("user_oauth_token")
+    };
+    let fifo_credentials = credentials("fifo-credentials");
+    fifo(&fifo_credentials);
+    let big_credentials = credentials("big-credentials");
+    over(&big_credentials, 1 << 20);
+    let fifo_dir = fifo_credentials.parent().unwrap().to_str().unwrap();
+    let big_dir = big_credentials.parent().unwrap().to_str().unwrap();
+    let (pipe, big) = (pipe.to_str().unwrap(), big.to_str().unwrap());
+    let file = "SLACK_AUDIT_USER_OAUTH_TOKEN_FILE";
+    let cases: [(&str, &str, String, &str); 5] = [
+        (
+            file,
+            pipe,
+            pipe.to_owned(),
+            "it is not a regular file (it is a FIFO)",
+        ),
+        (
+            file,
+            "/dev/zero",
+            "/dev/zero".to_owned(),
+            "it is not a regular file (it is a character device)",
+        ),
+        (
+            file,
+            big,
+            big.to_owned(),
+            "it is larger than the cap of 1 MiB for a secret file (1048577 bytes)",
+        ),
+        (
+            "CREDENTIALS_DIRECTORY",
+            fifo_dir,
+            fifo_credentials.display().to_string(),
+            "it is not a regular file (it is a FIFO)",
+        ),
+        (
+            "CREDENTIALS_DIRECTORY",
+            big_dir,
+            big_credentials.display().to_string(),
+            "it is larger than the cap of 1 MiB for a secret file",
+        ),
+    ];
+    for (variable, value, named, wrong) in cases {
+        let envs = [(variable, value)];
+        let (code, stdout, stderr) =
+            run_bounded(binary(), &["check", "--config", config], &envs).await;
+        assert_eq!(code, Some(2), "{variable}={value}: {stderr}");
+        assert!(stdout.is_empty(), "{variable}={value}: {stdout}");
+        assert!(
+            stderr.contains(&named) && stderr.contains(wrong),
+            "{variable}={value}: {named:?} and {wrong:?} not in {stderr}"
+        );
+        let (code, stdout, _) =
+            run_bounded(source_binary(), &["check", "--config", config], &envs).await;
+        assert_eq!(code, Some(0), "{variable}={value} (Airbyte): {stdout}");
+        let status = stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|m| m["type"] == "CONNECTION_STATUS")
+            .unwrap_or_else(|| panic!("no CONNECTION_STATUS in {stdout}"));
+        assert_eq!(status["connectionStatus"]["status"], "FAILED", "{status}");
+        let message = status["connectionStatus"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&named) && message.contains(wrong),
+            "{variable}={value} (Airbyte): {message}"
+        );
+    }
+}
+
+/// The Airbyte front end's `--config`, `--catalog` and `--state` are read as every file is:
+/// a FIFO, `/dev/zero` or a file over the cap (1 MiB for the config, 16 MiB for the catalog,
+/// 64 MiB for the state) is refused at once with an error `TRACE` (or, at `check`, a failed
+/// `CONNECTION_STATUS`) naming the file and what is wrong.
+#[tokio::test]
+async fn an_airbyte_config_catalog_or_state_that_is_a_fifo_a_device_or_too_large_is_refused_at_once()
+ {
+    let work = Workdir::new();
+    let dir = work.dir.path();
+    let config = work.write_config(&json!({"settings": {"use_synthetic_data": true}}));
+    let catalog = dir.join("catalog.json");
+    std::fs::write(
+        &catalog,
+        json!({"streams": [{"stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+            "sync_mode": "incremental", "destination_sync_mode": "append"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let pipe = dir.join("pipe");
+    fifo(&pipe);
+    let (big_config, big_catalog, big_state) = (
+        dir.join("big-config"),
+        dir.join("big-catalog"),
+        dir.join("big-state"),
+    );
+    over(&big_config, 1 << 20);
+    over(&big_catalog, 16 << 20);
+    over(&big_state, 64 << 20);
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let (config, catalog, pipe) = (s(&config), s(&catalog), s(&pipe));
+    let fifo_error = "it is not a regular file (it is a FIFO)";
+    let device_error = "it is not a regular file (it is a character device)";
+    let cases: Vec<(Vec<String>, String, &str)> = vec![
+        (
+            vec!["check".into(), "--config".into(), pipe.clone()],
+            pipe.clone(),
+            fifo_error,
+        ),
+        (
+            vec!["check".into(), "--config".into(), "/dev/zero".into()],
+            "/dev/zero".into(),
+            device_error,
+        ),
+        (
+            vec!["check".into(), "--config".into(), s(&big_config)],
+            s(&big_config),
+            "cap of 1 MiB for a config file",
+        ),
+        (
+            vec!["discover".into(), "--config".into(), pipe.clone()],
+            pipe.clone(),
+            fifo_error,
+        ),
+        (
+            vec![
+                "read".into(),
+                "--config".into(),
+                "/dev/zero".into(),
+                "--catalog".into(),
+                catalog.clone(),
+            ],
+            "/dev/zero".into(),
+            device_error,
+        ),
+        (
+            vec![
+                "read".into(),
+                "--config".into(),
+                config.clone(),
+                "--catalog".into(),
+                pipe.clone(),
+            ],
+            pipe.clone(),
+            fifo_error,
+        ),
+        (
+            vec![
+                "read".into(),
+                "--config".into(),
+                config.clone(),
+                "--catalog".into(),
+                "/dev/zero".into(),
+            ],
+            "/dev/zero".into(),
+            device_error,
+        ),
+        (
+            vec![
+                "read".into(),
+                "--config".into(),
+                config.clone(),
+                "--catalog".into(),
+                s(&big_catalog),
+            ],
+            s(&big_catalog),
+            "cap of 16 MiB for a catalog file",
+        ),
+        (
+            vec![
+                "read".into(),
+                "--config".into(),
+                config.clone(),
+                "--catalog".into(),
+                catalog.clone(),
+                "--state".into(),
+                pipe.clone(),
+            ],
+            pipe.clone(),
+            fifo_error,
+        ),
+        (
+            vec![
+                "read".into(),
+                "--config".into(),
+                config.clone(),
+                "--catalog".into(),
+                catalog.clone(),
+                "--state".into(),
+                "/dev/zero".into(),
+            ],
+            "/dev/zero".into(),
+            device_error,
+        ),
+        (
+            vec![
+                "read".into(),
+                "--config".into(),
+                config.clone(),
+                "--catalog".into(),
+                catalog.clone(),
+                "--state".into(),
+                s(&big_state),
+            ],
+            s(&big_state),
+            "cap of 64 MiB for a state file",
+        ),
+    ];
+    for (args, named, wrong) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = run_bounded(source_binary(), &args, &[]).await;
+        let messages: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{args:?}: not JSON: {l}")))
+            .collect();
+        let answer = messages
+            .iter()
+            .rev()
+            .find_map(|m| {
+                m["trace"]["error"]["message"]
+                    .as_str()
+                    .or(m["connectionStatus"]["message"].as_str())
+            })
+            .unwrap_or_else(|| panic!("{args:?}: no error in {stdout}{stderr}"));
+        assert!(
+            answer.contains(&named) && answer.contains(wrong),
+            "{args:?}: {named:?} and {wrong:?} not in {answer}"
+        );
+        assert!(
+            !stdout.contains("\"RECORD\""),
+            "{args:?}: records were read"
+        );
+        if args[0] == "check" {
+            assert_eq!(code, Some(0), "{args:?}: {stdout}");
+        } else {
+            assert_ne!(code, Some(0), "{args:?}: {stdout}");
+        }
+    }
+}

@@ -15,7 +15,7 @@ fn assert_clean(what: &str, text: &str) {
     assert!(!text.contains(TOKEN), "{what} contains the token:\n{text}");
     // Not even a recognisable part of it.
     assert!(
-        !text.contains("sekrit-test-token"),
+        !text.contains("5ec7e75ec7e7d0a07"),
         "{what} contains part of the token:\n{text}"
     );
 }
@@ -219,5 +219,208 @@ async fn metrics_health_and_status_never_show_the_token() {
     );
     for body in &bodies {
         assert_clean("a metrics, health or status answer", body);
+    }
+}
+
+async fn run_with(
+    binary: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(args)
+        .env_remove("LOG_FORMAT")
+        .env("RUST_LOG", "trace")
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A token typed where the command line does not take it (a stray argument, a subcommand, an
+/// option's value) is in no byte of either binary's output: redaction is installed before the
+/// command line is parsed, so clap's usage error is scrubbed in text and JSON logs and in the
+/// Airbyte `TRACE`.
+#[tokio::test]
+async fn a_token_given_as_a_stray_argument_is_in_no_usage_error() {
+    let work = Workdir::new();
+    let config = work.write_config(&json!({"settings": {"use_synthetic_data": true}}));
+    let config = config.to_str().unwrap();
+    let state = work.state();
+    let state = state.to_str().unwrap();
+    let native: Vec<Vec<&str>> = vec![
+        vec!["check", "--config", config, TOKEN],
+        vec![TOKEN],
+        vec!["check", TOKEN],
+        vec![
+            "read",
+            "--config",
+            config,
+            "--state",
+            state,
+            "--follow",
+            "--poll-interval",
+            TOKEN,
+        ],
+        vec!["status", "--state", state, "--json", TOKEN],
+        vec!["check", "--config", TOKEN],
+    ];
+    for args in &native {
+        for (how, args, envs) in [
+            ("text", args.clone(), vec![]),
+            (
+                "--log-format json",
+                [&["--log-format", "json"][..], args].concat(),
+                vec![],
+            ),
+            (
+                "LOG_FORMAT=json",
+                args.clone(),
+                vec![("LOG_FORMAT", "json")],
+            ),
+        ] {
+            let (code, stdout, stderr) = run_with(binary(), &args, &envs).await;
+            assert_eq!(code, Some(2), "{how} {args:?}: {stderr}");
+            assert_clean(&format!("stdout of {how} {args:?}"), &stdout);
+            assert_clean(&format!("stderr of {how} {args:?}"), &stderr);
+            assert!(
+                stderr.contains("xoxp-[redacted]"),
+                "{how} {args:?}: {stderr}"
+            );
+            if how != "text" {
+                for line in stderr.lines() {
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .unwrap_or_else(|_| panic!("{how} {args:?}: not JSON: {line}"));
+                }
+            }
+        }
+    }
+    // Usage errors exit 2; a config that cannot be read is a failed check (exit 0).
+    let airbyte: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["check", "--config", config, TOKEN], 2),
+        (vec![TOKEN], 2),
+        (vec!["discover", TOKEN], 2),
+        (
+            vec!["read", "--config", config, "--catalog", config, TOKEN],
+            2,
+        ),
+        (vec!["check", "--config", TOKEN], 0),
+    ];
+    for (args, expected) in &airbyte {
+        let (code, stdout, stderr) =
+            run_with(env!("CARGO_BIN_EXE_source-slack-audit"), args, &[]).await;
+        assert_eq!(code, Some(*expected), "{args:?}: {stdout}");
+        assert_clean(&format!("stdout of Airbyte {args:?}"), &stdout);
+        assert_clean(&format!("stderr of Airbyte {args:?}"), &stderr);
+        assert!(stdout.contains("xoxp-[redacted]"), "{args:?}: {stdout}");
+    }
+}
+
+/// Both binaries, while they run, may write no core file: the soft and hard `RLIMIT_CORE` of
+/// a running read are 0 (seen in `/proc/<pid>/limits`), whatever limit they were started with,
+/// and the process is not dumpable (the kernel then gives its `/proc/<pid>` entries to root
+/// instead of the user it runs as; run as `nobody` when the test runs as root, so that the two
+/// differ).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_running_read_of_either_binary_may_write_no_core_file() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use tokio::io::AsyncBufReadExt;
+    let work = Workdir::new();
+    let as_root = std::fs::metadata(work.dir.path()).unwrap().uid() == 0;
+    // `nobody` reads the config and keeps its state here.
+    std::fs::set_permissions(work.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let config = work.write_config(&json!({"settings": {
+        "use_synthetic_data": true,
+        "backfill_start_time": "24h",
+        "synthetic_events_per_hour": 20000,
+    }}));
+    let catalog = work.dir.path().join("catalog.json");
+    std::fs::write(
+        &catalog,
+        json!({"streams": [{"stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+            "sync_mode": "incremental", "destination_sync_mode": "append"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let state = work.state();
+    let runs: [(&str, Vec<&str>); 2] = [
+        (
+            binary(),
+            vec![
+                "read",
+                "--config",
+                config,
+                "--state",
+                state.to_str().unwrap(),
+            ],
+        ),
+        (
+            env!("CARGO_BIN_EXE_source-slack-audit"),
+            vec![
+                "read",
+                "--config",
+                config,
+                "--catalog",
+                catalog.to_str().unwrap(),
+            ],
+        ),
+    ];
+    for (binary, args) in runs {
+        // Started with core dumps allowed as far as the parent may allow them.
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg("ulimit -c \"$(ulimit -H -c)\" && exec \"$0\" \"$@\"")
+            .arg(binary)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        let runs_as = if as_root {
+            65534
+        } else {
+            std::fs::metadata(work.dir.path()).unwrap().uid()
+        };
+        let mut child = command.spawn().unwrap();
+        let pid = child.id().unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // Its first line: it is running (and stays so, blocked on the full pipe, until killed).
+        let first = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("{binary}: no output"))
+            .unwrap();
+        assert!(first.is_some(), "{binary} wrote nothing");
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap();
+        let fields: Vec<&str> = core.split_whitespace().collect();
+        assert_eq!(
+            fields[4..6],
+            ["0", "0"],
+            "{binary}: soft and hard core limits: {core}"
+        );
+        let owner = std::fs::metadata(format!("/proc/{pid}/status"))
+            .unwrap()
+            .uid();
+        assert_ne!(runs_as, 0, "the test needs a process not run as root");
+        assert_eq!(
+            owner, 0,
+            "{binary} runs as {runs_as} and its /proc entries are its own: it is dumpable"
+        );
+        child.kill().await.unwrap();
     }
 }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 pub const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 /// The token every test uses; it must never show up anywhere.
-pub const TOKEN: &str = "xoxp-4242424242-sekrit-test-token-do-not-print";
+pub const TOKEN: &str = "xoxp-4242424242-4242424242-424242424242-5ec7e75ec7e7d0a07d0a07b4e7a1e5ec";
 
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_slack-audit")

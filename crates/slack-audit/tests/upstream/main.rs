@@ -411,7 +411,8 @@ async fn a_run_that_read_nothing_leaves_no_state() {
         &mock,
         json!({"backfill_start_time": "2025-12-31"}),
     ));
-    wrong["secrets"]["user_oauth_token"] = json!("xoxp-1-wrong-token");
+    wrong["secrets"]["user_oauth_token"] =
+        json!("xoxp-1111111111-1111111111-111111111111-0bad0bad0bad0bad0bad0bad0bad0bad");
     let refused = read_measured(&work, &wrong).await;
     assert_eq!(refused.code, 3, "{}", refused.stderr);
     assert!(!work.state().exists(), "an auth failure wrote state");

@@ -15,23 +15,19 @@ use crate::contract::config;
 use crate::contract::error::ConfigError;
 use crate::contract::input::Input;
 
-/// Reads the config file at `path`, drops the keys the config schema does not know (with one
+/// Reads the config file at `path` (a regular file under the config cap, as
+/// [`crate::runtime::file`] reads every file), drops the keys the config schema does not know (with one
 /// warning naming them) and builds the input from the rest, with the native rules.
 pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
-    if path.is_dir() {
-        return Err(ConfigError::Unreadable {
-            path: path.to_path_buf(),
-            reason: "it is a directory, not a file".into(),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|e| ConfigError::Unreadable {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let Ok(mut document) = serde_json::from_slice::<Value>(&bytes) else {
-        // Not JSON (or not UTF-8): the native parser says exactly where and why.
-        return config::parse::<I>(&bytes);
-    };
+    let bytes =
+        crate::runtime::file::read_regular(path, crate::runtime::file::MAX_CONFIG_BYTES, "config")
+            .map_err(|e| ConfigError::Unreadable {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+    let mut document = config::document(&bytes)?;
+    // Every secret string, also those under keys about to be dropped.
+    crate::runtime::redact::register_secrets(&config::secrets_of(&document));
     let schema = super::schema::for_airbyte(config::config_schema::<I>());
     let unknown = drop_unknown_keys(&mut document, &schema);
     if !unknown.is_empty() {
@@ -40,8 +36,10 @@ pub fn load<I: Input>(path: &Path) -> Result<I, ConfigError> {
             keys = %unknown.join(", "),
         );
     }
-    let bytes = serde_json::to_vec(&document).map_err(|e| ConfigError::NotJson(e.to_string()))?;
-    config::parse::<I>(&bytes)
+    crate::runtime::secret_env::fill::<I>(&mut document)?;
+    // And those the environment gave.
+    crate::runtime::redact::register_secrets(&config::secrets_of(&document));
+    config::build::<I>(document)
 }
 
 /// Removes from `document` every key of an object whose schema lists its `properties` and

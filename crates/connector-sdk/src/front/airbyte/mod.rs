@@ -42,7 +42,9 @@
 //!   native exit code (2, 3, 4 or 1).
 //!
 //! No message carries a secret: messages come from the same scrubbed errors as the native CLI's,
-//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::runtime::redact`]).
+//! and every `LOG`, `TRACE` and `CONNECTION_STATUS` message is redacted ([`crate::runtime::redact`]),
+//! from before the command line is parsed (a usage error quoting a stray token is too). A panic
+//! is one `system_error` `TRACE` with the redacted message ([`launch::protect`]).
 
 pub mod catalog;
 pub mod config;
@@ -107,6 +109,7 @@ enum Command {
 
 /// Runs the connector as an Airbyte source. Call it from `main` and return its exit code.
 pub fn run<I: Input>(version: &'static str) -> ExitCode {
+    let unprotected = launch::protect::<I::Secrets>(report_panic);
     let command = Cli::command()
         .name(I::NAME)
         .bin_name(format!("source-{}", I::NAME))
@@ -124,8 +127,8 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    crate::runtime::redact::install::<I::Secrets>();
     logging::init();
+    crate::runtime::core_dumps::warn_about(&unprotected);
     let runtime = match launch::runtime() {
         Ok(rt) => rt,
         Err(message) => return fail(ErrorKind::Fatal, &message, None),
@@ -330,6 +333,20 @@ fn fail_as(failure_type: &str, code: u8, message: &str, stream: Option<&str>) ->
         eprintln!("{message} (and stdout failed: {e})");
     }
     ExitCode::from(code)
+}
+
+/// The panic hook's report ([`launch::protect`]): one error `TRACE`, `system_error`, with the
+/// redacted message, on stdout like every other message (stderr if stdout is gone).
+fn report_panic(message: &str) {
+    let trace = json!({
+        "type": "ERROR",
+        "emitted_at": output::now_ms() as f64,
+        "error": {"message": message, "failure_type": "system_error"},
+    });
+    if output::emit_message("TRACE", "trace", &trace).is_err() {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
 }
 
 /// The Airbyte `failure_type` of an error class.
