@@ -29,8 +29,8 @@ use crate::runtime::host::{self, ReadOptions};
 use crate::runtime::launch;
 use crate::runtime::logging::{self, LogFormat};
 use crate::runtime::metrics::{Metrics, MetricsServer};
-use crate::runtime::output::{FileSink, OutputOptions, RecordSink, StdoutSink};
-use crate::runtime::output_file;
+use crate::runtime::output::{RecordSink, StdoutSink};
+use crate::runtime::output_file::{self, FileSink, OutputOptions};
 use crate::runtime::status;
 
 #[derive(Debug, Parser)]

@@ -2,15 +2,15 @@
 //!
 //! A [`RecordSink`] must have made the records visible downstream when `deliver` returns (for
 //! stdout: written and flushed), because the host commits the batch's checkpoint right after.
-//! The CLI uses [`StdoutSink`], or [`FileSink`] with `--output FILE` (its rules, one collector
-//! per output among them, are in [`crate::runtime::output_file`]); an embedding pipeline
+//! The CLI uses [`StdoutSink`], or [`FileSink`](crate::runtime::output_file::FileSink) with
+//! `--output FILE` (its rules, one collector per output among them, are in
+//! [`crate::runtime::output_file`]); an embedding pipeline
 //! supplies its own, or collects into memory with [`MemorySink`].
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
 use crate::contract::input::RecordBuf;
-pub use crate::runtime::output_file::{FileSink, OutputError, OutputOptions};
 
 /// A destination for NDJSON records.
 pub trait RecordSink: Send + 'static {
