@@ -139,8 +139,8 @@ pub struct SlackSettings {
     pub synthetic_events_per_hour: f64,
 
     /// What each record is: `slack`, the audit entry exactly as Slack sent it, or `ocsf`, the
-    /// entry as one OCSF 1.8.0 event (class and activity from the bundled mapping of every
-    /// Slack action; every value of the entry kept, mapped or under `unmapped`).
+    /// entry as one OCSF event of `ocsf_version` (class and activity from the bundled mapping
+    /// of every Slack action; every value of the entry kept, mapped or under `unmapped`).
     #[serde(default)]
     pub record_format: RecordFormat,
 
@@ -148,6 +148,12 @@ pub struct SlackSettings {
     /// `raw_data`.
     #[serde(default)]
     pub ocsf_raw_data: bool,
+
+    /// With `record_format` `ocsf`: the OCSF version of the events, `1.8.0` or `1.3.0` (what
+    /// Amazon Security Lake takes from custom sources). The same mapping; where 1.3.0 lacks a
+    /// status or attribute, the README says what changes.
+    #[serde(default)]
+    pub ocsf_version: crate::ocsf::OcsfVersion,
 }
 
 /// The format of the records written (`settings.record_format`).
@@ -159,7 +165,7 @@ pub enum RecordFormat {
     // the schema's `enum` into a `oneOf` without a `type`.)
     #[default]
     Slack,
-    // One OCSF 1.8.0 event per entry.
+    // One OCSF event per entry.
     Ocsf,
 }
 
@@ -361,6 +367,14 @@ impl SlackConfig {
             tracing::warn!(
                 message =
                     "ocsf_raw_data is set but record_format is not \"ocsf\"; it has no effect.",
+            );
+        }
+        if settings.ocsf_version != crate::ocsf::OcsfVersion::default()
+            && settings.record_format != RecordFormat::Ocsf
+        {
+            tracing::warn!(
+                message =
+                    "ocsf_version is set but record_format is not \"ocsf\"; it has no effect.",
             );
         }
         for (i, action) in settings.actions.iter().enumerate() {
