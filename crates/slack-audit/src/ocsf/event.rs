@@ -338,7 +338,7 @@ fn write_class_objects(
                 target.write_resources(out, event, doc, shape);
             }
         }
-        Shape::GroupManagement => write_group(out, event, doc, row, taken),
+        Shape::GroupManagement => write_group(out, event, doc, (row, version), taken),
         Shape::EntityManagement => write_managed_entity(out, event, doc, row.object, taken),
         Shape::FileHosting => {
             event.obj(out, "file", |out, o| target.write_named(out, o, doc, shape));
@@ -372,12 +372,13 @@ fn write_class_objects(
 }
 
 /// Group Management's `group` (Slack's entity, or the workspace the entry is located in), its
-/// member and, when one is added or removed, the privileges.
+/// member and, when one is added or removed, the privileges. OCSF 1.3.0 requires a `user` or
+/// `privileges`: there a member the entry does not name is OCSF's Unknown.
 fn write_group(
     out: &mut Vec<u8>,
     event: &mut ObjW,
     doc: &Doc<'_, '_>,
-    row: Row,
+    (row, version): (Row, OcsfVersion),
     taken: &Taken<'_>,
 ) {
     let target = &taken.target;
@@ -393,10 +394,15 @@ fn write_group(
         (None, Object::MemberIsActor) => taken.actor_user.as_ref(),
         _ => None,
     };
-    if let Some(user) = member {
-        event.obj(out, "user", |out, o| write_user(out, o, doc, user));
+    let privileges = matches!(row.activity_id, 1 | 2);
+    match member {
+        Some(user) => event.obj(out, "user", |out, o| write_user(out, o, doc, user)),
+        None if !privileges && version.group_needs_user_or_privileges() => {
+            event.raw(out, "user", UNKNOWN_TYPED_JSON);
+        }
+        None => {}
     }
-    if matches!(row.activity_id, 1 | 2) {
+    if privileges {
         write_privileges(out, event, doc, target, row.object);
     }
 }

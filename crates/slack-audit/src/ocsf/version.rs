@@ -59,6 +59,12 @@ impl OcsfVersion {
         matches!(self, OcsfVersion::V1_8_0)
     }
 
+    /// Whether Group Management requires a `user` or `privileges` (1.3.0 does; 1.8.0 does
+    /// not).
+    pub const fn group_needs_user_or_privileges(self) -> bool {
+        matches!(self, OcsfVersion::V1_3_0)
+    }
+
     /// Whether User Access Management has `resources` (since 1.5.0).
     pub const fn user_access_has_resources(self) -> bool {
         matches!(self, OcsfVersion::V1_8_0)
