@@ -278,6 +278,7 @@ fn every_event_is_valid_against_its_class_schema() {
     assert!(entity_types.len() >= 20, "entity types: {entity_types:?}");
 
     let mut invalid = Vec::new();
+    let mut checked = 0usize;
     let mut per_class: BTreeMap<(OcsfVersion, u64), usize> = BTreeMap::new();
     let mut per_profiles: BTreeMap<(OcsfVersion, String), usize> = BTreeMap::new();
     for version in OcsfVersion::ALL {
@@ -287,6 +288,7 @@ fn every_event_is_valid_against_its_class_schema() {
                     continue;
                 }
                 let (bytes, _) = to_ocsf_in(version, raw.as_bytes(), raw_data);
+                checked += 1;
                 let event: Value = serde_json::from_slice(&bytes)
                     .unwrap_or_else(|e| panic!("{source}: not JSON ({e}): {raw}"));
                 let class = event["class_uid"].as_u64().unwrap_or(0);
@@ -308,7 +310,7 @@ fn every_event_is_valid_against_its_class_schema() {
         invalid.is_empty(),
         "{} of {} events invalid; first:\n{}",
         invalid.len(),
-        inputs.len() * OcsfVersion::ALL.len(),
+        checked,
         invalid
             .iter()
             .take(5)
