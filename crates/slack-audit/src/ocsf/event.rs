@@ -52,8 +52,7 @@ const CLOUD_HOST_JSON: &str = r#"["cloud","host"]"#;
 /// as the generated schema of that combination is named.
 pub fn profile_sets(class: &Class, version: OcsfVersion) -> Vec<&'static [&'static str]> {
     let mut sets: Vec<&'static [&'static str]> = vec![&["cloud"]];
-    if class.host_actor.contains(&version) && !Slots::of(class.shape, version).actor_in_evidence
-    {
+    if class.host_actor.contains(&version) && !Slots::of(class.shape, version).actor_in_evidence {
         sets.push(&["cloud", "host"]);
     }
     sets
@@ -132,7 +131,15 @@ pub(crate) fn write_event(
         .unwrap_or_else(now_millis);
     event.int(out, "time", time);
     write_metadata_and_cloud(out, &mut event, &doc, &taken, org, (version, profiles));
-    write_class_objects(out, &mut event, &doc, (class.shape, version), row, &taken, time);
+    write_class_objects(
+        out,
+        &mut event,
+        &doc,
+        (class.shape, version),
+        row,
+        &taken,
+        time,
+    );
     write_actor_and_source(out, &mut event, &doc, &slots, &taken);
 
     let mark = out.len();
@@ -952,8 +959,7 @@ impl<'a> Target<'a> {
             Shape::UserAccess if !version.user_access_has_resources() => {
                 // No `resources`: the role is only the privilege, when the row names none.
                 let named = matches!(object, Object::Privilege(name) if !name.is_empty());
-                if !named && let Some(role) = doc.open(entity, &kind)
-                {
+                if !named && let Some(role) = doc.open(entity, &kind) {
                     target.name = doc.take_text(role, "name");
                 }
                 target.kind = kind;

@@ -285,20 +285,20 @@ mod tests {
     #[test]
     fn the_events_schema_parses_and_has_properties() {
         for version in OcsfVersion::ALL {
-        let schema = record_schema(RecordFormat::Ocsf, version);
-        let properties = schema["properties"].as_object().unwrap();
-        assert!(schema["title"].as_str().unwrap().contains(version.as_str()));
-        for key in [
-            "class_uid",
-            "metadata",
-            "actor",
-            "user",
-            "file",
-            "entity",
-            "unmapped",
-        ] {
-            assert!(properties.contains_key(key), "{key}");
-        }
+            let schema = record_schema(RecordFormat::Ocsf, version);
+            let properties = schema["properties"].as_object().unwrap();
+            assert!(schema["title"].as_str().unwrap().contains(version.as_str()));
+            for key in [
+                "class_uid",
+                "metadata",
+                "actor",
+                "user",
+                "file",
+                "entity",
+                "unmapped",
+            ] {
+                assert!(properties.contains_key(key), "{key}");
+            }
         }
     }
 

@@ -60,7 +60,8 @@ pub enum Shape {
 pub struct Class {
     /// `class_uid`.
     pub uid: u32,
-    /// The class's name in the OCSF schema (and its file under `schemas/ocsf/1.8.0/`).
+    /// The class's name in the OCSF schema (and the start of its files under
+    /// `schemas/ocsf/<version>/`).
     pub name: &'static str,
     /// `class_name`.
     pub caption: &'static str,
@@ -102,8 +103,8 @@ impl Class {
 
     /// The caption of `activity_id` where `version` has it.
     pub fn activity_in(&self, version: OcsfVersion, activity_id: u32) -> Option<&'static str> {
-        let missing = version == OcsfVersion::V1_3_0
-            && self.activities_after_1_3.contains(&activity_id);
+        let missing =
+            version == OcsfVersion::V1_3_0 && self.activities_after_1_3.contains(&activity_id);
         self.activity(activity_id).filter(|_| !missing)
     }
 
@@ -658,15 +659,25 @@ impl Table {
                 ));
             }
             let old = row.in_version(OcsfVersion::V1_3_0);
-            let needed = class.activity_in(OcsfVersion::V1_3_0, row.activity_id).is_none()
-                || class.status_in(OcsfVersion::V1_3_0, row.status_id).is_none();
-            if class.activity_in(OcsfVersion::V1_3_0, old.activity_id).is_none() {
+            let needed = class
+                .activity_in(OcsfVersion::V1_3_0, row.activity_id)
+                .is_none()
+                || class
+                    .status_in(OcsfVersion::V1_3_0, row.status_id)
+                    .is_none();
+            if class
+                .activity_in(OcsfVersion::V1_3_0, old.activity_id)
+                .is_none()
+            {
                 return Err(format!(
                     "line {n}: {} has no activity {} in OCSF 1.3.0: name the closest in ocsf_1_3_0",
                     class.caption, old.activity_id
                 ));
             }
-            if class.status_in(OcsfVersion::V1_3_0, old.status_id).is_none() {
+            if class
+                .status_in(OcsfVersion::V1_3_0, old.status_id)
+                .is_none()
+            {
                 return Err(format!(
                     "line {n}: {} has no status {} in OCSF 1.3.0: name the closest in ocsf_1_3_0",
                     class.caption, old.status_id
@@ -723,9 +734,7 @@ impl Table {
     /// The row of `action` in `version` and the start of its events ([`header`]), made once.
     pub fn entry(&self, version: OcsfVersion, action: &str) -> Option<(&Row, &str)> {
         let i = index(version);
-        self.rows
-            .get(action)
-            .map(|e| (&e.rows[i], &*e.headers[i]))
+        self.rows.get(action).map(|e| (&e.rows[i], &*e.headers[i]))
     }
 
     /// Every action with its row, in the file's order (the OCSF 1.8.0 choices).
@@ -795,18 +804,30 @@ mod tests {
                 "means nothing for Authentication",
             ),
             ("x,3004,3,,,policy:Bad Name,,,\n", "not lower_snake_case"),
-        (
+            (
                 "x,2006,3,6,3,,w,r,\n",
                 "no status 6 in OCSF 1.3.0: name the closest",
             ),
             ("x,2006,3,6,3,,w,r,status_id=4: closest\n", ""),
-            ("x,2006,3,6,3,,w,r,status_id=6: same\n", "no status 6 in OCSF 1.3.0"),
+            (
+                "x,2006,3,6,3,,w,r,status_id=6: same\n",
+                "no status 6 in OCSF 1.3.0",
+            ),
             ("x,3001,12,,,,,r,activity_id=2: near\n", ""),
             ("x,3001,12,,,,,r,\n", "no activity 12 in OCSF 1.3.0"),
-            ("x,3002,1,,,,,,status_id=2: no\n", "only for a choice OCSF 1.3.0 does not have"),
+            (
+                "x,3002,1,,,,,,status_id=2: no\n",
+                "only for a choice OCSF 1.3.0 does not have",
+            ),
             ("x,2006,3,6,3,,w,r,status=4\n", "want `status_id=N: why`"),
-            ("x,2006,3,6,3,,w,r,status=4: x\n", "is not activity_id=N or status_id=N"),
-            ("x,2006,3,6,3,,w,r,status_id=4:\n", "names an id and says why"),
+            (
+                "x,2006,3,6,3,,w,r,status=4: x\n",
+                "is not activity_id=N or status_id=N",
+            ),
+            (
+                "x,2006,3,6,3,,w,r,status_id=4:\n",
+                "names an id and says why",
+            ),
         ];
         for (rows, expected) in cases {
             let csv = if rows.starts_with("a,b") {

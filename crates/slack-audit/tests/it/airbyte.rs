@@ -427,7 +427,12 @@ async fn discover_shows_the_chosen_ocsf_versions_schema() {
         )
         .unwrap();
         let keys = |s: &Value| -> Vec<String> {
-            s["properties"].as_object().unwrap().keys().cloned().collect()
+            s["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
         };
         assert_eq!(keys(schema), keys(&want), "{version}");
         properties.push(keys(schema));

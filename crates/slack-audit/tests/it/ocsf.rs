@@ -182,20 +182,20 @@ fn validator(version: OcsfVersion, file: &str) -> Option<&'static jsonschema::Va
     static VALIDATORS: OnceLock<Cache> = OnceLock::new();
     let cache = VALIDATORS.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap();
-    *cache
-        .entry((version, file.to_owned()))
-        .or_insert_with(|| {
-            let path = schema_dir(version).join(file);
-            path.exists().then(|| {
-                let validator = jsonschema::draft202012::new(&read_json(&path)).unwrap();
-                &*Box::leak(Box::new(validator))
-            })
+    *cache.entry((version, file.to_owned())).or_insert_with(|| {
+        let path = schema_dir(version).join(file);
+        path.exists().then(|| {
+            let validator = jsonschema::draft202012::new(&read_json(&path)).unwrap();
+            &*Box::leak(Box::new(validator))
         })
+    })
 }
 
 /// For each class of a version (by its schema name): each profile it admits and the
 /// top-level attributes that profile adds (`profiles.json`, generated with the schemas).
-fn profile_attributes(version: OcsfVersion) -> &'static BTreeMap<String, BTreeMap<String, Vec<String>>> {
+fn profile_attributes(
+    version: OcsfVersion,
+) -> &'static BTreeMap<String, BTreeMap<String, Vec<String>>> {
     static ALL: OnceLock<BTreeMap<OcsfVersion, BTreeMap<String, BTreeMap<String, Vec<String>>>>> =
         OnceLock::new();
     let all = ALL.get_or_init(|| {
@@ -327,7 +327,10 @@ fn every_event_is_valid_against_its_class_schema() {
                 "no event of {} in {version}",
                 class.caption
             );
-            let key = (version, format!("{} {}", class.uid, serde_json::json!(profiles)));
+            let key = (
+                version,
+                format!("{} {}", class.uid, serde_json::json!(profiles)),
+            );
             assert!(
                 per_profiles.contains_key(&key),
                 "no {version} event of {} declares {profiles:?}: {per_profiles:?}",
@@ -346,7 +349,10 @@ fn an_event_with_an_undeclared_or_unused_profile_is_refused() {
         let (bytes, _) = to_ocsf_in(version, raw, false);
         let event: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(event["class_uid"], 6001, "{event}");
-        assert_eq!(event["metadata"]["profiles"], serde_json::json!(["cloud", "host"]));
+        assert_eq!(
+            event["metadata"]["profiles"],
+            serde_json::json!(["cloud", "host"])
+        );
         assert_eq!(problems(version, &event), Vec::<String>::new(), "{event}");
         let with = |profiles: Value| {
             let mut e = event.clone();
@@ -360,14 +366,23 @@ fn an_event_with_an_undeclared_or_unused_profile_is_refused() {
             "{no_host:?}"
         );
         let no_cloud = with(serde_json::json!(["host"]));
-        assert!(no_cloud.iter().any(|p| p.contains("carries attributes of")), "{no_cloud:?}");
+        assert!(
+            no_cloud.iter().any(|p| p.contains("carries attributes of")),
+            "{no_cloud:?}"
+        );
         assert!(!with(serde_json::json!([])).is_empty());
         let mut undeclared = event.clone();
-        undeclared["metadata"].as_object_mut().unwrap().remove("profiles");
+        undeclared["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("profiles");
         assert_eq!(problems(version, &undeclared), ["no metadata.profiles"]);
         // A profile the event does not use.
         let unused = with(serde_json::json!(["cloud", "datetime", "host"]));
-        assert!(unused.iter().any(|p| p.contains("carries attributes of")), "{unused:?}");
+        assert!(
+            unused.iter().any(|p| p.contains("carries attributes of")),
+            "{unused:?}"
+        );
     }
 }
 
@@ -452,9 +467,18 @@ fn every_row_names_a_class_activity_status_and_severity_its_version_has() {
                     continue;
                 }
                 let what = format!("{version} {action}");
-                assert!(activities.contains(&u64::from(row.activity_id)), "{what}: activity");
-                assert!(statuses.contains(&u64::from(row.status_id)), "{what}: status");
-                assert!(severities.contains(&u64::from(row.severity_id)), "{what}: severity");
+                assert!(
+                    activities.contains(&u64::from(row.activity_id)),
+                    "{what}: activity"
+                );
+                assert!(
+                    statuses.contains(&u64::from(row.status_id)),
+                    "{what}: status"
+                );
+                assert!(
+                    severities.contains(&u64::from(row.severity_id)),
+                    "{what}: severity"
+                );
             }
         }
     }
@@ -577,13 +601,19 @@ fn an_attribute_the_version_lacks_stays_under_unmapped() {
     }
     assert_eq!(event(new, &file)["http_request"]["user_agent"], ua);
     assert_eq!(event(new, &role)["resources"][0]["uid"], "Rl1");
-    assert_eq!(event(new, &anomaly)["evidences"][0]["http_request"]["user_agent"], ua);
+    assert_eq!(
+        event(new, &anomaly)["evidences"][0]["http_request"]["user_agent"],
+        ua
+    );
 
     for raw in [&file, &role, &anomaly] {
         let e = event(old, raw);
         assert_eq!(e["metadata"]["version"], "1.3.0");
         assert!(e["metadata"].get("original_event_uid").is_none(), "{e}");
-        assert_eq!(e["metadata"]["uid"], serde_json::from_str::<Value>(raw).unwrap()["id"]);
+        assert_eq!(
+            e["metadata"]["uid"],
+            serde_json::from_str::<Value>(raw).unwrap()["id"]
+        );
     }
     for raw in [&file, &anomaly] {
         let e = event(old, raw);
@@ -591,13 +621,19 @@ fn an_attribute_the_version_lacks_stays_under_unmapped() {
         assert!(!e.to_string().contains("http_request"), "{e}");
     }
     let e = event(old, &role);
-    assert_eq!(e["http_request"]["user_agent"], ua, "User Access has it: {e}");
+    assert_eq!(
+        e["http_request"]["user_agent"], ua,
+        "User Access has it: {e}"
+    );
     assert!(e.get("resources").is_none(), "{e}");
     assert_eq!(e["privileges"], serde_json::json!(["Channels Admin"]));
     assert_eq!(e["unmapped"]["entity"]["type"], "role");
     assert_eq!(e["unmapped"]["entity"]["role"]["id"], "Rl1");
     // 1.3.0 User Access Management has its actor through `host`.
-    assert_eq!(e["metadata"]["profiles"], serde_json::json!(["cloud", "host"]));
+    assert_eq!(
+        e["metadata"]["profiles"],
+        serde_json::json!(["cloud", "host"])
+    );
     assert_eq!(
         event(new, &role)["metadata"]["profiles"],
         serde_json::json!(["cloud"])

@@ -88,7 +88,10 @@ fn each_rule_of_thumb_holds_on_real_shaped_entries() {
             }
         }
     }
-    assert!(differing > 0, "no case says what a version expects differently");
+    assert!(
+        differing > 0,
+        "no case says what a version expects differently"
+    );
     assert!(
         broken.is_empty(),
         "{} expectations broken:\n{}",
@@ -143,46 +146,46 @@ fn every_caption_is_the_one_ocsf_gives_its_id_and_nothing_is_a_placeholder() {
     let mut wrong = Vec::new();
     let inputs = inputs();
     for version in OcsfVersion::ALL {
-    let captions = captions(version);
-    for raw in &inputs {
-        let (bytes, _) = to_ocsf_in(version, raw.as_bytes(), false);
-        let text = String::from_utf8(bytes).unwrap();
-        let e: Value = serde_json::from_str(&text).unwrap();
-        let class = &captions[&e["class_uid"].as_u64().unwrap()];
-        let caption =
-            |attr: &str, id: &str| class[attr][e[id].to_string()].as_str().map(str::to_owned);
-        let activity = caption("activity_id", "activity_id").unwrap_or_default();
-        let checks = [
-            ("class_name", class["caption"].as_str().map(str::to_owned)),
-            ("status", caption("status_id", "status_id")),
-            ("severity", caption("severity_id", "severity_id")),
-            (
-                "type_name",
-                Some(format!(
-                    "{}: {activity}",
-                    class["caption"].as_str().unwrap()
-                )),
-            ),
-        ];
-        for (key, want) in checks {
-            if want.is_none() || e[key].as_str() != want.as_deref() {
-                wrong.push(format!("{key} {} (want {want:?}) in {text}", e[key]));
+        let captions = captions(version);
+        for raw in &inputs {
+            let (bytes, _) = to_ocsf_in(version, raw.as_bytes(), false);
+            let text = String::from_utf8(bytes).unwrap();
+            let e: Value = serde_json::from_str(&text).unwrap();
+            let class = &captions[&e["class_uid"].as_u64().unwrap()];
+            let caption =
+                |attr: &str, id: &str| class[attr][e[id].to_string()].as_str().map(str::to_owned);
+            let activity = caption("activity_id", "activity_id").unwrap_or_default();
+            let checks = [
+                ("class_name", class["caption"].as_str().map(str::to_owned)),
+                ("status", caption("status_id", "status_id")),
+                ("severity", caption("severity_id", "severity_id")),
+                (
+                    "type_name",
+                    Some(format!(
+                        "{}: {activity}",
+                        class["caption"].as_str().unwrap()
+                    )),
+                ),
+            ];
+            for (key, want) in checks {
+                if want.is_none() || e[key].as_str() != want.as_deref() {
+                    wrong.push(format!("{key} {} (want {want:?}) in {text}", e[key]));
+                }
+            }
+            if e["activity_id"] != 99 && e["activity_name"].as_str() != Some(activity.as_str()) {
+                wrong.push(format!("activity_name {} in {text}", e["activity_name"]));
+            }
+            // A finding is never "Success": its statuses are New, Resolved, Deleted…
+            if matches!(e["class_uid"].as_u64(), Some(2004 | 2006)) && e["status"] == "Success" {
+                wrong.push(format!("finding with an event status: {text}"));
+            }
+            // No invented values in searchable attributes.
+            for bad in [r#""unknown""#, r#""session":{"uid":"0"}"#] {
+                if text.contains(bad) {
+                    wrong.push(format!("placeholder {bad} in {text}"));
+                }
             }
         }
-        if e["activity_id"] != 99 && e["activity_name"].as_str() != Some(activity.as_str()) {
-            wrong.push(format!("activity_name {} in {text}", e["activity_name"]));
-        }
-        // A finding is never "Success": its statuses are New, Resolved, Deleted…
-        if matches!(e["class_uid"].as_u64(), Some(2004 | 2006)) && e["status"] == "Success" {
-            wrong.push(format!("finding with an event status: {text}"));
-        }
-        // No invented values in searchable attributes.
-        for bad in [r#""unknown""#, r#""session":{"uid":"0"}"#] {
-            if text.contains(bad) {
-                wrong.push(format!("placeholder {bad} in {text}"));
-            }
-        }
-    }
     }
     assert!(
         wrong.is_empty(),
