@@ -191,13 +191,14 @@ fn validator(version: OcsfVersion, file: &str) -> Option<&'static jsonschema::Va
     })
 }
 
-/// For each class of a version (by its schema name): each profile it admits and the
-/// top-level attributes that profile adds (`profiles.json`, generated with the schemas).
-fn profile_attributes(
-    version: OcsfVersion,
-) -> &'static BTreeMap<String, BTreeMap<String, Vec<String>>> {
-    static ALL: OnceLock<BTreeMap<OcsfVersion, BTreeMap<String, BTreeMap<String, Vec<String>>>>> =
-        OnceLock::new();
+/// For one class (by its schema name): each profile it admits and the top-level attributes
+/// that profile adds.
+type ProfileAttributes = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// [`ProfileAttributes`] of each class of a version (`profiles.json`, generated with the
+/// schemas).
+fn profile_attributes(version: OcsfVersion) -> &'static ProfileAttributes {
+    static ALL: OnceLock<BTreeMap<OcsfVersion, ProfileAttributes>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
         OcsfVersion::ALL
             .into_iter()
