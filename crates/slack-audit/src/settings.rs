@@ -153,7 +153,35 @@ pub struct SlackSettings {
     /// Amazon Security Lake takes from custom sources). The same mapping; where 1.3.0 lacks a
     /// status or attribute, the README says what changes.
     #[serde(default)]
-    pub ocsf_version: crate::ocsf::OcsfVersion,
+    pub ocsf_version: OcsfVersion,
+}
+
+/// The OCSF version of the events (`settings.ocsf_version`); `crate::ocsf::version` says what
+/// each has.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[schemars(inline)]
+pub enum OcsfVersion {
+    // OCSF 1.3.0, for Amazon Security Lake. (Plain comments: doc comments here would turn the
+    // schema's `enum` into a `oneOf` without a `type`.)
+    #[serde(rename = "1.3.0")]
+    V1_3_0,
+    // OCSF 1.8.0.
+    #[default]
+    #[serde(rename = "1.8.0")]
+    V1_8_0,
 }
 
 /// The format of the records written (`settings.record_format`).
@@ -369,7 +397,7 @@ impl SlackConfig {
                     "ocsf_raw_data is set but record_format is not \"ocsf\"; it has no effect.",
             );
         }
-        if settings.ocsf_version != crate::ocsf::OcsfVersion::default()
+        if settings.ocsf_version != OcsfVersion::default()
             && settings.record_format != RecordFormat::Ocsf
         {
             tracing::warn!(

@@ -10,36 +10,11 @@
 //! Earlier versions are not offered: 1.1.0 (Elastic's `amazon_security_lake` integration)
 //! has no Data Security Finding class, so two actions would need another class, and Security
 //! Lake itself takes 1.3.0.
+//!
+//! The setting's type is declared with the other settings (`crate::settings`, which the
+//! `ocsf` module reads, never the other way round); what each version has is said here.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-/// The OCSF version of the events (`settings.ocsf_version`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-)]
-#[schemars(inline)]
-pub enum OcsfVersion {
-    // OCSF 1.3.0, for Amazon Security Lake. (Plain comments: doc comments here would turn the
-    // schema's `enum` into a `oneOf` without a `type`.)
-    #[serde(rename = "1.3.0")]
-    V1_3_0,
-    // OCSF 1.8.0.
-    #[default]
-    #[serde(rename = "1.8.0")]
-    V1_8_0,
-}
+pub use crate::settings::OcsfVersion;
 
 impl OcsfVersion {
     /// Every supported version, oldest first.
