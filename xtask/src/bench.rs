@@ -29,8 +29,8 @@
 //! one), `scaling` (the same at other sizes, for the RSS flatness), `overlap` (a server delay
 //! per page), `pacing` (a mock that answers 429 beyond R requests a minute, the connector set to
 //! R), `synthetic` (generator speed), `ocsf` (the throughput backfill with `record_format:
-//! "ocsf"`: every record an OCSF event; checked by count, and by each sampled event naming the
-//! entry it came from), `metrics` (the throughput run alternately without and with
+//! "ocsf"`, once per OCSF version, 1.8.0 then 1.3.0: every record an OCSF event; checked by
+//! count, and by each sampled event naming the entry it came from and the version), `metrics` (the throughput run alternately without and with
 //! `--metrics-addr`, scraped every second: CPU per record on vs off).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
@@ -44,6 +44,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
 use clap::ValueEnum;
+use slack_audit::ocsf::OcsfVersion;
 use slack_mock::{MockConfig, MockEntry, MockSlack};
 
 use self::child::{ChildRun, Framing};
@@ -85,7 +86,7 @@ pub enum BenchRun {
     Pacing,
     /// Speed of the synthetic generator, in process, one thread.
     Synthetic,
-    /// The throughput backfill with `record_format: "ocsf"`.
+    /// The throughput backfill with `record_format: "ocsf"`, in OCSF 1.8.0 and in 1.3.0.
     Ocsf,
     /// The throughput backfill alternately without and with `--metrics-addr` (scraped every
     /// second), `--metrics-pairs` times: CPU per record with metrics on vs off.
@@ -265,7 +266,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         rpm: args.requests_per_minute,
         page_delay: Duration::ZERO,
         rate_limit: None,
-        ocsf: false,
+        ocsf: None,
         framing: Framing::Ndjson,
         metrics: false,
     };
@@ -306,13 +307,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ));
     }
     if args.wants(BenchRun::Ocsf) {
-        runs.push((
-            "ocsf".into(),
-            Spec {
-                ocsf: true,
-                ..fast(args.entries)
-            },
-        ));
+        // Both versions in one bench run, on the same data set, one after the other.
+        for version in [OcsfVersion::V1_8_0, OcsfVersion::V1_3_0] {
+            runs.push((
+                ocsf_run_name(version),
+                Spec {
+                    ocsf: Some(version),
+                    ..fast(args.entries)
+                },
+            ));
+        }
     }
     if args.wants(BenchRun::Metrics) {
         // Interleaved, so a machine that gets busier or quieter meanwhile weighs on both sides.
@@ -361,7 +365,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             rpm: args.pacing_rpm,
             page_delay: Duration::ZERO,
             rate_limit: Some(args.pacing_rpm),
-            ocsf: false,
+            ocsf: None,
             framing: Framing::Ndjson,
             metrics: false,
         };
@@ -417,6 +421,15 @@ fn shown_args() -> String {
     std::env::args().skip(1).collect::<Vec<_>>().join(" ")
 }
 
+/// The name of the OCSF run of `version` (`ocsf` for the default, as before).
+fn ocsf_run_name(version: OcsfVersion) -> String {
+    if version == OcsfVersion::default() {
+        "ocsf".to_owned()
+    } else {
+        format!("ocsf {version}")
+    }
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -431,8 +444,8 @@ struct Spec {
     rpm: u32,
     page_delay: Duration,
     rate_limit: Option<u32>,
-    /// `record_format: "ocsf"`.
-    ocsf: bool,
+    /// `record_format: "ocsf"`, with this `ocsf_version`.
+    ocsf: Option<OcsfVersion>,
     /// Which front end: `slack-audit read` (NDJSON) or `source-slack-audit read` (Airbyte).
     framing: Framing,
     /// With `--metrics-addr`, scraped every second while it runs.
@@ -507,8 +520,9 @@ fn run_one(
         },
         "secrets": { "user_oauth_token": TOKEN },
     });
-    if spec.ocsf {
+    if let Some(version) = spec.ocsf {
         config["settings"]["record_format"] = "ocsf".into();
+        config["settings"]["ocsf_version"] = version.as_str().into();
     }
     std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
         .context("cannot write the config")?;
@@ -578,8 +592,10 @@ fn run_one(
         run.sink.lines,
         entries.len()
     );
-    if spec.ocsf {
-        // An event is not the entry's bytes: its start must name the entry it came from.
+    if let Some(version) = spec.ocsf {
+        // An event is not the entry's bytes: its start must name the entry it came from and
+        // the version asked for.
+        let version = format!("\"version\":\"{version}\"");
         for (line, prefix) in &run.sink.samples {
             let entry = entries
                 .get(*line as usize)
@@ -589,6 +605,12 @@ fn run_one(
                 prefix.starts_with(b"{\"class_uid\":")
                     && memchr::memmem::find(prefix, uid.as_bytes()).is_some(),
                 "record {line} is not the OCSF event of the data set's entry {line}: {}",
+                String::from_utf8_lossy(prefix)
+            );
+            ensure!(
+                memchr::memmem::find(prefix, version.as_bytes()).is_some()
+                    || prefix.len() == child::SAMPLE_PREFIX,
+                "record {line} does not say {version}: {}",
                 String::from_utf8_lossy(prefix)
             );
         }
@@ -1080,14 +1102,17 @@ impl Report {
         }
     }
 
-    /// CPU per record and peak RSS of the OCSF run.
+    /// CPU per record and peak RSS of the OCSF runs, one per version.
     fn ocsf_targets(&self, out: &mut String) {
-        if let Some((_, spec, r)) = self.find("ocsf") {
+        for version in [OcsfVersion::V1_8_0, OcsfVersion::V1_3_0] {
+            let Some((_, spec, r)) = self.find(&ocsf_run_name(version)) else {
+                continue;
+            };
             let us = r.us_per_record();
             let rss = r.rss_mib();
             let _ = writeln!(
                 out,
-                "- OCSF mode (`record_format: \"ocsf\"`) ≤ {TARGET_OCSF_US_PER_RECORD} µs CPU per record, output included: {us:.2} µs ({:.0} records/CPU-s, {:.0} bytes/event) over {} records: {}.",
+                "- OCSF {version} (`record_format: \"ocsf\"`, `ocsf_version: \"{version}\"`) ≤ {TARGET_OCSF_US_PER_RECORD} µs CPU per record, output included: {us:.2} µs ({:.0} records/CPU-s, {:.0} bytes/event) over {} records: {}.",
                 r.records as f64 / r.cpu().as_secs_f64().max(1e-9),
                 r.json_bytes as f64 / r.records.max(1) as f64,
                 r.records,
@@ -1095,7 +1120,7 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "- OCSF mode peak RSS < {TARGET_RSS_MIB} MiB ({} records in pages of {}): {rss:.1} MiB: {}.",
+                "- OCSF {version} peak RSS < {TARGET_RSS_MIB} MiB ({} records in pages of {}): {rss:.1} MiB: {}.",
                 r.records,
                 spec.page_size,
                 verdict(rss < TARGET_RSS_MIB)

@@ -1,13 +1,16 @@
-//! `cargo xtask ocsf-schemas`: the JSON Schemas of the OCSF 1.8.0 classes the Slack mapping
-//! uses, generated into `schemas/ocsf/1.8.0/` (with `--check`: fail if they are stale).
+//! `cargo xtask ocsf-schemas`: the JSON Schemas of the OCSF classes the Slack mapping uses, for
+//! each supported OCSF version, generated into `schemas/ocsf/<version>/` (with `--check`: fail
+//! if they are stale).
 //!
-//! Why Python: the official compiled OCSF schema, and a generator of self-contained JSON
-//! Schemas from it, ship in the PyPI package `ocsf-json-schema` (pinned in [`PACKAGE`]). This
-//! task makes a venv under the target directory, installs the package there with pip, and runs
-//! `xtask/ocsf/generate_schemas.py` for the classes the mapping table names (read from
-//! `slack_audit::ocsf::Table`, so a new class in the table needs a new run), with the OCSF
-//! profiles the events use (`slack_audit::ocsf::OCSF_PROFILES`: `cloud`, `host`). The generated
-//! files are committed, so `cargo test` validates events against them with Rust alone; `cargo xtask
+//! Why Python: the official compiled OCSF schemas (1.3.0 and 1.8.0 among them), and a
+//! generator of self-contained JSON Schemas from them, ship in the PyPI package
+//! `ocsf-json-schema` (pinned in [`PACKAGE`]). This task makes a venv under the target
+//! directory, installs the package there with pip, and runs `xtask/ocsf/generate_schemas.py`
+//! once per version for the classes the mapping table names, each with every set of OCSF
+//! profiles its events may declare in `metadata.profiles` (read from
+//! `slack_audit::ocsf::schema_sets`, so a new class in the table needs a new run): one schema
+//! per class and profile set, admitting exactly those profiles' attributes, as OCSF's
+//! validator does. The generated files are committed, so `cargo test` validates events against them with Rust alone; `cargo xtask
 //! ocsf-schemas --check` runs in `.ci/run`, and `cargo test` checks and rewrites them too where
 //! this task's venv is already installed (`xtask/tests/schemas.rs`).
 
@@ -16,10 +19,10 @@ use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 
+use slack_audit::ocsf::OcsfVersion;
+
 /// The generator, pinned.
 pub const PACKAGE: &str = "ocsf-json-schema==1.2.0";
-/// The OCSF version the events follow.
-pub const OCSF_VERSION: &str = slack_audit::ocsf::OCSF_VERSION;
 
 /// Arguments of `cargo xtask ocsf-schemas`.
 #[derive(Debug, clap::Args)]
@@ -30,28 +33,23 @@ pub struct OcsfSchemasArgs {
 }
 
 /// `schemas/ocsf/<version>/`.
-pub fn schema_dir() -> PathBuf {
+pub fn schema_dir(version: OcsfVersion) -> PathBuf {
     crate::workspace_root()
         .join("schemas")
         .join("ocsf")
-        .join(OCSF_VERSION)
+        .join(version.as_str())
 }
 
-/// The schema names of the classes the mapping uses.
-pub fn class_names() -> Vec<&'static str> {
-    slack_audit::ocsf::Table::bundled()
-        .classes()
-        .iter()
-        .map(|class| class.name)
+/// The generator's `CLASS=PROFILES` arguments for `version`: each class the mapping uses with
+/// each profile set its events may declare (`-` for none).
+pub fn class_specs(version: OcsfVersion) -> Vec<String> {
+    slack_audit::ocsf::schema_sets(version)
+        .into_iter()
+        .map(|(class, profiles)| match profiles {
+            [] => format!("{}=-", class.name),
+            profiles => format!("{}={}", class.name, profiles.join(",")),
+        })
         .collect()
-}
-
-/// The profiles the events use, as the generator takes them (`-` for none).
-pub fn profiles() -> String {
-    match slack_audit::ocsf::OCSF_PROFILES {
-        [] => "-".to_owned(),
-        profiles => profiles.join(","),
-    }
 }
 
 fn venv_dir() -> PathBuf {
@@ -101,8 +99,8 @@ fn venv() -> anyhow::Result<PathBuf> {
     Ok(python)
 }
 
-/// Generates the schemas into `out`.
-fn generate(out: &Path) -> anyhow::Result<()> {
+/// Generates the schemas of `version` into `out`.
+fn generate(out: &Path, version: OcsfVersion) -> anyhow::Result<()> {
     let python = venv()?;
     let script = crate::workspace_root()
         .join("xtask")
@@ -111,9 +109,8 @@ fn generate(out: &Path) -> anyhow::Result<()> {
     let status = Command::new(python)
         .arg(script)
         .arg(out)
-        .arg(OCSF_VERSION)
-        .arg(profiles())
-        .args(class_names())
+        .arg(version.as_str())
+        .args(class_specs(version))
         .status()
         .context("cannot run the generator")?;
     ensure!(status.success(), "the generator failed ({status})");
@@ -182,34 +179,50 @@ pub fn update_stale_if_installed() -> anyhow::Result<Option<Vec<String>>> {
     if !venv_installed() {
         return Ok(None);
     }
-    let committed = schema_dir();
-    let fresh = tempfile::tempdir()?;
-    generate(fresh.path())?;
-    let generated = files(fresh.path())?;
-    let stale = stale(fresh.path(), &generated, &committed)?;
-    if !stale.is_empty() {
-        write(fresh.path(), &generated, &committed, false)?;
+    let mut all = Vec::new();
+    for version in OcsfVersion::ALL {
+        let committed = schema_dir(version);
+        let fresh = tempfile::tempdir()?;
+        generate(fresh.path(), version)?;
+        let generated = files(fresh.path())?;
+        let stale = stale(fresh.path(), &generated, &committed)?;
+        if !stale.is_empty() {
+            write(fresh.path(), &generated, &committed, false)?;
+        }
+        all.extend(stale.into_iter().map(|name| format!("{version}/{name}")));
     }
-    Ok(Some(stale))
+    Ok(Some(all))
 }
 
 /// Runs the task.
 pub fn run(args: &OcsfSchemasArgs) -> anyhow::Result<()> {
-    let committed = schema_dir();
-    let fresh = tempfile::tempdir()?;
-    generate(fresh.path())?;
-    let generated = files(fresh.path())?;
+    let mut stale_all = Vec::new();
+    let mut count = 0;
+    for version in OcsfVersion::ALL {
+        let committed = schema_dir(version);
+        let fresh = tempfile::tempdir()?;
+        generate(fresh.path(), version)?;
+        let generated = files(fresh.path())?;
+        count += generated.len();
+        if args.check {
+            let stale = stale(fresh.path(), &generated, &committed)?;
+            stale_all.extend(
+                stale
+                    .into_iter()
+                    .map(|name| format!("{}", committed.join(name).display())),
+            );
+        } else {
+            write(fresh.path(), &generated, &committed, true)?;
+        }
+    }
     if args.check {
-        let stale = stale(fresh.path(), &generated, &committed)?;
-        if !stale.is_empty() {
+        if !stale_all.is_empty() {
             bail!(
-                "stale OCSF schemas in {}: {}; run `cargo xtask ocsf-schemas` and commit the result",
-                committed.display(),
-                stale.join(", ")
+                "stale OCSF schemas: {}; run `cargo xtask ocsf-schemas` and commit the result",
+                stale_all.join(", ")
             );
         }
-        println!("OCSF schemas are up to date ({} files)", generated.len());
-        return Ok(());
+        println!("OCSF schemas are up to date ({count} files)");
     }
-    write(fresh.path(), &generated, &committed, true)
+    Ok(())
 }

@@ -109,7 +109,7 @@ impl SlackAuditInput {
             action: (!s.actions.is_empty()).then(|| s.actions.join(",")),
             actor: s.actor.clone(),
             entity: s.entity.clone(),
-            format: crate::ocsf::Formatter::new(s.record_format, s.ocsf_raw_data),
+            format: crate::ocsf::Formatter::new(s.record_format, s.ocsf_version, s.ocsf_raw_data),
         };
         Ok(SlackAuditInput {
             source,
@@ -144,17 +144,20 @@ impl Input for SlackAuditInput {
     /// schema describes it).
     fn record_stream(&self) -> RecordStream {
         let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let (format, cursor, key) = match self.plan.format {
+        let (format, version, cursor, key) = match self.plan.format {
             Formatter::Slack => (
                 RecordFormat::Slack,
+                crate::ocsf::OcsfVersion::default(),
                 path(&["date_create"]),
                 vec![path(&["id"])],
             ),
-            Formatter::Ocsf { .. } => (RecordFormat::Ocsf, path(&["time"]), Vec::new()),
+            Formatter::Ocsf { version, .. } => {
+                (RecordFormat::Ocsf, version, path(&["time"]), Vec::new())
+            }
         };
         RecordStream {
             name: STREAM.to_owned(),
-            schema: crate::ocsf::record_schema(format),
+            schema: crate::ocsf::record_schema(format, version),
             cursor_field: Some(cursor),
             primary_key: key,
         }

@@ -152,8 +152,8 @@ pub struct SlackSettings {
     pub synthetic_events_per_hour: f64,
 
     /// What each record is: `slack`, the audit entry exactly as Slack sent it, or `ocsf`, the
-    /// entry as one OCSF 1.8.0 event (class and activity from the bundled mapping of every
-    /// Slack action; every value of the entry kept, mapped or under `unmapped`).
+    /// entry as one OCSF event of `ocsf_version` (class and activity from the bundled mapping
+    /// of every Slack action; every value of the entry kept, mapped or under `unmapped`).
     #[serde(default)]
     pub record_format: RecordFormat,
 
@@ -161,6 +161,40 @@ pub struct SlackSettings {
     /// `raw_data`.
     #[serde(default)]
     pub ocsf_raw_data: bool,
+
+    /// With `record_format` `ocsf`: the OCSF version of the events, `1.8.0` or `1.3.0` (what
+    /// Amazon Security Lake takes from custom sources). The same mapping; where 1.3.0 lacks a
+    /// status or attribute, the README says what changes.
+    #[serde(default)]
+    pub ocsf_version: OcsfVersion,
+}
+
+/// The OCSF version of the events (`settings.ocsf_version`); `crate::ocsf::version` says what
+/// each has.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[schemars(inline)]
+pub enum OcsfVersion {
+    // OCSF 1.3.0, for Amazon Security Lake. (Plain comments: doc comments here would turn the
+    // schema's `enum` into a `oneOf` without a `type`.)
+    #[serde(rename = "1.3.0")]
+    V1_3_0,
+    // OCSF 1.8.0.
+    #[default]
+    #[serde(rename = "1.8.0")]
+    V1_8_0,
 }
 
 /// The format of the records written (`settings.record_format`).
@@ -172,7 +206,7 @@ pub enum RecordFormat {
     // the schema's `enum` into a `oneOf` without a `type`.)
     #[default]
     Slack,
-    // One OCSF 1.8.0 event per entry.
+    // One OCSF event per entry.
     Ocsf,
 }
 
@@ -436,6 +470,14 @@ impl SlackConfig {
             tracing::warn!(
                 message =
                     "ocsf_raw_data is set but record_format is not \"ocsf\"; it has no effect.",
+            );
+        }
+        if settings.ocsf_version != OcsfVersion::default()
+            && settings.record_format != RecordFormat::Ocsf
+        {
+            tracing::warn!(
+                message =
+                    "ocsf_version is set but record_format is not \"ocsf\"; it has no effect.",
             );
         }
         for (i, action) in settings.actions.iter().enumerate() {

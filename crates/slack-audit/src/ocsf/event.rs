@@ -1,4 +1,4 @@
-//! One Slack entry to one OCSF 1.8.0 event.
+//! One Slack entry to one OCSF event, of the version the settings name.
 //!
 //! The row of the entry's action (see [`super::table`]) gives the class, activity, status,
 //! severity and, where Slack's entity alone does not say it, the class's own object (a
@@ -8,7 +8,9 @@
 //! | OCSF | Slack |
 //! |---|---|
 //! | `time` | `date_create` × 1000 (the time the connector read it when Slack sent no usable time: then `metadata.original_time` is absent) |
-//! | `metadata.uid`, `metadata.original_event_uid` | `id` |
+//! | `metadata.uid`, `metadata.original_event_uid` (1.8.0) | `id` |
+//! | `metadata.profiles` | the OCSF profiles whose attributes the event carries: `cloud` always, `host` where the class has its `actor` through it |
+//! | `metadata.version` | the OCSF version of the settings |
 //! | `metadata.event_code` | `action` (also `activity_name` when the activity is 99) |
 //! | `metadata.original_time` | `date_create` as sent |
 //! | `metadata.tenant_uid`, `cloud.org.uid`/`name` | the organization the connector reads: `context.location` of type `enterprise`, remembered for the entries located in one of its workspaces (never the actor's team) |
@@ -17,7 +19,10 @@
 //! | `actor.session.uid` (and `session.uid` in Authentication) | `context.session_id` (a number becomes its decimal text; `0` and empty are no session) |
 //! | `actor.app_uid`, `actor.app_name` | `context.app.id`, `context.app.name` |
 //! | `src_endpoint.ip` | `context.ip_address` |
-//! | `http_request.user_agent` | `context.ua` |
+//! | `http_request.user_agent` | `context.ua` (where the version's class has `http_request`) |
+//!
+//! An attribute the version's class lacks ([`OcsfVersion`] says which) is not written: its
+//! Slack value stays under `unmapped`.
 //!
 //! A value is *taken* only when the event carries it whole and where OCSF's type allows it
 //! (an empty string, an address that is not an IP, an email that OCSF's pattern refuses stay
@@ -30,14 +35,28 @@ use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::reader::{Doc, Id, Tape};
-use super::table::{self, FALLBACK, Object, Row, Shape, Table};
+use super::table::{self, Class, FALLBACK, Object, Row, Shape, Table};
+use super::version::OcsfVersion;
 use super::writer::{ObjW, escaped};
 
-/// The OCSF version the events follow.
-pub const OCSF_VERSION: &str = "1.8.0";
-/// The OCSF profiles the events use (their attributes are in the generated schemas): `cloud`
-/// for the organization (`cloud.org`), `host` for the `actor` of Web Resources Activity.
-pub const OCSF_PROFILES: &[&str] = &["cloud", "host"];
+/// The OCSF profiles an event may use: `cloud` for `cloud` (every event: the organization
+/// is `cloud.org`), `host` for the top-level `actor` of the classes that have it only through
+/// that profile ([`Class::host_actor`]).
+pub const PROFILES: &[&str] = &["cloud", "host"];
+/// `metadata.profiles` of an event with only `cloud`.
+const CLOUD_JSON: &str = r#"["cloud"]"#;
+/// `metadata.profiles` of an event with `cloud` and `host`.
+const CLOUD_HOST_JSON: &str = r#"["cloud","host"]"#;
+
+/// The profile sets (`metadata.profiles`) events of `class` in `version` may declare, each
+/// as the generated schema of that combination is named.
+pub fn profile_sets(class: &Class, version: OcsfVersion) -> Vec<&'static [&'static str]> {
+    let mut sets: Vec<&'static [&'static str]> = vec![&["cloud"]];
+    if class.host_actor.contains(&version) && !Slots::of(class.shape, version).actor_in_evidence {
+        sets.push(&["cloud", "host"]);
+    }
+    sets
+}
 /// `metadata.product.name`.
 pub const PRODUCT: &str = "Slack Audit Logs";
 /// `metadata.product.vendor_name`.
@@ -69,6 +88,7 @@ pub enum Mapped {
 /// those located in one of its workspaces.
 pub(crate) fn write_event(
     table: &Table,
+    version: OcsfVersion,
     tape: &mut Tape,
     raw: &[u8],
     raw_data: bool,
@@ -79,17 +99,27 @@ pub(crate) fn write_event(
         .ok()
         .and_then(|json| Doc::scan(json, tape))
     else {
-        not_an_object(raw, out);
+        not_an_object(raw, version, out);
         return Mapped::Unknown;
     };
     let action = doc.get(root, "action").filter(|id| doc.is_string(*id));
-    let (row, header, mapped) = row_of(table, &doc, action);
+    let (row, header, mapped) = row_of(table, version, &doc, action);
     let class = table::class(row.class_uid).unwrap_or(&table::CLASSES[0]);
-    let slots = Slots::of(class.shape);
+    let slots = Slots::of(class.shape, version);
 
     // Read and take first; write in order afterwards.
-    let taken = Taken::take(&mut doc, root, action, class.shape, row.object, &slots, org);
+    let taken = Taken::take(
+        &mut doc,
+        root,
+        action,
+        (class.shape, version),
+        row.object,
+        &slots,
+        org,
+    );
     let org: &Option<String> = org;
+    let host = class.host_actor.contains(&version) && taken.has_top_level_actor(&slots);
+    let profiles = if host { CLOUD_HOST_JSON } else { CLOUD_JSON };
 
     // Write.
     let start = out.len();
@@ -100,8 +130,16 @@ pub(crate) fn write_event(
         .and_then(|d| millis(&doc, d))
         .unwrap_or_else(now_millis);
     event.int(out, "time", time);
-    write_metadata_and_cloud(out, &mut event, &doc, &taken, org);
-    write_class_objects(out, &mut event, &doc, class.shape, row, &taken, time);
+    write_metadata_and_cloud(out, &mut event, &doc, &taken, org, (version, profiles));
+    write_class_objects(
+        out,
+        &mut event,
+        &doc,
+        (class.shape, version),
+        row,
+        &taken,
+        time,
+    );
     write_actor_and_source(out, &mut event, &doc, &slots, &taken);
 
     let mark = out.len();
@@ -121,12 +159,13 @@ pub(crate) fn write_event(
 /// severity…), or the fallback row and a header naming the action when the table has none.
 fn row_of<'t>(
     table: &'t Table,
+    version: OcsfVersion,
     doc: &Doc<'_, '_>,
     action: Option<Id>,
 ) -> (Row, Cow<'t, str>, Mapped) {
     let known = action
         .and_then(|id| doc.text(id))
-        .and_then(|a| table.entry(&a));
+        .and_then(|a| table.entry(version, &a));
     match known {
         Some((row, header)) => (*row, Cow::Borrowed(header), Mapped::Known),
         None => {
@@ -165,7 +204,7 @@ impl<'a> Taken<'a> {
         doc: &mut Doc<'a, '_>,
         root: Id,
         action: Option<Id>,
-        shape: Shape,
+        (shape, version): (Shape, OcsfVersion),
         object: Object,
         slots: &Slots,
         org: &mut Option<String>,
@@ -203,7 +242,7 @@ impl<'a> Taken<'a> {
                 client.ua = doc.take_text(context, "ua");
             }
         }
-        let target = Target::take(doc, root, shape, object);
+        let target = Target::take(doc, root, (shape, version), object);
         let mut values = Values::default();
         if let Some(details) = doc.open(root, "details") {
             values = Values::take(doc, details, shape, object);
@@ -220,6 +259,17 @@ impl<'a> Taken<'a> {
             values,
         }
     }
+
+    /// Whether the event has a top-level `actor` (what [`write_actor_and_source`] writes).
+    fn has_top_level_actor(&self, slots: &Slots) -> bool {
+        let client = &self.client;
+        !slots.actor_in_evidence
+            && (slots.required
+                || client.session.is_some()
+                || client.app_name.is_some()
+                || client.app_uid.is_some()
+                || self.actor_user.is_some())
+    }
 }
 
 /// `metadata` and `cloud`, the same for every class.
@@ -229,12 +279,15 @@ fn write_metadata_and_cloud(
     doc: &Doc<'_, '_>,
     taken: &Taken<'_>,
     org: &Option<String>,
+    (version, profiles): (OcsfVersion, &str),
 ) {
     let place = &taken.place;
     event.obj(out, "metadata", |out, m| {
         if let Some(id) = taken.id {
             m.raw(out, "uid", doc.raw(id));
-            m.raw(out, "original_event_uid", doc.raw(id));
+            if version.has_original_event_uid() {
+                m.raw(out, "original_event_uid", doc.raw(id));
+            }
         }
         if let Some(code) = taken.event_code {
             m.raw(out, "event_code", doc.raw(code));
@@ -243,10 +296,11 @@ fn write_metadata_and_cloud(
             quoted(out, m, "original_time", doc, date);
         }
         m.raw(out, "product", PRODUCT_JSON);
+        m.raw(out, "profiles", profiles);
         if let Some(tenant) = place.tenant(doc, org) {
             m.raw(out, "tenant_uid", tenant);
         }
-        m.text(out, "version", OCSF_VERSION);
+        m.text(out, "version", version.as_str());
     });
     event.obj(out, "cloud", |out, c| {
         c.text(out, "provider", PROVIDER);
@@ -260,7 +314,7 @@ fn write_class_objects(
     out: &mut Vec<u8>,
     event: &mut ObjW,
     doc: &Doc<'_, '_>,
-    shape: Shape,
+    (shape, version): (Shape, OcsfVersion),
     row: Row,
     taken: &Taken<'_>,
     time: i64,
@@ -287,9 +341,11 @@ fn write_class_objects(
                 None => event.raw(out, "user", UNKNOWN_TYPED_JSON),
             }
             write_privileges(out, event, doc, target, row.object);
-            target.write_resources(out, event, doc, shape);
+            if version.user_access_has_resources() {
+                target.write_resources(out, event, doc, shape);
+            }
         }
-        Shape::GroupManagement => write_group(out, event, doc, row, taken),
+        Shape::GroupManagement => write_group(out, event, doc, (row, version), taken),
         Shape::EntityManagement => write_managed_entity(out, event, doc, row.object, taken),
         Shape::FileHosting => {
             event.obj(out, "file", |out, o| target.write_named(out, o, doc, shape));
@@ -323,12 +379,13 @@ fn write_class_objects(
 }
 
 /// Group Management's `group` (Slack's entity, or the workspace the entry is located in), its
-/// member and, when one is added or removed, the privileges.
+/// member and, when one is added or removed, the privileges. OCSF 1.3.0 requires a `user` or
+/// `privileges`: there a member the entry does not name is OCSF's Unknown.
 fn write_group(
     out: &mut Vec<u8>,
     event: &mut ObjW,
     doc: &Doc<'_, '_>,
-    row: Row,
+    (row, version): (Row, OcsfVersion),
     taken: &Taken<'_>,
 ) {
     let target = &taken.target;
@@ -344,10 +401,15 @@ fn write_group(
         (None, Object::MemberIsActor) => taken.actor_user.as_ref(),
         _ => None,
     };
-    if let Some(user) = member {
-        event.obj(out, "user", |out, o| write_user(out, o, doc, user));
+    let privileges = matches!(row.activity_id, 1 | 2);
+    match member {
+        Some(user) => event.obj(out, "user", |out, o| write_user(out, o, doc, user)),
+        None if !privileges && version.group_needs_user_or_privileges() => {
+            event.raw(out, "user", UNKNOWN_TYPED_JSON);
+        }
+        None => {}
     }
-    if matches!(row.activity_id, 1 | 2) {
+    if privileges {
         write_privileges(out, event, doc, target, row.object);
     }
 }
@@ -497,7 +559,9 @@ fn write_actor_and_source(
         let mut evidence = ObjW::begin(out);
         evidence.obj(out, "actor", write_actor);
         evidence.obj(out, "src_endpoint", write_src);
-        evidence.obj(out, "http_request", write_http);
+        if slots.http_request {
+            evidence.obj(out, "http_request", write_http);
+        }
         // The user the finding is about.
         if let Some(user) = &taken.target.user {
             evidence.obj(out, "user", |out, o| write_user(out, o, doc, user));
@@ -712,15 +776,20 @@ struct Slots {
 }
 
 impl Slots {
-    fn of(shape: Shape) -> Slots {
+    fn of(shape: Shape, version: OcsfVersion) -> Slots {
         match shape {
-            Shape::FileHosting | Shape::ApiActivity => Slots {
+            Shape::FileHosting => Slots {
+                http_request: version.file_hosting_has_http_request(),
+                required: true,
+                actor_in_evidence: false,
+            },
+            Shape::ApiActivity => Slots {
                 http_request: true,
                 required: true,
                 actor_in_evidence: false,
             },
             Shape::DetectionFinding => Slots {
-                http_request: true,
+                http_request: version.evidence_has_http_request(),
                 required: false,
                 actor_in_evidence: true,
             },
@@ -846,7 +915,12 @@ impl OrgNodes {
 }
 
 impl<'a> Target<'a> {
-    fn take(doc: &mut Doc<'a, '_>, root: Id, shape: Shape, object: Object) -> Target<'a> {
+    fn take(
+        doc: &mut Doc<'a, '_>,
+        root: Id,
+        (shape, version): (Shape, OcsfVersion),
+        object: Object,
+    ) -> Target<'a> {
         let mut target = Target::default();
         let Some(entity) = doc.open(root, "entity") else {
             return target;
@@ -880,6 +954,15 @@ impl<'a> Target<'a> {
                         target.org = Some(OrgNodes { name, uid });
                     }
                 }
+                return target;
+            }
+            Shape::UserAccess if !version.user_access_has_resources() => {
+                // No `resources`: the role is only the privilege, when the row names none.
+                let named = matches!(object, Object::Privilege(name) if !name.is_empty());
+                if !named && let Some(role) = doc.open(entity, &kind) {
+                    target.name = doc.take_text(role, "name");
+                }
+                target.kind = kind;
                 return target;
             }
             _ => {}
@@ -1043,7 +1126,7 @@ fn is_ocsf_email(s: &str) -> bool {
 }
 
 /// An entry that is not a JSON object: an event of the fallback class that carries it whole.
-fn not_an_object(raw: &[u8], out: &mut Vec<u8>) {
+fn not_an_object(raw: &[u8], version: OcsfVersion, out: &mut Vec<u8>) {
     let class = table::class(FALLBACK.class_uid).unwrap_or(&table::CLASSES[0]);
     let start = out.len();
     out.extend_from_slice(table::header(class, &FALLBACK, None).as_bytes());
@@ -1051,7 +1134,8 @@ fn not_an_object(raw: &[u8], out: &mut Vec<u8>) {
     event.int(out, "time", now_millis());
     event.obj(out, "metadata", |out, m| {
         m.raw(out, "product", PRODUCT_JSON);
-        m.text(out, "version", OCSF_VERSION);
+        m.raw(out, "profiles", CLOUD_JSON);
+        m.text(out, "version", version.as_str());
     });
     event.raw(out, "cloud", r#"{"provider":"Slack"}"#);
     event.raw(out, "api", r#"{"operation":"Unknown"}"#);

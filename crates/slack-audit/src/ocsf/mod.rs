@@ -1,4 +1,5 @@
-//! OCSF output: each audit entry as one OCSF 1.8.0 event, on the way out.
+//! OCSF output: each audit entry as one OCSF event (1.8.0, or 1.3.0 for Amazon Security Lake),
+//! on the way out.
 //!
 //! # Why
 //!
@@ -14,7 +15,9 @@
 //! appends its OCSF event (`ocsf`).
 //!
 //! - [`table`]: the mapping as data, one row per action (`data/ocsf-mapping.csv`): class,
-//!   activity, status, severity and the reason for each non-obvious choice.
+//!   activity, status, severity and the reason for each non-obvious choice, with the 1.3.0
+//!   choice where the 1.8.0 one does not exist there.
+//! - [`version`]: the versions (`settings.ocsf_version`) and the attributes 1.3.0 lacks.
 //! - [`event`]: one entry to one event (the common attributes, the entity in the class's own
 //!   object, everything else under `unmapped` byte for byte, optionally the entry in
 //!   `raw_data`).
@@ -23,13 +26,15 @@
 //!
 //! An action the table does not know (Slack adds some every month) becomes an API Activity
 //! event with `activity_id` 99 and is counted in one warning per page, never dropped. The
-//! event schemas are generated from the official compiled OCSF schema into
-//! `schemas/ocsf/1.8.0/` by `cargo xtask ocsf-schemas`, and the tests validate events
-//! against them.
+//! event schemas are generated from the official compiled OCSF schemas into
+//! `schemas/ocsf/<version>/` by `cargo xtask ocsf-schemas`, one per class and profile set an
+//! event can declare (`metadata.profiles`), and the tests validate each event against the
+//! schema of its class with exactly the profiles it declares.
 
 pub mod event;
 mod reader;
 pub mod table;
+pub mod version;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -38,13 +43,42 @@ use std::sync::{Arc, Mutex};
 use connector_sdk::RecordBuf;
 
 use crate::settings::RecordFormat;
-pub use event::{Mapped, OCSF_PROFILES, OCSF_VERSION};
+pub use event::{Mapped, PROFILES, profile_sets};
 pub use table::Table;
+pub use version::OcsfVersion;
 
 /// The union of the top-level attributes of the OCSF classes the mapping uses, generated
-/// with the class schemas (`schemas/ocsf/1.8.0/events.schema.json`).
-pub const EVENTS_SCHEMA_JSON: &str =
-    include_str!("../../../../schemas/ocsf/1.8.0/events.schema.json");
+/// with the class schemas (`schemas/ocsf/<version>/events.schema.json`).
+pub fn events_schema_json(version: OcsfVersion) -> &'static str {
+    match version {
+        OcsfVersion::V1_3_0 => include_str!("../../../../schemas/ocsf/1.3.0/events.schema.json"),
+        OcsfVersion::V1_8_0 => include_str!("../../../../schemas/ocsf/1.8.0/events.schema.json"),
+    }
+}
+
+/// The name of the generated schema of the class named `class_name` with `profiles`, in
+/// `schemas/ocsf/<version>/`: `<class>.<profiles joined by +>.schema.json`.
+pub fn schema_file(class_name: &str, profiles: &[&str]) -> String {
+    if profiles.is_empty() {
+        format!("{class_name}.schema.json")
+    } else {
+        format!("{class_name}.{}.schema.json", profiles.join("+"))
+    }
+}
+
+/// Every class the table (and its fallback) uses with every profile set its events may
+/// declare in `version`: the schemas `cargo xtask ocsf-schemas` generates.
+pub fn schema_sets(version: OcsfVersion) -> Vec<(&'static table::Class, &'static [&'static str])> {
+    Table::bundled()
+        .classes()
+        .into_iter()
+        .flat_map(|class| {
+            profile_sets(class, version)
+                .into_iter()
+                .map(move |profiles| (class, profiles))
+        })
+        .collect()
+}
 
 /// How records leave the engine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +88,8 @@ pub enum Formatter {
     Slack,
     /// One OCSF event per entry.
     Ocsf {
+        /// The OCSF version of the events.
+        version: OcsfVersion,
         /// Whether each event carries the entry as `raw_data`.
         raw_data: bool,
         /// The organization the connector reads, as learned from its entries.
@@ -91,10 +127,11 @@ impl Eq for Organization {}
 
 impl Formatter {
     /// The formatter of the settings.
-    pub fn new(format: RecordFormat, ocsf_raw_data: bool) -> Formatter {
+    pub fn new(format: RecordFormat, version: OcsfVersion, ocsf_raw_data: bool) -> Formatter {
         match format {
             RecordFormat::Slack => Formatter::Slack,
             RecordFormat::Ocsf => Formatter::Ocsf {
+                version,
                 raw_data: ocsf_raw_data,
                 org: Organization::default(),
             },
@@ -138,14 +175,23 @@ impl PageWriter {
     pub fn push(&mut self, records: &mut RecordBuf, raw: &[u8]) {
         match self.format {
             Formatter::Slack => records.push_json(raw),
-            Formatter::Ocsf { raw_data, .. } => self.push_ocsf(records, raw, raw_data),
+            Formatter::Ocsf {
+                version, raw_data, ..
+            } => self.push_ocsf(records, raw, version, raw_data),
         }
     }
 
-    fn push_ocsf(&mut self, records: &mut RecordBuf, raw: &[u8], raw_data: bool) {
+    fn push_ocsf(
+        &mut self,
+        records: &mut RecordBuf,
+        raw: &[u8],
+        version: OcsfVersion,
+        raw_data: bool,
+    ) {
         self.scratch.clear();
         let mapped = event::write_event(
             Table::bundled(),
+            version,
             &mut self.tape,
             raw,
             raw_data,
@@ -198,23 +244,30 @@ impl Drop for PageWriter {
     }
 }
 
-/// The JSON Schema of the records a format produces: Slack's entry, or an OCSF event (the
-/// union of the top-level attributes of the classes used; every record also validates
-/// against its own class's schema in `schemas/ocsf/1.8.0/`).
-pub fn record_schema(format: RecordFormat) -> serde_json::Value {
+/// The JSON Schema of the records a format produces: Slack's entry, or an OCSF event of
+/// `version` (the union of the top-level attributes of the classes used; every record also
+/// validates against its own class's schema, with the profiles it declares, in
+/// `schemas/ocsf/<version>/`).
+pub fn record_schema(format: RecordFormat, version: OcsfVersion) -> serde_json::Value {
     match format {
         RecordFormat::Slack => slack_audit_model::entry::record_schema(),
-        RecordFormat::Ocsf => serde_json::from_str(EVENTS_SCHEMA_JSON)
+        RecordFormat::Ocsf => serde_json::from_str(events_schema_json(version))
             .unwrap_or_else(|_| serde_json::json!({"type": "object", "properties": {}})),
     }
 }
 
-/// The OCSF event of one entry, as a complete JSON document (for tests and tools), as the
-/// first entry of a run makes it (no organization learned from earlier entries).
+/// The OCSF 1.8.0 event of one entry, as a complete JSON document (for tests and tools), as
+/// the first entry of a run makes it (no organization learned from earlier entries).
 pub fn to_ocsf(raw: &[u8], raw_data: bool) -> (Vec<u8>, Mapped) {
+    to_ocsf_in(OcsfVersion::V1_8_0, raw, raw_data)
+}
+
+/// [`to_ocsf`] in `version`.
+pub fn to_ocsf_in(version: OcsfVersion, raw: &[u8], raw_data: bool) -> (Vec<u8>, Mapped) {
     let mut out = Vec::with_capacity(raw.len() * 2);
     let mapped = event::write_event(
         Table::bundled(),
+        version,
         &mut reader::Tape::default(),
         raw,
         raw_data,
@@ -231,18 +284,21 @@ mod tests {
 
     #[test]
     fn the_events_schema_parses_and_has_properties() {
-        let schema = record_schema(RecordFormat::Ocsf);
-        let properties = schema["properties"].as_object().unwrap();
-        for key in [
-            "class_uid",
-            "metadata",
-            "actor",
-            "user",
-            "file",
-            "entity",
-            "unmapped",
-        ] {
-            assert!(properties.contains_key(key), "{key}");
+        for version in OcsfVersion::ALL {
+            let schema = record_schema(RecordFormat::Ocsf, version);
+            let properties = schema["properties"].as_object().unwrap();
+            assert!(schema["title"].as_str().unwrap().contains(version.as_str()));
+            for key in [
+                "class_uid",
+                "metadata",
+                "actor",
+                "user",
+                "file",
+                "entity",
+                "unmapped",
+            ] {
+                assert!(properties.contains_key(key), "{key}");
+            }
         }
     }
 
@@ -257,7 +313,7 @@ mod tests {
     #[test]
     fn unknown_actions_are_counted_per_page() {
         let mut records = RecordBuf::default();
-        let mut page = Formatter::new(RecordFormat::Ocsf, false).page();
+        let mut page = Formatter::new(RecordFormat::Ocsf, OcsfVersion::default(), false).page();
         for action in ["user_login", "brand_new", "brand_new", "other_new"] {
             let raw = format!(r#"{{"id":"x","date_create":1,"action":"{action}"}}"#);
             page.push(&mut records, raw.as_bytes());

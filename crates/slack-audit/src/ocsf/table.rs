@@ -1,19 +1,29 @@
 //! The mapping as data: one row per Slack action (`data/ocsf-mapping.csv`), and the few facts
-//! of the OCSF 1.8.0 classes it names (uids, captions, activities).
+//! of the OCSF classes it names (uids, captions, activities, and which of them OCSF 1.3.0
+//! lacks).
 //!
 //! The CSV is the thing to review:
-//! `action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason`, one line
-//! per action of the bundled catalogue, sorted by action. `status_id` and `severity_id` may be
+//! `action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason,ocsf_1_3_0`,
+//! one line per action of the bundled catalogue, sorted by action. `status_id` and `severity_id` may be
 //! empty (Success, Informational); `status_id` is one of the class's own statuses (a finding's
 //! are New, Resolved, Deleted…). `object` says what the class's own object is, when Slack's
 //! entity alone does not ([`Object`]). Every severity above Informational has its
 //! `severity_reason`; `reason` says why, for the class and activity choices that are not obvious.
-//! No cell holds a comma. The captions below are copied from the
-//! compiled OCSF 1.8.0 schema (the same one `schemas/ocsf/1.8.0/` is generated from); a test
-//! checks every row's activity against the committed class schema.
+//! No cell holds a comma.
+//!
+//! The row is the OCSF 1.8.0 choice. Where that class's activity or status does not exist in
+//! OCSF 1.3.0, `ocsf_1_3_0` names the closest 1.3.0 one and why
+//! (`status_id=4: the reason`; `activity_id=N` likewise, both separated by a space), and only
+//! then: a row whose 1.8.0 choice is missing from 1.3.0 without it is refused, and so is an
+//! exception that is not needed. The captions below are copied from the compiled OCSF 1.8.0
+//! schema (the same one `schemas/ocsf/1.8.0/` is generated from; 1.3.0 has the same captions
+//! for the ids it has); the tests check every row of each version against that version's
+//! committed class schemas and captions.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use super::version::OcsfVersion;
 
 /// The bundled mapping table.
 pub const MAPPING_CSV: &str = include_str!("../../data/ocsf-mapping.csv");
@@ -50,7 +60,8 @@ pub enum Shape {
 pub struct Class {
     /// `class_uid`.
     pub uid: u32,
-    /// The class's name in the OCSF schema (and its file under `schemas/ocsf/1.8.0/`).
+    /// The class's name in the OCSF schema (and the start of its files under
+    /// `schemas/ocsf/<version>/`).
     pub name: &'static str,
     /// `class_name`.
     pub caption: &'static str,
@@ -62,6 +73,13 @@ pub struct Class {
     pub activities: &'static [(u32, &'static str)],
     /// `status_id` values the mapping may use and their captions (`status`).
     pub statuses: &'static [(u32, &'static str)],
+    /// The `activity_id` values of [`Class::activities`] OCSF 1.3.0 does not have.
+    pub activities_after_1_3: &'static [u32],
+    /// The `status_id` values of [`Class::statuses`] OCSF 1.3.0 does not have.
+    pub statuses_after_1_3: &'static [u32],
+    /// The versions in which the class's top-level `actor` is an attribute of the `host`
+    /// profile (so an event that carries it declares `host`).
+    pub host_actor: &'static [OcsfVersion],
     /// How its events are built.
     pub shape: Shape,
 }
@@ -81,6 +99,20 @@ impl Class {
             .iter()
             .find(|(id, _)| *id == status_id)
             .map(|(_, caption)| *caption)
+    }
+
+    /// The caption of `activity_id` where `version` has it.
+    pub fn activity_in(&self, version: OcsfVersion, activity_id: u32) -> Option<&'static str> {
+        let missing =
+            version == OcsfVersion::V1_3_0 && self.activities_after_1_3.contains(&activity_id);
+        self.activity(activity_id).filter(|_| !missing)
+    }
+
+    /// The caption of `status_id` where `version` has it.
+    pub fn status_in(&self, version: OcsfVersion, status_id: u32) -> Option<&'static str> {
+        let missing =
+            version == OcsfVersion::V1_3_0 && self.statuses_after_1_3.contains(&status_id);
+        self.status(status_id).filter(|_| !missing)
     }
 }
 
@@ -124,6 +156,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[12],
+        statuses_after_1_3: &[],
+        host_actor: &[],
         shape: Shape::AccountChange,
     },
     Class {
@@ -143,6 +178,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[7],
+        statuses_after_1_3: &[],
+        host_actor: &[],
         shape: Shape::Authentication,
     },
     Class {
@@ -168,6 +206,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[],
+        statuses_after_1_3: &[],
+        host_actor: &[OcsfVersion::V1_3_0],
         shape: Shape::EntityManagement,
     },
     Class {
@@ -182,6 +223,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[],
+        statuses_after_1_3: &[],
+        host_actor: &[OcsfVersion::V1_3_0],
         shape: Shape::UserAccess,
     },
     Class {
@@ -202,6 +246,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[7, 8],
+        statuses_after_1_3: &[],
+        host_actor: &[OcsfVersion::V1_3_0],
         shape: Shape::GroupManagement,
     },
     Class {
@@ -222,6 +269,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[],
+        statuses_after_1_3: &[],
+        host_actor: &[OcsfVersion::V1_3_0, OcsfVersion::V1_8_0],
         shape: Shape::WebResources,
     },
     Class {
@@ -238,6 +288,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[],
+        statuses_after_1_3: &[],
+        host_actor: &[],
         shape: Shape::ApiActivity,
     },
     Class {
@@ -267,6 +320,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: EVENT_STATUSES,
+        activities_after_1_3: &[17],
+        statuses_after_1_3: &[],
+        host_actor: &[],
         shape: Shape::FileHosting,
     },
     Class {
@@ -277,6 +333,9 @@ pub const CLASSES: &[Class] = &[
         category: FINDINGS.1,
         activities: &[(1, "Create"), (2, "Update"), (3, "Close"), (99, "Other")],
         statuses: FINDING_STATUSES,
+        activities_after_1_3: &[],
+        statuses_after_1_3: &[5, 6],
+        host_actor: &[OcsfVersion::V1_3_0, OcsfVersion::V1_8_0],
         shape: Shape::DetectionFinding,
     },
     Class {
@@ -293,6 +352,9 @@ pub const CLASSES: &[Class] = &[
             (99, "Other"),
         ],
         statuses: FINDING_STATUSES,
+        activities_after_1_3: &[],
+        statuses_after_1_3: &[5, 6],
+        host_actor: &[OcsfVersion::V1_3_0],
         shape: Shape::DataSecurityFinding,
     },
 ];
@@ -308,6 +370,7 @@ pub const FALLBACK: Row = Row {
     object: Object::None,
     severity_reason: "",
     reason: "an action the mapping does not know",
+    in_1_3: None,
 };
 
 /// `severity_id` captions.
@@ -402,6 +465,78 @@ pub struct Row {
     pub severity_reason: &'static str,
     /// Why, for the choices that are not obvious.
     pub reason: &'static str,
+    /// The OCSF 1.3.0 choice, where the 1.8.0 one does not exist there.
+    pub in_1_3: Option<Exception>,
+}
+
+/// A row's choice for OCSF 1.3.0 where its 1.8.0 activity or status does not exist there (the
+/// CSV's `ocsf_1_3_0` cell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exception {
+    /// `activity_id` in 1.3.0, when it differs.
+    pub activity_id: Option<u32>,
+    /// `status_id` in 1.3.0, when it differs.
+    pub status_id: Option<u32>,
+    /// Why that one is the closest.
+    pub reason: &'static str,
+}
+
+impl Exception {
+    /// Parses `activity_id=N status_id=M: reason` (either id may be left out, not both).
+    fn parse(cell: &'static str) -> Result<Option<Exception>, String> {
+        if cell.is_empty() {
+            return Ok(None);
+        }
+        let Some((ids, reason)) = cell.split_once(':') else {
+            return Err(format!(
+                "ocsf_1_3_0 {cell:?}: want `status_id=N: why` (or activity_id=N)"
+            ));
+        };
+        let reason = reason.trim();
+        let mut exception = Exception {
+            activity_id: None,
+            status_id: None,
+            reason,
+        };
+        for assignment in ids.split_whitespace() {
+            let parsed = assignment
+                .split_once('=')
+                .and_then(|(key, n)| Some((key, n.parse::<u32>().ok()?)));
+            match parsed {
+                Some(("activity_id", n)) if exception.activity_id.is_none() => {
+                    exception.activity_id = Some(n);
+                }
+                Some(("status_id", n)) if exception.status_id.is_none() => {
+                    exception.status_id = Some(n);
+                }
+                _ => {
+                    return Err(format!(
+                        "ocsf_1_3_0 {cell:?}: {assignment:?} is not activity_id=N or status_id=N"
+                    ));
+                }
+            }
+        }
+        if exception.activity_id.is_none() && exception.status_id.is_none() || reason.is_empty() {
+            return Err(format!(
+                "ocsf_1_3_0 {cell:?}: an exception names an id and says why"
+            ));
+        }
+        Ok(Some(exception))
+    }
+}
+
+impl Row {
+    /// The row as `version` has it.
+    pub fn in_version(&self, version: OcsfVersion) -> Row {
+        match (version, self.in_1_3) {
+            (OcsfVersion::V1_3_0, Some(e)) => Row {
+                activity_id: e.activity_id.unwrap_or(self.activity_id),
+                status_id: e.status_id.unwrap_or(self.status_id),
+                ..*self
+            },
+            _ => *self,
+        }
+    }
 }
 
 /// The classification members an event of `class` and `row` starts with (the event's `{`
@@ -430,10 +565,25 @@ pub fn header(class: &Class, row: &Row, action: Option<&str>) -> String {
     )
 }
 
+/// One action's row and the start of its events, for each version ([`OcsfVersion::ALL`]
+/// order).
+#[derive(Debug)]
+struct Entry {
+    rows: [Row; 2],
+    headers: [Box<str>; 2],
+}
+
+fn index(version: OcsfVersion) -> usize {
+    match version {
+        OcsfVersion::V1_3_0 => 0,
+        OcsfVersion::V1_8_0 => 1,
+    }
+}
+
 /// The table, by action.
 #[derive(Debug, Default)]
 pub struct Table {
-    rows: HashMap<&'static str, (Row, Box<str>)>,
+    rows: HashMap<&'static str, Entry>,
     order: Vec<&'static str>,
 }
 
@@ -448,8 +598,7 @@ impl Table {
     /// Parses a table in the bundled format, refusing anything it would have to guess about.
     pub fn parse(csv: &'static str) -> Result<Table, String> {
         let mut lines = csv.lines().enumerate();
-        let columns =
-            "action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason";
+        let columns = "action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason,ocsf_1_3_0";
         match lines.next() {
             Some((_, first)) if first == columns => {}
             _ => return Err(format!("the first line must be {columns:?}")),
@@ -468,10 +617,11 @@ impl Table {
                 object,
                 severity_reason,
                 reason,
+                in_1_3,
             ] = cells[..]
             else {
                 return Err(format!(
-                    "line {n}: {} cells, 8 wanted (a reason holds no comma)",
+                    "line {n}: {} cells, 9 wanted (a reason holds no comma)",
                     cells.len()
                 ));
             };
@@ -494,6 +644,7 @@ impl Table {
                 object: Object::parse(object, class).map_err(|e| format!("line {n}: {e}"))?,
                 severity_reason,
                 reason,
+                in_1_3: Exception::parse(in_1_3).map_err(|e| format!("line {n}: {e}"))?,
             };
             if class.activity(row.activity_id).is_none() {
                 return Err(format!(
@@ -505,6 +656,36 @@ impl Table {
                 return Err(format!(
                     "line {n}: {} has no status {}",
                     class.caption, row.status_id
+                ));
+            }
+            let old = row.in_version(OcsfVersion::V1_3_0);
+            let needed = class
+                .activity_in(OcsfVersion::V1_3_0, row.activity_id)
+                .is_none()
+                || class
+                    .status_in(OcsfVersion::V1_3_0, row.status_id)
+                    .is_none();
+            if class
+                .activity_in(OcsfVersion::V1_3_0, old.activity_id)
+                .is_none()
+            {
+                return Err(format!(
+                    "line {n}: {} has no activity {} in OCSF 1.3.0: name the closest in ocsf_1_3_0",
+                    class.caption, old.activity_id
+                ));
+            }
+            if class
+                .status_in(OcsfVersion::V1_3_0, old.status_id)
+                .is_none()
+            {
+                return Err(format!(
+                    "line {n}: {} has no status {} in OCSF 1.3.0: name the closest in ocsf_1_3_0",
+                    class.caption, old.status_id
+                ));
+            }
+            if row.in_1_3.is_some() && !needed {
+                return Err(format!(
+                    "line {n}: ocsf_1_3_0 is only for a choice OCSF 1.3.0 does not have"
                 ));
             }
             if !matches!(row.severity_id, 1..=6) {
@@ -525,8 +706,14 @@ impl Table {
             {
                 return Err(format!("line {n}: action {action:?} is not a plain name"));
             }
-            let header = header(class, &row, Some(action)).into_boxed_str();
-            if action.is_empty() || table.rows.insert(action, (row, header)).is_some() {
+            let entry = Entry {
+                rows: [old, row],
+                headers: [
+                    header(class, &old, Some(action)).into_boxed_str(),
+                    header(class, &row, Some(action)).into_boxed_str(),
+                ],
+            };
+            if action.is_empty() || table.rows.insert(action, entry).is_some() {
                 return Err(format!("line {n}: action {action:?} is empty or repeated"));
             }
             table.order.push(action);
@@ -534,21 +721,32 @@ impl Table {
         Ok(table)
     }
 
-    /// The row of `action`.
+    /// The row of `action`, as written (the OCSF 1.8.0 choice).
     pub fn get(&self, action: &str) -> Option<&Row> {
-        self.rows.get(action).map(|(row, _)| row)
+        self.get_in(OcsfVersion::V1_8_0, action)
     }
 
-    /// The row of `action` and the start of its events ([`header`]), made once.
-    pub fn entry(&self, action: &str) -> Option<(&Row, &str)> {
-        self.rows.get(action).map(|(row, header)| (row, &**header))
+    /// The row of `action` in `version`.
+    pub fn get_in(&self, version: OcsfVersion, action: &str) -> Option<&Row> {
+        self.rows.get(action).map(|e| &e.rows[index(version)])
     }
 
-    /// Every action with its row, in the file's order.
+    /// The row of `action` in `version` and the start of its events ([`header`]), made once.
+    pub fn entry(&self, version: OcsfVersion, action: &str) -> Option<(&Row, &str)> {
+        let i = index(version);
+        self.rows.get(action).map(|e| (&e.rows[i], &*e.headers[i]))
+    }
+
+    /// Every action with its row, in the file's order (the OCSF 1.8.0 choices).
     pub fn rows(&self) -> impl Iterator<Item = (&'static str, &Row)> {
+        self.rows_in(OcsfVersion::V1_8_0)
+    }
+
+    /// Every action with its row in `version`, in the file's order.
+    pub fn rows_in(&self, version: OcsfVersion) -> impl Iterator<Item = (&'static str, &Row)> {
         self.order
             .iter()
-            .filter_map(|action| self.get(action).map(|row| (*action, row)))
+            .filter_map(move |action| self.get_in(version, action).map(|row| (*action, row)))
     }
 
     /// Number of rows.
@@ -566,7 +764,8 @@ impl Table {
         CLASSES
             .iter()
             .filter(|c| {
-                c.uid == FALLBACK.class_uid || self.rows.values().any(|(r, _)| r.class_uid == c.uid)
+                c.uid == FALLBACK.class_uid
+                    || self.rows.values().any(|e| e.rows[1].class_uid == c.uid)
             })
             .collect()
     }
@@ -585,27 +784,50 @@ mod tests {
 
     #[test]
     fn a_broken_table_is_refused_with_the_line() {
-        const HEAD: &str =
-            "action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason\n";
+        const HEAD: &str = "action,class_uid,activity_id,status_id,severity_id,object,severity_reason,reason,ocsf_1_3_0\n";
         let cases = [
             ("a,b\n", "first line"),
-            ("x,3002,1,,,,,a, b\n", "line 2: 9 cells"),
-            ("x,3002,12,,,,,\n", "Authentication has no activity 12"),
-            ("x,4242,1,,,,,\n", "class 4242"),
+            ("x,3002,1,,,,,a, b,\n", "line 2: 10 cells"),
+            ("x,3002,12,,,,,,\n", "Authentication has no activity 12"),
+            ("x,4242,1,,,,,,\n", "class 4242"),
             (
-                "x,3002,1,,,,,\nx,3002,2,,,,,\n",
+                "x,3002,1,,,,,,\nx,3002,2,,,,,,\n",
                 "line 3: action \"x\" is empty or repeated",
             ),
-            ("x,3002,1,6,,,,\n", "Authentication has no status 6"),
-            ("x,2004,1,2,,,,\n", ""),
-            ("x,3002,1,,3,,,\n", "needs its severity_reason"),
-            ("x,3002,1,,,,why,\n", "needs its severity_reason"),
-            ("x,3002,99,,,,,\n", "activity 99 (Other) needs its reason"),
+            ("x,3002,1,6,,,,,\n", "Authentication has no status 6"),
+            ("x,2004,1,2,,,,,\n", ""),
+            ("x,3002,1,,3,,,,\n", "needs its severity_reason"),
+            ("x,3002,1,,,,why,,\n", "needs its severity_reason"),
+            ("x,3002,99,,,,,,\n", "activity 99 (Other) needs its reason"),
             (
-                "x,3002,1,,,policy:sso,,\n",
+                "x,3002,1,,,policy:sso,,,\n",
                 "means nothing for Authentication",
             ),
-            ("x,3004,3,,,policy:Bad Name,,\n", "not lower_snake_case"),
+            ("x,3004,3,,,policy:Bad Name,,,\n", "not lower_snake_case"),
+            (
+                "x,2006,3,6,3,,w,r,\n",
+                "no status 6 in OCSF 1.3.0: name the closest",
+            ),
+            ("x,2006,3,6,3,,w,r,status_id=4: closest\n", ""),
+            (
+                "x,2006,3,6,3,,w,r,status_id=6: same\n",
+                "no status 6 in OCSF 1.3.0",
+            ),
+            ("x,3001,12,,,,,r,activity_id=2: near\n", ""),
+            ("x,3001,12,,,,,r,\n", "no activity 12 in OCSF 1.3.0"),
+            (
+                "x,3002,1,,,,,,status_id=2: no\n",
+                "only for a choice OCSF 1.3.0 does not have",
+            ),
+            ("x,2006,3,6,3,,w,r,status=4\n", "want `status_id=N: why`"),
+            (
+                "x,2006,3,6,3,,w,r,status=4: x\n",
+                "is not activity_id=N or status_id=N",
+            ),
+            (
+                "x,2006,3,6,3,,w,r,status_id=4:\n",
+                "names an id and says why",
+            ),
         ];
         for (rows, expected) in cases {
             let csv = if rows.starts_with("a,b") {

@@ -402,6 +402,52 @@ async fn discover_follows_the_record_format() {
     }
 }
 
+/// The stream's schema is the one of `settings.ocsf_version`: 1.3.0 lacks attributes 1.8.0's
+/// union has (`is_alert`, `policies`, …), and its records say 1.3.0.
+#[tokio::test]
+async fn discover_shows_the_chosen_ocsf_versions_schema() {
+    let work = Workdir::new();
+    let mut properties = Vec::new();
+    for version in ["1.8.0", "1.3.0"] {
+        let config = work.write_config(&json!({"settings": {
+            "use_synthetic_data": true, "backfill_start_time": "1h",
+            "synthetic_events_per_hour": 2000, "record_format": "ocsf", "ocsf_version": version
+        }}));
+        let out = source(&["discover", "--config", config.to_str().unwrap()], &[]).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let schema = &out.messages[0]["catalog"]["streams"][0]["json_schema"];
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../schemas/ocsf")
+                    .join(version)
+                    .join("events.schema.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let keys = |s: &Value| -> Vec<String> {
+            s["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(keys(schema), keys(&want), "{version}");
+        properties.push(keys(schema));
+        let records = read(&work, &config, "incremental", None, &[]).await;
+        assert_eq!(records.code, 0, "{}", records.stderr);
+        let events = records.of_type("RECORD");
+        assert!(!events.is_empty());
+        for m in events {
+            assert_eq!(m["record"]["data"]["metadata"]["version"], version);
+        }
+    }
+    assert!(properties[0].contains(&"is_alert".to_owned()));
+    assert!(!properties[1].contains(&"is_alert".to_owned()));
+}
+
 #[tokio::test]
 async fn read_writes_records_byte_for_byte_and_a_state_after_the_records_it_covers() {
     let mock = mock().await;

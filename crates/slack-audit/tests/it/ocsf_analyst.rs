@@ -1,8 +1,9 @@
-//! The OCSF events read as a detection engineer reads them: each rule of thumb
-//! (`tests/ocsf/analyst-cases.json`) checked on real-shaped, pseudonymised entries, and the
-//! rules that hold for every event (captions from OCSF's own enums, no placeholders, few
-//! activities 99, severities with reasons) checked on every catalogue action, the synthetic
-//! day and the replay fixtures.
+//! The OCSF events read as a detection engineer reads them, in each supported OCSF version:
+//! each rule of thumb (`tests/ocsf/analyst-cases.json`, with what a version expects
+//! differently in `expect_by_version`) checked on real-shaped, pseudonymised entries, and the
+//! rules that hold for every event (captions from OCSF's own enums of that version, no
+//! placeholders, few activities 99, severities with reasons) checked on every catalogue
+//! action and the replay fixtures.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,15 +12,15 @@ use connector_sdk::RecordBuf;
 use serde_json::Value;
 use slack_audit::RecordFormat;
 use slack_audit::ocsf::table::{Table, class, severity};
-use slack_audit::ocsf::{Formatter, to_ocsf};
+use slack_audit::ocsf::{Formatter, OcsfVersion, to_ocsf_in};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The events of `entries`, pushed in order through one OCSF page as the sync does.
-fn run(entries: &[&Value]) -> Vec<Value> {
-    let format = Formatter::new(RecordFormat::Ocsf, false);
+fn run(version: OcsfVersion, entries: &[&Value]) -> Vec<Value> {
+    let format = Formatter::new(RecordFormat::Ocsf, version, false);
     let mut page = format.page();
     let mut records = RecordBuf::default();
     for entry in entries {
@@ -60,24 +61,37 @@ fn each_rule_of_thumb_holds_on_real_shaped_entries() {
     let cases = file["cases"].as_array().unwrap();
     assert!(cases.len() >= 20, "{} cases", cases.len());
     let mut broken = Vec::new();
-    for case in cases {
-        let rule = case["rule"].as_str().unwrap();
-        let mut entries: Vec<&Value> = case["before"]
-            .as_array()
-            .map(|b| b.iter().collect())
-            .unwrap_or_default();
-        entries.push(&case["entry"]);
-        let event = run(&entries).pop().unwrap();
-        for (pointer, want) in case["expect"].as_object().unwrap() {
-            let have = event.pointer(pointer);
-            if !satisfies(have, want) {
-                broken.push(format!(
-                    "{rule}\n  {pointer}: want {want}, have {}\n  event: {event}",
-                    have.map_or("nothing".to_owned(), Value::to_string)
-                ));
+    let mut differing = 0;
+    for version in OcsfVersion::ALL {
+        for case in cases {
+            let rule = case["rule"].as_str().unwrap();
+            let mut entries: Vec<&Value> = case["before"]
+                .as_array()
+                .map(|b| b.iter().collect())
+                .unwrap_or_default();
+            entries.push(&case["entry"]);
+            let event = run(version, &entries).pop().unwrap();
+            // What this version expects differently replaces (or adds to) `expect`.
+            let mut expect = case["expect"].as_object().unwrap().clone();
+            if let Some(differs) = case["expect_by_version"][version.as_str()].as_object() {
+                differing += 1;
+                expect.extend(differs.clone());
+            }
+            for (pointer, want) in &expect {
+                let have = event.pointer(pointer);
+                if !satisfies(have, want) {
+                    broken.push(format!(
+                        "{version}: {rule}\n  {pointer}: want {want}, have {}\n  event: {event}",
+                        have.map_or("nothing".to_owned(), Value::to_string)
+                    ));
+                }
             }
         }
     }
+    assert!(
+        differing > 0,
+        "no case says what a version expects differently"
+    );
     assert!(
         broken.is_empty(),
         "{} expectations broken:\n{}",
@@ -86,10 +100,13 @@ fn each_rule_of_thumb_holds_on_real_shaped_entries() {
     );
 }
 
-/// OCSF's captions of each class (`schemas/ocsf/1.8.0/captions.json`, generated with the
-/// schemas from the compiled OCSF schema), by `class_uid`.
-fn captions() -> BTreeMap<u64, Value> {
-    let path = root().join("schemas/ocsf/1.8.0/captions.json");
+/// OCSF's captions of each class in `version` (`schemas/ocsf/<version>/captions.json`,
+/// generated with the schemas from the compiled OCSF schema), by `class_uid`.
+fn captions(version: OcsfVersion) -> BTreeMap<u64, Value> {
+    let path = root()
+        .join("schemas/ocsf")
+        .join(version.as_str())
+        .join("captions.json");
     let all: BTreeMap<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     all.into_values()
@@ -126,44 +143,47 @@ fn inputs() -> Vec<String> {
 
 #[test]
 fn every_caption_is_the_one_ocsf_gives_its_id_and_nothing_is_a_placeholder() {
-    let captions = captions();
     let mut wrong = Vec::new();
-    for raw in inputs() {
-        let (bytes, _) = to_ocsf(raw.as_bytes(), false);
-        let text = String::from_utf8(bytes).unwrap();
-        let e: Value = serde_json::from_str(&text).unwrap();
-        let class = &captions[&e["class_uid"].as_u64().unwrap()];
-        let caption =
-            |attr: &str, id: &str| class[attr][e[id].to_string()].as_str().map(str::to_owned);
-        let activity = caption("activity_id", "activity_id").unwrap_or_default();
-        let checks = [
-            ("class_name", class["caption"].as_str().map(str::to_owned)),
-            ("status", caption("status_id", "status_id")),
-            ("severity", caption("severity_id", "severity_id")),
-            (
-                "type_name",
-                Some(format!(
-                    "{}: {activity}",
-                    class["caption"].as_str().unwrap()
-                )),
-            ),
-        ];
-        for (key, want) in checks {
-            if want.is_none() || e[key].as_str() != want.as_deref() {
-                wrong.push(format!("{key} {} (want {want:?}) in {text}", e[key]));
+    let inputs = inputs();
+    for version in OcsfVersion::ALL {
+        let captions = captions(version);
+        for raw in &inputs {
+            let (bytes, _) = to_ocsf_in(version, raw.as_bytes(), false);
+            let text = String::from_utf8(bytes).unwrap();
+            let e: Value = serde_json::from_str(&text).unwrap();
+            let class = &captions[&e["class_uid"].as_u64().unwrap()];
+            let caption =
+                |attr: &str, id: &str| class[attr][e[id].to_string()].as_str().map(str::to_owned);
+            let activity = caption("activity_id", "activity_id").unwrap_or_default();
+            let checks = [
+                ("class_name", class["caption"].as_str().map(str::to_owned)),
+                ("status", caption("status_id", "status_id")),
+                ("severity", caption("severity_id", "severity_id")),
+                (
+                    "type_name",
+                    Some(format!(
+                        "{}: {activity}",
+                        class["caption"].as_str().unwrap()
+                    )),
+                ),
+            ];
+            for (key, want) in checks {
+                if want.is_none() || e[key].as_str() != want.as_deref() {
+                    wrong.push(format!("{key} {} (want {want:?}) in {text}", e[key]));
+                }
             }
-        }
-        if e["activity_id"] != 99 && e["activity_name"].as_str() != Some(activity.as_str()) {
-            wrong.push(format!("activity_name {} in {text}", e["activity_name"]));
-        }
-        // A finding is never "Success": its statuses are New, Resolved, Deleted…
-        if matches!(e["class_uid"].as_u64(), Some(2004 | 2006)) && e["status"] == "Success" {
-            wrong.push(format!("finding with an event status: {text}"));
-        }
-        // No invented values in searchable attributes.
-        for bad in [r#""unknown""#, r#""session":{"uid":"0"}"#] {
-            if text.contains(bad) {
-                wrong.push(format!("placeholder {bad} in {text}"));
+            if e["activity_id"] != 99 && e["activity_name"].as_str() != Some(activity.as_str()) {
+                wrong.push(format!("activity_name {} in {text}", e["activity_name"]));
+            }
+            // A finding is never "Success": its statuses are New, Resolved, Deleted…
+            if matches!(e["class_uid"].as_u64(), Some(2004 | 2006)) && e["status"] == "Success" {
+                wrong.push(format!("finding with an event status: {text}"));
+            }
+            // No invented values in searchable attributes.
+            for bad in [r#""unknown""#, r#""session":{"uid":"0"}"#] {
+                if text.contains(bad) {
+                    wrong.push(format!("placeholder {bad} in {text}"));
+                }
             }
         }
     }
@@ -214,31 +234,55 @@ fn the_slack_detections_keep_a_severity_above_informational() {
     assert!(low.is_empty(), "{low:?}");
 }
 
-/// The numbers the README's OCSF section states, made from the table.
-fn numbers() -> String {
-    let table = Table::bundled();
+/// Per class of `version`: actions, of which activity 99, above Informational.
+fn counts(version: OcsfVersion) -> BTreeMap<u32, (usize, usize, usize)> {
     let mut per_class: BTreeMap<u32, (usize, usize, usize)> = BTreeMap::new();
-    for (_, row) in table.rows() {
+    for (_, row) in Table::bundled().rows_in(version) {
         let n = per_class.entry(row.class_uid).or_default();
         n.0 += 1;
         n.1 += usize::from(row.activity_id == 99);
         n.2 += usize::from(row.severity_id > 1);
     }
+    per_class
+}
+
+/// The numbers the README's OCSF section states, made from the table: the same for each
+/// version (the test says so), with the rows whose 1.3.0 choice differs counted.
+fn numbers() -> String {
+    let table = Table::bundled();
+    let per_class = counts(OcsfVersion::V1_8_0);
+    for version in OcsfVersion::ALL {
+        assert_eq!(
+            counts(version),
+            per_class,
+            "{version} counts differ from 1.8.0's: give the README's table a column per version"
+        );
+    }
+    let mut differ: BTreeMap<u32, usize> = BTreeMap::new();
+    for (action, row) in table.rows() {
+        if table.get_in(OcsfVersion::V1_3_0, action) != Some(row) {
+            *differ.entry(row.class_uid).or_default() += 1;
+        }
+    }
     let mut out = String::from(
-        "| class | actions | of which activity 99 (Other) | above Informational |\n|---|---:|---:|---:|\n",
+        "| class | actions | of which activity 99 (Other) | above Informational | another choice in 1.3.0 |\n|---|---:|---:|---:|---:|\n",
     );
-    let mut total = (0, 0, 0);
+    let mut total = (0, 0, 0, 0);
     for (uid, (n, other, above)) in &per_class {
         let caption = class(*uid).map_or("?", |c| c.caption);
-        out.push_str(&format!("| {caption} {uid} | {n} | {other} | {above} |\n"));
-        total = (total.0 + n, total.1 + other, total.2 + above);
+        let d = differ.get(uid).copied().unwrap_or(0);
+        out.push_str(&format!(
+            "| {caption} {uid} | {n} | {other} | {above} | {d} |\n"
+        ));
+        total = (total.0 + n, total.1 + other, total.2 + above, total.3 + d);
     }
     out.push_str(&format!(
-        "| **all** | **{}** | **{}** ({:.1}%) | **{}** |\n",
+        "| **all** | **{}** | **{}** ({:.1}%) | **{}** | **{}** |\n",
         total.0,
         total.1,
         total.1 as f64 * 100.0 / total.0 as f64,
-        total.2
+        total.2,
+        total.3
     ));
     out
 }
