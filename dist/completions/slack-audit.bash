@@ -177,7 +177,7 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__read)
-            opts="-h --config --state --follow --poll-interval --output --accept-settings-change --metrics-addr --log-format --help"
+            opts="-h --config --state --follow --poll-interval --output --output-group-readable --accept-settings-change --metrics-addr --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

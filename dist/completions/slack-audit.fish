@@ -43,11 +43,12 @@ complete -c slack-audit -n "__fish_slack_audit_using_subcommand check" -s h -l h
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l config -d 'The config document: {"settings": {…}, "secrets": {…}}' -r -F
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l state -d 'The state file; created when absent, replaced atomically after each delivered batch' -r -F
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l poll-interval -d 'Seconds between polls in follow mode' -r
-complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l output -d 'Append records to FILE instead of stdout, made durable (fsync) before each checkpoint; reopened on SIGHUP (rotate by renaming the file, then send SIGHUP)' -r -F
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l output -d 'Append records to FILE instead of stdout, made durable (fsync) before each checkpoint; reopened on SIGHUP (rotate by renaming the file, then send SIGHUP). One collector per output: a second reader is refused before the file is touched. Created 0600; never written through a symlink' -r -F
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l metrics-addr -d 'Serve Prometheus metrics on http://HOST:PORT/metrics and health on /healthz while reading (port 0: any free port, logged). Off unless given' -r
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l log-format -d 'Log format on stderr (filter with RUST_LOG, default `info`)' -r -f -a "human\t'One readable line per event'
 json\t'One JSON object per event, for log pipelines'"
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l follow -d 'Keep polling for new records until SIGINT/SIGTERM'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l output-group-readable -d 'Create the output file 0640 instead of 0600, for a shipper in the file\'s group'
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -l accept-settings-change -d 'Continue although the settings differ from those the state was collected with in a way that skips or mixes records (a filter widened, another record format). What is skipped is logged'
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand read" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand status" -l state -d 'The state file' -r -F

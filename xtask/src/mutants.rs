@@ -44,7 +44,7 @@ const NEXTEST_VERSION: &str = "0.9.143";
 /// Arguments of `cargo xtask mutants`.
 #[derive(Debug, clap::Args)]
 pub struct MutantsArgs {
-    /// Run only these groups (repeatable): page, state, host, sync. Default: all.
+    /// Run only these groups (repeatable): page, state, host, sync, output. Default: all.
     #[arg(long = "group", value_name = "NAME")]
     pub groups: Vec<String>,
     /// List each group's mutants instead of testing them.
@@ -107,7 +107,7 @@ pub const GROUPS: &[Group] = &[
         targets: &["--lib", "--test=host", "--test=sdk", "--test=it"],
         // The SDK's tests, and the binary's tests that load, refuse, probe or resume from a
         // state file (native and Airbyte).
-        filter: "package(connector-sdk) | (binary(it) & test(/^(cli::unusable_state|cli::an_unwritable_state_directory|hostile::arbitrary_state|status::|kills::a_kill_between|airbyte::(the_state_forms|resuming_from_the_last_state))/))",
+        filter: "package(connector-sdk) | (binary(it) & test(/^(cli::unusable_state|cli::an_unwritable_state_directory|cli::a_state_directory_others|hostile::arbitrary_state|status::|kills::a_kill_between|airbyte::(the_state_forms|resuming_from_the_last_state))/))",
         exclusions: &[],
         test_timeout: 60,
     },
@@ -140,6 +140,20 @@ pub const GROUPS: &[Group] = &[
         filter: "kind(lib) | (binary(it) & test(/^(sync|errors|kills|lifecycle|settings_change)::/)) | (binary(upstream) & test(/^(an_entry_dated|a_state_in_the_future|a_loop_that|a_cursor_that_never|a_run_that_read_nothing)/))",
         exclusions: &[],
         test_timeout: 90,
+    },
+    Group {
+        name: "output",
+        // The `--output` file: its lock (one collector per output), the refusal of the state,
+        // its lock or the config as the output, private creation without following a symlink,
+        // the torn-tail cut, and the reopen after a rotation.
+        files: &["crates/connector-sdk/src/runtime/output_file.rs"],
+        test_packages: &[],
+        // Its own unit tests hold every case (the binary's `file_output::` tests run the same
+        // code through the CLI, 30 s a mutant more for no case the unit tests lack).
+        targets: &["--lib"],
+        filter: "test(/^runtime::output_file::/)",
+        exclusions: &[],
+        test_timeout: 30,
     },
 ];
 

@@ -109,7 +109,7 @@ pub mod runtime;
 pub use contract::{checkpoint, config, error, input, instruments, state_rules};
 pub use front::{airbyte, cli};
 pub use runtime::{
-    config_file, file, host, launch, logging, metrics, output, redact, state, status,
+    config_file, file, host, launch, logging, metrics, output, output_file, redact, state, status,
 };
 
 pub use checkpoint::Checkpoints;

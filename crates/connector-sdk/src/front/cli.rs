@@ -29,7 +29,8 @@ use crate::runtime::host::{self, ReadOptions};
 use crate::runtime::launch;
 use crate::runtime::logging::{self, LogFormat};
 use crate::runtime::metrics::{Metrics, MetricsServer};
-use crate::runtime::output::{FileSink, RecordSink, StdoutSink};
+use crate::runtime::output::{RecordSink, StdoutSink};
+use crate::runtime::output_file::{self, FileSink, OutputOptions};
 use crate::runtime::status;
 
 #[derive(Debug, Parser)]
@@ -67,8 +68,13 @@ enum Command {
         poll_interval: f64,
         /// Append records to FILE instead of stdout, made durable (fsync) before each
         /// checkpoint; reopened on SIGHUP (rotate by renaming the file, then send SIGHUP).
+        /// One collector per output: a second reader is refused before the file is touched.
+        /// Created 0600; never written through a symlink.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Create the output file 0640 instead of 0600, for a shipper in the file's group.
+        #[arg(long, requires = "output")]
+        output_group_readable: bool,
         /// Continue although the settings differ from those the state was collected with in a
         /// way that skips or mixes records (a filter widened, another record format). What is
         /// skipped is logged.
@@ -166,6 +172,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             poll_interval,
             metrics_addr,
             output,
+            output_group_readable,
             accept_settings_change,
         } => {
             let input = match config_file::load::<I>(&config) {
@@ -175,32 +182,40 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             if let Some(code) = missing_directory::<I>("--state", &state) {
                 return code;
             }
+            if let Some(path) = &output {
+                if let Some(code) = missing_directory::<I>("--output", path) {
+                    return code;
+                }
+                let state_lock = output_file::state_lock_path(&state);
+                let others = [
+                    ("state file", state.as_path()),
+                    ("state file's lock", state_lock.as_path()),
+                    ("config", config.as_path()),
+                ];
+                if let Err(e) = output_file::refuse_shared_paths(path, &others) {
+                    return fail::<I>(e.kind(), &e.to_string());
+                }
+            }
+            // The state's lock first: a second reader of this state is refused before the
+            // output is opened (let alone its last line cut).
+            let (store, initial) = match host::open_state::<I>(&state) {
+                Ok(opened) => opened,
+                Err(e) => return report::<I>(&HostError::State(e)),
+            };
             let sink: Box<dyn RecordSink> = match &output {
                 None => Box::new(StdoutSink::new()),
                 Some(path) => {
-                    if let Some(code) = missing_directory::<I>("--output", path) {
-                        return code;
-                    }
-                    match FileSink::open(path) {
+                    let options = OutputOptions {
+                        group_readable: output_group_readable,
+                    };
+                    match FileSink::open_with(path, options) {
                         Ok(sink) => {
                             launch::reopen_on_hangup(sink.reopen_flag());
                             Box::new(sink)
                         }
-                        Err(e) => {
-                            return fail::<I>(
-                                ErrorKind::Config,
-                                &format!(
-                                    "--output {}: cannot open it for appending: {e}",
-                                    path.display()
-                                ),
-                            );
-                        }
+                        Err(e) => return fail::<I>(e.kind(), &e.to_string()),
                     }
                 }
-            };
-            let (store, initial) = match host::open_state::<I>(&state) {
-                Ok(opened) => opened,
-                Err(e) => return report::<I>(&HostError::State(e)),
             };
             let (metrics, server) = match metrics_addr {
                 Some(addr) => match serve_metrics(&*input, version, &addr).await {

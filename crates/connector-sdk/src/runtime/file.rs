@@ -152,9 +152,30 @@ pub fn create_temp_beside(dir: &Path, file_name: &str) -> io::Result<(File, Path
     Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
-/// The start of every temporary name of `file_name` (`.<name>.`), to find leftovers.
+/// The start of every temporary name of `file_name` (`.<name>.`).
 pub fn temp_prefix(file_name: &str) -> String {
     format!(".{file_name}.")
+}
+
+/// Whether `name` is exactly a temporary [`create_temp_beside`] makes for `file_name`:
+/// `.<file_name>.<pid>.<hex>.tmp`, nothing more between the dots (so `.s.json.x.1.ab.tmp`, a
+/// temporary of `s.json.x`, is not one of `s.json`'s).
+pub fn is_temp_of(name: &str, file_name: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix(&temp_prefix(file_name))
+        .and_then(|r| r.strip_suffix(".tmp"))
+    else {
+        return false;
+    };
+    let Some((pid, suffix)) = rest.split_once('.') else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !suffix.is_empty()
+        && suffix
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn unique_suffix(attempt: u32) -> String {

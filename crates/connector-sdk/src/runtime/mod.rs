@@ -4,7 +4,8 @@
 //! - [`host`]: the in-process runtime (`check`, `read`, the writer that delivers then commits).
 //! - [`state`]: the native state file (locked, replaced atomically) and [`status`], which
 //!   describes one without touching it.
-//! - [`output`]: where delivered records go (stdout, a file, memory).
+//! - [`output`]: where delivered records go (stdout, a file, memory); [`output_file`]: the
+//!   `--output` file, locked, private, reopened after a rotation.
 //! - [`metrics`]: the Prometheus registry (the host's families and the input's declared
 //!   instruments), `/metrics` and `/healthz`.
 //! - [`launch`]: the async runtime, signals and the read summary, once for both front ends.
@@ -21,6 +22,7 @@ pub mod launch;
 pub mod logging;
 pub mod metrics;
 pub mod output;
+pub mod output_file;
 pub mod redact;
 pub mod secret_env;
 pub mod state;

@@ -97,6 +97,7 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
             _lock: lock,
             _state: PhantomData,
         };
+        warn_if_directory_is_shared(store.dir(), path);
         store.remove_leftover_temporaries();
         // Found now, not at the first commit after a batch was already delivered.
         store.probe_writable()?;
@@ -142,17 +143,14 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     /// Temporaries a killed run left behind (only regular files: anything else there is not
     /// ours to remove). The lock is held, so no other run of this state is writing one.
     fn remove_leftover_temporaries(&self) {
-        let prefix = file::temp_prefix(&self.file_name());
+        let own = self.file_name();
         let Ok(entries) = fs::read_dir(self.dir()) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(&prefix)
-                && name.ends_with(".tmp")
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
+            if file::is_temp_of(&name, &own) && entry.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -226,6 +224,12 @@ where
 
 /// `path` with every symlink resolved: the file itself when it exists, else (the path, or the
 /// end of its symlinks, names no file yet) its directory's canonical path and its name.
+///
+/// A symlink that points to nothing yet is followed only when this process's user owns it (an
+/// operator's own alias of a state to be created); one another user owns is refused: creating
+/// the state where a planted link points would let whoever planted it choose where the state
+/// and its lock are written (`fs.protected_symlinks` does not apply: the link is resolved here,
+/// not by the kernel).
 fn canonical_target(path: &Path) -> Result<PathBuf, String> {
     let mut current = path.to_path_buf();
     // As many links as the kernel follows before it says ELOOP.
@@ -235,7 +239,14 @@ fn canonical_target(path: &Path) -> Result<PathBuf, String> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e.to_string()),
         }
-        // A dangling symlink: the first commit creates the file it points to.
+        let Ok(meta) = fs::symlink_metadata(&current) else {
+            break;
+        };
+        if !meta.file_type().is_symlink() {
+            break;
+        }
+        refuse_foreign_link(&current, &meta)?;
+        // A dangling symlink of our own: the first commit creates the file it points to.
         match fs::read_link(&current) {
             Ok(link) => {
                 current = match current.parent() {
@@ -253,6 +264,66 @@ fn canonical_target(path: &Path) -> Result<PathBuf, String> {
     let dir = fs::canonicalize(dir)
         .map_err(|e| format!("its directory {} cannot be used: {e}", dir.display()))?;
     Ok(dir.join(name))
+}
+
+/// Refuses the dangling symlink `link` (with metadata `meta`) unless this process's user owns it.
+fn refuse_foreign_link(link: &Path, meta: &fs::Metadata) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            let points_to =
+                fs::read_link(link).map_or_else(|_| "?".into(), |l| l.display().to_string());
+            return Err(format!(
+                "{} is a symlink to {points_to}, which does not exist, and it belongs to uid {}, not to this user (uid {me}); a state is never created where another user's link points (name the file itself)",
+                link.display(),
+                meta.uid()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (link, meta);
+    Ok(())
+}
+
+/// Why a state directory others may write to is worth a warning, or `None` when it is not:
+/// `mode` and `owner` are the directory's, `me` this process's user. A directory of ours (or
+/// root's, without group or world write) is fine. In a sticky one (`/tmp`) others cannot
+/// replace or remove our files but can take names first (a state before the first run, the
+/// lock); in any other, they can replace the state between two runs.
+pub(crate) fn shared_directory_risk(mode: u32, owner: u32, me: u32) -> Option<&'static str> {
+    if owner == me || mode & 0o022 == 0 {
+        return None;
+    }
+    Some(if mode & 0o1000 != 0 {
+        "other users may create files in the state's directory (it is group- or world-writable, sticky): they can plant a state file or its lock before a first run. Keep the state in a directory of its own (mode 0700)"
+    } else {
+        "other users may replace or remove the state file (its directory is group- or world-writable and not owned by this user): they could move the position and skip records. Keep the state in a directory of its own (mode 0700)"
+    })
+}
+
+/// Logs [`shared_directory_risk`] for the directory `dir` a state is kept in.
+fn warn_if_directory_is_shared(dir: &Path, state: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = fs::metadata(dir) else {
+            return;
+        };
+        let me = rustix::process::geteuid().as_raw();
+        if let Some(risk) = shared_directory_risk(meta.mode(), meta.uid(), me) {
+            tracing::warn!(
+                message = risk,
+                path = %state.display(),
+                directory = %dir.display(),
+                mode = %format!("{:04o}", meta.mode() & 0o7777),
+                owner_uid = meta.uid(),
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, state);
 }
 
 /// Reads the state file at `path` **without locking it or writing anything**, with the same
@@ -623,6 +694,90 @@ mod tests {
             foreign.exists(),
             "a .tmp file without our prefix was removed"
         );
+    }
+
+    /// The clean-up removes this state's temporaries only: not another state's whose name
+    /// starts with this one's (`.s.json.x.…tmp` is `s.json.x`'s), nor a look-alike.
+    #[test]
+    fn the_clean_up_leaves_another_states_temporaries_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_other, other_tmp) = file::create_temp_beside(dir.path(), "s.json.x").unwrap();
+        let (_mine, my_tmp) = file::create_temp_beside(dir.path(), "s.json").unwrap();
+        let look_alikes = [
+            ".s.json.12.xyz.tmp",
+            ".s.json..ab.tmp",
+            ".s.json.12..tmp",
+            ".s.json.12.AB.tmp",
+        ];
+        for name in look_alikes {
+            fs::write(dir.path().join(name), b"not ours").unwrap();
+        }
+        let (_store, _) = open(&dir.path().join("s.json")).unwrap();
+        assert!(!my_tmp.exists(), "this state's leftover was kept");
+        assert!(other_tmp.exists(), "another state's temporary was removed");
+        for name in look_alikes {
+            assert!(dir.path().join(name).exists(), "{name} was removed");
+        }
+    }
+
+    /// A dangling symlink another user planted at the state's path (or further down a chain of
+    /// links) is refused, and nothing is created where it points (neither the state nor its
+    /// lock); once the file it points to exists, the link is an alias like any other.
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_symlink_another_user_planted_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let me = rustix::process::geteuid().as_raw();
+        let planted = dir.path().join("s.json");
+        std::os::unix::fs::symlink(elsewhere.join("chosen.json"), &planted).unwrap();
+        if std::os::unix::fs::lchown(&planted, Some(me + 1), None).is_err() {
+            eprintln!("SKIPPED: another user's symlink needs root to make");
+            return;
+        }
+        let error = open(&planted).unwrap_err().to_string();
+        assert!(
+            error.contains("symlink") && error.contains("does not exist"),
+            "{error}"
+        );
+        // Our own link to another user's dangling link.
+        let chained = dir.path().join("t.json");
+        std::os::unix::fs::symlink(&planted, &chained).unwrap();
+        assert!(
+            open(&chained).is_err(),
+            "followed a chain to a planted link"
+        );
+        assert!(lock_is_held(&planted).is_ok());
+        assert_eq!(
+            fs::read_dir(&elsewhere).unwrap().count(),
+            0,
+            "created a file where the planted link points"
+        );
+        fs::write(
+            elsewhere.join("chosen.json"),
+            b"{\"connector\":\"test\",\"version\":2,\"state\":[3]}",
+        )
+        .unwrap();
+        assert_eq!(open(&planted).unwrap().1, Some(vec![3]));
+    }
+
+    #[test]
+    fn a_state_directory_others_may_write_to_is_a_risk_unless_it_is_ours() {
+        let me = 1000;
+        // Ours, whatever its mode; root's without group or world write (/var/lib).
+        assert_eq!(shared_directory_risk(0o40777, me, me), None);
+        assert_eq!(shared_directory_risk(0o40755, 0, me), None);
+        assert_eq!(shared_directory_risk(0o40700, 0, me), None);
+        // Another user's, writable by group or world; sticky (/tmp) or not.
+        let tmp = shared_directory_risk(0o41777, 0, me).unwrap();
+        assert!(tmp.contains("sticky"), "{tmp}");
+        for mode in [0o40777, 0o40775, 0o40757] {
+            let risk = shared_directory_risk(mode, 0, me).unwrap();
+            assert!(risk.contains("replace or remove"), "{mode:o}: {risk}");
+        }
+        assert!(shared_directory_risk(0o40770, 0, me).is_some());
+        assert!(shared_directory_risk(0o40702, 0, me).is_some());
     }
 
     /// `status` probes the lock without following a planted symlink (which could point at any

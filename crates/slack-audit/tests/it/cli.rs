@@ -204,6 +204,38 @@ async fn an_unwritable_state_directory_is_refused_before_anything_is_delivered()
     assert!(!work.state().exists());
 }
 
+/// A state kept in a directory another user owns and others may write to is warned of (sticky
+/// like /tmp, or not), and the read goes on; a directory of the reader's own is not.
+#[tokio::test]
+async fn a_state_directory_others_may_write_to_is_warned_of() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = Workdir::new();
+    let config = work.dir.path().join("synthetic.json");
+    std::fs::write(
+        &config,
+        br#"{"settings": {"use_synthetic_data": true, "backfill_start_time": "1h"}, "secrets": {}}"#,
+    )
+    .unwrap();
+    let shared = work.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    for (mode, says) in [(0o1777, "sticky"), (0o777, "replace or remove")] {
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(mode)).unwrap();
+        if std::os::unix::fs::chown(&shared, Some(65534), Some(65534)).is_err() {
+            eprintln!("SKIPPED: a directory of another user needs root to make");
+            return;
+        }
+        let state = shared.join(format!("{mode:o}.json"));
+        let out = run_read(&config, &state, &[], &[]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains(says), "{mode:o}: {stderr}");
+    }
+    let out = run_read(&config, &work.state(), &[], &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("other users may"), "{stderr}");
+}
+
 #[tokio::test]
 async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigterm() {
     let mock = mock().await;

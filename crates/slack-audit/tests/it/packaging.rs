@@ -28,6 +28,7 @@ fn the_systemd_units_verify_and_are_hardened() {
             "NoNewPrivileges=yes",
             "CapabilityBoundingSet=\n",
             "SystemCallFilter=@system-service",
+            "LimitCORE=0\n",
             "--output ${LOGS_DIRECTORY}/audit.ndjson",
         ] {
             assert!(text.contains(directive), "{service} lacks {directive:?}");
