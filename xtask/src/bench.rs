@@ -18,7 +18,7 @@
 //!    of pre-rendered entry bytes: the mock does a memcpy per page).
 //! 3. Runs `slack-audit read --config … --state …` as a child process, as a user would, with
 //!    its stdout on a pipe read by a counting thread, and measures **only the child** with
-//!    `wait4(2)` (see [`child`]): CPU seconds, peak RSS. The bench's own CPU (mock + counter)
+//!    `wait4(2)` (see the `child` module): CPU seconds, peak RSS. The bench's own CPU (mock + counter)
 //!    is shown beside it to prove the mock is not the bottleneck.
 //! 4. Checks every run: exit status 0, exactly N lines, exactly the data set's bytes, sampled
 //!    lines equal to the data set's entries at the same position, N unique ids served.

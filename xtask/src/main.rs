@@ -2,7 +2,7 @@
 //! (except `ocsf-schemas`, `hosts` and `network`, which install their pinned Python packages in
 //! venvs they make, and `prometheus`, `image` and `network`, which install Debian packages):
 //!
-//! - `schema`: the generated JSON Schemas, README references, completions and man pages;
+//! - `schema`: the generated JSON Schemas, generated tables of README.md and `docs/`, completions and man pages;
 //! - `ocsf-schemas`: the OCSF class schemas, from the official generator;
 //! - `replay`: the recorded API exchanges under `fixtures/`, against their snapshots;
 //! - `record`: a real exchange with an organization, into a new pseudonymised fixture;

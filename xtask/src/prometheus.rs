@@ -10,7 +10,7 @@
 //!    (`--config.file`, `--storage.tsdb.path` in a temporary folder, `--web.listen-address` on
 //!    loopback, `scrape_interval: 1s`) scrapes the endpoint; `/api/v1/query` must show
 //!    `slack_audit_records_delivered_total` equal to the records written (the connector waits
-//!    an hour between polls, so the value is stable), and the README's alert rules pass
+//!    an hour between polls, so the value is stable), and the alert rules of `docs/operating.md` pass
 //!    `promtool check rules`, their unit tests `xtask/prometheus/alerts.test.yml` pass
 //!    `promtool test rules` (a quiet night pages nobody, a stalled reader is paged), and they
 //!    evaluate as they should here (events a day old but read to the end: neither the lag nor
@@ -111,7 +111,7 @@ async fn checks(binary: &Path, timeout: Duration) -> anyhow::Result<()> {
     check_scraped(work.path(), listen, written, timeout).await?;
     passed += 1;
 
-    // 3. The README's alerts evaluate as they should on this run: the events are a day old,
+    // 3. The documented alerts evaluate as they should on this run: the events are a day old,
     // but the reader is caught up, so it is not lagging (the newest event's age is not lag).
     check_alerts_inactive(listen, timeout).await?;
     passed += 1;
@@ -238,11 +238,11 @@ async fn check_exposition_during_backfill(endpoint: SocketAddr, work: &Path) -> 
     Ok(())
 }
 
-/// Step 2, first half: the README's alert rules, written to `work/alerts.yml` (returned), pass
+/// Step 2, first half: the alert rules of `docs/operating.md`, written to `work/alerts.yml` (returned), pass
 /// `promtool check rules`, and their unit tests pass `promtool test rules`.
 fn check_alert_rules(work: &Path) -> anyhow::Result<PathBuf> {
     let rules = work.join("alerts.yml");
-    std::fs::write(&rules, readme_alert_rules()?)?;
+    std::fs::write(&rules, documented_alert_rules()?)?;
     let checked = std::process::Command::new("promtool")
         .args(["check", "rules"])
         .arg(&rules)
@@ -250,7 +250,7 @@ fn check_alert_rules(work: &Path) -> anyhow::Result<PathBuf> {
         .context("cannot run promtool")?;
     ensure!(
         checked.status.success(),
-        "promtool check rules failed on the README's alert rules:\n{}{}",
+        "promtool check rules failed on the alert rules of docs/operating.md:\n{}{}",
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
@@ -268,7 +268,7 @@ fn check_alert_rules(work: &Path) -> anyhow::Result<PathBuf> {
         .context("cannot run promtool")?;
     ensure!(
         tested.status.success(),
-        "promtool test rules failed (xtask/prometheus/alerts.test.yml against the README's rules):\n{}{}",
+        "promtool test rules failed (xtask/prometheus/alerts.test.yml against the rules of docs/operating.md):\n{}{}",
         String::from_utf8_lossy(&tested.stdout),
         String::from_utf8_lossy(&tested.stderr)
     );
@@ -518,12 +518,12 @@ fn free_loopback_port() -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
-/// The example alert rules of README.md (its `yaml` block that starts with `groups:`).
-pub fn readme_alert_rules() -> anyhow::Result<String> {
-    let readme = std::fs::read_to_string(crate::workspace_root().join("README.md"))?;
+/// The example alert rules of `docs/operating.md` (its `yaml` block that starts with `groups:`).
+pub fn documented_alert_rules() -> anyhow::Result<String> {
+    let readme = std::fs::read_to_string(crate::workspace_root().join("docs/operating.md"))?;
     let start = readme
         .find("```yaml\ngroups:")
-        .context("README.md has no ```yaml block of alert rules")?
+        .context("docs/operating.md has no ```yaml block of alert rules")?
         + "```yaml\n".len();
     let end = readme[start..]
         .find("```")

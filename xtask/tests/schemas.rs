@@ -4,7 +4,7 @@
 //! is green). `cargo xtask schema --check` and `cargo xtask ocsf-schemas --check` check the same
 //! files without writing, for CI.
 
-/// `schemas/*.json`, the README's config and metrics references, `dist/completions/` and
+/// `schemas/*.json`, the generated tables of README.md and `docs/` (config and metrics references, exit codes), `dist/completions/` and
 /// `dist/man/` (all of `cargo xtask schema`).
 #[test]
 fn committed_schemas_are_not_stale() -> anyhow::Result<()> {

@@ -164,7 +164,7 @@ pub struct SlackSettings {
 
     /// With `record_format` `ocsf`: the OCSF version of the events, `1.8.0` or `1.3.0` (what
     /// Amazon Security Lake takes from custom sources). The same mapping; where 1.3.0 lacks a
-    /// status or attribute, the README says what changes.
+    /// status or attribute, docs/ocsf.md says what changes.
     #[serde(default)]
     pub ocsf_version: OcsfVersion,
 }

@@ -7,9 +7,11 @@
 //! page 2, a truncated body, a stale cursor, events sharing one second across a page
 //! boundary, late events, a 429 storm) cannot be produced on demand. The connector's
 //! integration tests, snapshot replays, benchmarks and soak test therefore run against this
-//! mock, which imitates the real API's documented and observed behaviour
-//! (`shared/docs/slack-audit-api.md`) and adds byte-level fault injection and full
-//! introspection (every request, every id served, counters).
+//! mock, which imitates the real API's behaviour as Slack documents it
+//! (<https://api.slack.com/admin/audit-logs>) and as the recorded exchanges under
+//! `fixtures/slack-audit/` show it (each behaviour is listed under *Modes* below), and adds
+//! byte-level fault injection and full introspection (every request, every id served,
+//! counters).
 //!
 //! # Modes
 //!

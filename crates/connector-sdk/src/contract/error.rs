@@ -36,6 +36,49 @@ impl ErrorKind {
             ErrorKind::Certificate => 4,
         }
     }
+
+    /// Every kind, in the order the exit-code tables list them.
+    pub const ALL: [ErrorKind; 5] = [
+        ErrorKind::Config,
+        ErrorKind::Auth,
+        ErrorKind::Certificate,
+        ErrorKind::Transient,
+        ErrorKind::Fatal,
+    ];
+
+    /// The exit codes of a connector binary and what each means: `0` first, then one row per
+    /// code of [`ErrorKind::ALL`] (kinds that share a code share its row). `--help`, the man
+    /// pages and the docs are generated from it.
+    pub fn exit_codes() -> Vec<(u8, &'static str)> {
+        let mut rows = vec![(0, "success (including a clean stop on SIGINT/SIGTERM)")];
+        for kind in Self::ALL {
+            let meaning = match kind {
+                ErrorKind::Config => "config or usage error: nothing was read, nothing was written",
+                ErrorKind::Auth => {
+                    "the source refused the credentials or the installation: the message says what to fix"
+                }
+                ErrorKind::Certificate => {
+                    "the source's TLS certificate could not be verified (usually a TLS-inspecting proxy whose CA was not given): nothing was sent; not retried, even in follow mode"
+                }
+                ErrorKind::Transient | ErrorKind::Fatal => {
+                    "anything else (the source unavailable after retries, a broken state file, output closed); the checkpoint did not move past what was written"
+                }
+            };
+            if !rows.iter().any(|(code, _)| *code == kind.exit_code()) {
+                rows.push((kind.exit_code(), meaning));
+            }
+        }
+        rows
+    }
+
+    /// [`ErrorKind::exit_codes`] as the text of a `--help` (and man page) section.
+    pub fn exit_codes_help() -> String {
+        let rows: Vec<String> = Self::exit_codes()
+            .into_iter()
+            .map(|(code, meaning)| format!("  {code}  {meaning}"))
+            .collect();
+        format!("Exit codes:\n{}", rows.join("\n"))
+    }
 }
 
 /// One thing wrong with a config document, located by JSON pointer.

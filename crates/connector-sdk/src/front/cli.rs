@@ -7,9 +7,8 @@
 //! NAME status --state FILE [--json]
 //! ```
 //!
-//! Records go to stdout as NDJSON, logs to stderr. Exit codes: `0` success, `2` config or usage
-//! error (nothing read, nothing written), `3` the source refused the credentials or the
-//! installation, `4` the source's TLS certificate could not be verified, `1` anything else. SIGINT and SIGTERM stop a read promptly with exit `0` after
+//! Records go to stdout as NDJSON, logs to stderr. Exit codes: [`ErrorKind::exit_codes`], which
+//! `--help` prints. SIGINT and SIGTERM stop a read promptly with exit `0` after
 //! the batches already handed over are written and checkpointed; a second signal exits at once
 //! (the state file is still consistent: commits are atomic and never ahead of the output).
 
@@ -119,9 +118,7 @@ pub fn command<I: Input>(version: &'static str) -> clap::Command {
             "{} connector: records as NDJSON on stdout",
             I::NAME
         ))
-        .after_help(
-            "Exit codes: 0 success (also a clean stop on SIGINT/SIGTERM), 2 config or usage error, 3 the source refused the credentials or the installation, 1 anything else.",
-        )
+        .after_help(ErrorKind::exit_codes_help())
 }
 
 /// Runs the connector's command line. Call it from `main` and return its exit code.

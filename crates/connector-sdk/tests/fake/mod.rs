@@ -1,4 +1,4 @@
-//! A complete connector on connector-sdk, with no source behind it: the example the README's
+//! A complete connector on connector-sdk, with no source behind it: the example the crate doc's
 //! "Writing a connector on connector-sdk" points to, and the input the SDK's own tests
 //! (`tests/sdk.rs`) drive through both front ends.
 //!

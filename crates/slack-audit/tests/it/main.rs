@@ -11,6 +11,7 @@ mod cli;
 mod configs;
 mod env_secrets;
 mod errors;
+mod exit_codes;
 mod file_output;
 mod hostile;
 mod kills;

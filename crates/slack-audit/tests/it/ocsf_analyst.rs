@@ -246,7 +246,7 @@ fn counts(version: OcsfVersion) -> BTreeMap<u32, (usize, usize, usize)> {
     per_class
 }
 
-/// The numbers the README's OCSF section states, made from the table: the same for each
+/// The numbers `docs/ocsf.md` states, made from the table: the same for each
 /// version (the test says so), with the rows whose 1.3.0 choice differs counted.
 fn numbers() -> String {
     let table = Table::bundled();
@@ -255,7 +255,7 @@ fn numbers() -> String {
         assert_eq!(
             counts(version),
             per_class,
-            "{version} counts differ from 1.8.0's: give the README's table a column per version"
+            "{version} counts differ from 1.8.0's: give the table of docs/ocsf.md a column per version"
         );
     }
     let mut differ: BTreeMap<u32, usize> = BTreeMap::new();
@@ -288,8 +288,8 @@ fn numbers() -> String {
 }
 
 #[test]
-fn the_readme_states_the_tables_numbers() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn the_ocsf_page_states_the_tables_numbers() {
+    let readme = std::fs::read_to_string(root().join("docs/ocsf.md")).unwrap();
     let want = numbers();
     let (start, end) = ("<!-- ocsf-numbers:start -->\n", "<!-- ocsf-numbers:end -->");
     let block = readme
@@ -299,6 +299,6 @@ fn the_readme_states_the_tables_numbers() {
     assert_eq!(
         block,
         Some(want.as_str()),
-        "README.md's OCSF numbers are stale; between the markers put:\n{want}"
+        "docs/ocsf.md's OCSF numbers are stale; between the markers put:\n{want}"
     );
 }

@@ -118,7 +118,8 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         .about(format!(
             "{} connector as an Airbyte source: Airbyte messages on stdout",
             I::NAME
-        ));
+        ))
+        .after_help(ErrorKind::exit_codes_help());
     let matches = match command.try_get_matches() {
         Ok(matches) => matches,
         Err(e) => return usage_error(e),
