@@ -30,7 +30,7 @@ const PROXY_VARIABLES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "
 /// The proxy variables of the environment, read once.
 #[derive(Debug, Clone, Default)]
 pub struct ProxyEnv {
-    /// The first of [`PROXY_VARIABLES`] that is set and not empty: its name and value.
+    /// The first of `PROXY_VARIABLES` that is set and not empty: its name and value.
     pub proxy: Option<(&'static str, String)>,
     /// `NO_PROXY`, else `no_proxy` (empty when neither is set).
     pub no_proxy: String,

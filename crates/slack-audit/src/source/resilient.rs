@@ -14,7 +14,7 @@
 //! One wrapper, not a `Retry<Paced<S>>` pair, because the two share the pacer's clock: a 429
 //! that is retried moves the next request start of the whole source (a page fetched ahead waits
 //! too: the budget is the organization's), and only the retry logic knows whether a 429 is
-//! retried (the one past [`MAX_RATE_LIMITED`] in a row is not, and moves nothing). Split, either
+//! retried (the one past `MAX_RATE_LIMITED` in a row is not, and moves nothing). Split, either
 //! half would reach into the other's state.
 
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! its proxy's CA), and the certificates of `settings.ca_bundle_file` / `ca_bundle_pem` (where
 //! the operator allows them; [`ca_identity`] names each for the log).
 //!
-//! **Refusal**: the usual verifier (webpki) decides; [`NamingVerifier`] only wraps its refusal
+//! **Refusal**: the usual verifier (webpki) decides; `NamingVerifier` only wraps its refusal
 //! with the issuer of the certificate it refused, so that [`refused_certificate`] can say
 //! "issued by CN=mitmproxy" rather than `UnknownIssuer`. A certificate that cannot be verified
 //! is its own error class (`FetchError::Certificate`): the TLS handshake failed, nothing was
