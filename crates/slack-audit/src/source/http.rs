@@ -23,13 +23,10 @@
 //! Past a cap the request is a transient error that names the cap and how far the response got;
 //! the retry layer tries again, and the checkpoint does not move.
 //!
-//! **Trust and proxies** ([`super::tls`], [`super::network`]): the bundled web roots, the
-//! system trust store and the CA bundle the operator allows; a certificate that cannot be
-//! verified is `FetchError::Certificate`, named plainly (issuer, usual cause, the setting that
-//! fixes it), never retried. The route (a proxy or none) is decided from the parsed base URL by
-//! [`super::network::route`]: HTTPS goes through a proxy in a CONNECT tunnel (the token stays
-//! inside TLS), and a loopback `http` base URL never goes through one (the token would be in
-//! clear). `check`'s answer says what was trusted beyond the defaults and which proxy was used.
+//! **Trust and proxies** are settled when the client is built: whom to trust by [`super::tls`]
+//! (a certificate that cannot be verified is `FetchError::Certificate`, never retried), the
+//! route (a proxy or none) by [`super::network`]; `check`'s answer says what was trusted beyond
+//! the defaults and which proxy was used.
 //!
 //! Messages name the host, never the whole URL.
 //!
