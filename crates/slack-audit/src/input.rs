@@ -17,6 +17,7 @@ use crate::progress::Progress;
 use crate::settings::{RecordFormat, SlackConfig, SlackSecrets, SlackSettings};
 use crate::source::PageSource;
 use crate::source::http::HttpSource;
+use crate::source::metered::Metered;
 use crate::source::resilient::{Pacer, Resilient, RetryPolicy};
 use crate::source::synthetic::SyntheticSource;
 
@@ -85,11 +86,10 @@ impl SlackAuditInput {
                     "/settings"
                 };
                 ConfigError::Invalid(vec![Violation::new(pointer, message)])
-            })?
-            .with_metrics(metrics.clone());
+            })?;
             Arc::new(
                 Resilient::new(
-                    http,
+                    Metered::new(http, metrics.clone()),
                     Pacer::per_minute(config.settings.requests_per_minute),
                     RetryPolicy {
                         max_retries: config.settings.max_retries,
@@ -168,7 +168,7 @@ impl Input for SlackAuditInput {
     }
 
     async fn check(&self) -> Result<String, InputError> {
-        Ok(self.source.probe().await?)
+        Ok(self.source.probe(None).await?)
     }
 
     async fn read(&self, state: SyncState, cx: &ReadContext<SyncState>) -> Result<(), InputError> {

@@ -12,9 +12,11 @@
 //! # Map
 //!
 //! - [`settings`]: the config (`settings` + `secrets`) and its semantic checks.
-//! - [`source`]: where pages come from: [`source::http`] (Slack, classified errors),
-//!   [`source::resilient`] (pacing and retries), [`source::synthetic`] (demo data from
-//!   `slack-audit-synthetic`), [`source::ahead`] (each page request on its own task, the next
+//! - [`source`]: where pages come from, one [`source::PageRequest`] at a time:
+//!   [`source::http`] (one request to Slack, classified by [`source::slack_errors`], Slack's
+//!   codes in words), wrapped by [`source::metered`] (request metrics) and
+//!   [`source::resilient`] (pacing and retries); [`source::synthetic`] (demo data from
+//!   `slack-audit-synthetic`); [`source::ahead`] (each page request on its own task, the next
 //!   one started early).
 //! - [`page`]: a response body kept as bytes; entries as byte ranges plus `id`/`date_create`.
 //! - [`collect`]: the incremental sync. [`collect::state`]: what a checkpoint holds (the window,

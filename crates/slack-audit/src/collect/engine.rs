@@ -508,7 +508,7 @@ mod tests {
 
     use super::*;
     use crate::clock::FixedClock;
-    use crate::source::CursorHint;
+    use crate::source::{PageRequest, Wire};
 
     const NOW: i64 = 1_700_000_000;
 
@@ -532,24 +532,16 @@ mod tests {
 
     #[async_trait]
     impl PageSource for Scripted {
-        async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
-            let (hint, _rx) = CursorHint::channel();
-            self.fetch_announcing(query, cursor, &hint).await
-        }
-
-        async fn fetch_announcing(
-            &self,
-            _query: &LogsQuery,
-            cursor: Option<&str>,
-            hint: &CursorHint,
-        ) -> Result<Page, FetchError> {
-            let key = cursor.map(str::to_owned);
+        async fn fetch(&self, request: PageRequest<'_>) -> Result<Page, FetchError> {
+            let key = request.cursor.map(str::to_owned);
             self.requests.lock().unwrap().push(key.clone());
             let Some((entries, next)) = self.pages.get(&key) else {
                 return Err(FetchError::InvalidCursor);
             };
             if let Some(early) = self.announce.get(&key) {
-                hint.offer(early);
+                if let Some(hint) = request.hint {
+                    hint.offer(early);
+                }
                 // "Parsing" ends only once the announced page has been asked for: this page is
                 // not returned before the next request left.
                 let mut waited = 0;
@@ -575,7 +567,7 @@ mod tests {
             Page::parse(body.into_bytes()).map_err(|e| FetchError::Fatal(format!("{e:?}")))
         }
 
-        async fn probe(&self) -> Result<String, FetchError> {
+        async fn probe(&self, _: Option<&Wire>) -> Result<String, FetchError> {
             Ok("scripted".into())
         }
     }
@@ -701,23 +693,13 @@ mod tests {
 
     #[async_trait]
     impl PageSource for Slow {
-        async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
+        async fn fetch(&self, request: PageRequest<'_>) -> Result<Page, FetchError> {
             self.clock.set(self.to);
-            self.inner.fetch(query, cursor).await
+            self.inner.fetch(request).await
         }
 
-        async fn fetch_announcing(
-            &self,
-            query: &LogsQuery,
-            cursor: Option<&str>,
-            hint: &CursorHint,
-        ) -> Result<Page, FetchError> {
-            self.clock.set(self.to);
-            self.inner.fetch_announcing(query, cursor, hint).await
-        }
-
-        async fn probe(&self) -> Result<String, FetchError> {
-            self.inner.probe().await
+        async fn probe(&self, wire: Option<&Wire>) -> Result<String, FetchError> {
+            self.inner.probe(wire).await
         }
     }
 

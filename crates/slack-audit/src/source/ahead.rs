@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio_util::task::AbortOnDropHandle;
 
-use super::{CursorHint, FetchError, LogsQuery, PageSource};
+use super::{CursorHint, FetchError, LogsQuery, PageRequest, PageSource};
 use crate::page::Page;
 
 /// One page request, running.
@@ -42,7 +42,7 @@ impl PageFetch {
             let cursor = cursor.clone();
             tokio::spawn(async move {
                 source
-                    .fetch_announcing(&query, cursor.as_deref(), &hint)
+                    .fetch(PageRequest::new(&query, cursor.as_deref()).announcing(&hint))
                     .await
             })
         };

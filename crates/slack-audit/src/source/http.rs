@@ -2,7 +2,8 @@
 //!
 //! Classification goes by HTTP status first, because Slack's error bodies may be empty (401s
 //! observed with no body at all) or not JSON (proxies, 5xx pages). Only then is the body read
-//! for an `error` code to make the message precise. The token is sent as a bearer header and
+//! for an `error` code to make the message precise; what each code and status means, in words,
+//! is [`super::slack_errors`]'s table. The token is sent as a bearer header and
 //! appears in no message: errors are built from status codes and Slack's error codes only.
 //!
 //! # Caps
@@ -22,13 +23,10 @@
 //! Past a cap the request is a transient error that names the cap and how far the response got;
 //! the retry layer tries again, and the checkpoint does not move.
 //!
-//! **Trust and proxies** ([`super::tls`], [`super::network`]): the bundled web roots, the
-//! system trust store and the CA bundle the operator allows; a certificate that cannot be
-//! verified is `FetchError::Certificate`, named plainly (issuer, usual cause, the setting that
-//! fixes it), never retried. The route (a proxy or none) is decided from the parsed base URL by
-//! [`super::network::route`]: HTTPS goes through a proxy in a CONNECT tunnel (the token stays
-//! inside TLS), and a loopback `http` base URL never goes through one (the token would be in
-//! clear). `check`'s answer says what was trusted beyond the defaults and which proxy was used.
+//! **Trust and proxies** are settled when the client is built: whom to trust by [`super::tls`]
+//! (a certificate that cannot be verified is `FetchError::Certificate`, never retried), the
+//! route (a proxy or none) by [`super::network`]; `check`'s answer says what was trusted beyond
+//! the defaults and which proxy was used.
 //!
 //! Messages name the host, never the whole URL.
 //!
@@ -45,15 +43,13 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RETRY_AFT
 use tokio::time::Instant;
 
 use super::network::{ProxyEnv, Said};
-use super::{CursorHint, FetchError, LogsQuery, PageSource};
-use crate::page::{Page, PageError, peek_next_cursor};
+use super::slack_errors::{DEFAULT_RETRY_AFTER, classify_body_error, classify_status};
+use super::{CursorHint, FetchError, PageRequest, PageSource, Wire};
+use crate::page::{Page, peek_next_cursor};
 use crate::settings::Network;
 
 /// The User-Agent every request carries.
 pub const USER_AGENT: &str = concat!("slack-audit-connector/", env!("CARGO_PKG_VERSION"));
-
-/// How long to wait after a 429 that carries no usable `Retry-After`.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Largest page body accepted, after decompression. Slack's largest pages (9,999 entries of a
 /// few KiB) stay far below it; past it the request fails as transient.
@@ -69,7 +65,8 @@ pub const MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
 /// first (ours says how far the response got).
 const BACKSTOP: Duration = Duration::from_secs(5);
 
-/// Talks to Slack; one attempt per call (see [`super::resilient`] for retries).
+/// Talks to Slack; one attempt per call (see [`super::resilient`] for retries), noting what came
+/// back in the request's [`Wire`] (see [`super::metered`] for the metrics).
 pub struct HttpSource {
     http: reqwest::Client,
     /// Bodies of handled pages, reused for the next ones (page-sized buffers are costly to
@@ -78,7 +75,6 @@ pub struct HttpSource {
     logs_url: String,
     authorization: HeaderValue,
     timeout: Duration,
-    metrics: std::sync::Arc<dyn super::RequestObserver>,
     /// The extra CAs and the proxy, for `check`'s answer.
     said: Said,
 }
@@ -137,44 +133,19 @@ impl HttpSource {
             logs_url: logs_url.into(),
             authorization,
             timeout,
-            metrics: std::sync::Arc::new(()),
             said,
         })
     }
 
-    /// The same, counting requests, their outcomes, durations and bytes into `metrics`.
-    pub fn with_metrics(
-        mut self,
-        metrics: std::sync::Arc<dyn super::RequestObserver>,
-    ) -> HttpSource {
-        self.metrics = metrics;
-        self
-    }
-
-    async fn get(
-        &self,
-        params: &[(&str, String)],
-        hint: Option<&CursorHint>,
-    ) -> Result<Page, FetchError> {
-        let started = Instant::now();
-        let mut seen = Seen::default();
-        let result = self.exchange(params, hint, &mut seen).await;
-        self.metrics.request(
-            seen.status,
-            result.as_ref().map_or_else(FetchError::kind, |_| "ok"),
-            started.elapsed(),
-            seen.bytes,
-        );
-        result
-    }
-
-    /// One request and its classification; notes in `seen` what came back, for the metrics.
+    /// One request and its classification; notes in `wire` what came back.
     async fn exchange(
         &self,
         params: &[(&str, String)],
         hint: Option<&CursorHint>,
-        seen: &mut Seen,
+        wire: Option<&Wire>,
     ) -> Result<Page, FetchError> {
+        let unheard = Wire::default();
+        let wire = wire.unwrap_or(&unheard);
         let started = Instant::now();
         let deadline = started + self.timeout;
         let request = self
@@ -195,7 +166,7 @@ impl HttpSource {
         };
         let headers_at = started.elapsed();
         let status = response.status();
-        seen.status = Some(status.as_u16());
+        wire.status_came(status.as_u16());
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after(response.headers(), chrono::Utc::now());
             return Err(FetchError::RateLimited(wait.unwrap_or(DEFAULT_RETRY_AFTER)));
@@ -208,7 +179,7 @@ impl HttpSource {
                 .read_body(response, MAX_ERROR_BODY_BYTES, deadline, Vec::new())
                 .await
                 .unwrap_or_else(|partial| partial);
-            seen.bytes = body.len();
+            wire.body_read(body.len());
             let code = error_code(&body);
             if code.is_none() && is_a_block_page(status, &body) {
                 return Err(block_page_error(status));
@@ -233,11 +204,11 @@ impl HttpSource {
         {
             Ok(body) => body,
             Err(partial) => {
-                seen.bytes = partial.len();
+                wire.body_read(partial.len());
                 return Err(self.body_error(partial.len(), started));
             }
         };
-        seen.bytes = body.len();
+        wire.body_read(body.len());
         let body_at = started.elapsed();
         if let (Some(hint), Some(next)) = (hint, peek_next_cursor(&body)) {
             hint.offer(next);
@@ -340,17 +311,9 @@ impl HttpSource {
 
 #[async_trait]
 impl PageSource for HttpSource {
-    async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
-        self.get(&query.params(cursor), None).await
-    }
-
-    async fn fetch_announcing(
-        &self,
-        query: &LogsQuery,
-        cursor: Option<&str>,
-        hint: &CursorHint,
-    ) -> Result<Page, FetchError> {
-        self.get(&query.params(cursor), Some(hint)).await
+    async fn fetch(&self, request: PageRequest<'_>) -> Result<Page, FetchError> {
+        let params = request.query.params(request.cursor);
+        self.exchange(&params, request.hint, request.wire).await
     }
 
     fn recycle(&self, page: Page) {
@@ -361,8 +324,10 @@ impl PageSource for HttpSource {
         }
     }
 
-    async fn probe(&self) -> Result<String, FetchError> {
-        let page = self.get(&[("limit", "1".to_owned())], None).await?;
+    async fn probe(&self, wire: Option<&Wire>) -> Result<String, FetchError> {
+        let page = self
+            .exchange(&[("limit", "1".to_owned())], None, wire)
+            .await?;
         let mut answer = format!(
             "Slack accepted the token and returned the audit log ({} entr{} on a one-entry probe)",
             page.entries().len(),
@@ -378,14 +343,6 @@ impl PageSource for HttpSource {
         }
         Ok(answer)
     }
-}
-
-/// What a request got back, for the metrics: the status, if a response came, and the bytes of
-/// body read.
-#[derive(Debug, Default)]
-struct Seen {
-    status: Option<u16>,
-    bytes: usize,
 }
 
 /// Whether `e` is hyper refusing a response head over its caps (HTTP/1.1: about 400 KiB, or
@@ -490,120 +447,10 @@ fn error_code(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<ErrorBody>(body).ok()?.error
 }
 
-fn classify_body_error(status: StatusCode, error: PageError) -> FetchError {
-    match error {
-        PageError::Malformed(m) => FetchError::Transient(m),
-        PageError::NoEntries => FetchError::Transient(
-            "Slack answered without an `entries` list; treating it as a failed request, not as no events"
-                .into(),
-        ),
-        PageError::Slack { code } => match classify_code(code.as_deref()) {
-            Some(e) => e,
-            None => FetchError::Transient(format!(
-                "Slack answered HTTP {} with \"ok\": false (error {:?}); not treated as \"no events\"",
-                status.as_u16(),
-                code.as_deref().unwrap_or("unknown")
-            )),
-        },
-    }
-}
-
-const TOKEN_ADVICE: &str = "Use the user OAuth token (xoxp-…) of a Slack app that has the auditlogs:read user scope and was installed on the Enterprise Grid organization (not a workspace) by an Org Owner.";
-
-/// Errors whose meaning does not depend on the status they came with.
-fn classify_code(code: Option<&str>) -> Option<FetchError> {
-    let code = code?;
-    let auth = |what: &str| Some(FetchError::Auth(format!("{what} (Slack error `{code}`).")));
-    match code {
-        "invalid_authentication" | "invalid_auth" | "not_authed" | "missing_authentication"
-        | "account_inactive" | "token_revoked" | "token_expired" => auth(&format!(
-            "Slack refused the token: it is invalid, revoked, or not an Org Owner's user token. {TOKEN_ADVICE}"
-        )),
-        "not_allowed_token_type" => auth(&format!(
-            "Slack refused the token type: the Audit Logs API takes only user tokens (xoxp-…), not bot or app tokens. {TOKEN_ADVICE}"
-        )),
-        "missing_scope" => auth(
-            "The token lacks the auditlogs:read user scope: add it under OAuth & Permissions → User Token Scopes, then reinstall the app on the organization",
-        ),
-        "feature_not_enabled" | "invalid_workspace" => auth(
-            "The organization is not on Enterprise Grid: the Audit Logs API exists only for Enterprise Grid organizations",
-        ),
-        "team_not_authorized" => auth(
-            "The app is installed on a workspace, not on the organization: an Org Owner must install it at the organization level (Manage organization → Integrations)",
-        ),
-        "user_not_authorized" => auth(
-            "The user who installed the app is not an Org Owner: an Org Owner must install it (Org Admins cannot read audit logs)",
-        ),
-        "method_not_allowed" => auth(
-            "Slack does not allow this method with this token or on this organization",
-        ),
-        "invalid_cursor" => Some(FetchError::InvalidCursor),
-        "ratelimited" | "rate_limited" => Some(FetchError::RateLimited(DEFAULT_RETRY_AFTER)),
-        "invalid_range" => Some(FetchError::Config(
-            "Slack refused the time range (invalid_range): settings.backfill_start_time may be before Slack's audit log begins (March 2018), or this machine's clock is ahead of Slack's".into(),
-        )),
-        "invalid_action" => Some(FetchError::Config(
-            "Slack refused an action filter (invalid_action): a name in settings.actions is unknown or retired; see GET https://api.slack.com/audit/v1/actions".into(),
-        )),
-        "invalid_arguments" => Some(FetchError::Config(
-            "Slack refused the request's arguments (invalid_arguments): check settings.page_size, settings.actions (at most 30), settings.actor and settings.entity".into(),
-        )),
-        _ => None,
-    }
-}
-
-fn classify_status(status: StatusCode, code: Option<&str>) -> FetchError {
-    if let Some(classified) = classify_code(code) {
-        return classified;
-    }
-    let code_note = code
-        .map(|c| format!(", error `{}`", c.escape_debug()))
-        .unwrap_or_default();
-    match status.as_u16() {
-        401 => FetchError::Auth(format!(
-            "Slack refused the token (HTTP 401{code_note}): it is wrong, revoked, or not a user token. {TOKEN_ADVICE}"
-        )),
-        403 => FetchError::Auth(format!(
-            "Slack refused access (HTTP 403{code_note}). {TOKEN_ADVICE}"
-        )),
-        404 => FetchError::Config(format!(
-            "no Audit Logs API at this address (HTTP 404{code_note}): check settings.api_base_url"
-        )),
-        408 | 425 | 500..=599 => FetchError::Transient(format!(
-            "Slack answered HTTP {}{code_note}",
-            status.as_u16()
-        )),
-        s => FetchError::Fatal(format!("Slack answered HTTP {s}{code_note}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn auth_codes_say_what_to_fix() {
-        let cases = [
-            (401, None, "wrong, revoked, or not a user token"),
-            (200, Some("feature_not_enabled"), "not on Enterprise Grid"),
-            (200, Some("team_not_authorized"), "installed on a workspace"),
-            (403, Some("user_not_authorized"), "not an Org Owner"),
-            (401, Some("not_allowed_token_type"), "only user tokens"),
-        ];
-        for (status, code, expected) in cases {
-            let e = match classify_code(code) {
-                Some(e) => e,
-                None => {
-                    classify_status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), code)
-                }
-            };
-            assert!(
-                matches!(&e, FetchError::Auth(m) if m.contains(expected)),
-                "{e:?}"
-            );
-        }
-    }
 
     #[test]
     fn retry_after_is_read_as_seconds_or_as_an_http_date() {
@@ -645,29 +492,5 @@ mod tests {
         };
         assert!(message.contains("HTTP 301") && message.contains("`evil.example`"));
         assert!(!message.contains("cursor=abc") && !message.contains("/path"));
-    }
-
-    #[test]
-    fn statuses_are_classified_before_bodies() {
-        assert!(matches!(
-            classify_status(StatusCode::SERVICE_UNAVAILABLE, None),
-            FetchError::Transient(_)
-        ));
-        assert!(matches!(
-            classify_status(StatusCode::BAD_REQUEST, Some("invalid_cursor")),
-            FetchError::InvalidCursor
-        ));
-        assert!(matches!(
-            classify_status(StatusCode::BAD_REQUEST, Some("invalid_action")),
-            FetchError::Config(_)
-        ));
-        assert!(matches!(
-            classify_status(StatusCode::NOT_FOUND, None),
-            FetchError::Config(_)
-        ));
-        assert!(matches!(
-            classify_status(StatusCode::IM_A_TEAPOT, None),
-            FetchError::Fatal(_)
-        ));
     }
 }

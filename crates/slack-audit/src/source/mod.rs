@@ -1,10 +1,18 @@
 //! Where pages come from: Slack over HTTP, or the synthetic generator, behind one small trait.
 //!
-//! The sync engine ([`crate::collect::engine`]) only knows [`PageSource`]: "give me the page of
-//! this query at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]),
-//! not logic sprinkled through the engine, in the spirit of tower's layers.
+//! The sync engine ([`crate::collect::engine`]) only knows [`PageSource`]: "give me the page
+//! this [`PageRequest`] names". What is not the exchange itself is a wrapper around a source, in
+//! the spirit of tower's layers, not logic sprinkled through the engine or the HTTP client:
+//!
+//! ```text
+//! Resilient<Metered<HttpSource>>      (or SyntheticSource alone)
+//! │         │       └ one request to Slack, classified (slack_errors: Slack's codes in words)
+//! │         └ each request counted: outcome, status class, duration, bytes
+//! └ pacing and retries (429 waits, backoff), counted too
+//! ```
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,8 +23,10 @@ use crate::page::Page;
 
 pub mod ahead;
 pub mod http;
+pub mod metered;
 pub mod network;
 pub mod resilient;
+pub mod slack_errors;
 pub mod synthetic;
 pub mod tls;
 
@@ -62,6 +72,19 @@ impl LogsQuery {
     }
 }
 
+/// A query of one second and one entry, for tests of the wrappers, which never look at it.
+#[cfg(test)]
+pub(crate) fn any_query() -> LogsQuery {
+    LogsQuery {
+        oldest: 0,
+        latest: 1,
+        limit: 1,
+        action: None,
+        actor: None,
+        entity: None,
+    }
+}
+
 /// Why a page could not be had, classified for the operator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
@@ -88,14 +111,16 @@ pub enum FetchError {
     Certificate(String),
 }
 
-/// What the sources report about the requests they make and the waits between them: the metrics
-/// implement it ([`crate::metrics::SlackMetrics`]); the sources hold it without knowing who
-/// listens. `()` listens to nothing.
+/// What the source wrappers report about the requests they see and the waits between them: the
+/// metrics implement it ([`crate::metrics::SlackMetrics`]); the wrappers hold it without knowing
+/// who listens. `()` listens to nothing.
 pub trait RequestObserver: std::fmt::Debug + Send + Sync {
     /// One request answered (`status`: the HTTP status, if a response came) with `kind` (`ok`,
     /// or the failure's class: [`FetchError::kind`]), in `took`, with `bytes` of body read.
+    /// Reported by [`metered::Metered`].
     fn request(&self, status: Option<u16>, kind: &'static str, took: Duration, bytes: usize);
-    /// A request is retried after a transient failure, `backoff` later.
+    /// A request is retried after a transient failure, `backoff` later. Reported by
+    /// [`resilient::Resilient`], as is the next one.
     fn retry_after_failure(&self, backoff: Duration);
     /// Slack asked to slow down; the next request waits `wait`.
     fn rate_limited(&self, wait: Duration);
@@ -137,31 +162,89 @@ impl From<FetchError> for InputError {
     }
 }
 
+/// One request for a page: which page, and who listens while it is fetched. `Copy`, so a retry
+/// sends the same request again.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest<'a> {
+    /// The window and its filters.
+    pub query: &'a LogsQuery,
+    /// Where in the window (`None`: its newest page).
+    pub cursor: Option<&'a str>,
+    /// Where to announce the page's next cursor as early as the source can (an HTTP source: once
+    /// the body is in, before parsing it), so the caller can ask for the next page meanwhile. A
+    /// source that cannot ignores it. An announcement is a guess; the returned page's own cursor
+    /// is the truth.
+    pub hint: Option<&'a CursorHint>,
+    /// Where a source that talks to a server notes what came back ([`Wire`]), for the wrapper
+    /// that meters it ([`metered::Metered`]).
+    pub wire: Option<&'a Wire>,
+}
+
+impl<'a> PageRequest<'a> {
+    /// The page of `query` at `cursor`, nobody listening.
+    pub fn new(query: &'a LogsQuery, cursor: Option<&'a str>) -> Self {
+        PageRequest {
+            query,
+            cursor,
+            hint: None,
+            wire: None,
+        }
+    }
+
+    /// The same, announcing the next cursor early through `hint`.
+    pub fn announcing(self, hint: &'a CursorHint) -> Self {
+        PageRequest {
+            hint: Some(hint),
+            ..self
+        }
+    }
+}
+
 /// A source of audit-log pages.
 #[async_trait]
 pub trait PageSource: Send + Sync {
-    /// The page of `query` at `cursor` (`None`: the newest page of the window).
-    async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError>;
+    /// The page `request` names.
+    async fn fetch(&self, request: PageRequest<'_>) -> Result<Page, FetchError>;
 
-    /// [`fetch`](Self::fetch), announcing the page's next cursor through `hint` as early as the
-    /// source can (an HTTP source: once the body is in, before parsing it), so the caller can
-    /// ask for the next page meanwhile. An optional capability: the default announces nothing.
-    /// An announcement is a guess; the returned page's own cursor is the truth.
-    async fn fetch_announcing(
-        &self,
-        query: &LogsQuery,
-        cursor: Option<&str>,
-        hint: &CursorHint,
-    ) -> Result<Page, FetchError> {
-        let _ = hint;
-        self.fetch(query, cursor).await
+    /// One cheap call proving the source accepts us; says what it proved. A source that talks
+    /// to a server notes in `wire` what came back, as [`fetch`](Self::fetch) does. Apart from
+    /// `fetch` as tower keeps `poll_ready` apart from `call`: it asks for no page.
+    async fn probe(&self, wire: Option<&Wire>) -> Result<String, FetchError>;
+
+    /// Takes back a page that has been handled, so its buffer can hold a later one. An optional
+    /// capability: the default drops the page.
+    fn recycle(&self, _page: Page) {}
+}
+
+/// What one exchange with a server got back, noted by the source as it goes: the HTTP status, if
+/// a response came, and the bytes of body read (after decompression).
+#[derive(Debug, Default)]
+pub struct Wire {
+    /// `0` until a response came (no HTTP status is 0).
+    status: AtomicU16,
+    bytes: AtomicUsize,
+}
+
+impl Wire {
+    /// A response came with `status`.
+    pub fn status_came(&self, status: u16) {
+        self.status.store(status, Ordering::Relaxed);
     }
 
-    /// One cheap call proving the source accepts us; says what it proved.
-    async fn probe(&self) -> Result<String, FetchError>;
+    /// `bytes` of body have been read so far.
+    pub fn body_read(&self, bytes: usize) {
+        self.bytes.store(bytes, Ordering::Relaxed);
+    }
 
-    /// Takes back a page that has been handled, so its buffer can hold a later one.
-    fn recycle(&self, _page: Page) {}
+    /// The HTTP status, if a response came.
+    pub fn status(&self) -> Option<u16> {
+        Some(self.status.load(Ordering::Relaxed)).filter(|s| *s != 0)
+    }
+
+    /// The bytes of body read.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
 }
 
 /// The sending side of an early next-cursor announcement: the first offer is delivered, later

@@ -10,6 +10,12 @@
 //!   `"ok": false`) are retried a bounded number of times with exponential backoff and full
 //!   jitter; then the failure goes up and the run ends without moving its checkpoint. Auth and
 //!   config errors are never retried: they need a human.
+//!
+//! One wrapper, not a `Retry<Paced<S>>` pair, because the two share the pacer's clock: a 429
+//! that is retried moves the next request start of the whole source (a page fetched ahead waits
+//! too: the budget is the organization's), and only the retry logic knows whether a 429 is
+//! retried (the one past `MAX_RATE_LIMITED` in a row is not, and moves nothing). Split, either
+//! half would reach into the other's state.
 
 use std::time::Duration;
 
@@ -17,7 +23,7 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{CursorHint, FetchError, LogsQuery, PageSource};
+use super::{FetchError, PageRequest, PageSource, Wire};
 use crate::page::Page;
 
 /// Consecutive 429s tolerated for one page before giving up on the run.
@@ -172,25 +178,14 @@ impl<S> Resilient<S> {
 
 #[async_trait]
 impl<S: PageSource> PageSource for Resilient<S> {
-    async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
-        self.with_retries("a page", || self.inner.fetch(query, cursor))
+    async fn fetch(&self, request: PageRequest<'_>) -> Result<Page, FetchError> {
+        self.with_retries("a page", || self.inner.fetch(request))
             .await
     }
 
-    async fn fetch_announcing(
-        &self,
-        query: &LogsQuery,
-        cursor: Option<&str>,
-        hint: &CursorHint,
-    ) -> Result<Page, FetchError> {
-        self.with_retries("a page", || {
-            self.inner.fetch_announcing(query, cursor, hint)
-        })
-        .await
-    }
-
-    async fn probe(&self) -> Result<String, FetchError> {
-        self.with_retries("the check", || self.inner.probe()).await
+    async fn probe(&self, wire: Option<&Wire>) -> Result<String, FetchError> {
+        self.with_retries("the check", || self.inner.probe(wire))
+            .await
     }
 
     fn recycle(&self, page: Page) {
@@ -206,32 +201,22 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::source::any_query as query;
 
     /// Answers each call with the next of `answers`, then with an empty page.
     struct Answers(Mutex<Vec<FetchError>>);
 
     #[async_trait]
     impl PageSource for Answers {
-        async fn fetch(&self, _: &LogsQuery, _: Option<&str>) -> Result<Page, FetchError> {
+        async fn fetch(&self, _: PageRequest<'_>) -> Result<Page, FetchError> {
             match self.0.lock().unwrap().pop() {
                 Some(error) => Err(error),
                 None => Ok(Page::parse(br#"{"entries":[]}"#.to_vec()).unwrap()),
             }
         }
 
-        async fn probe(&self) -> Result<String, FetchError> {
+        async fn probe(&self, _: Option<&Wire>) -> Result<String, FetchError> {
             Ok(String::new())
-        }
-    }
-
-    fn query() -> LogsQuery {
-        LogsQuery {
-            oldest: 0,
-            latest: 1,
-            limit: 1,
-            action: None,
-            actor: None,
-            entity: None,
         }
     }
 
@@ -245,7 +230,10 @@ mod tests {
             },
         );
         let started = Instant::now();
-        source.fetch(&query(), None).await.unwrap();
+        source
+            .fetch(PageRequest::new(&query(), None))
+            .await
+            .unwrap();
         started.elapsed()
     }
 

@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use slack_audit_synthetic::{SyntheticEvent, SyntheticOrg};
 
-use super::{FetchError, LogsQuery, PageSource};
+use super::{FetchError, LogsQuery, PageRequest, PageSource, Wire};
 use crate::page::Page;
 
 /// Seconds scanned for one page before answering with what was found (possibly an empty page
@@ -34,7 +34,8 @@ impl SyntheticSource {
 
 #[async_trait]
 impl PageSource for SyntheticSource {
-    async fn fetch(&self, query: &LogsQuery, cursor: Option<&str>) -> Result<Page, FetchError> {
+    async fn fetch(&self, request: PageRequest<'_>) -> Result<Page, FetchError> {
+        let PageRequest { query, cursor, .. } = request;
         let start = match cursor {
             None => query.latest,
             Some(c) => c
@@ -76,7 +77,7 @@ impl PageSource for SyntheticSource {
         Page::parse(body).map_err(|e| FetchError::Fatal(format!("synthetic page is broken: {e:?}")))
     }
 
-    async fn probe(&self) -> Result<String, FetchError> {
+    async fn probe(&self, _wire: Option<&Wire>) -> Result<String, FetchError> {
         Ok("synthetic mode: no token needed, nothing touches the network".into())
     }
 }
@@ -121,7 +122,10 @@ mod tests {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = source.fetch(query, cursor.as_deref()).await.unwrap();
+            let page = source
+                .fetch(PageRequest::new(query, cursor.as_deref()))
+                .await
+                .unwrap();
             for e in page.entries() {
                 out.push(serde_json::from_slice(page.raw(e)).unwrap());
             }
