@@ -537,7 +537,6 @@ fn run_one(
     spec: &Spec,
     args: &BenchArgs,
 ) -> anyhow::Result<RunResult> {
-    let oldest = entries.last().map_or(0, |e| e.date_create);
     let mock = rt
         .block_on(MockSlack::start(MockConfig {
             token: Some(TOKEN.into()),
@@ -555,43 +554,9 @@ fn run_one(
     );
 
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let config_path = dir.path().join("config.json");
-    let state_path = dir.path().join("state.json");
-    // Start an hour before the oldest entry, as a duration before the run (no date maths).
-    let backfill = format!("{}s", (slack_mock::unix_now() - oldest + 3600).max(60));
-    let mut config = serde_json::json!({
-        "settings": {
-            "api_base_url": mock.base_url(),
-            "backfill_start_time": backfill,
-            "page_size": spec.page_size,
-            "requests_per_minute": spec.rpm,
-        },
-        "secrets": { "user_oauth_token": TOKEN },
-    });
-    if let Some(version) = spec.ocsf {
-        config["settings"]["record_format"] = "ocsf".into();
-        config["settings"]["ocsf_version"] = version.as_str().into();
-    }
-    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
-        .context("cannot write the config")?;
-
+    let oldest = entries.last().map_or(0, |e| e.date_create);
+    let mut command = write_read_command(dir.path(), &mock.base_url(), oldest, spec)?;
     let stride = (entries.len() as u64 / 1000).max(1);
-    let mut command: Vec<std::ffi::OsString> =
-        vec!["read".into(), "--config".into(), config_path.clone().into()];
-    match spec.framing {
-        Framing::Ndjson => command.extend(["--state".into(), state_path.into()]),
-        Framing::Airbyte => {
-            // A first incremental read: no state yet, as a host starts a new connection.
-            let catalog = dir.path().join("catalog.json");
-            let streams = serde_json::json!({"streams": [{
-                "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-                "sync_mode": "incremental",
-                "destination_sync_mode": "append",
-            }]});
-            std::fs::write(&catalog, streams.to_string()).context("cannot write the catalog")?;
-            command.extend(["--catalog".into(), catalog.into()]);
-        }
-    }
     let scraper = if spec.metrics {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         command.extend(["--metrics-addr".into(), addr.to_string().into()]);
@@ -627,6 +592,76 @@ fn run_one(
         None => 0,
     };
 
+    check_output(&run, entries, spec, &served)?;
+    Ok(RunResult {
+        records: run.sink.lines,
+        json_bytes: run.sink.bytes,
+        requests: stats.requests,
+        pages_ok: stats.pages_ok,
+        rate_limited: stats.rate_limited,
+        early_retries: stats.early_retries,
+        served: served.len() as u64,
+        scrapes,
+        child: run,
+    })
+}
+
+/// Writes the config (and for Airbyte the catalog) of a run against the mock at `base_url`
+/// into `dir`, backfilling from an hour before `oldest`, and returns the connector's
+/// arguments.
+fn write_read_command(
+    dir: &Path,
+    base_url: &str,
+    oldest: i64,
+    spec: &Spec,
+) -> anyhow::Result<Vec<std::ffi::OsString>> {
+    let config_path = dir.join("config.json");
+    let state_path = dir.join("state.json");
+    // Start an hour before the oldest entry, as a duration before the run (no date maths).
+    let backfill = format!("{}s", (slack_mock::unix_now() - oldest + 3600).max(60));
+    let mut config = serde_json::json!({
+        "settings": {
+            "api_base_url": base_url,
+            "backfill_start_time": backfill,
+            "page_size": spec.page_size,
+            "requests_per_minute": spec.rpm,
+        },
+        "secrets": { "user_oauth_token": TOKEN },
+    });
+    if let Some(version) = spec.ocsf {
+        config["settings"]["record_format"] = "ocsf".into();
+        config["settings"]["ocsf_version"] = version.as_str().into();
+    }
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
+        .context("cannot write the config")?;
+
+    let mut command: Vec<std::ffi::OsString> =
+        vec!["read".into(), "--config".into(), config_path.clone().into()];
+    match spec.framing {
+        Framing::Ndjson => command.extend(["--state".into(), state_path.into()]),
+        Framing::Airbyte => {
+            // A first incremental read: no state yet, as a host starts a new connection.
+            let catalog = dir.join("catalog.json");
+            let streams = serde_json::json!({"streams": [{
+                "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append",
+            }]});
+            std::fs::write(&catalog, streams.to_string()).context("cannot write the catalog")?;
+            command.extend(["--catalog".into(), catalog.into()]);
+        }
+    }
+    Ok(command)
+}
+
+/// Checks a run's output: exit 0, every entry once in the data set's order (its bytes, or for
+/// OCSF an event naming it and the version), Airbyte's framing, and every id served once.
+fn check_output(
+    run: &ChildRun,
+    entries: &[MockEntry],
+    spec: &Spec,
+    served: &[String],
+) -> anyhow::Result<()> {
     ensure!(
         run.exit_code == Some(0),
         "the connector exited with {:?}; its stderr ends with:\n{}",
@@ -696,17 +731,7 @@ fn run_one(
         unique.len(),
         entries.len()
     );
-    Ok(RunResult {
-        records: run.sink.lines,
-        json_bytes: run.sink.bytes,
-        requests: stats.requests,
-        pages_ok: stats.pages_ok,
-        rate_limited: stats.rate_limited,
-        early_retries: stats.early_retries,
-        served: served.len() as u64,
-        scrapes,
-        child: run,
-    })
+    Ok(())
 }
 
 /// Scrapes `/metrics` every second, as an eager Prometheus would, while a run lasts.
