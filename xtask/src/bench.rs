@@ -1256,3 +1256,76 @@ impl Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn args(line: &[&str]) -> BenchArgs {
+        Cli::parse_from(std::iter::once("bench").chain(line.iter().copied())).bench
+    }
+
+    #[test]
+    fn planned_runs_alternate_the_front_ends_and_keep_their_order() {
+        let args = args(&[
+            "--runs=throughput,airbyte,scaling,overlap,ocsf,metrics,pacing",
+            "--repeat=2",
+            "--metrics-pairs=1",
+            "--entries=1000",
+            "--scaling-entries=1000,5000",
+        ]);
+        let runs = planned_runs(&args);
+        let names: Vec<&str> = runs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "throughput",
+                "airbyte",
+                "throughput #2",
+                "airbyte #2",
+                "scaling",
+                "overlap",
+                "ocsf",
+                "ocsf 1.3.0",
+                "metrics off #1",
+                "metrics on #1",
+            ]
+        );
+        let frames: Vec<Framing> = runs.iter().map(|(_, spec)| spec.framing).collect();
+        assert_eq!(frames[..2], [Framing::Ndjson, Framing::Airbyte]);
+        // The scaling size equal to --entries is the throughput run's: not run twice.
+        assert_eq!(runs[4].1.entries, 5000);
+        assert_eq!(runs[5].1.page_delay, Duration::from_millis(200));
+        assert_eq!(
+            runs[6..8].iter().map(|(_, s)| s.ocsf).collect::<Vec<_>>(),
+            [Some(OcsfVersion::V1_8_0), Some(OcsfVersion::V1_3_0)]
+        );
+        assert!(runs[9].1.metrics && !runs[8].1.metrics);
+    }
+
+    #[test]
+    fn given_binaries_are_used_without_building() {
+        let args = args(&[
+            "--runs=throughput,airbyte",
+            "--binary=/given/slack-audit",
+            "--airbyte-binary=/given/source-slack-audit",
+        ]);
+        let binaries = Binaries::get(&args).expect("nothing to build");
+        assert_eq!(
+            binaries.of(Framing::Ndjson),
+            Path::new("/given/slack-audit")
+        );
+        assert_eq!(
+            binaries.of(Framing::Airbyte),
+            Path::new("/given/source-slack-audit")
+        );
+    }
+}
