@@ -1312,13 +1312,13 @@ mod tests {
     }
 
     #[test]
-    fn given_binaries_are_used_without_building() {
+    fn given_binaries_are_used_without_building() -> anyhow::Result<()> {
         let args = args(&[
             "--runs=throughput,airbyte",
             "--binary=/given/slack-audit",
             "--airbyte-binary=/given/source-slack-audit",
         ]);
-        let binaries = Binaries::get(&args).expect("nothing to build");
+        let binaries = Binaries::get(&args)?;
         assert_eq!(
             binaries.of(Framing::Ndjson),
             Path::new("/given/slack-audit")
@@ -1327,5 +1327,6 @@ mod tests {
             binaries.of(Framing::Airbyte),
             Path::new("/given/source-slack-audit")
         );
+        Ok(())
     }
 }
