@@ -40,7 +40,7 @@ mod dataset;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use clap::ValueEnum;
@@ -209,25 +209,102 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
 
     let machine = Machine::probe();
-    let binary = match &args.binary {
-        Some(path) => path.clone(),
-        None => child::build_connector("slack-audit")?,
-    };
-    let airbyte_binary = match (&args.airbyte_binary, args.wants(BenchRun::Airbyte)) {
-        (Some(path), _) => path.clone(),
-        (None, true) => child::build_connector("source-slack-audit")?,
-        (None, false) => PathBuf::new(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("bench-mock")
-        .enable_all()
-        .build()
-        .context("cannot start the mock's runtime")?;
-    let now = unix_now();
-    let end = dataset::anchor(now);
+    let binaries = Binaries::get(&args)?;
+    let rt = crate::runtime("bench-mock", 1)?;
+    let end = dataset::anchor(slack_mock::unix_now());
     let mut report = Report::default();
+    let data = generate_data_set(&args, end, &mut report)?;
+    for (name, spec) in &planned_runs(&args) {
+        eprintln!(
+            "bench: {name}: {} entries, page_size {}, {} requests/min, {} ms delay…",
+            spec.entries,
+            spec.page_size,
+            spec.rpm,
+            spec.page_delay.as_millis()
+        );
+        let result = run_one(
+            &rt,
+            binaries.of(spec.framing),
+            &data.entries[..spec.entries],
+            spec,
+            &args,
+        )
+        .with_context(|| format!("the {name} run failed"))?;
+        report.runs.push((name.clone(), spec.clone(), result));
+    }
+    if args.wants(BenchRun::Pacing) {
+        let (spec, result) = pacing_run(&rt, &binaries.native, end, &args)?;
+        report.runs.push(("pacing".into(), spec, result));
+    }
+    if args.wants(BenchRun::Synthetic) {
+        eprintln!(
+            "bench: synthetic: generating {} entries on one thread…",
+            args.synthetic_entries
+        );
+        report.synthetic = Some(dataset::measure_generator(
+            args.seed,
+            args.events_per_hour,
+            end,
+            args.synthetic_entries,
+        ));
+    }
 
+    let command = std::env::var(REEXEC_ENV)
+        .unwrap_or_else(|_| format!("cargo run --release -p xtask -- {}", shown_args()));
+    print!("{}", report.render(&machine, &command, &args));
+    Ok(())
+}
+
+/// The connector binaries the runs start: given on the command line, or built in release mode
+/// (both in one `cargo build` when both are wanted).
+struct Binaries {
+    /// `slack-audit`.
+    native: PathBuf,
+    /// `source-slack-audit` (empty when no Airbyte run is wanted).
+    airbyte: PathBuf,
+}
+
+impl Binaries {
+    fn get(args: &BenchArgs) -> anyhow::Result<Binaries> {
+        let build_native = args.binary.is_none();
+        let build_airbyte = args.airbyte_binary.is_none() && args.wants(BenchRun::Airbyte);
+        let mut bins = Vec::new();
+        if build_native {
+            bins.push("slack-audit");
+        }
+        if build_airbyte {
+            bins.push("source-slack-audit");
+        }
+        let mut built = if bins.is_empty() {
+            Vec::new()
+        } else {
+            crate::build_binaries("slack-audit", &bins, "release")?
+        }
+        .into_iter();
+        let mut take = |given: &Option<PathBuf>, build: bool| match given {
+            Some(path) => Ok(path.clone()),
+            None if build => built
+                .next()
+                .context("cargo build reported fewer executables than asked"),
+            None => Ok(PathBuf::new()),
+        };
+        let native = take(&args.binary, build_native)?;
+        let airbyte = take(&args.airbyte_binary, build_airbyte)?;
+        Ok(Binaries { native, airbyte })
+    }
+
+    /// The binary of the front end that frames its output as `framing`.
+    fn of(&self, framing: Framing) -> &Path {
+        match framing {
+            Framing::Ndjson => &self.native,
+            Framing::Airbyte => &self.airbyte,
+        }
+    }
+}
+
+/// Generates the data set the wanted runs read (as big as the biggest of them, ending at
+/// `end`), noting it in `report`; empty when no run reads one.
+fn generate_data_set(args: &BenchArgs, end: i64, report: &mut Report) -> anyhow::Result<DataSet> {
     let mut sizes: Vec<usize> = Vec::new();
     if args.wants(BenchRun::Throughput) || args.wants(BenchRun::Airbyte) {
         sizes.push(args.entries);
@@ -242,23 +319,26 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         sizes.push(args.entries);
     }
     let largest = sizes.iter().copied().max().unwrap_or(0);
-    let data = if largest > 0 {
-        eprintln!(
-            "bench: generating {largest} entries (seed {}, {} events/h)…",
-            args.seed, args.events_per_hour
-        );
-        let (data, took) = dataset::generate(args.seed, args.events_per_hour, end, largest);
-        ensure!(
-            data.entries.len() == largest,
-            "the generator produced {} entries, {largest} wanted",
-            data.entries.len()
-        );
-        report.dataset = Some(DataSetInfo::of(&data, took));
-        data
-    } else {
-        DataSet::default()
-    };
+    if largest == 0 {
+        return Ok(DataSet::default());
+    }
+    eprintln!(
+        "bench: generating {largest} entries (seed {}, {} events/h)…",
+        args.seed, args.events_per_hour
+    );
+    let (data, took) = dataset::generate(args.seed, args.events_per_hour, end, largest);
+    ensure!(
+        data.entries.len() == largest,
+        "the generator produced {} entries, {largest} wanted",
+        data.entries.len()
+    );
+    report.dataset = Some(DataSetInfo::of(&data, took));
+    Ok(data)
+}
 
+/// The wanted runs on the shared data set, named, in the order they run (all but pacing and
+/// synthetic).
+fn planned_runs(args: &BenchArgs) -> Vec<(String, Spec)> {
     let mut runs: Vec<(String, Spec)> = Vec::new();
     let fast = |n: usize| Spec {
         entries: n,
@@ -331,70 +411,44 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    for (name, spec) in &runs {
-        eprintln!(
-            "bench: {name}: {} entries, page_size {}, {} requests/min, {} ms delay…",
-            spec.entries,
-            spec.page_size,
-            spec.rpm,
-            spec.page_delay.as_millis()
-        );
-        let bin = match spec.framing {
-            Framing::Ndjson => &binary,
-            Framing::Airbyte => &airbyte_binary,
-        };
-        let result = run_one(&rt, bin, &data.entries[..spec.entries], spec, &args)
-            .with_context(|| format!("the {name} run failed"))?;
-        report.runs.push((name.clone(), spec.clone(), result));
-    }
+    runs
+}
 
-    if args.wants(BenchRun::Pacing) {
-        let n = args.pacing_pages * args.pacing_page_size as usize;
-        // Sparse (about one event every 10 s): no second holds two pages' worth, and the
-        // late-arrival look-back of a catch-up window re-reads only a page or so.
-        let eph = 360.0;
-        eprintln!("bench: pacing: generating {n} entries at {eph} events/h…");
-        let (pacing_data, _) = dataset::generate(args.seed ^ 0x9ac1_4e55, eph, end, n);
-        ensure!(
-            pacing_data.entries.len() == n,
-            "the generator fell short for the pacing run"
-        );
-        let spec = Spec {
-            entries: n,
-            page_size: args.pacing_page_size,
-            rpm: args.pacing_rpm,
-            page_delay: Duration::ZERO,
-            rate_limit: Some(args.pacing_rpm),
-            ocsf: None,
-            framing: Framing::Ndjson,
-            metrics: false,
-        };
-        eprintln!(
-            "bench: pacing: {} pages of {}, mock and connector at {} requests/min…",
-            args.pacing_pages, args.pacing_page_size, args.pacing_rpm
-        );
-        let result = run_one(&rt, &binary, &pacing_data.entries, &spec, &args)
-            .context("the pacing run failed")?;
-        report.runs.push(("pacing".into(), spec, result));
-    }
-
-    if args.wants(BenchRun::Synthetic) {
-        eprintln!(
-            "bench: synthetic: generating {} entries on one thread…",
-            args.synthetic_entries
-        );
-        report.synthetic = Some(dataset::measure_generator(
-            args.seed,
-            args.events_per_hour,
-            end,
-            args.synthetic_entries,
-        ));
-    }
-
-    let command = std::env::var(REEXEC_ENV)
-        .unwrap_or_else(|_| format!("cargo run --release -p xtask -- {}", shown_args()));
-    print!("{}", report.render(&machine, &command, &args));
-    Ok(())
+/// The pacing run: its own sparse data set against a mock that answers 429 beyond
+/// `--pacing-rpm`, the connector set to the same rate.
+fn pacing_run(
+    rt: &tokio::runtime::Runtime,
+    binary: &Path,
+    end: i64,
+    args: &BenchArgs,
+) -> anyhow::Result<(Spec, RunResult)> {
+    let n = args.pacing_pages * args.pacing_page_size as usize;
+    // Sparse (about one event every 10 s): no second holds two pages' worth, and the
+    // late-arrival look-back of a catch-up window re-reads only a page or so.
+    let eph = 360.0;
+    eprintln!("bench: pacing: generating {n} entries at {eph} events/h…");
+    let (pacing_data, _) = dataset::generate(args.seed ^ 0x9ac1_4e55, eph, end, n);
+    ensure!(
+        pacing_data.entries.len() == n,
+        "the generator fell short for the pacing run"
+    );
+    let spec = Spec {
+        entries: n,
+        page_size: args.pacing_page_size,
+        rpm: args.pacing_rpm,
+        page_delay: Duration::ZERO,
+        rate_limit: Some(args.pacing_rpm),
+        ocsf: None,
+        framing: Framing::Ndjson,
+        metrics: false,
+    };
+    eprintln!(
+        "bench: pacing: {} pages of {}, mock and connector at {} requests/min…",
+        args.pacing_pages, args.pacing_page_size, args.pacing_rpm
+    );
+    let result =
+        run_one(rt, binary, &pacing_data.entries, &spec, args).context("the pacing run failed")?;
+    Ok((spec, result))
 }
 
 /// Re-runs this task from an optimized build of xtask (`cargo run --release -p xtask`).
@@ -428,12 +482,6 @@ fn ocsf_run_name(version: OcsfVersion) -> String {
     } else {
         format!("ocsf {version}")
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// One connector run's setup.
@@ -489,7 +537,6 @@ fn run_one(
     spec: &Spec,
     args: &BenchArgs,
 ) -> anyhow::Result<RunResult> {
-    let oldest = entries.last().map_or(0, |e| e.date_create);
     let mock = rt
         .block_on(MockSlack::start(MockConfig {
             token: Some(TOKEN.into()),
@@ -507,43 +554,9 @@ fn run_one(
     );
 
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let config_path = dir.path().join("config.json");
-    let state_path = dir.path().join("state.json");
-    // Start an hour before the oldest entry, as a duration before the run (no date maths).
-    let backfill = format!("{}s", (unix_now() - oldest + 3600).max(60));
-    let mut config = serde_json::json!({
-        "settings": {
-            "api_base_url": mock.base_url(),
-            "backfill_start_time": backfill,
-            "page_size": spec.page_size,
-            "requests_per_minute": spec.rpm,
-        },
-        "secrets": { "user_oauth_token": TOKEN },
-    });
-    if let Some(version) = spec.ocsf {
-        config["settings"]["record_format"] = "ocsf".into();
-        config["settings"]["ocsf_version"] = version.as_str().into();
-    }
-    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
-        .context("cannot write the config")?;
-
+    let oldest = entries.last().map_or(0, |e| e.date_create);
+    let mut command = write_read_command(dir.path(), &mock.base_url(), oldest, spec)?;
     let stride = (entries.len() as u64 / 1000).max(1);
-    let mut command: Vec<std::ffi::OsString> =
-        vec!["read".into(), "--config".into(), config_path.clone().into()];
-    match spec.framing {
-        Framing::Ndjson => command.extend(["--state".into(), state_path.into()]),
-        Framing::Airbyte => {
-            // A first incremental read: no state yet, as a host starts a new connection.
-            let catalog = dir.path().join("catalog.json");
-            let streams = serde_json::json!({"streams": [{
-                "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-                "sync_mode": "incremental",
-                "destination_sync_mode": "append",
-            }]});
-            std::fs::write(&catalog, streams.to_string()).context("cannot write the catalog")?;
-            command.extend(["--catalog".into(), catalog.into()]);
-        }
-    }
     let scraper = if spec.metrics {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         command.extend(["--metrics-addr".into(), addr.to_string().into()]);
@@ -579,6 +592,76 @@ fn run_one(
         None => 0,
     };
 
+    check_output(&run, entries, spec, &served)?;
+    Ok(RunResult {
+        records: run.sink.lines,
+        json_bytes: run.sink.bytes,
+        requests: stats.requests,
+        pages_ok: stats.pages_ok,
+        rate_limited: stats.rate_limited,
+        early_retries: stats.early_retries,
+        served: served.len() as u64,
+        scrapes,
+        child: run,
+    })
+}
+
+/// Writes the config (and for Airbyte the catalog) of a run against the mock at `base_url`
+/// into `dir`, backfilling from an hour before `oldest`, and returns the connector's
+/// arguments.
+fn write_read_command(
+    dir: &Path,
+    base_url: &str,
+    oldest: i64,
+    spec: &Spec,
+) -> anyhow::Result<Vec<std::ffi::OsString>> {
+    let config_path = dir.join("config.json");
+    let state_path = dir.join("state.json");
+    // Start an hour before the oldest entry, as a duration before the run (no date maths).
+    let backfill = format!("{}s", (slack_mock::unix_now() - oldest + 3600).max(60));
+    let mut config = serde_json::json!({
+        "settings": {
+            "api_base_url": base_url,
+            "backfill_start_time": backfill,
+            "page_size": spec.page_size,
+            "requests_per_minute": spec.rpm,
+        },
+        "secrets": { "user_oauth_token": TOKEN },
+    });
+    if let Some(version) = spec.ocsf {
+        config["settings"]["record_format"] = "ocsf".into();
+        config["settings"]["ocsf_version"] = version.as_str().into();
+    }
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)
+        .context("cannot write the config")?;
+
+    let mut command: Vec<std::ffi::OsString> =
+        vec!["read".into(), "--config".into(), config_path.clone().into()];
+    match spec.framing {
+        Framing::Ndjson => command.extend(["--state".into(), state_path.into()]),
+        Framing::Airbyte => {
+            // A first incremental read: no state yet, as a host starts a new connection.
+            let catalog = dir.join("catalog.json");
+            let streams = serde_json::json!({"streams": [{
+                "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append",
+            }]});
+            std::fs::write(&catalog, streams.to_string()).context("cannot write the catalog")?;
+            command.extend(["--catalog".into(), catalog.into()]);
+        }
+    }
+    Ok(command)
+}
+
+/// Checks a run's output: exit 0, every entry once in the data set's order (its bytes, or for
+/// OCSF an event naming it and the version), Airbyte's framing, and every id served once.
+fn check_output(
+    run: &ChildRun,
+    entries: &[MockEntry],
+    spec: &Spec,
+    served: &[String],
+) -> anyhow::Result<()> {
     ensure!(
         run.exit_code == Some(0),
         "the connector exited with {:?}; its stderr ends with:\n{}",
@@ -648,17 +731,7 @@ fn run_one(
         unique.len(),
         entries.len()
     );
-    Ok(RunResult {
-        records: run.sink.lines,
-        json_bytes: run.sink.bytes,
-        requests: stats.requests,
-        pages_ok: stats.pages_ok,
-        rate_limited: stats.rate_limited,
-        early_retries: stats.early_retries,
-        served: served.len() as u64,
-        scrapes,
-        child: run,
-    })
+    Ok(())
 }
 
 /// Scrapes `/metrics` every second, as an eager Prometheus would, while a run lasts.
@@ -1181,5 +1254,79 @@ impl Report {
                 }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn args(line: &[&str]) -> BenchArgs {
+        Cli::parse_from(std::iter::once("bench").chain(line.iter().copied())).bench
+    }
+
+    #[test]
+    fn planned_runs_alternate_the_front_ends_and_keep_their_order() {
+        let args = args(&[
+            "--runs=throughput,airbyte,scaling,overlap,ocsf,metrics,pacing",
+            "--repeat=2",
+            "--metrics-pairs=1",
+            "--entries=1000",
+            "--scaling-entries=1000,5000",
+        ]);
+        let runs = planned_runs(&args);
+        let names: Vec<&str> = runs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "throughput",
+                "airbyte",
+                "throughput #2",
+                "airbyte #2",
+                "scaling",
+                "overlap",
+                "ocsf",
+                "ocsf 1.3.0",
+                "metrics off #1",
+                "metrics on #1",
+            ]
+        );
+        let frames: Vec<Framing> = runs.iter().map(|(_, spec)| spec.framing).collect();
+        assert_eq!(frames[..2], [Framing::Ndjson, Framing::Airbyte]);
+        // The scaling size equal to --entries is the throughput run's: not run twice.
+        assert_eq!(runs[4].1.entries, 5000);
+        assert_eq!(runs[5].1.page_delay, Duration::from_millis(200));
+        assert_eq!(
+            runs[6..8].iter().map(|(_, s)| s.ocsf).collect::<Vec<_>>(),
+            [Some(OcsfVersion::V1_8_0), Some(OcsfVersion::V1_3_0)]
+        );
+        assert!(runs[9].1.metrics && !runs[8].1.metrics);
+    }
+
+    #[test]
+    fn given_binaries_are_used_without_building() -> anyhow::Result<()> {
+        let args = args(&[
+            "--runs=throughput,airbyte",
+            "--binary=/given/slack-audit",
+            "--airbyte-binary=/given/source-slack-audit",
+        ]);
+        let binaries = Binaries::get(&args)?;
+        assert_eq!(
+            binaries.of(Framing::Ndjson),
+            Path::new("/given/slack-audit")
+        );
+        assert_eq!(
+            binaries.of(Framing::Airbyte),
+            Path::new("/given/source-slack-audit")
+        );
+        Ok(())
     }
 }

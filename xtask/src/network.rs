@@ -33,7 +33,9 @@ use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 use slack_mock::tls::{TEST_CA_PEM, TlsFront};
 use slack_mock::{MockConfig, MockEntry, MockSlack};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+
+use crate::ChildGuard;
 
 /// The token the mock expects (a fake: nothing leaves loopback). Checked absent from output.
 const TOKEN: &str = "xoxp-4242424242-4242424242-424242424242-0e7e0e7e0e7e0e7e0e7e0e7e0e7e0e7e";
@@ -86,22 +88,9 @@ pub fn run(args: &NetworkArgs) -> anyhow::Result<()> {
         })
         .context("squid is not installed (run xtask/network/install.sh)")?;
     let binary = crate::build_binary("slack-audit", "slack-audit", false)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let rt = crate::runtime("network", 2)?;
     let timeout = Duration::from_secs(args.timeout_secs);
     rt.block_on(checks(&binary, &mitmdump, Path::new(squid), timeout))
-}
-
-/// A child process killed when dropped (a failed check leaves nothing running).
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.start_kill();
-    }
 }
 
 /// What one run of the connector did.
@@ -288,12 +277,37 @@ async fn listening(addr: SocketAddr, timeout: Duration, what: &str) -> anyhow::R
     }
 }
 
+/// The checks, in order: the private-CA upstream, then mitmproxy, then squid in front of it.
 async fn checks(
     binary: &Path,
     mitmdump: &Path,
     squid: &Path,
     timeout: Duration,
 ) -> anyhow::Result<()> {
+    let setup = start_upstream(binary).await?;
+    let ca = setup.work.path().join("private-ca.pem");
+    std::fs::write(&ca, TEST_CA_PEM)?;
+    let ca = ca
+        .to_str()
+        .context("temporary path is not UTF-8")?
+        .to_owned();
+
+    // 1. The private-CA upstream.
+    check_private_ca_refused(&setup).await?;
+    check_settings_ca_needs_consent(&setup, &ca).await?;
+    check_private_ca_from_settings(&setup, &ca).await?;
+    check_private_ca_from_system_store(&setup, &ca).await?;
+    // 2. mitmproxy in front of it.
+    check_mitmproxy(&setup, &ca, mitmdump, timeout).await?;
+    // 3. squid, from HTTPS_PROXY.
+    check_squid(&setup, &ca, squid, timeout).await?;
+    eprintln!("network: all checks passed");
+    Ok(())
+}
+
+/// The mock with [`EVENTS`] events of the last hours, behind TLS from the private CA, and a
+/// temporary directory for the runs' files.
+async fn start_upstream(binary: &Path) -> anyhow::Result<Setup> {
     let mock = MockSlack::start(MockConfig {
         token: Some(TOKEN.into()),
         ..MockConfig::default()
@@ -319,21 +333,17 @@ async fn checks(
     let front = TlsFront::start(mock.addr())
         .await
         .context("cannot start the TLS front")?;
-    let setup = Setup {
+    Ok(Setup {
         binary: binary.to_path_buf(),
         work: tempfile::tempdir().context("cannot create a temporary directory")?,
         expected: (0..EVENTS).map(|i| format!("net-{i:05}")).collect(),
         mock,
         front,
-    };
-    let ca = setup.work.path().join("private-ca.pem");
-    std::fs::write(&ca, TEST_CA_PEM)?;
-    let ca = ca
-        .to_str()
-        .context("temporary path is not UTF-8")?
-        .to_owned();
+    })
+}
 
-    // 1. The private-CA upstream.
+/// Without the private CA: exit 4, nothing sent, no state written.
+async fn check_private_ca_refused(setup: &Setup) -> anyhow::Result<()> {
     let run = setup.read("private", json!({}), &[]).await?;
     refused("private CA, without it", &run, "slack-audit test CA")?;
     ensure!(
@@ -348,7 +358,11 @@ async fn checks(
         "network: ok: private-CA upstream without its CA: exit 4, {}",
         first_line_of_error(&run.stderr)
     );
-    // A CA from the settings without the operator's consent: refused before anything is sent.
+    Ok(())
+}
+
+/// A CA from the settings without the operator's consent: refused before anything is sent.
+async fn check_settings_ca_needs_consent(setup: &Setup, ca: &str) -> anyhow::Result<()> {
     let before = setup.mock.requests().len();
     let run = setup
         .read(
@@ -369,6 +383,11 @@ async fn checks(
     eprintln!(
         "network: ok: settings.ca_bundle_file without SLACK_AUDIT_ALLOW_SETTINGS_CA: exit 2, nothing sent"
     );
+    Ok(())
+}
+
+/// With `settings.ca_bundle_file`: every event once, and a second run reads nothing.
+async fn check_private_ca_from_settings(setup: &Setup, ca: &str) -> anyhow::Result<()> {
     let run = setup
         .read("private", json!({"ca_bundle_file": ca}), &[])
         .await?;
@@ -385,36 +404,83 @@ async fn checks(
         "network: ok: private-CA upstream with settings.ca_bundle_file: {} records, each once; a second run: 0",
         run.ids.len()
     );
-    // The system trust store: the same CA given only as the machine's (SSL_CERT_FILE).
+    Ok(())
+}
+
+/// The system trust store: the same CA given only as the machine's (`SSL_CERT_FILE`).
+async fn check_private_ca_from_system_store(setup: &Setup, ca: &str) -> anyhow::Result<()> {
     let run = setup
-        .read("system", json!({}), &[("SSL_CERT_FILE", &ca)])
+        .read("system", json!({}), &[("SSL_CERT_FILE", ca)])
         .await?;
     setup.exactly_once("private CA in the system trust store (SSL_CERT_FILE)", &run)?;
     eprintln!(
         "network: ok: private-CA upstream trusted through the system store (SSL_CERT_FILE): {} records, each once",
         run.ids.len()
     );
+    Ok(())
+}
 
-    // 2. mitmproxy in front of it.
+/// A running mitmdump and where to find it, its CA and its flow log.
+struct Mitmproxy {
+    /// Killed when the mitmproxy checks end.
+    _child: ChildGuard,
+    port: u16,
+    ca: PathBuf,
+    flow_log: PathBuf,
+}
+
+/// mitmproxy in front of the upstream: refused without its CA, every event once with it (both
+/// log formats), and its flow log lists the requests.
+async fn check_mitmproxy(
+    setup: &Setup,
+    ca: &str,
+    mitmdump: &Path,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let mitm = start_mitmproxy(setup, mitmdump, timeout).await?;
+    let proxy = json!(format!("http://127.0.0.1:{}", mitm.port));
+    check_mitmproxy_refused(setup, ca, &proxy).await?;
+    let pem = std::fs::read_to_string(&mitm.ca)?;
+    for format in ["human", "json"] {
+        check_through_mitmproxy(setup, &proxy, &pem, mitm.port, format).await?;
+    }
+    check_mitmproxy_flow_log(&mitm.flow_log)
+}
+
+/// Starts mitmdump on a free port and waits until it listens and has written its CA.
+async fn start_mitmproxy(
+    setup: &Setup,
+    mitmdump: &Path,
+    timeout: Duration,
+) -> anyhow::Result<Mitmproxy> {
     let mitm_dir = setup.work.path().join("mitmproxy");
     std::fs::create_dir_all(&mitm_dir)?;
-    let mitm_port = free_port()?;
-    let mitm_log = setup.work.path().join("mitmdump.log");
-    let mut mitm = Guard(
+    let port = free_port()?;
+    let flow_log = setup.work.path().join("mitmdump.log");
+    let child = ChildGuard(
         Command::new(mitmdump)
-            .args(["--listen-host", "127.0.0.1", "-p", &mitm_port.to_string()])
+            .args(["--listen-host", "127.0.0.1", "-p", &port.to_string()])
             .args(["--set", "ssl_insecure=true", "--set"])
             .arg(format!("confdir={}", mitm_dir.display()))
-            .stdout(std::fs::File::create(&mitm_log)?)
+            .stdout(std::fs::File::create(&flow_log)?)
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {}", mitmdump.display()))?,
     );
-    listening((Ipv4Addr::LOCALHOST, mitm_port).into(), timeout, "mitmdump").await?;
-    let mitm_ca = mitm_dir.join("mitmproxy-ca-cert.pem");
-    wait_for(timeout, "mitmproxy's CA", || mitm_ca.exists()).await?;
-    let proxy = json!(format!("http://127.0.0.1:{mitm_port}"));
+    listening((Ipv4Addr::LOCALHOST, port).into(), timeout, "mitmdump").await?;
+    let ca = mitm_dir.join("mitmproxy-ca-cert.pem");
+    wait_for(timeout, "mitmproxy's CA", || ca.exists()).await?;
+    Ok(Mitmproxy {
+        _child: child,
+        port,
+        ca,
+        flow_log,
+    })
+}
+
+/// Through mitmproxy without its CA: exit 4 naming mitmproxy, nothing sent, no state written.
+async fn check_mitmproxy_refused(setup: &Setup, ca: &str, proxy: &Value) -> anyhow::Result<()> {
     let before = setup.mock.requests().len();
     let run = setup
         .read(
@@ -436,37 +502,51 @@ async fn checks(
         "network: ok: through mitmproxy without its CA: exit 4, {}",
         first_line_of_error(&run.stderr)
     );
-    let pem = std::fs::read_to_string(&mitm_ca)?;
-    for format in ["human", "json"] {
-        let state = format!("mitm-{format}");
-        let run = setup
-            .read(
-                &state,
-                json!({"proxy_url": proxy, "ca_bundle_pem": pem}),
-                &[("LOG_FORMAT", format)],
-            )
-            .await?;
-        setup.exactly_once("through mitmproxy with its CA", &run)?;
-        for words in [
-            "Trusting an extra CA",
-            "mitmproxy",
-            "settings.ca_bundle_pem",
-            "Requests to Slack go through a proxy",
-            &format!("127.0.0.1:{mitm_port}"),
-        ] {
-            ensure!(
-                run.stderr.contains(words),
-                "through mitmproxy ({format} logs): {words:?} is not in the log:\n{}",
-                run.stderr
-            );
-        }
-        eprintln!(
-            "network: ok: through mitmproxy with its CA in settings.ca_bundle_pem ({format} logs at debug): {} records, each once; the token in none of {} bytes of output and logs",
-            run.ids.len(),
-            run.stdout.len() + run.stderr.len()
+    Ok(())
+}
+
+/// Through mitmproxy with its CA in `settings.ca_bundle_pem`, logging in `format`: every event
+/// once, and the log names the extra CA and the proxy.
+async fn check_through_mitmproxy(
+    setup: &Setup,
+    proxy: &Value,
+    pem: &str,
+    port: u16,
+    format: &str,
+) -> anyhow::Result<()> {
+    let state = format!("mitm-{format}");
+    let run = setup
+        .read(
+            &state,
+            json!({"proxy_url": proxy, "ca_bundle_pem": pem}),
+            &[("LOG_FORMAT", format)],
+        )
+        .await?;
+    setup.exactly_once("through mitmproxy with its CA", &run)?;
+    for words in [
+        "Trusting an extra CA",
+        "mitmproxy",
+        "settings.ca_bundle_pem",
+        "Requests to Slack go through a proxy",
+        &format!("127.0.0.1:{port}"),
+    ] {
+        ensure!(
+            run.stderr.contains(words),
+            "through mitmproxy ({format} logs): {words:?} is not in the log:\n{}",
+            run.stderr
         );
     }
-    let flows = std::fs::read_to_string(&mitm_log)?;
+    eprintln!(
+        "network: ok: through mitmproxy with its CA in settings.ca_bundle_pem ({format} logs at debug): {} records, each once; the token in none of {} bytes of output and logs",
+        run.ids.len(),
+        run.stdout.len() + run.stderr.len()
+    );
+    Ok(())
+}
+
+/// mitmproxy's flow log lists the requests, and not the token.
+fn check_mitmproxy_flow_log(flow_log: &Path) -> anyhow::Result<()> {
+    let flows = std::fs::read_to_string(flow_log)?;
     let through = flows.matches("/audit/v1/logs").count();
     ensure!(
         through >= 10,
@@ -477,52 +557,20 @@ async fn checks(
         "mitmproxy's flow log shows the token (it should only list requests)"
     );
     eprintln!("network: ok: mitmproxy's flow log lists {through} requests to /audit/v1/logs");
-    let _ = mitm.0.start_kill();
+    Ok(())
+}
 
-    // 3. squid, from HTTPS_PROXY.
+/// squid from `HTTPS_PROXY`: every event once, the connector says it uses the variable, and
+/// squid's access log shows the `CONNECT` to the upstream.
+async fn check_squid(
+    setup: &Setup,
+    ca: &str,
+    squid: &Path,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let squid_dir = setup.work.path().join("squid");
-    std::fs::create_dir_all(&squid_dir)?;
-    // squid started as root runs as an unprivileged user: its files must be writable to it.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&squid_dir, std::fs::Permissions::from_mode(0o777))?;
-        std::fs::set_permissions(setup.work.path(), std::fs::Permissions::from_mode(0o755))?;
-    }
-    let squid_port = free_port()?;
+    let (_squid, squid_port) = start_squid(setup, &squid_dir, squid, timeout).await?;
     let access_log = squid_dir.join("access.log");
-    let conf = squid_dir.join("squid.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "http_port 127.0.0.1:{squid_port}\n\
-             acl CONNECT method CONNECT\n\
-             http_access allow localhost\n\
-             http_access deny all\n\
-             cache deny all\n\
-             cache_mem 8 MB\n\
-             access_log stdio:{access}\n\
-             cache_log stdio:{cache}\n\
-             pid_filename {pid}\n\
-             coredump_dir {dir}\n\
-             shutdown_lifetime 0 seconds\n",
-            access = access_log.display(),
-            cache = squid_dir.join("cache.log").display(),
-            pid = squid_dir.join("squid.pid").display(),
-            dir = squid_dir.display(),
-        ),
-    )?;
-    let _squid = Guard(
-        Command::new(squid)
-            .args(["-N", "-f"])
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {}", squid.display()))?,
-    );
-    listening((Ipv4Addr::LOCALHOST, squid_port).into(), timeout, "squid").await?;
     let proxy = format!("http://127.0.0.1:{squid_port}");
     let run = setup
         .read(
@@ -549,8 +597,59 @@ async fn checks(
         run.ids.len(),
         log.matches(&connect).count()
     );
-    eprintln!("network: all checks passed");
     Ok(())
+}
+
+/// Starts squid on a free port with its files (its access log `access.log`) in `squid_dir`,
+/// and waits until it listens; returns it and its port.
+async fn start_squid(
+    setup: &Setup,
+    squid_dir: &Path,
+    squid: &Path,
+    timeout: Duration,
+) -> anyhow::Result<(ChildGuard, u16)> {
+    std::fs::create_dir_all(squid_dir)?;
+    // squid started as root runs as an unprivileged user: its files must be writable to it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(squid_dir, std::fs::Permissions::from_mode(0o777))?;
+        std::fs::set_permissions(setup.work.path(), std::fs::Permissions::from_mode(0o755))?;
+    }
+    let squid_port = free_port()?;
+    let conf = squid_dir.join("squid.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "http_port 127.0.0.1:{squid_port}\n\
+             acl CONNECT method CONNECT\n\
+             http_access allow localhost\n\
+             http_access deny all\n\
+             cache deny all\n\
+             cache_mem 8 MB\n\
+             access_log stdio:{access}\n\
+             cache_log stdio:{cache}\n\
+             pid_filename {pid}\n\
+             coredump_dir {dir}\n\
+             shutdown_lifetime 0 seconds\n",
+            access = squid_dir.join("access.log").display(),
+            cache = squid_dir.join("cache.log").display(),
+            pid = squid_dir.join("squid.pid").display(),
+            dir = squid_dir.display(),
+        ),
+    )?;
+    let child = ChildGuard(
+        Command::new(squid)
+            .args(["-N", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", squid.display()))?,
+    );
+    listening((Ipv4Addr::LOCALHOST, squid_port).into(), timeout, "squid").await?;
+    Ok((child, squid_port))
 }
 
 /// The error line of a failed run (its last line), for the task's report.

@@ -23,7 +23,7 @@
 //! envelope and counts and samples that, so the same checks apply; `STATE` messages are counted.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,11 +33,6 @@ use wait4::Wait4;
 /// Bytes of each sampled line kept for the check (enough to reach an OCSF event's
 /// `metadata.uid`).
 pub(crate) const SAMPLE_PREFIX: usize = 640;
-
-/// Builds the release binary `bin` of the `slack-audit` package and returns its path.
-pub(crate) fn build_connector(bin: &str) -> anyhow::Result<PathBuf> {
-    crate::build_binary("slack-audit", bin, true)
-}
 
 /// How the connector frames its records on stdout.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
