@@ -4,7 +4,7 @@
 //! this query at this cursor". Pacing and retries are a wrapper around a source ([`resilient`]),
 //! not logic sprinkled through the engine, in the spirit of tower's layers.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,6 +12,7 @@ use connector_sdk::InputError;
 use tokio::sync::oneshot;
 
 use crate::page::Page;
+use crate::query::Query;
 
 pub mod ahead;
 pub mod http;
@@ -30,12 +31,8 @@ pub struct LogsQuery {
     pub latest: i64,
     /// Entries wanted per page.
     pub limit: u32,
-    /// Comma-separated action names, if filtered.
-    pub action: Option<String>,
-    /// Actor user id, if filtered.
-    pub actor: Option<String>,
-    /// Entity id, if filtered.
-    pub entity: Option<String>,
+    /// The filters (the settings' [`Query`], shared by every window of a run).
+    pub query: Arc<Query>,
 }
 
 impl LogsQuery {
@@ -46,15 +43,7 @@ impl LogsQuery {
             ("latest", self.latest.to_string()),
             ("limit", self.limit.to_string()),
         ];
-        if let Some(a) = &self.action {
-            params.push(("action", a.clone()));
-        }
-        if let Some(a) = &self.actor {
-            params.push(("actor", a.clone()));
-        }
-        if let Some(e) = &self.entity {
-            params.push(("entity", e.clone()));
-        }
+        params.extend(self.query.params());
         if let Some(c) = cursor {
             params.push(("cursor", c.to_owned()));
         }

@@ -229,9 +229,7 @@ mod tests {
             oldest: 0,
             latest: 1,
             limit: 1,
-            action: None,
-            actor: None,
-            entity: None,
+            query: std::sync::Arc::default(),
         }
     }
 
