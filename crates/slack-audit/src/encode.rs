@@ -2,18 +2,15 @@
 //!
 //! The sync engine ([`crate::collect::engine`]) does windows and de-duplication and hands each
 //! entry it accepts, as the raw bytes Slack sent, to one [`Encoder`], chosen once from the
-//! query's format ([`choose`], called by [`crate::input`]): [`SlackEntries`] appends the entry
-//! untouched (the default: one copy of the bytes), [`crate::ocsf::OcsfEncoder`] appends its
-//! OCSF event. The engine never reads the format.
+//! query's format by [`crate::input`]: [`SlackEntries`] appends the entry untouched (the
+//! default: one copy of the bytes), [`crate::ocsf::OcsfEncoder`] appends its OCSF event. The
+//! engine never reads the format, and this module knows no encoder but Slack's own.
 //!
 //! Each encoder says what its records are ([`RecordShape`]: the schema, the cursor field, the
 //! key), and keeps what it learns from the entries (OCSF: the organization) in itself: the
 //! input holds the one encoder of its runs and lends it to each pass.
 
 use connector_sdk::RecordBuf;
-
-use crate::ocsf::OcsfEncoder;
-use crate::query::Format;
 
 /// Turns accepted entries into records.
 pub trait Encoder: Send + std::fmt::Debug {
@@ -34,23 +31,6 @@ pub struct RecordShape {
     pub cursor_field: Vec<String>,
     /// The paths of the record's key (none: the stream declares no key).
     pub primary_key: Vec<Vec<String>>,
-}
-
-/// The encoder of `format` (with the entry in each event's `raw_data` if `ocsf_raw_data`, for
-/// OCSF).
-pub fn choose(format: Format, ocsf_raw_data: bool) -> Box<dyn Encoder> {
-    match format {
-        Format::Slack => Box::new(SlackEntries),
-        Format::Ocsf(version) => Box::new(OcsfEncoder::new(version, ocsf_raw_data)),
-    }
-}
-
-/// What the records of `format` are: the shape of the encoder [`choose`] picks for it.
-pub fn shape(format: Format) -> RecordShape {
-    match format {
-        Format::Slack => SlackEntries::shape(),
-        Format::Ocsf(version) => OcsfEncoder::shape(version),
-    }
 }
 
 /// Slack's entries, exactly as Slack sent them.

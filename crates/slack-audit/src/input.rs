@@ -11,10 +11,11 @@ use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordS
 use crate::clock::{Clock, SystemClock};
 use crate::collect::engine::{SyncEngine, SyncPlan};
 use crate::collect::state::SyncState;
-use crate::encode::{self, Encoder};
+use crate::encode::{Encoder, RecordShape, SlackEntries};
 use crate::metrics::SlackMetrics;
+use crate::ocsf::OcsfEncoder;
 use crate::progress::Progress;
-use crate::query::Query;
+use crate::query::{Format, Query};
 use crate::settings::{SlackConfig, SlackSecrets, SlackSettings};
 use crate::source::PageSource;
 use crate::source::http::HttpSource;
@@ -106,7 +107,7 @@ impl SlackAuditInput {
             )
         };
         let query = Query::of(&config.settings);
-        let encoder = encode::choose(query.format, config.settings.ocsf_raw_data);
+        let encoder = encoder_of(query.format, config.settings.ocsf_raw_data);
         let plan = SyncPlan {
             start: config.start,
             lookback: config.lookback(),
@@ -123,6 +124,23 @@ impl SlackAuditInput {
     }
 }
 
+/// The encoder of `format` (with the entry in each event's `raw_data` if `ocsf_raw_data`, for
+/// OCSF): the one place the format picks how records are written.
+fn encoder_of(format: Format, ocsf_raw_data: bool) -> Box<dyn Encoder> {
+    match format {
+        Format::Slack => Box::new(SlackEntries),
+        Format::Ocsf(version) => Box::new(OcsfEncoder::new(version, ocsf_raw_data)),
+    }
+}
+
+/// What the records of `format` are, as the encoder [`encoder_of`] picks says.
+fn shape_of(format: Format) -> RecordShape {
+    match format {
+        Format::Slack => SlackEntries::shape(),
+        Format::Ocsf(version) => OcsfEncoder::shape(version),
+    }
+}
+
 #[async_trait]
 impl Input for SlackAuditInput {
     const NAME: &'static str = NAME;
@@ -136,10 +154,9 @@ impl Input for SlackAuditInput {
         Self::with_clock(config.settings, config.secrets, Arc::new(SystemClock))
     }
 
-    /// The stream follows the query's format: its encoder says what the records are
-    /// ([`encode::shape`]).
+    /// The stream follows the query's format: its encoder says what the records are.
     fn record_stream(&self) -> RecordStream {
-        let shape = encode::shape(self.plan.query.format);
+        let shape = shape_of(self.plan.query.format);
         RecordStream {
             name: STREAM.to_owned(),
             schema: shape.schema,
