@@ -127,11 +127,15 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         name: "sync",
-        // The sync's state and its engine (`collect/observe.rs` holds no checkpoint logic: the
-        // observer interface, its value types and the pair that forwards to two listeners).
+        // The sync's state and its engine, and the query the state remembers and holds a run's
+        // settings against (`query.rs`: its saved shape and `compare`, which `adopt_query`
+        // acts on; once `SyncPlan::saved_query` in the engine). `collect/observe.rs` holds no
+        // checkpoint logic: the observer interface, its value types and the pair that forwards
+        // to two listeners.
         files: &[
             "crates/slack-audit/src/collect/state.rs",
             "crates/slack-audit/src/collect/engine.rs",
+            "crates/slack-audit/src/query.rs",
         ],
         test_packages: &[],
         targets: &["--lib", "--test=it", "--test=upstream"],

@@ -11,10 +11,12 @@ use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordS
 use crate::clock::{Clock, SystemClock};
 use crate::collect::engine::{SyncEngine, SyncPlan};
 use crate::collect::state::SyncState;
+use crate::encode::{Encoder, RecordShape, SlackEntries};
 use crate::metrics::SlackMetrics;
-use crate::ocsf::Formatter;
+use crate::ocsf::OcsfEncoder;
 use crate::progress::Progress;
-use crate::settings::{RecordFormat, SlackConfig, SlackSecrets, SlackSettings};
+use crate::query::{Format, Query};
+use crate::settings::{SlackConfig, SlackSecrets, SlackSettings};
 use crate::source::PageSource;
 use crate::source::http::HttpSource;
 use crate::source::metered::Metered;
@@ -38,6 +40,9 @@ pub struct SlackAuditInput {
     source: Arc<dyn PageSource>,
     clock: Arc<dyn Clock>,
     plan: SyncPlan,
+    /// How accepted entries become records, chosen once from the query's format; lent to one
+    /// pass at a time, and keeping what it learns from one to the next.
+    encoder: tokio::sync::Mutex<Box<dyn Encoder>>,
     metrics: Arc<SlackMetrics>,
 }
 
@@ -101,22 +106,38 @@ impl SlackAuditInput {
                 .with_metrics(metrics.clone()),
             )
         };
-        let s = &config.settings;
+        let query = Query::of(&config.settings);
+        let encoder = encoder_of(query.format, config.settings.ocsf_raw_data);
         let plan = SyncPlan {
             start: config.start,
             lookback: config.lookback(),
-            limit: s.page_size,
-            action: (!s.actions.is_empty()).then(|| s.actions.join(",")),
-            actor: s.actor.clone(),
-            entity: s.entity.clone(),
-            format: crate::ocsf::Formatter::new(s.record_format, s.ocsf_version, s.ocsf_raw_data),
+            limit: config.settings.page_size,
+            query: Arc::new(query),
         };
         Ok(SlackAuditInput {
             source,
             clock,
             plan,
+            encoder: tokio::sync::Mutex::new(encoder),
             metrics,
         })
+    }
+}
+
+/// The encoder of `format` (with the entry in each event's `raw_data` if `ocsf_raw_data`, for
+/// OCSF): the one place the format picks how records are written.
+fn encoder_of(format: Format, ocsf_raw_data: bool) -> Box<dyn Encoder> {
+    match format {
+        Format::Slack => Box::new(SlackEntries),
+        Format::Ocsf(version) => Box::new(OcsfEncoder::new(version, ocsf_raw_data)),
+    }
+}
+
+/// What the records of `format` are, as the encoder [`encoder_of`] picks says.
+fn shape_of(format: Format) -> RecordShape {
+    match format {
+        Format::Slack => SlackEntries::shape(),
+        Format::Ocsf(version) => OcsfEncoder::shape(version),
     }
 }
 
@@ -133,33 +154,14 @@ impl Input for SlackAuditInput {
         Self::with_clock(config.settings, config.secrets, Arc::new(SystemClock))
     }
 
-    /// The stream follows `settings.record_format`: Slack's entries (cursor `date_create`, key
-    /// `id`), or OCSF events (cursor `time`, the same instant in milliseconds).
-    ///
-    /// An OCSF event's identity is `metadata.uid` (the entry's id), a nested field, and OCSF
-    /// has no top-level one. Hosts' caches refuse a nested key (PyAirbyte's DuckDB cache:
-    /// "Nested primary keys are not supported"), so the OCSF stream declares no key: hosts
-    /// append its records, which the sync delivers exactly once, and a user who wants their
-    /// destination to de-duplicate picks `metadata.uid` where it allows a nested key (the
-    /// schema describes it).
+    /// The stream follows the query's format: its encoder says what the records are.
     fn record_stream(&self) -> RecordStream {
-        let path = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let (format, version, cursor, key) = match self.plan.format {
-            Formatter::Slack => (
-                RecordFormat::Slack,
-                crate::ocsf::OcsfVersion::default(),
-                path(&["date_create"]),
-                vec![path(&["id"])],
-            ),
-            Formatter::Ocsf { version, .. } => {
-                (RecordFormat::Ocsf, version, path(&["time"]), Vec::new())
-            }
-        };
+        let shape = shape_of(self.plan.query.format);
         RecordStream {
             name: STREAM.to_owned(),
-            schema: crate::ocsf::record_schema(format, version),
-            cursor_field: Some(cursor),
-            primary_key: key,
+            schema: shape.schema,
+            cursor_field: Some(shape.cursor_field),
+            primary_key: shape.primary_key,
         }
     }
 
@@ -179,7 +181,11 @@ impl Input for SlackAuditInput {
         };
         // The pass reports to the metrics (shared by every pass) and to its own progress report.
         let mut observer = (&*self.metrics, Progress::new());
-        engine.run(state, cx, &mut observer).await.map(|_| ())
+        let mut encoder = self.encoder.lock().await;
+        engine
+            .run(state, cx, encoder.as_mut(), &mut observer)
+            .await
+            .map(|_| ())
     }
 
     fn register_metrics(&self, instruments: &mut Instruments) {

@@ -23,11 +23,13 @@
 //!   its position, the watermark, the ids kept for late arrivals) and what a loaded one must
 //!   pass; [`collect::engine`]: windows, pages, dedupe, late events, cursor restarts;
 //!   [`collect::observe`]: the one interface the engine reports through. [`query`]: the filters
-//!   and format a state was collected for, and what changing them means. [`clock`]: what time it
-//!   is, and how a time is written.
+//!   and format, built once from the settings, sent with every page, remembered by the state,
+//!   and what changing them means. [`clock`]: what time it is, and how a time is written.
+//! - [`encode`]: the encoder stage, how accepted entries become records (Slack's bytes, or
+//!   OCSF events), chosen once from the query's format.
 //! - [`actions`]: whether Slack lists an action name (the catalogue of `slack-audit-model`),
 //!   for warnings about filters.
-//! - [`ocsf`]: the optional OCSF output, a stage on the way out (mapping table as data).
+//! - [`ocsf`]: the optional OCSF output, an encoder on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
 //!   [`progress`]: a long backfill's progress on stderr (both listen to the engine through
@@ -39,6 +41,7 @@
 pub mod actions;
 pub mod clock;
 pub mod collect;
+pub mod encode;
 pub mod input;
 pub mod metrics;
 pub mod ocsf;
@@ -51,5 +54,4 @@ pub mod source;
 pub mod state_report;
 
 pub use input::{DOCUMENTATION_URL, NAME, STREAM, SlackAuditInput, VERSION};
-pub use ocsf::record_schema;
 pub use settings::RecordFormat;

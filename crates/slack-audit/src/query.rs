@@ -1,10 +1,12 @@
-//! The query a state was collected for, and what changing it would do.
+//! The query: the filters and record format of the settings, built once ([`Query::of`]), held
+//! by the sync plan, rendered to Slack's request parameters in one place ([`Query::params`]),
+//! saved in the state as it is; and what changing it would do.
 //!
 //! The watermark says "everything up to here is collected", but only for the query that
 //! collected it: with `"actions": ["user_login"]`, a watermark two hours old means every login
 //! of those two hours is in, not every event. A later run without the filter would open its
 //! next window at the watermark less the late-arrival window and never fetch the other events
-//! of those two hours. So the state remembers its query ([`SavedQuery`]: the filters and the
+//! of those two hours. So the state remembers its query ([`Query`]: the filters and the
 //! record format), and a run compares it with its settings before reading anything
 //! ([`compare`]):
 //!
@@ -16,8 +18,8 @@
 //!   would not be; the run is refused (exit 2) with what would be skipped and what to do,
 //!   unless the operator accepts the gap explicitly (`--accept-settings-change`), which is
 //!   logged;
-//! - another **record format**: the output would mix Slack entries and OCSF events; refused
-//!   the same way.
+//! - another **record format**, or another OCSF version: the output would mix Slack entries and
+//!   OCSF events, or events of two versions; refused the same way.
 //!
 //! Fetching the gap instead (a second window over the past with the new query, skipping what
 //! the old one matched) would need the engine to read each entry's action, actor and entity
@@ -25,44 +27,149 @@
 //! leaves the operator a clear, exact choice.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::RecordFormat;
+use crate::settings::{OcsfVersion, RecordFormat, SlackSettings};
 
-/// The query a state was collected with.
+/// What is asked of Slack and what the records are: the filters and the format.
+///
+/// Saved in the state in the shape older builds wrote (`actions` sorted and without repeats,
+/// `actor`, `entity`, `record_format`), with `ocsf_version` only when it is not 1.8.0: a state
+/// without it was written by a build that made only 1.8.0 events.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SavedQuery {
-    /// Slack's `action` filter, sorted; empty: every action.
-    #[serde(default)]
+#[serde(from = "SavedQuery", into = "SavedQuery")]
+pub struct Query {
+    /// Slack's `action` filter, in the order of the settings; empty: every action.
     pub actions: Vec<String>,
     /// Slack's `actor` filter.
-    #[serde(default)]
     pub actor: Option<String>,
     /// Slack's `entity` filter.
-    #[serde(default)]
     pub entity: Option<String>,
     /// What the records are.
-    #[serde(default)]
-    pub record_format: RecordFormat,
+    pub format: Format,
 }
 
-impl SavedQuery {
-    /// The query of these settings (actions sorted and without repeats: the order of the list
-    /// does not change what Slack answers).
-    pub fn new(
-        actions: &[String],
-        actor: Option<&str>,
-        entity: Option<&str>,
-        record_format: RecordFormat,
-    ) -> Self {
-        let actions: BTreeSet<&String> = actions.iter().collect();
+/// What the records are: Slack's entries, or OCSF events of one version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Entries as Slack sent them.
+    #[default]
+    Slack,
+    /// One OCSF event of this version per entry.
+    Ocsf(OcsfVersion),
+}
+
+impl Format {
+    /// The format of the settings (`ocsf_version` counts only with `record_format` `ocsf`).
+    pub fn of(record_format: RecordFormat, ocsf_version: OcsfVersion) -> Format {
+        match record_format {
+            RecordFormat::Slack => Format::Slack,
+            RecordFormat::Ocsf => Format::Ocsf(ocsf_version),
+        }
+    }
+
+    /// `settings.record_format` of this format.
+    pub fn record_format(self) -> RecordFormat {
+        match self {
+            Format::Slack => RecordFormat::Slack,
+            Format::Ocsf(_) => RecordFormat::Ocsf,
+        }
+    }
+
+    /// The OCSF version, for OCSF events.
+    pub fn ocsf_version(self) -> Option<OcsfVersion> {
+        match self {
+            Format::Slack => None,
+            Format::Ocsf(version) => Some(version),
+        }
+    }
+}
+
+/// A name as serde spells it (the settings' and the state's spelling), for messages.
+pub(crate) fn serde_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".to_owned(),
+    }
+}
+
+impl fmt::Display for RecordFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&serde_name(self))
+    }
+}
+
+impl Query {
+    /// The query of these settings.
+    pub fn of(settings: &SlackSettings) -> Query {
+        Query {
+            actions: settings.actions.clone(),
+            actor: settings.actor.clone(),
+            entity: settings.entity.clone(),
+            format: Format::of(settings.record_format, settings.ocsf_version),
+        }
+    }
+
+    /// Slack's filter parameters of this query (`action`, comma-separated; `actor`; `entity`),
+    /// the ones set, in that order.
+    pub fn params(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        let action = (!self.actions.is_empty()).then(|| ("action", self.actions.join(",")));
+        let actor = self.actor.clone().map(|a| ("actor", a));
+        let entity = self.entity.clone().map(|e| ("entity", e));
+        action.into_iter().chain(actor).chain(entity)
+    }
+}
+
+/// A [`Query`] as the state file holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedQuery {
+    /// Slack's `action` filter, sorted; empty: every action.
+    #[serde(default)]
+    actions: Vec<String>,
+    /// Slack's `actor` filter.
+    #[serde(default)]
+    actor: Option<String>,
+    /// Slack's `entity` filter.
+    #[serde(default)]
+    entity: Option<String>,
+    /// What the records are.
+    #[serde(default)]
+    record_format: RecordFormat,
+    /// The OCSF version of the events; absent: 1.8.0 (the only version older builds wrote).
+    #[serde(default, skip_serializing_if = "is_default_version")]
+    ocsf_version: OcsfVersion,
+}
+
+fn is_default_version(version: &OcsfVersion) -> bool {
+    *version == OcsfVersion::default()
+}
+
+impl From<Query> for SavedQuery {
+    /// Actions sorted and without repeats: the order of the list does not change what Slack
+    /// answers.
+    fn from(query: Query) -> Self {
+        let actions: BTreeSet<String> = query.actions.into_iter().collect();
         SavedQuery {
-            actions: actions.into_iter().cloned().collect(),
-            actor: actor.map(str::to_owned),
-            entity: entity.map(str::to_owned),
-            record_format,
+            actions: actions.into_iter().collect(),
+            actor: query.actor,
+            entity: query.entity,
+            record_format: query.format.record_format(),
+            ocsf_version: query.format.ocsf_version().unwrap_or_default(),
+        }
+    }
+}
+
+impl From<SavedQuery> for Query {
+    fn from(saved: SavedQuery) -> Self {
+        Query {
+            actions: saved.actions,
+            actor: saved.actor,
+            entity: saved.entity,
+            format: Format::of(saved.record_format, saved.ocsf_version),
         }
     }
 }
@@ -76,22 +183,16 @@ pub enum QueryChange {
     /// string says what narrowed.
     Narrower(Vec<String>),
     /// The new query matches events the old one did not (each string says which), or the record
-    /// format changed: continuing would skip or mix.
+    /// format or its OCSF version changed: continuing would skip or mix.
     Wider {
         /// What the new query matches that the old did not.
         widened: Vec<String>,
         /// What narrowed at the same time (said too, for a complete picture).
         narrowed: Vec<String>,
-        /// The format change, `(old, new)`, if any.
-        format: Option<(RecordFormat, RecordFormat)>,
+        /// The format change (another record format, or another OCSF version), `(old, new)`,
+        /// if any.
+        format: Option<(Format, Format)>,
     },
-}
-
-fn format_name(format: RecordFormat) -> &'static str {
-    match format {
-        RecordFormat::Slack => "slack",
-        RecordFormat::Ocsf => "ocsf",
-    }
 }
 
 /// Compares one single-valued filter (`actor`, `entity`): unset matches everything.
@@ -116,7 +217,7 @@ fn compare_one(
 }
 
 /// What running `current` over a state collected with `saved` means.
-pub fn compare(saved: &SavedQuery, current: &SavedQuery) -> QueryChange {
+pub fn compare(saved: &Query, current: &Query) -> QueryChange {
     let mut widened = Vec::new();
     let mut narrowed = Vec::new();
     let old: BTreeSet<&String> = saved.actions.iter().collect();
@@ -162,8 +263,7 @@ pub fn compare(saved: &SavedQuery, current: &SavedQuery) -> QueryChange {
         &mut widened,
         &mut narrowed,
     );
-    let format = (saved.record_format != current.record_format)
-        .then_some((saved.record_format, current.record_format));
+    let format = (saved.format != current.format).then_some((saved.format, current.format));
     if widened.is_empty() && format.is_none() {
         if narrowed.is_empty() {
             QueryChange::Same
@@ -198,11 +298,20 @@ impl QueryChange {
             ));
         }
         if let Some((old, new)) = format {
-            parts.push(format!(
-                "settings.record_format changed from {:?} to {:?}: the output would mix both kinds of records",
-                format_name(*old),
-                format_name(*new)
-            ));
+            let (old_format, new_format) = (old.record_format(), new.record_format());
+            if old_format != new_format {
+                parts.push(format!(
+                    "settings.record_format changed from {:?} to {:?}: the output would mix both kinds of records",
+                    old_format.to_string(),
+                    new_format.to_string()
+                ));
+            } else {
+                parts.push(format!(
+                    "settings.ocsf_version changed from {:?} to {:?}: the output would mix events of both versions",
+                    serde_name(&old.ocsf_version().unwrap_or_default()),
+                    serde_name(&new.ocsf_version().unwrap_or_default())
+                ));
+            }
         }
         Some(format!(
             "the state was collected with other settings: {}. To collect them, use a new state file (and a new output) with settings.backfill_start_time set to {from} (events the old settings matched are delivered again); or put the old settings back; or run once with --accept-settings-change to continue from this state and accept the gap (it is logged)",
@@ -223,15 +332,19 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn q(actions: &[&str], actor: Option<&str>, entity: Option<&str>) -> SavedQuery {
-        let actions: Vec<String> = actions.iter().map(|s| (*s).to_owned()).collect();
-        SavedQuery::new(&actions, actor, entity, RecordFormat::Slack)
+    fn q(actions: &[&str], actor: Option<&str>, entity: Option<&str>) -> Query {
+        Query {
+            actions: actions.iter().map(|s| (*s).to_owned()).collect(),
+            actor: actor.map(str::to_owned),
+            entity: entity.map(str::to_owned),
+            format: Format::Slack,
+        }
     }
 
     /// Each case: saved query, current query, expected kind (same, narrower, wider).
     #[test]
     fn changes_are_classified() {
-        let cases: &[(SavedQuery, SavedQuery, &str)] = &[
+        let cases: &[(Query, Query, &str)] = &[
             (q(&[], None, None), q(&[], None, None), "same"),
             (
                 q(&["b", "a"], None, None),
@@ -271,8 +384,8 @@ mod tests {
     #[test]
     fn a_format_change_is_refused_and_explained() {
         let saved = q(&[], None, None);
-        let current = SavedQuery {
-            record_format: RecordFormat::Ocsf,
+        let current = Query {
+            format: Format::Ocsf(OcsfVersion::V1_8_0),
             ..saved.clone()
         };
         let change = compare(&saved, &current);
@@ -300,5 +413,72 @@ mod tests {
             message.contains("backfill_start_time set to 2026-01-01T00:00:00Z"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_ocsf_version_change_is_refused_and_explained() {
+        let ocsf = |version| Query {
+            format: Format::Ocsf(version),
+            ..q(&[], None, None)
+        };
+        let change = compare(&ocsf(OcsfVersion::V1_8_0), &ocsf(OcsfVersion::V1_3_0));
+        let message = change.refusal("A", "B").unwrap();
+        assert!(
+            message.contains("ocsf_version changed from \"1.8.0\" to \"1.3.0\""),
+            "{message}"
+        );
+        assert!(message.contains("--accept-settings-change"), "{message}");
+        assert_eq!(
+            compare(&ocsf(OcsfVersion::V1_3_0), &ocsf(OcsfVersion::V1_3_0)),
+            QueryChange::Same
+        );
+    }
+
+    /// The state's shape is the one older builds wrote: actions sorted without repeats, no
+    /// `ocsf_version` for 1.8.0 (what a state without it means) or for Slack's entries.
+    #[test]
+    fn the_saved_shape_is_the_older_builds_one() {
+        let query = Query {
+            format: Format::Ocsf(OcsfVersion::V1_8_0),
+            ..q(&["b", "a", "b"], Some("W1"), None)
+        };
+        let saved = serde_json::to_string(&query).unwrap();
+        assert_eq!(
+            saved,
+            r#"{"actions":["a","b"],"actor":"W1","entity":null,"record_format":"ocsf"}"#
+        );
+        let loaded: Query = serde_json::from_str(&saved).unwrap();
+        assert_eq!(loaded.format, Format::Ocsf(OcsfVersion::V1_8_0));
+        assert_eq!(loaded.actions, ["a", "b"]);
+
+        let old: Query = serde_json::from_str(r#"{"actions":[],"record_format":"slack"}"#).unwrap();
+        assert_eq!(old, Query::default());
+
+        let v13 = Query {
+            format: Format::Ocsf(OcsfVersion::V1_3_0),
+            ..Query::default()
+        };
+        let saved = serde_json::to_string(&v13).unwrap();
+        assert!(
+            saved.ends_with(r#""record_format":"ocsf","ocsf_version":"1.3.0"}"#),
+            "{saved}"
+        );
+        assert_eq!(serde_json::from_str::<Query>(&saved).unwrap(), v13);
+        assert!(serde_json::from_str::<Query>(r#"{"filters":[]}"#).is_err());
+    }
+
+    #[test]
+    fn filters_render_in_the_settings_order() {
+        let query = q(&["user_logout", "user_login"], Some("W1"), Some("C1"));
+        let params: Vec<_> = query.params().collect();
+        assert_eq!(
+            params,
+            [
+                ("action", "user_logout,user_login".to_owned()),
+                ("actor", "W1".to_owned()),
+                ("entity", "C1".to_owned())
+            ]
+        );
+        assert_eq!(Query::default().params().count(), 0);
     }
 }

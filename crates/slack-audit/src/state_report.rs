@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::clock::format_time;
 use crate::collect::state::SyncState;
-use crate::query::SavedQuery;
+use crate::query::Query;
 
 /// Describes `state` as of `now` (unix seconds).
 ///
@@ -46,7 +46,7 @@ struct Facts<'a> {
     /// older build, the newest event (an upper bound); before any window completed, the start
     /// point.
     through: Option<i64>,
-    query: Option<&'a SavedQuery>,
+    query: Option<&'a Query>,
     window: Option<WindowFacts>,
     late_ids: LateIds,
 }
@@ -273,7 +273,7 @@ impl<'a> Facts<'a> {
 }
 
 /// The "collected for" line: the saved query's filters and record format.
-fn collected_for(q: &SavedQuery) -> String {
+fn collected_for(q: &Query) -> String {
     let mut parts = Vec::new();
     if !q.actions.is_empty() {
         parts.push(format!("actions {}", q.actions.join(",")));
@@ -284,9 +284,12 @@ fn collected_for(q: &SavedQuery) -> String {
     if let Some(e) = &q.entity {
         parts.push(format!("entity {e}"));
     }
-    let format = match q.record_format {
-        crate::settings::RecordFormat::Slack => "slack",
-        crate::settings::RecordFormat::Ocsf => "ocsf",
+    let format = match q.format.ocsf_version() {
+        // 1.8.0 is what a state without a version means: said as older builds said it.
+        Some(version) if version != crate::settings::OcsfVersion::default() => {
+            format!("{} {version}", q.format.record_format())
+        }
+        _ => q.format.record_format().to_string(),
     };
     format!(
         "{}; record format {format}",

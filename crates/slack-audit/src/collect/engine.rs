@@ -32,8 +32,9 @@ use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
 use crate::clock::{Clock, format_time};
 use crate::collect::observe::{CursorRestart, PassStats, SyncObserver};
 use crate::collect::state::{SyncState, Window};
+use crate::encode::Encoder;
 use crate::page::Page;
-use crate::query::SavedQuery;
+use crate::query::Query;
 use crate::settings::StartPoint;
 use crate::source::ahead::PageFetch;
 use crate::source::{FetchError, LogsQuery, PageSource};
@@ -124,35 +125,9 @@ pub struct SyncPlan {
     pub lookback: i64,
     /// Page size.
     pub limit: u32,
-    /// Comma-separated actions, if filtered.
-    pub action: Option<String>,
-    /// Actor filter.
-    pub actor: Option<String>,
-    /// Entity filter.
-    pub entity: Option<String>,
-    /// How entries become records (Slack's bytes, or OCSF events); never read by the sync.
-    pub format: crate::ocsf::Formatter,
-}
-
-impl SyncPlan {
-    /// The query this plan reads, as the state remembers it.
-    pub fn saved_query(&self) -> SavedQuery {
-        let actions: Vec<String> = self
-            .action
-            .as_deref()
-            .map(|a| a.split(',').map(str::to_owned).collect())
-            .unwrap_or_default();
-        let format = match self.format {
-            crate::ocsf::Formatter::Slack => crate::settings::RecordFormat::Slack,
-            crate::ocsf::Formatter::Ocsf { .. } => crate::settings::RecordFormat::Ocsf,
-        };
-        SavedQuery::new(
-            &actions,
-            self.actor.as_deref(),
-            self.entity.as_deref(),
-            format,
-        )
-    }
+    /// The filters and format: sent with every page, and remembered by the state, which a run
+    /// holds against it before reading (the records themselves are the encoder's).
+    pub query: Arc<Query>,
 }
 
 /// Runs passes of the sync against a source.
@@ -171,19 +146,20 @@ enum Flow {
 }
 
 impl SyncEngine<'_> {
-    /// One pass: read until caught up with now, emitting a batch per page, reporting to
-    /// `observer` as it goes.
+    /// One pass: read until caught up with now, emitting a batch per page of the entries
+    /// accepted, as `encoder` writes them, reporting to `observer` as it goes.
     pub async fn run(
         &self,
         mut state: SyncState,
         cx: &ReadContext<SyncState>,
+        encoder: &mut dyn Encoder,
         observer: &mut dyn SyncObserver,
     ) -> Result<PassStats, InputError> {
         let mut stats = PassStats::default();
         for repair in state.repair(self.clock.now()) {
             tracing::warn!(message = "Repaired the state: it lay in the future.", %repair);
         }
-        state.adopt_query(self.plan.saved_query(), cx.accepts_settings_change())?;
+        state.adopt_query((*self.plan.query).clone(), cx.accepts_settings_change())?;
         let floor = *state
             .floor
             .get_or_insert_with(|| self.plan.start.resolve(self.clock.now()));
@@ -211,7 +187,7 @@ impl SyncEngine<'_> {
             }
             let latest = state.window.as_ref().map_or(0, |w| w.latest);
             if let Flow::Stopped = self
-                .run_window(&mut state, cx, &mut stats, observer)
+                .run_window(&mut state, cx, &mut stats, encoder, observer)
                 .await?
             {
                 return Ok(stats);
@@ -232,9 +208,7 @@ impl SyncEngine<'_> {
             oldest,
             latest,
             limit: self.plan.limit,
-            action: self.plan.action.clone(),
-            actor: self.plan.actor.clone(),
-            entity: self.plan.entity.clone(),
+            query: Arc::clone(&self.plan.query),
         }
     }
 
@@ -256,7 +230,8 @@ impl SyncEngine<'_> {
         }
     }
 
-    /// De-duplicates one page into records and moves the window position past it.
+    /// De-duplicates one page into records (each accepted entry as `out` writes it) and moves
+    /// the window position past it.
     ///
     /// Only entries inside the window move the checkpoint. An entry dated outside
     /// `[oldest, latest]` (a year ahead, before 2018, garbage) cannot be an answer to the query:
@@ -269,11 +244,11 @@ impl SyncEngine<'_> {
         state: &mut SyncState,
         stats: &mut PassStats,
         cx: &ReadContext<SyncState>,
+        out: &mut dyn Encoder,
     ) -> RecordBuf {
         // The body's size is room enough for its entries one per line (a page's framing and
         // the commas between entries are longer than the newlines that replace them).
         let mut records = cx.record_buf(page.body_len());
-        let mut out = self.plan.format.page();
         let Some(window) = state.window.as_mut() else {
             return records;
         };
@@ -362,6 +337,7 @@ impl SyncEngine<'_> {
                 state.remember(date, id);
             }
         }
+        out.end_page();
         records
     }
 
@@ -401,6 +377,7 @@ impl SyncEngine<'_> {
         state: &mut SyncState,
         cx: &ReadContext<SyncState>,
         stats: &mut PassStats,
+        encoder: &mut dyn Encoder,
         observer: &mut dyn SyncObserver,
     ) -> Result<Flow, InputError> {
         let Some(window) = state.window.as_ref() else {
@@ -433,7 +410,7 @@ impl SyncEngine<'_> {
             let before = *stats;
             stats.pages += 1;
             let next = page.next_cursor().map(str::to_owned);
-            let records = self.absorb(&page, state, stats, cx);
+            let records = self.absorb(&page, state, stats, cx, encoder);
             if let Some(window) = state.window.as_ref() {
                 observer.page(&before, stats, window);
             }
@@ -767,10 +744,7 @@ mod tests {
             start: StartPoint::Ago(3600),
             lookback: 600,
             limit: 10,
-            action: None,
-            actor: None,
-            entity: None,
-            format: crate::ocsf::Formatter::Slack,
+            query: Arc::default(),
         };
         let engine = SyncEngine {
             source,
@@ -779,7 +753,9 @@ mod tests {
         };
         let (tx, mut rx) = mpsc::channel(1024);
         let cx = ReadContext::new(tx, CancellationToken::new());
-        let outcome = engine.run(state, &cx, &mut ()).await;
+        let outcome = engine
+            .run(state, &cx, &mut crate::encode::SlackEntries, &mut ())
+            .await;
         drop(cx);
         let mut batches = Vec::new();
         while let Some(batch) = rx.recv().await {

@@ -30,7 +30,7 @@ use connector_sdk::InputError;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::format_time;
-use crate::query::{QueryChange, SavedQuery};
+use crate::query::{Query, QueryChange};
 use crate::settings::AUDIT_LOG_EPOCH;
 
 /// The input's state (version 1), saved after every delivered page.
@@ -58,10 +58,11 @@ pub struct SyncState {
     /// their next window completes.
     #[serde(default)]
     pub checked_through: Option<i64>,
-    /// The filters and record format the state was collected with (see [`crate::query`]).
+    /// The filters and record format (with its OCSF version) the state was collected with (see
+    /// [`crate::query`]).
     /// Absent in states of older builds: the first run adopts its own settings, with a notice.
     #[serde(default)]
-    pub query: Option<SavedQuery>,
+    pub query: Option<Query>,
 }
 
 /// A window in progress.
@@ -257,14 +258,10 @@ impl SyncState {
 
     /// Checks the query the state was collected for against `current` (the settings') before
     /// anything is read, and makes `current` the state's query: the same or a narrower query
-    /// continues (a narrower one says so); a wider one or another record format is refused,
-    /// unless `accept_change`, which logs the gap it accepts. A state without a query (an older
-    /// build's) adopts `current` with a notice.
-    pub fn adopt_query(
-        &mut self,
-        current: SavedQuery,
-        accept_change: bool,
-    ) -> Result<(), InputError> {
+    /// continues (a narrower one says so); a wider one, another record format or another OCSF
+    /// version is refused, unless `accept_change`, which logs the gap it accepts. A state
+    /// without a query (an older build's) adopts `current` with a notice.
+    pub fn adopt_query(&mut self, current: Query, accept_change: bool) -> Result<(), InputError> {
         let Some(saved) = self.query.as_ref() else {
             if self.floor.is_some() || self.watermark.is_some() || self.window.is_some() {
                 tracing::info!(

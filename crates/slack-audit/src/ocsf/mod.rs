@@ -9,10 +9,10 @@
 //!
 //! # How
 //!
-//! The sync engine, its de-duplication and its checkpoints never see the format: where the
-//! engine appends an entry to a page's records, it hands the raw entry to a [`PageWriter`],
-//! which either appends it untouched (`slack`, the default: the same single copy as before) or
-//! appends its OCSF event (`ocsf`).
+//! The sync engine, its de-duplication and its checkpoints never see the format: the engine
+//! hands each accepted entry, raw, to the encoder chosen from the settings
+//! ([`crate::encode`]); with `ocsf` that is an [`OcsfEncoder`], which appends the entry's OCSF
+//! event and learns the organization from the entries it has seen.
 //!
 //! - [`table`]: the mapping as data, one row per action (`data/ocsf-mapping.csv`): class,
 //!   activity, status, severity and the reason for each non-obvious choice, with the 1.3.0
@@ -38,11 +38,10 @@ pub mod version;
 mod writer;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use connector_sdk::RecordBuf;
 
-use crate::settings::RecordFormat;
+use crate::encode::{Encoder, RecordShape};
 pub use event::{Mapped, PROFILES, profile_sets};
 pub use table::Table;
 pub use version::OcsfVersion;
@@ -80,121 +79,74 @@ pub fn schema_sets(version: OcsfVersion) -> Vec<(&'static table::Class, &'static
         .collect()
 }
 
-/// How records leave the engine.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Formatter {
-    /// Entries as Slack sent them.
-    #[default]
-    Slack,
-    /// One OCSF event per entry.
-    Ocsf {
-        /// The OCSF version of the events.
-        version: OcsfVersion,
-        /// Whether each event carries the entry as `raw_data`.
-        raw_data: bool,
-        /// The organization the connector reads, as learned from its entries.
-        org: Organization,
-    },
-}
-
-/// The organization the connector reads: the id of the enterprise of the entries located in
-/// it (the audit API only returns the installing organization's entries), kept for the
-/// entries located in one of its workspaces, which do not name it. Shared by the pages of a
-/// run.
-#[derive(Debug, Clone, Default)]
-pub struct Organization(Arc<Mutex<Option<String>>>);
-
-impl Organization {
-    fn get(&self) -> Option<String> {
-        self.0.lock().map(|o| o.clone()).unwrap_or_default()
-    }
-
-    fn set(&self, org: Option<String>) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = org;
-        }
-    }
-}
-
-/// Formatters are equal by their settings; what they learned is not a setting.
-impl PartialEq for Organization {
-    fn eq(&self, _: &Organization) -> bool {
-        true
-    }
-}
-
-impl Eq for Organization {}
-
-impl Formatter {
-    /// The formatter of the settings.
-    pub fn new(format: RecordFormat, version: OcsfVersion, ocsf_raw_data: bool) -> Formatter {
-        match format {
-            RecordFormat::Slack => Formatter::Slack,
-            RecordFormat::Ocsf => Formatter::Ocsf {
-                version,
-                raw_data: ocsf_raw_data,
-                org: Organization::default(),
-            },
-        }
-    }
-
-    /// A writer for one page's records; it reports the page's unknown actions when dropped.
-    pub fn page(&self) -> PageWriter {
-        let org = match self {
-            Formatter::Ocsf { org, .. } => org.get(),
-            Formatter::Slack => None,
-        };
-        PageWriter {
-            format: self.clone(),
-            scratch: Vec::new(),
-            tape: reader::Tape::default(),
-            unknown: BTreeMap::new(),
-            org,
-        }
-    }
-}
-
-/// Appends one page's entries to its records in the chosen format.
+/// The OCSF encoder: each accepted entry as one OCSF event of one version.
 #[derive(Debug)]
-pub struct PageWriter {
-    format: Formatter,
+pub struct OcsfEncoder {
+    version: OcsfVersion,
+    /// Whether each event carries the entry as `raw_data`.
+    raw_data: bool,
+    /// The organization the connector reads: the id of the enterprise of the entries located
+    /// in it (the audit API only returns the installing organization's entries), kept for the
+    /// entries located in one of its workspaces, which do not name it. Learned from the entries
+    /// of every page the encoder has written.
+    org: Option<String>,
     scratch: Vec<u8>,
     tape: reader::Tape,
-    /// Actions not in the table, with how many entries of this page had them.
+    /// Actions not in the table, with how many entries of the current page had them.
     unknown: BTreeMap<String, u64>,
-    /// The organization read, as known so far (given back to the formatter when dropped).
-    org: Option<String>,
 }
 
 /// Most distinct unknown actions named in one warning.
 const NAMED_UNKNOWN: usize = 10;
 
-impl PageWriter {
-    /// Appends the entry `raw` (its bytes as Slack sent them) as one record.
-    #[inline]
-    pub fn push(&mut self, records: &mut RecordBuf, raw: &[u8]) {
-        match self.format {
-            Formatter::Slack => records.push_json(raw),
-            Formatter::Ocsf {
-                version, raw_data, ..
-            } => self.push_ocsf(records, raw, version, raw_data),
+impl OcsfEncoder {
+    /// An encoder of `version` events, with the entry as `raw_data` if `raw_data`; it knows no
+    /// organization yet.
+    pub fn new(version: OcsfVersion, raw_data: bool) -> OcsfEncoder {
+        OcsfEncoder {
+            version,
+            raw_data,
+            org: None,
+            scratch: Vec::new(),
+            tape: reader::Tape::default(),
+            unknown: BTreeMap::new(),
         }
     }
 
-    fn push_ocsf(
-        &mut self,
-        records: &mut RecordBuf,
-        raw: &[u8],
-        version: OcsfVersion,
-        raw_data: bool,
-    ) {
+    /// What the records of `version` are: OCSF events (the union of the top-level attributes
+    /// of the classes used; every record also validates against its own class's schema, with
+    /// the profiles it declares, in `schemas/ocsf/<version>/`), ordered by `time` (the entry's
+    /// instant in milliseconds).
+    ///
+    /// An OCSF event's identity is `metadata.uid` (the entry's id), a nested field, and OCSF
+    /// has no top-level one. Hosts' caches refuse a nested key (PyAirbyte's DuckDB cache:
+    /// "Nested primary keys are not supported"), so the OCSF stream declares no key: hosts
+    /// append its records, which the sync delivers exactly once, and a user who wants their
+    /// destination to de-duplicate picks `metadata.uid` where it allows a nested key (the
+    /// schema describes it).
+    pub fn shape(version: OcsfVersion) -> RecordShape {
+        RecordShape {
+            schema: events_schema(version),
+            cursor_field: vec!["time".to_owned()],
+            primary_key: Vec::new(),
+        }
+    }
+
+    /// The unknown actions of the current page so far, with their counts.
+    pub fn unknown_actions(&self) -> &BTreeMap<String, u64> {
+        &self.unknown
+    }
+}
+
+impl Encoder for OcsfEncoder {
+    fn push(&mut self, records: &mut RecordBuf, raw: &[u8]) {
         self.scratch.clear();
         let mapped = event::write_event(
             Table::bundled(),
-            version,
+            self.version,
             &mut self.tape,
             raw,
-            raw_data,
+            self.raw_data,
             &mut self.org,
             &mut self.scratch,
         );
@@ -213,19 +165,8 @@ impl PageWriter {
         }
     }
 
-    /// The unknown actions of this page so far, with their counts.
-    pub fn unknown_actions(&self) -> &BTreeMap<String, u64> {
-        &self.unknown
-    }
-}
-
-impl Drop for PageWriter {
-    fn drop(&mut self) {
-        if let Formatter::Ocsf { org, .. } = &self.format
-            && self.org.is_some()
-        {
-            org.set(self.org.take());
-        }
+    /// Reports the page's unknown actions, in one warning, and forgets them.
+    fn end_page(&mut self) {
         if self.unknown.is_empty() {
             return;
         }
@@ -236,6 +177,7 @@ impl Drop for PageWriter {
             .map(|(action, n)| format!("{action} ×{n}"))
             .collect::<Vec<_>>()
             .join(", ");
+        self.unknown.clear();
         tracing::warn!(
             message = "Entries with actions the OCSF mapping does not know were emitted as API Activity with activity_id 99 (Other); add them to data/ocsf-mapping.csv.",
             entries,
@@ -244,16 +186,11 @@ impl Drop for PageWriter {
     }
 }
 
-/// The JSON Schema of the records a format produces: Slack's entry, or an OCSF event of
-/// `version` (the union of the top-level attributes of the classes used; every record also
-/// validates against its own class's schema, with the profiles it declares, in
-/// `schemas/ocsf/<version>/`).
-pub fn record_schema(format: RecordFormat, version: OcsfVersion) -> serde_json::Value {
-    match format {
-        RecordFormat::Slack => slack_audit_model::entry::record_schema(),
-        RecordFormat::Ocsf => serde_json::from_str(events_schema_json(version))
-            .unwrap_or_else(|_| serde_json::json!({"type": "object", "properties": {}})),
-    }
+/// The JSON Schema of the OCSF events of `version`: the union of the top-level attributes of
+/// the classes used.
+pub fn events_schema(version: OcsfVersion) -> serde_json::Value {
+    serde_json::from_str(events_schema_json(version))
+        .unwrap_or_else(|_| serde_json::json!({"type": "object", "properties": {}}))
 }
 
 /// The OCSF 1.8.0 event of one entry, as a complete JSON document (for tests and tools), as
@@ -285,7 +222,7 @@ mod tests {
     #[test]
     fn the_events_schema_parses_and_has_properties() {
         for version in OcsfVersion::ALL {
-            let schema = record_schema(RecordFormat::Ocsf, version);
+            let schema = events_schema(version);
             let properties = schema["properties"].as_object().unwrap();
             assert!(schema["title"].as_str().unwrap().contains(version.as_str()));
             for key in [
@@ -303,17 +240,9 @@ mod tests {
     }
 
     #[test]
-    fn the_slack_format_appends_the_entry_untouched() {
-        let raw = br#"{"id":"x","date_create":1,"action":"user_login"}"#;
-        let mut records = RecordBuf::default();
-        Formatter::Slack.page().push(&mut records, raw);
-        assert_eq!(records.as_bytes(), [&raw[..], b"\n"].concat());
-    }
-
-    #[test]
     fn unknown_actions_are_counted_per_page() {
         let mut records = RecordBuf::default();
-        let mut page = Formatter::new(RecordFormat::Ocsf, OcsfVersion::default(), false).page();
+        let mut page = OcsfEncoder::new(OcsfVersion::default(), false);
         for action in ["user_login", "brand_new", "brand_new", "other_new"] {
             let raw = format!(r#"{{"id":"x","date_create":1,"action":"{action}"}}"#);
             page.push(&mut records, raw.as_bytes());

@@ -11,8 +11,8 @@
 //! └ pacing and retries (429 waits, backoff), counted too
 //! ```
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,6 +20,7 @@ use connector_sdk::InputError;
 use tokio::sync::oneshot;
 
 use crate::page::Page;
+use crate::query::Query;
 
 pub mod ahead;
 pub mod http;
@@ -40,12 +41,8 @@ pub struct LogsQuery {
     pub latest: i64,
     /// Entries wanted per page.
     pub limit: u32,
-    /// Comma-separated action names, if filtered.
-    pub action: Option<String>,
-    /// Actor user id, if filtered.
-    pub actor: Option<String>,
-    /// Entity id, if filtered.
-    pub entity: Option<String>,
+    /// The filters (the settings' [`Query`], shared by every window of a run).
+    pub query: Arc<Query>,
 }
 
 impl LogsQuery {
@@ -56,15 +53,7 @@ impl LogsQuery {
             ("latest", self.latest.to_string()),
             ("limit", self.limit.to_string()),
         ];
-        if let Some(a) = &self.action {
-            params.push(("action", a.clone()));
-        }
-        if let Some(a) = &self.actor {
-            params.push(("actor", a.clone()));
-        }
-        if let Some(e) = &self.entity {
-            params.push(("entity", e.clone()));
-        }
+        params.extend(self.query.params());
         if let Some(c) = cursor {
             params.push(("cursor", c.to_owned()));
         }
@@ -79,9 +68,7 @@ pub(crate) fn any_query() -> LogsQuery {
         oldest: 0,
         latest: 1,
         limit: 1,
-        action: None,
-        actor: None,
-        entity: None,
+        query: Arc::default(),
     }
 }
 

@@ -44,7 +44,9 @@ impl PageSource for SyntheticSource {
                 .ok_or(FetchError::InvalidCursor)?
                 .min(query.latest),
         };
-        let filtered = query.action.is_some() || query.actor.is_some() || query.entity.is_some();
+        let filters = &query.query;
+        let filtered =
+            !filters.actions.is_empty() || filters.actor.is_some() || filters.entity.is_some();
         let mut body = Vec::with_capacity(64 * 1024);
         body.extend_from_slice(b"{\"entries\":[");
         let mut count = 0usize;
@@ -88,11 +90,11 @@ fn matches(query: &LogsQuery, event: &SyntheticEvent) -> bool {
     let Ok(entry) = serde_json::from_str::<serde_json::Value>(&event.json) else {
         return false;
     };
-    let action_ok = query.action.as_deref().is_none_or(|listed| {
-        entry["action"]
+    let query = &query.query;
+    let action_ok = query.actions.is_empty()
+        || entry["action"]
             .as_str()
-            .is_some_and(|action| listed.split(',').any(|x| x == action))
-    });
+            .is_some_and(|action| query.actions.iter().any(|x| x == action));
     let actor_ok = query
         .actor
         .as_deref()
@@ -107,7 +109,10 @@ fn matches(query: &LogsQuery, event: &SyntheticEvent) -> bool {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
     use super::*;
+    use crate::query::Query;
 
     const NOON: i64 = 1_795_780_800; // a Wednesday, 12:00 UTC
 
@@ -143,9 +148,7 @@ mod tests {
             oldest: NOON - 4 * 3600,
             latest: NOON,
             limit: 9999,
-            action: None,
-            actor: None,
-            entity: None,
+            query: Arc::default(),
         };
         let everything = entries(&source, &all).await;
         let actor = everything[0]["actor"]["user"]["id"]
@@ -158,7 +161,10 @@ mod tests {
         for (query, keep) in [
             (
                 LogsQuery {
-                    actor: Some(actor.clone()),
+                    query: Arc::new(Query {
+                        actor: Some(actor.clone()),
+                        ..Query::default()
+                    }),
                     ..all.clone()
                 },
                 Box::new(|e: &serde_json::Value| e["actor"]["user"]["id"] == actor.as_str())
@@ -166,14 +172,20 @@ mod tests {
             ),
             (
                 LogsQuery {
-                    entity: Some(entity.clone()),
+                    query: Arc::new(Query {
+                        entity: Some(entity.clone()),
+                        ..Query::default()
+                    }),
                     ..all.clone()
                 },
                 Box::new(|e: &serde_json::Value| entity_id(e) == Some(entity.as_str())),
             ),
             (
                 LogsQuery {
-                    action: Some(format!("{action},no_such_action")),
+                    query: Arc::new(Query {
+                        actions: vec![action.clone(), "no_such_action".to_owned()],
+                        ..Query::default()
+                    }),
                     ..all.clone()
                 },
                 Box::new(|e: &serde_json::Value| e["action"] == action.as_str()),

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use connector_sdk::RecordBuf;
 use serde_json::Value;
-use slack_audit::RecordFormat;
+use slack_audit::encode::Encoder;
 use slack_audit::ocsf::table::{Table, class, severity};
-use slack_audit::ocsf::{Formatter, OcsfVersion, to_ocsf_in};
+use slack_audit::ocsf::{OcsfEncoder, OcsfVersion, to_ocsf_in};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -20,8 +20,7 @@ fn root() -> PathBuf {
 
 /// The events of `entries`, pushed in order through one OCSF page as the sync does.
 fn run(version: OcsfVersion, entries: &[&Value]) -> Vec<Value> {
-    let format = Formatter::new(RecordFormat::Ocsf, version, false);
-    let mut page = format.page();
+    let mut page = OcsfEncoder::new(version, false);
     let mut records = RecordBuf::default();
     for entry in entries {
         page.push(&mut records, entry.to_string().as_bytes());

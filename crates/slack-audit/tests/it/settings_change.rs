@@ -1,6 +1,6 @@
-//! The state remembers the query it was collected for: a run whose filters or record format
-//! differ is never silent. Narrowing continues with a notice; widening a filter or changing the
-//! format is refused (exit 2, nothing read or written) with what would be skipped and what to
+//! The state remembers the query it was collected for: a run whose filters, record format or
+//! OCSF version differ is never silent. Narrowing continues with a notice; widening a filter or
+//! changing the format or its version is refused (exit 2, nothing read or written) with what would be skipped and what to
 //! do, unless `--accept-settings-change`, which logs the gap; a state of an older build (no
 //! query) loads with one notice.
 
@@ -215,4 +215,54 @@ async fn a_start_point_or_a_watermark_alone_without_a_query_gets_the_notice() {
             "{only}: {text}"
         );
     }
+}
+
+/// Another OCSF version would mix events of two versions in the output: refused like another
+/// record format, in both directions. A 1.8.0 state keeps the shape older builds wrote (no
+/// `ocsf_version`: what a state without it means).
+#[tokio::test]
+async fn another_ocsf_version_is_refused() {
+    let work = Workdir::new();
+    let v1_8 = synthetic(&work, json!({"record_format": "ocsf"}));
+    let first = read(&v1_8, &work.state(), &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let saved = work.state_json();
+    assert_eq!(saved["state"]["query"]["record_format"], json!("ocsf"));
+    assert!(
+        saved["state"]["query"].get("ocsf_version").is_none(),
+        "{saved}"
+    );
+
+    let v1_3 = synthetic(
+        &work,
+        json!({"record_format": "ocsf", "ocsf_version": "1.3.0"}),
+    );
+    let refused = read(&v1_3, &work.state(), &[]).await;
+    let text = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{text}");
+    assert!(refused.stdout.is_empty(), "records were written: {text}");
+    assert_eq!(work.state_json(), saved, "the state changed");
+    for words in [
+        "ocsf_version changed from \"1.8.0\" to \"1.3.0\"",
+        "mix events of both versions",
+        "--accept-settings-change",
+    ] {
+        assert!(text.contains(words), "{words:?} not in: {text}");
+    }
+
+    let accepted = read(&v1_3, &work.state(), &["--accept-settings-change"]).await;
+    assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
+    assert_eq!(
+        work.state_json()["state"]["query"]["ocsf_version"],
+        json!("1.3.0")
+    );
+    // (The config file is one file, rewritten.)
+    let v1_8 = synthetic(&work, json!({"record_format": "ocsf"}));
+    let back = read(&v1_8, &work.state(), &[]).await;
+    let text = stderr(&back);
+    assert_eq!(back.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("ocsf_version changed from \"1.3.0\" to \"1.8.0\""),
+        "{text}"
+    );
 }
