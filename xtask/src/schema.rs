@@ -26,7 +26,9 @@ pub fn generated() -> anyhow::Result<Vec<(&'static str, String)>> {
     Ok(vec![
         (
             "slack-audit.config.schema.json",
-            render(connector_sdk::config::config_schema::<SlackAuditInput>())?,
+            render(connector_sdk::contract::config::config_schema::<
+                SlackAuditInput,
+            >())?,
         ),
         (
             "slack-audit.record.schema.json",
@@ -38,7 +40,7 @@ pub fn generated() -> anyhow::Result<Vec<(&'static str, String)>> {
 /// Shell completions and man pages of `slack-audit`: path under the workspace root, content.
 pub fn generated_docs() -> anyhow::Result<Vec<(String, String)>> {
     use clap_complete::Shell;
-    let command = || connector_sdk::cli::command::<SlackAuditInput>(slack_audit_version());
+    let command = || connector_sdk::front::cli::command::<SlackAuditInput>(slack_audit_version());
     let mut out = Vec::new();
     for (shell, file) in [
         (Shell::Bash, "slack-audit.bash"),
@@ -91,7 +93,7 @@ const README_END: &str = "<!-- config-reference:end -->";
 
 /// The config reference table of README.md, rendered from the config schema.
 pub fn config_reference() -> String {
-    let schema = connector_sdk::config::config_schema::<SlackAuditInput>();
+    let schema = connector_sdk::contract::config::config_schema::<SlackAuditInput>();
     let mut out = String::from("| key | type | default | description |\n|---|---|---|---|\n");
     for (section, def) in [("settings", "SlackSettings"), ("secrets", "SlackSecrets")] {
         let Some(props) = schema["$defs"][def]["properties"].as_object() else {
@@ -139,12 +141,14 @@ const METRICS_END: &str = "<!-- metrics-reference:end -->";
 /// The metrics reference table of README.md: every family `read --metrics-addr` exposes, as
 /// the registry of a real input describes it (so it cannot go stale).
 pub fn metrics_reference() -> anyhow::Result<String> {
-    let input = <SlackAuditInput as connector_sdk::Input>::from_config(connector_sdk::Config {
-        settings: serde_json::from_value(serde_json::json!({"use_synthetic_data": true}))?,
-        secrets: Default::default(),
-    })
+    let input = <SlackAuditInput as connector_sdk::contract::input::Input>::from_config(
+        connector_sdk::contract::input::Config {
+            settings: serde_json::from_value(serde_json::json!({"use_synthetic_data": true}))?,
+            secrets: Default::default(),
+        },
+    )
     .map_err(|e| anyhow::anyhow!("cannot build the input: {e}"))?;
-    let metrics = connector_sdk::metrics::Metrics::new(&input, "VERSION");
+    let metrics = connector_sdk::runtime::metrics::Metrics::new(&input, "VERSION");
     Ok(metrics.reference_table())
 }
 

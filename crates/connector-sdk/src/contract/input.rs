@@ -104,7 +104,7 @@ pub trait Secrets:
     }
 
     /// The secrets (keys under `secrets`, string-valued) the host may take from the
-    /// environment when the document does not hold them: see [`crate::contract::config`] for the
+    /// environment when the document does not hold them: see [`crate::runtime::secret_env`] for the
     /// variables and files looked at. Empty by default: every secret comes from the document.
     const FROM_ENVIRONMENT: &'static [&'static str] = &[];
 }

@@ -24,12 +24,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::contract::checkpoint::Checkpoints;
-use crate::contract::error::{ErrorKind, HostError};
+use crate::contract::error::ErrorKind;
+use crate::contract::error::StateError;
 use crate::contract::input::{Batch, BufferPool, EmitObserver, Input, ReadContext, Written};
+use crate::runtime::checkpoint::Checkpoints;
+use crate::runtime::checkpoint::HostError;
 use crate::runtime::metrics::Metrics;
 use crate::runtime::output::RecordSink;
-use crate::runtime::state::{self, StateError, StateStore};
+use crate::runtime::state_file::{self, StateStore};
 
 /// How `read` runs.
 #[derive(Debug, Clone)]
@@ -74,7 +76,7 @@ pub struct ReadSummary {
 pub fn open_state<I: Input>(
     path: &std::path::Path,
 ) -> Result<(StateStore<I::State>, I::State), StateError> {
-    state::open_for::<I>(path)
+    state_file::open_for::<I>(path)
 }
 
 /// Runs `input.check()`.

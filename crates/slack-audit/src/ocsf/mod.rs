@@ -40,7 +40,7 @@ mod writer;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use connector_sdk::RecordBuf;
+use connector_sdk::contract::input::RecordBuf;
 
 use crate::settings::RecordFormat;
 pub use event::{Mapped, PROFILES, profile_sets};
