@@ -2,7 +2,8 @@
 //! ends ([`crate::front`]); nothing here imports a front end.
 //!
 //! - [`host`]: the in-process runtime (`check`, `read`, the writer that delivers then commits);
-//!   [`checkpoint`]: where that writer commits, and the [`HostError`](checkpoint::HostError) it fails with.
+//!   [`checkpoint`]: where that writer commits, and the [`HostError`](checkpoint::HostError) it fails with;
+//!   [`host_side`]: the host's side of an input's `ReadContext` (buffers, progress).
 //! - [`state_file`]: the native state file (locked, replaced atomically) and [`status`], which
 //!   describes one without touching it.
 //! - [`output`]: where delivered records go (stdout, a file, memory); [`output_file`]: the
@@ -20,6 +21,7 @@ pub mod config_file;
 pub mod core_dumps;
 pub mod file;
 pub mod host;
+pub mod host_side;
 pub mod launch;
 pub mod logging;
 pub mod metrics;
