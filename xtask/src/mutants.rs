@@ -115,7 +115,7 @@ pub const GROUPS: &[Group] = &[
         name: "host",
         files: &[
             "crates/connector-sdk/src/runtime/host.rs",
-            "crates/connector-sdk/src/contract/checkpoint.rs",
+            "crates/connector-sdk/src/runtime/checkpoint.rs",
         ],
         test_packages: &["connector-sdk", "slack-audit"],
         targets: &["--lib", "--test=host", "--test=sdk", "--test=it"],
