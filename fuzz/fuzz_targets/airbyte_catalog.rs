@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = connector_sdk::airbyte::catalog::parse_selected(data, slack_audit::STREAM);
+    let _ = connector_sdk::front::airbyte::catalog::parse_selected(data, slack_audit::STREAM);
 });

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use slack_audit::SlackAuditInput;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = connector_sdk::airbyte::state::decode::<SlackAuditInput>(
+    let _ = connector_sdk::front::airbyte::state_message::decode::<SlackAuditInput>(
         data,
         Path::new("fuzz.state.json"),
         slack_audit::STREAM,

@@ -6,5 +6,5 @@ use libfuzzer_sys::fuzz_target;
 use slack_audit::SlackAuditInput;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = connector_sdk::config::parse::<SlackAuditInput>(data);
+    let _ = connector_sdk::contract::config::parse::<SlackAuditInput>(data);
 });

@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use connector_sdk::Input;
+use connector_sdk::contract::input::Input;
 use libfuzzer_sys::fuzz_target;
 use slack_audit::SlackAuditInput;
 use slack_audit::collect::state::SyncState;
 
 fuzz_target!(|data: &[u8]| {
-    let decoded = connector_sdk::state::decode::<SyncState>(
+    let decoded = connector_sdk::contract::state_rules::decode::<SyncState>(
         data,
         Path::new("fuzz.state.json"),
         SlackAuditInput::NAME,

@@ -2,7 +2,7 @@
 //!
 //! # Why
 //!
-//! The exactly-once promise rests on a few files: `connector-sdk`'s `runtime/state.rs` and
+//! The exactly-once promise rests on a few files: `connector-sdk`'s `runtime/state_file.rs` and
 //! `contract/state_rules.rs` (atomic commits, refused loads) and `runtime/host.rs` (commit only
 //! after delivery), `slack-audit`'s `collect/state.rs` (the window, its position and the
 //! watermark; what a loaded state must pass), `collect/engine.rs` (how pages move them) and
@@ -100,7 +100,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         name: "state",
         files: &[
-            "crates/connector-sdk/src/runtime/state.rs",
+            "crates/connector-sdk/src/runtime/state_file.rs",
             "crates/connector-sdk/src/contract/state_rules.rs",
         ],
         test_packages: &["connector-sdk", "slack-audit"],
@@ -115,7 +115,7 @@ pub const GROUPS: &[Group] = &[
         name: "host",
         files: &[
             "crates/connector-sdk/src/runtime/host.rs",
-            "crates/connector-sdk/src/contract/checkpoint.rs",
+            "crates/connector-sdk/src/runtime/checkpoint.rs",
         ],
         test_packages: &["connector-sdk", "slack-audit"],
         targets: &["--lib", "--test=host", "--test=sdk", "--test=it"],

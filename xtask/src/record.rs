@@ -32,8 +32,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use connector_sdk::host::{self, ReadOptions};
-use connector_sdk::output::MemorySink;
+use connector_sdk::runtime::host::{self, ReadOptions};
+use connector_sdk::runtime::output::MemorySink;
 use serde_json::{Map, Value};
 use slack_audit::SlackAuditInput;
 use slack_audit::clock::{Clock, FixedClock, SystemClock};
@@ -129,7 +129,7 @@ pub fn record(
         .with_context(|| format!("reading {}", config_path.display()))?;
     // Validated as the connector would (schema and semantic checks; messages never quote the
     // token), before anything is started.
-    connector_sdk::config::parse::<SlackAuditInput>(text.as_bytes())
+    connector_sdk::contract::config::parse::<SlackAuditInput>(text.as_bytes())
         .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
     let document: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", config_path.display()))?;

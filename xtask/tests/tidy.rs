@@ -13,6 +13,12 @@
 //! - [`the_sdk_layers_import_only_downwards_and_the_contract_names_no_metrics_library_or_source`]:
 //!   `connector-sdk`'s contract imports nothing of its runtime, the runtime nothing of the front
 //!   ends, and the contract's text names no metrics or HTTP library and no source.
+//! - [`no_module_file_name_repeats_within_a_crate`]: no two module files of one crate share a
+//!   name (or the pair is in [`REPEATED_MODULE_NAMES`] with its reason).
+//! - [`the_contract_opens_no_file_and_reads_no_environment`]: `connector-sdk`'s contract uses
+//!   no `std::fs`, `std::env`, `std::process` or `tokio::fs`.
+//! - [`every_public_sdk_item_has_one_path`]: no `pub use` in `connector-sdk` re-exports the
+//!   crate's own public items under a second path (or it is in [`SDK_REEXPORTS`]).
 //!
 //! The files are found when the test runs (no list of them here), so files moved or added by
 //! anyone are judged as they are.
@@ -850,6 +856,235 @@ fn the_sdk_layers_import_only_downwards_and_the_contract_names_no_metrics_librar
     assert!(
         wrong.is_empty(),
         "connector-sdk's layers (contract < runtime < front):\n{}",
+        wrong.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Module names, the contract's reach, and one path per SDK item.
+
+/// Module names used twice within one crate, with the reason: `(the crate's src folder, module
+/// name, why)`. Every entry must still match (a stale entry fails too).
+const REPEATED_MODULE_NAMES: &[(&str, &str, &str)] = &[];
+
+/// The module name a file under a crate's `src` declares: its stem, or its folder's name for a
+/// `mod.rs`; `None` for a crate root (`lib.rs`, `main.rs`) and for binaries under `src/bin/`.
+fn declared_module_name(relative: &str) -> Option<String> {
+    if relative.starts_with("bin/") {
+        return None;
+    }
+    let (dir, file) = relative.rsplit_once('/').unwrap_or(("", relative));
+    match file {
+        "lib.rs" | "main.rs" => None,
+        "mod.rs" => dir.rsplit('/').next().map(str::to_owned),
+        _ => Some(file.trim_end_matches(".rs").to_owned()),
+    }
+}
+
+/// The `src` folder of the crate `path` belongs to (`crates/NAME/src`, `xtask/src`).
+fn crate_src(path: &str) -> Option<&str> {
+    let at = path.find("/src/")?;
+    Some(&path[..at + "/src".len()])
+}
+
+/// Two files of one crate with the same name (`runtime/state.rs` and `front/airbyte/state.rs`)
+/// make every search, stack trace and review comment ambiguous: within a crate, each module
+/// file's name is its own.
+#[test]
+fn no_module_file_name_repeats_within_a_crate() {
+    let mut seen: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for source in sources() {
+        let Some(src) = crate_src(&source.path) else {
+            continue;
+        };
+        let relative = &source.path[src.len() + 1..];
+        if let Some(name) = declared_module_name(relative) {
+            seen.entry((src.to_owned(), name))
+                .or_default()
+                .push(source.path.clone());
+        }
+    }
+    let mut wrong = Vec::new();
+    for ((src, name), files) in &seen {
+        let allowed = REPEATED_MODULE_NAMES
+            .iter()
+            .any(|(s, n, _)| s.trim_end_matches('/') == src && n == name);
+        if files.len() > 1 && !allowed {
+            wrong.push(format!("`{name}` in {src}: {}", files.join(", ")));
+        }
+    }
+    for (src, name, _) in REPEATED_MODULE_NAMES {
+        let key = (src.trim_end_matches('/').to_owned(), (*name).to_owned());
+        if seen.get(&key).is_none_or(|files| files.len() < 2) {
+            wrong.push(format!(
+                "stale entry in REPEATED_MODULE_NAMES: `{name}` in {src}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "module file names repeated within a crate (rename one, or give a reason in \
+         REPEATED_MODULE_NAMES):\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// What the contract may not reach for: files, the environment, processes.
+const OUTSIDE_THE_CONTRACT: &[&str] = &["std::fs", "std::env", "std::process", "tokio::fs"];
+
+/// The uses of [`OUTSIDE_THE_CONTRACT`] in `code` (comments and literals already blanked), as
+/// `(line, what)`: written out (`std::fs::read`) or in a group (`use std::{env, fs}`).
+fn reaches_outside_the_contract(code: &str) -> Vec<(usize, String)> {
+    let squeezed: Vec<(usize, char)> = code
+        .lines()
+        .enumerate()
+        .flat_map(|(n, line)| line.chars().map(move |c| (n + 1, c)))
+        .filter(|(_, c)| !c.is_whitespace())
+        .collect();
+    let text: String = squeezed.iter().map(|(_, c)| *c).collect();
+    let line_at = |byte: usize| {
+        let chars = text[..byte].chars().count();
+        squeezed.get(chars).map_or(0, |(n, _)| *n)
+    };
+    let mut found = Vec::new();
+    for path in OUTSIDE_THE_CONTRACT {
+        let (krate, module) = path.split_once("::").unwrap_or((path, ""));
+        for (at, _) in text.match_indices(path) {
+            let before = text[..at].chars().next_back();
+            let after = text[at + path.len()..].chars().next();
+            let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            if !ident(before) && !ident(after) {
+                found.push((line_at(at), (*path).to_owned()));
+            }
+        }
+        let group = format!("{krate}::{{");
+        for (at, _) in text.match_indices(&group) {
+            let inner = &text[at + group.len()..];
+            let mut depth = 1;
+            let end = inner
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map_or(inner.len(), |(i, _)| i);
+            let names = inner[..end].split([',', '{', '}', ':']);
+            if names.into_iter().any(|name| name == module) {
+                found.push((line_at(at), (*path).to_owned()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The contract is what an input implements and touches: it opens no file, reads no
+/// environment variable and starts no process (the host's loaders, in the runtime, do), so an
+/// author can read it without wondering what it does to the machine.
+#[test]
+fn the_contract_opens_no_file_and_reads_no_environment() {
+    let sources = sources();
+    let contract: Vec<&Source> = sources
+        .iter()
+        .filter(|s| s.path.starts_with("crates/connector-sdk/src/contract/"))
+        .collect();
+    assert!(!contract.is_empty(), "no contract layer in connector-sdk");
+    let mut wrong = Vec::new();
+    for file in contract {
+        for (line, what) in reaches_outside_the_contract(&blank_comments_and_literals(&file.text)) {
+            wrong.push(format!("{}:{line}: {what}", file.path));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "connector-sdk's contract reaches outside itself:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_reach_check_sees_written_out_and_grouped_uses() {
+    let code = "use std::{env, sync::Arc};\nfn f() { std::fs::read(p); }\nuse std::environment;\n";
+    assert_eq!(
+        reaches_outside_the_contract(code),
+        vec![(1, "std::env".to_owned()), (2, "std::fs".to_owned())]
+    );
+}
+
+/// `pub use` re-exports in connector-sdk that stay, with the reason: `(file, the re-exported
+/// path, why)`. Every entry must still match.
+const SDK_REEXPORTS: &[(&str, &str, &str)] = &[];
+
+/// The paths `code` re-exports with `pub use` (comments and literals blanked), as written,
+/// whitespace removed, with the line of each.
+fn pub_uses(code: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = code[from..].find("pub use ").map(|i| i + from) {
+        let end = code[at..].find(';').map_or(code.len(), |i| i + at);
+        let path: String = code[at + "pub use ".len()..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        found.push((code[..at].matches('\n').count() + 1, path));
+        from = end;
+    }
+    found
+}
+
+/// Every public item of connector-sdk has one path, the layered one
+/// (`connector_sdk::contract::input::Input`): a `pub use` of the crate's own items
+/// (`crate::…`, `super::…`, or a public module of the same file) would give it a second one.
+/// Re-exports from a private module (`metrics`' `mod registry;`) and of other crates
+/// (`secrecy`) are the only path there is.
+#[test]
+fn every_public_sdk_item_has_one_path() {
+    let src = "crates/connector-sdk/src/";
+    let mut wrong = Vec::new();
+    let mut used = BTreeSet::new();
+    for source in sources().iter().filter(|s| s.path.starts_with(src)) {
+        let code = blank_comments_and_literals(&source.text);
+        let public_modules: BTreeSet<String> = code
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("pub mod "))
+            .map(|rest| rest.trim_end_matches(';').trim().to_owned())
+            .collect();
+        for (line, path) in pub_uses(&code) {
+            let first = path.split("::").next().unwrap_or(&path);
+            let first = first.trim_start_matches('{');
+            let own = matches!(first, "crate" | "super")
+                || public_modules.contains(first)
+                || (first == "self"
+                    && path
+                        .split("::")
+                        .nth(1)
+                        .is_some_and(|m| public_modules.contains(m.trim_start_matches('{'))));
+            if !own {
+                continue;
+            }
+            if SDK_REEXPORTS
+                .iter()
+                .any(|(file, p, _)| *file == source.path && *p == path)
+            {
+                used.insert((source.path.clone(), path));
+                continue;
+            }
+            wrong.push(format!("{}:{line}: pub use {path}", source.path));
+        }
+    }
+    for (file, path, _) in SDK_REEXPORTS {
+        if !used.contains(&((*file).to_owned(), (*path).to_owned())) {
+            wrong.push(format!("stale entry in SDK_REEXPORTS: {file}: {path}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "connector-sdk items re-exported under a second path (import them by their layered \
+         path instead, or give a reason in SDK_REEXPORTS):\n{}",
         wrong.join("\n")
     );
 }

@@ -14,15 +14,25 @@
 //! ```text
 //! front     cli, airbyte                    command lines, framing, exit codes
 //!   |
-//! runtime   host, state, status, output,    the writer thread, the state file, the
-//!           metrics, launch, config_file,   Prometheus registry and endpoint, signals,
-//!           file, logging, redact           the files an operator names, logs
+//! runtime   host, checkpoint, state_file,   the writer thread, the state file, the
+//!           status, output, output_file,    Prometheus registry and endpoint, signals,
+//!           metrics, launch, config_file,   the files an operator names, the secrets the
+//!           secret_env, file, logging,      environment gives, logs
+//!           redact, core_dumps
 //!   |
-//! contract  input, instruments, config,     what a connector implements; names no
-//!           state_rules, checkpoint, error  runtime, metrics or HTTP type
+//! contract  input, instruments, config,     what a connector implements and touches; opens
+//!           state_rules, error              no file, reads no environment variable, names no
+//!                                           runtime, metrics or HTTP type
 //! ```
 //!
 //! Each layer imports only the layers below it ([`contract`] nothing but itself).
+//!
+//! **One path per item.** Every item has exactly one public path, the layered one
+//! (`connector_sdk::contract::input::Input`, `connector_sdk::runtime::host::read`,
+//! `connector_sdk::front::cli::run`): the path says which side of the contract an item is on, so
+//! an author knows from the `use` lines alone what they implement and what the host does for
+//! them. Nothing is re-exported at the crate root but [`secrecy`], the crate an input's secrets
+//! are typed with.
 //!
 //! - [`Input`] is the one core trait: declare [`Settings`], [`Secrets`] and a versioned state
 //!   type, build yourself from a validated [`Config`], [`Input::check`] the configuration against
@@ -33,17 +43,15 @@
 //!   [`metrics`] (runtime) is the registry that exposes them beside the host's generic families,
 //!   and the `/metrics` + `/healthz` endpoint. [`status`] describes a state file without
 //!   touching it; what the state means is the input's [`StateDescription`].
-//! - [`config`] generates the config JSON Schema and validates raw documents against it.
+//! - [`config`] generates the config JSON Schema and validates raw documents against it;
+//!   [`config_file`] and [`secret_env`] are the host's loaders (the file, the environment).
 //! - [`state_rules`] is what a saved state may be (envelope, version, migration, refusals),
-//!   once; [`state`] is the state file: locked, versioned, replaced atomically.
+//!   once; [`state_file`] is the state file: locked, versioned, replaced atomically.
 //! - [`host`] is the in-process runtime (embed an input in a Rust pipeline without the CLI).
 //!   Two front ends are built on it: [`cli`], the native command line ([`cli::run`]: NDJSON on
 //!   stdout, a state file), and [`airbyte`], the Airbyte protocol ([`airbyte::run`]: JSON
 //!   messages on stdout, state kept by the pipeline host). Both commit through
 //!   [`Checkpoints`] only what was delivered, and both start through [`launch`].
-//!
-//! The modules are re-exported at the crate root under their short names
-//! (`connector_sdk::host`, `connector_sdk::metrics`, …).
 //!
 //! Nothing here knows about any particular source; the only HTTP here is the metrics endpoint.
 //!
@@ -92,12 +100,59 @@
 //!    [`instruments`]: counters, labelled families, histograms, scrape-time gauges; the runtime
 //!    exposes them beside its own on `--metrics-addr`), [`Input::describe_state`] (what `status`
 //!    shows), [`Secrets::redact`] (credential shapes to scrub from everything printed).
-//! 5. **The binaries.** `fn main() -> ExitCode { connector_sdk::cli::run::<MyInput>(VERSION) }`
+//! 5. **The binaries.** `fn main() -> ExitCode { connector_sdk::front::cli::run::<MyInput>(VERSION) }`
 //!    for the native command line (`spec`, `check`, `read`, `status`), and the same with
 //!    [`airbyte::run`] for an Airbyte source (`spec`, `check`, `discover`, `read`).
 //!
 //! Test the input in process with [`host::read`] and an [`output::MemorySink`], and as a process
 //! the way `tests/sdk.rs` does.
+//!
+//! The `use` lines of such a connector name the contract only:
+//!
+//! ```ignore
+//! use connector_sdk::contract::error::{ConfigError, InputError, Violation};
+//! use connector_sdk::contract::input::{Batch, Config, Input, ReadContext, RecordStream};
+//! use connector_sdk::contract::instruments::Instruments; // if it declares metrics
+//! ```
+//!
+//! [`Input`]: contract::input::Input
+//! [`Input::check`]: contract::input::Input::check
+//! [`Input::read`]: contract::input::Input::read
+//! [`Input::STATE_VERSION`]: contract::input::Input::STATE_VERSION
+//! [`Input::migrate_state`]: contract::input::Input::migrate_state
+//! [`Input::check_state`]: contract::input::Input::check_state
+//! [`Input::from_config`]: contract::input::Input::from_config
+//! [`Input::record_stream`]: contract::input::Input::record_stream
+//! [`Input::register_metrics`]: contract::input::Input::register_metrics
+//! [`Input::describe_state`]: contract::input::Input::describe_state
+//! [`Settings`]: contract::input::Settings
+//! [`Secrets`]: contract::input::Secrets
+//! [`Secrets::redact`]: contract::input::Secrets::redact
+//! [`Config`]: contract::input::Config
+//! [`Batch`]: contract::input::Batch
+//! [`ReadContext`]: contract::input::ReadContext
+//! [`ReadContext::emit`]: contract::input::ReadContext::emit
+//! [`StateDescription`]: contract::input::StateDescription
+//! [`Violation`]: contract::error::Violation
+//! [`InputError::auth`]: contract::error::InputError::auth
+//! [`InputError::transient`]: contract::error::InputError::transient
+//! [`instruments`]: contract::instruments
+//! [`config`]: contract::config
+//! [`state_rules`]: contract::state_rules
+//! [`metrics`]: runtime::metrics
+//! [`status`]: runtime::status
+//! [`config_file`]: runtime::config_file
+//! [`secret_env`]: runtime::secret_env
+//! [`state_file`]: runtime::state_file
+//! [`host`]: runtime::host
+//! [`host::read`]: runtime::host::read
+//! [`output::MemorySink`]: runtime::output::MemorySink
+//! [`launch`]: runtime::launch
+//! [`Checkpoints`]: runtime::checkpoint::Checkpoints
+//! [`cli`]: front::cli
+//! [`cli::run`]: front::cli::run
+//! [`airbyte`]: front::airbyte
+//! [`airbyte::run`]: front::airbyte::run
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -106,17 +161,4 @@ pub mod contract;
 pub mod front;
 pub mod runtime;
 
-pub use contract::{checkpoint, config, error, input, instruments, state_rules};
-pub use front::{airbyte, cli};
-pub use runtime::{
-    config_file, file, host, launch, logging, metrics, output, output_file, redact, state, status,
-};
-
-pub use checkpoint::Checkpoints;
-pub use config::Config;
-pub use error::{ConfigError, ErrorKind, HostError, InputError, StateError, Violation};
-pub use input::{
-    Batch, BufferPool, EmitObserver, Input, ReadContext, RecordBuf, RecordStream, Secrets,
-    Settings, StateDescription, Stopped,
-};
 pub use secrecy;

@@ -15,22 +15,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::host::{self, ReadOptions};
-use connector_sdk::output::RecordSink;
-use connector_sdk::{
-    Batch, Config, ConfigError, ErrorKind, HostError, Input, InputError, ReadContext, RecordBuf,
-};
+use connector_sdk::contract::error::{ConfigError, ErrorKind, InputError};
+use connector_sdk::contract::input::{Batch, Config, Input, ReadContext, RecordBuf};
+use connector_sdk::runtime::checkpoint::HostError;
+use connector_sdk::runtime::host::{self, ReadOptions};
+use connector_sdk::runtime::output::RecordSink;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 struct NoSettings {}
-impl connector_sdk::Settings for NoSettings {}
+impl connector_sdk::contract::input::Settings for NoSettings {}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 struct NoSecrets {}
-impl connector_sdk::Secrets for NoSecrets {}
+impl connector_sdk::contract::input::Secrets for NoSecrets {}
 
 /// Emits batches `from+1 ..= BATCHES`, three records each; the state is the last batch emitted.
 struct Numbered;
@@ -189,11 +189,13 @@ async fn a_batch_the_sink_refused_is_never_checkpointed() {
 fn a_reader_never_sees_a_partial_state_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
-    let (store, _) =
-        connector_sdk::state::StateStore::<Vec<String>>::open(&path, "big", 1, |_, _| {
-            Err("no migration".into())
-        })
-        .unwrap();
+    let (store, _) = connector_sdk::runtime::state_file::StateStore::<Vec<String>>::open(
+        &path,
+        "big",
+        1,
+        |_, _| Err("no migration".into()),
+    )
+    .unwrap();
     // Big enough that a write in place takes several syscalls.
     let state: Vec<String> = (0..4000)
         .map(|i| format!("id-{i:08}-{}", "x".repeat(40)))

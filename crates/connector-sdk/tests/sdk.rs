@@ -29,8 +29,8 @@ const FRONT: &str = "FAKE_FRONT";
 
 fn main() -> ExitCode {
     match std::env::var(FRONT).as_deref() {
-        Ok("cli") => return connector_sdk::cli::run::<fake::Fake>("0.0.0-fake"),
-        Ok("airbyte") => return connector_sdk::airbyte::run::<fake::Fake>("0.0.0-fake"),
+        Ok("cli") => return connector_sdk::front::cli::run::<fake::Fake>("0.0.0-fake"),
+        Ok("airbyte") => return connector_sdk::front::airbyte::run::<fake::Fake>("0.0.0-fake"),
         _ => {}
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -470,13 +470,13 @@ fn cli_refuses_impossible_and_foreign_states() {
 
 fn cli_metrics_expose_the_inputs_instruments() {
     // The input's own counter through the SDK's instruments, beside the host's families.
-    let input = connector_sdk::config::parse::<fake::Fake>(
+    let input = connector_sdk::contract::config::parse::<fake::Fake>(
         json!({"settings": {"records": 10, "batch": 4}, "secrets": {"token": "t"}})
             .to_string()
             .as_bytes(),
     )
     .unwrap();
-    let metrics = connector_sdk::metrics::Metrics::new(&input, "0.0.0-fake");
+    let metrics = connector_sdk::runtime::metrics::Metrics::new(&input, "0.0.0-fake");
     let text = metrics.encode();
     for expected in [
         "# HELP fake_batches_total Batches the fake emitted.\n# TYPE fake_batches_total counter\nfake_batches_total 0\n",
@@ -491,12 +491,12 @@ fn cli_metrics_expose_the_inputs_instruments() {
         .unwrap();
     let input = std::sync::Arc::new(input);
     let summary = runtime
-        .block_on(connector_sdk::host::read(
+        .block_on(connector_sdk::runtime::host::read(
             std::sync::Arc::clone(&input),
             NoCommit,
             fake::FakeState::default(),
-            connector_sdk::output::MemorySink::default(),
-            connector_sdk::host::ReadOptions {
+            connector_sdk::runtime::output::MemorySink::default(),
+            connector_sdk::runtime::host::ReadOptions {
                 metrics: Some(metrics.clone()),
                 ..Default::default()
             },
@@ -514,8 +514,11 @@ fn cli_metrics_expose_the_inputs_instruments() {
 }
 
 struct NoCommit;
-impl connector_sdk::Checkpoints<fake::FakeState> for NoCommit {
-    fn commit(&mut self, _: &fake::FakeState) -> Result<(), connector_sdk::HostError> {
+impl connector_sdk::runtime::checkpoint::Checkpoints<fake::FakeState> for NoCommit {
+    fn commit(
+        &mut self,
+        _: &fake::FakeState,
+    ) -> Result<(), connector_sdk::runtime::checkpoint::HostError> {
         Ok(())
     }
 }

@@ -10,7 +10,7 @@
 //! key), and keeps what it learns from the entries (OCSF: the organization) in itself: the
 //! input holds the one encoder of its runs and lends it to each pass.
 
-use connector_sdk::RecordBuf;
+use connector_sdk::contract::input::RecordBuf;
 
 /// Turns accepted entries into records.
 pub trait Encoder: Send + std::fmt::Debug {

@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::StateDescription;
-use connector_sdk::instruments::Instruments;
-use connector_sdk::{Config, ConfigError, Input, InputError, ReadContext, RecordStream, Violation};
+use connector_sdk::contract::error::{ConfigError, InputError, Violation};
+use connector_sdk::contract::input::StateDescription;
+use connector_sdk::contract::input::{Config, Input, ReadContext, RecordStream};
+use connector_sdk::contract::instruments::Instruments;
 
 use crate::clock::{Clock, SystemClock};
 use crate::collect::engine::{SyncEngine, SyncPlan};

@@ -30,7 +30,7 @@
 //! - [`actions`]: whether Slack lists an action name (the catalogue of `slack-audit-model`),
 //!   for warnings about filters.
 //! - [`ocsf`]: the optional OCSF output, an encoder on the way out (mapping table as data).
-//! - [`input`]: the [`connector_sdk::Input`] implementation tying it together.
+//! - [`input`]: the [`connector_sdk::contract::input::Input`] implementation tying it together.
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
 //!   [`progress`]: a long backfill's progress on stderr (both listen to the engine through
 //!   [`collect::observe::SyncObserver`]); [`state_report`]: what a saved state says, for

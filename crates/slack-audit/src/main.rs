@@ -3,5 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    connector_sdk::cli::run::<slack_audit::SlackAuditInput>(env!("CARGO_PKG_VERSION"))
+    connector_sdk::front::cli::run::<slack_audit::SlackAuditInput>(env!("CARGO_PKG_VERSION"))
 }

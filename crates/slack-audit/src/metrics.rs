@@ -3,8 +3,8 @@
 //!
 //! The families are created with the input and recorded into whether or not anybody asked for
 //! metrics (they are the SDK's instruments, atomics; recording is a few additions per page);
-//! they are exposed only when the host asks for them ([`connector_sdk::Input::register_metrics`]
-//! declares them, [`connector_sdk::instruments`]), under the prefix the SDK derives from the
+//! they are exposed only when the host asks for them ([`connector_sdk::contract::input::Input::register_metrics`]
+//! declares them, [`connector_sdk::contract::instruments`]), under the prefix the SDK derives from the
 //! connector's name (`slack_audit_`).
 //!
 //! Nothing here is recorded per entry: the engine counts a page's entries in locals and reports
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use connector_sdk::instruments::{
+use connector_sdk::contract::instruments::{
     Counter, CounterFamily, FloatCounter, GaugeReadings, GaugeSource, Histogram, Instruments, Unit,
     exponential_buckets, unix_now,
 };

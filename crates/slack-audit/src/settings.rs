@@ -16,8 +16,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use connector_sdk::contract::error::{ConfigError, Violation};
 use connector_sdk::secrecy::{ExposeSecret, SecretString};
-use connector_sdk::{ConfigError, Violation};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use schemars::JsonSchema;
@@ -225,7 +225,7 @@ pub struct SlackSecrets {
     pub user_oauth_token: Option<SecretString>,
 }
 
-impl connector_sdk::Settings for SlackSettings {
+impl connector_sdk::contract::input::Settings for SlackSettings {
     /// A start time the schema's pattern refused is explained with the accepted forms, not the
     /// pattern.
     fn explain(pointer: &str, value: &serde_json::Value) -> Option<String> {
@@ -237,7 +237,7 @@ impl connector_sdk::Settings for SlackSettings {
         }
     }
 }
-impl connector_sdk::Secrets for SlackSecrets {
+impl connector_sdk::contract::input::Secrets for SlackSecrets {
     /// The schema's `^xoxp-` pattern refuses a bot, app or empty token before the config is
     /// built; say which it is, as the config's own checks would.
     fn explain(pointer: &str, value: &serde_json::Value) -> Option<String> {

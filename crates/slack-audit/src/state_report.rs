@@ -10,7 +10,7 @@
 //! progress is read newest first, so what it holds between its position and its end is
 //! delivered, and the rest is not yet.
 
-use connector_sdk::StateDescription;
+use connector_sdk::contract::input::StateDescription;
 use serde_json::{Value, json};
 
 use crate::clock::format_time;

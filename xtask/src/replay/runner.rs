@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use connector_sdk::host::{self, ReadOptions, ReadSummary};
-use connector_sdk::output::MemorySink;
-use connector_sdk::{ErrorKind, Input};
+use connector_sdk::contract::error::ErrorKind;
+use connector_sdk::contract::input::Input;
+use connector_sdk::runtime::host::{self, ReadOptions, ReadSummary};
+use connector_sdk::runtime::output::MemorySink;
 use serde::Deserialize;
 use serde_json::Value;
 use slack_audit::clock::FixedClock;
@@ -204,7 +205,9 @@ fn run_config(
         settings.insert("record_format".into(), Value::String("ocsf".into()));
     }
     let document = serde_json::json!({"settings": settings, "secrets": case.config.secrets});
-    for violation in connector_sdk::config::validate_against_schema::<SlackAuditInput>(&document) {
+    for violation in
+        connector_sdk::contract::config::validate_against_schema::<SlackAuditInput>(&document)
+    {
         problems.push(format!("{label}: the config is invalid: {violation}"));
     }
     let settings: SlackSettings =

@@ -7,20 +7,6 @@
 //! semantic checks in [`Input::from_config`]. Unknown keys are refused everywhere: a typo in a
 //! setting must not silently fall back to a default.
 //!
-//! # Secrets from the environment
-//!
-//! A secret named in [`Secrets::FROM_ENVIRONMENT`] and
-//! absent from the document is taken by the host's loaders ([`crate::runtime::secret_env`],
-//! before [`build`]), in this order, from the environment variable
-//! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for a
-//! connector `acme-events` with a secret `api_token`, `ACME_EVENTS_API_TOKEN`); from the file named by
-//! `<NAME>_<KEY>_FILE` (Kubernetes secrets mounted as files, Docker secrets); or from
-//! `$CREDENTIALS_DIRECTORY/<key>` (systemd's `LoadCredential=<key>:…`); files are read as every
-//! file the host reads (regular files only, at most 1 MiB). A trailing newline is
-//! dropped. The value then goes through the same validation as one in the document; where it
-//! came from is logged, never the value. A config file that holds secrets and is readable by
-//! its group or others is warned about.
-//!
 //! No message produced here contains a secret: schema errors under `/secrets` are masked, and
 //! every message is scrubbed of the string values found under `secrets` as a second line of
 //! defence.
@@ -29,9 +15,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
 use crate::contract::error::{ConfigError, Violation};
-use crate::contract::input::{Input, Secrets, Settings};
-
-pub use crate::contract::input::Config;
+use crate::contract::input::{Config, Input, Secrets, Settings};
 
 /// The JSON Schema (draft 2020-12) of input `I`'s config document.
 pub fn config_schema<I: Input>() -> Value {
@@ -51,16 +35,9 @@ pub fn config_schema<I: Input>() -> Value {
     value
 }
 
-/// The environment variable a secret `key` of connector `name` is read from.
-pub fn secret_variable(name: &str, key: &str) -> String {
-    format!("{name}_{key}")
-        .to_ascii_uppercase()
-        .replace('-', "_")
-}
-
 /// Validates a raw config document and builds the input from it. Secrets come from the
 /// document only: the host's loaders (`runtime::config_file`, the Airbyte front end) also take
-/// them from the environment first.
+/// them from the environment first ([`crate::runtime::secret_env`]).
 pub fn parse<I: Input>(bytes: &[u8]) -> Result<I, ConfigError> {
     build::<I>(document(bytes)?)
 }

@@ -9,7 +9,9 @@
 //! instant safe for every input, not just the careful ones.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -52,13 +54,6 @@ impl StateDescription {
             json,
         }
     }
-}
-
-/// Told by [`ReadContext::emit`] each time the input hands a batch over: the runtime records it
-/// as progress (its health, the last-progress gauge) without the contract naming its types.
-pub trait EmitObserver: fmt::Debug + Send + Sync + 'static {
-    /// The input handed over one more batch.
-    fn emitted(&self);
 }
 
 /// The non-secret part of an input's config (`"settings"` in the document).
@@ -104,7 +99,7 @@ pub trait Secrets:
     }
 
     /// The secrets (keys under `secrets`, string-valued) the host may take from the
-    /// environment when the document does not hold them: see [`crate::contract::config`] for the
+    /// environment when the document does not hold them: see [`crate::runtime::secret_env`] for the
     /// variables and files looked at. Empty by default: every secret comes from the document.
     const FROM_ENVIRONMENT: &'static [&'static str] = &[];
 }
@@ -319,35 +314,17 @@ pub struct Batch<S> {
 #[error("the host stopped accepting records")]
 pub struct Stopped;
 
-/// Emptied record buffers handed back by the host once written, so page-sized allocations are
-/// reused instead of being returned to the OS and faulted in again for every batch.
-#[derive(Debug, Clone, Default)]
-pub struct BufferPool {
-    free: Arc<Mutex<Vec<Vec<u8>>>>,
-}
-
-impl BufferPool {
-    const KEEP: usize = 3;
-
-    /// A buffer with room for at least `capacity` bytes, reused when one is free.
-    pub fn take(&self, capacity: usize) -> RecordBuf {
-        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
-        let mut buf = RecordBuf::from_vec(reused.unwrap_or_default());
-        buf.bytes.reserve(capacity);
-        buf
-    }
-
-    /// Hands a buffer back for reuse.
-    pub fn give(&self, buf: RecordBuf) {
-        if buf.bytes.capacity() == 0 {
-            return;
-        }
-        if let Ok(mut free) = self.free.lock()
-            && free.len() < Self::KEEP
-        {
-            free.push(buf.into_vec());
-        }
-    }
+/// The host's side of a [`ReadContext`]: the record buffers it lends and what it does with each
+/// batch handed over. Implemented by the runtime ([`crate::runtime::host_side`]), never by an
+/// input.
+pub trait HostSide<S>: fmt::Debug + Send + Sync {
+    /// A record buffer for the input to fill, empty, with room for `capacity` bytes.
+    fn record_buf(&self, capacity: usize) -> RecordBuf;
+    /// The input handed over the batch that `checkpoint` covers.
+    fn handed(&self, checkpoint: S);
+    /// Completes once every batch handed over so far is delivered and committed (`true`), or
+    /// when the host's writer is gone (`false`).
+    fn all_written(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
 }
 
 /// What `read` gets from the host: the way out for batches, and the shutdown signal.
@@ -355,35 +332,8 @@ impl BufferPool {
 pub struct ReadContext<S> {
     output: mpsc::Sender<Batch<S>>,
     shutdown: CancellationToken,
-    last_emitted: Arc<Mutex<Option<S>>>,
-    pool: BufferPool,
-    observer: Option<Arc<dyn EmitObserver>>,
+    host: Option<Arc<dyn HostSide<S>>>,
     accept_settings_change: bool,
-    written: Option<Arc<Written>>,
-}
-
-/// How many batches were handed to the host, and how many its writer has delivered and
-/// committed: lets an input wait until what it emitted is out before it says so.
-#[derive(Debug)]
-pub struct Written {
-    handed: std::sync::atomic::AtomicU64,
-    done: tokio::sync::watch::Sender<u64>,
-}
-
-impl Default for Written {
-    fn default() -> Self {
-        Written {
-            handed: std::sync::atomic::AtomicU64::new(0),
-            done: tokio::sync::watch::Sender::new(0),
-        }
-    }
-}
-
-impl Written {
-    /// The writer delivered (and committed) one more batch.
-    pub fn batch_done(&self) {
-        self.done.send_modify(|n| *n += 1);
-    }
 }
 
 impl<S: Clone> ReadContext<S> {
@@ -392,36 +342,14 @@ impl<S: Clone> ReadContext<S> {
         ReadContext {
             output,
             shutdown,
-            last_emitted: Arc::default(),
-            pool: BufferPool::default(),
-            observer: None,
+            host: None,
             accept_settings_change: false,
-            written: None,
         }
     }
 
-    /// The same, recording the newest checkpoint handed over in `last_emitted` and drawing
-    /// record buffers from `pool` (the host uses both).
-    pub fn with_host_state(
-        output: mpsc::Sender<Batch<S>>,
-        shutdown: CancellationToken,
-        last_emitted: Arc<Mutex<Option<S>>>,
-        pool: BufferPool,
-    ) -> Self {
-        ReadContext {
-            output,
-            shutdown,
-            last_emitted,
-            pool,
-            observer: None,
-            accept_settings_change: false,
-            written: None,
-        }
-    }
-
-    /// The same, telling `observer` of each batch handed over (the runtime's health).
-    pub fn with_observer(mut self, observer: Option<Arc<dyn EmitObserver>>) -> Self {
-        self.observer = observer;
+    /// The same, with the host's side of it (the runtime's; see [`HostSide`]).
+    pub fn with_host(mut self, host: Arc<dyn HostSide<S>>) -> Self {
+        self.host = Some(host);
         self
     }
 
@@ -439,32 +367,26 @@ impl<S: Clone> ReadContext<S> {
         self.accept_settings_change
     }
 
-    /// The same, counting batches handed over against `written`, which the host's writer
-    /// advances (see [`ReadContext::all_written`]).
-    pub fn with_written(mut self, written: Arc<Written>) -> Self {
-        self.written = Some(written);
-        self
-    }
-
     /// Waits until every batch handed over so far has been delivered and committed by the
     /// host; `false` if the host stopped first (its output failed, or shutdown). An input
     /// calls it before saying it is done ("caught up"), so that the last line of the log is
     /// not a success the output then contradicts. Without a host writer, `true` at once.
     pub async fn all_written(&self) -> bool {
-        let Some(written) = &self.written else {
+        let Some(host) = &self.host else {
             return true;
         };
-        let target = written.handed.load(std::sync::atomic::Ordering::SeqCst);
-        let mut done = written.done.subscribe();
         tokio::select! {
-            result = done.wait_for(|n| *n >= target) => result.is_ok(),
+            written = host.all_written() => written,
             () = self.shutdown.cancelled() => false,
         }
     }
 
     /// An empty record buffer with room for `capacity` bytes (reused when possible).
     pub fn record_buf(&self, capacity: usize) -> RecordBuf {
-        self.pool.take(capacity)
+        match &self.host {
+            Some(host) => host.record_buf(capacity),
+            None => RecordBuf::with_capacity(capacity),
+        }
     }
 
     /// Hands a batch to the host. Waits while the host is still writing earlier batches (this is
@@ -478,17 +400,8 @@ impl<S: Clone> ReadContext<S> {
             sent = self.output.send(batch) => sent.map_err(|_| Stopped)?,
             () = self.shutdown.cancelled() => return Err(Stopped),
         }
-        if let Some(written) = &self.written {
-            written
-                .handed
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        match self.last_emitted.lock() {
-            Ok(mut last) => *last = Some(checkpoint),
-            Err(poisoned) => *poisoned.into_inner() = Some(checkpoint),
-        }
-        if let Some(observer) = &self.observer {
-            observer.emitted();
+        if let Some(host) = &self.host {
+            host.handed(checkpoint);
         }
         Ok(())
     }

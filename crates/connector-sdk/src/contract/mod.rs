@@ -12,10 +12,8 @@
 //! - [`config`]: the config JSON Schema and the one path from raw bytes to a built input.
 //! - [`state_rules`]: the state envelope, versions, migration, and the refusal of a state no
 //!   run could have written.
-//! - [`checkpoint`]: where a front end commits a checkpoint once its records are delivered.
 //! - [`error`]: errors, classified the way an operator needs them.
 
-pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod input;

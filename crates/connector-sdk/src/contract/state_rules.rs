@@ -1,7 +1,7 @@
 //! Contract layer: the state rules, once. What a saved state looks like, which saved states an
 //! input accepts, and how an older one is upgraded: the same rules whether the state comes from
-//! the native state file ([`crate::runtime::state`]), from `status` ([`crate::runtime::status`])
-//! or from an Airbyte pipeline host ([`crate::front::airbyte::state`]).
+//! the native state file ([`crate::runtime::state_file`]), from `status` ([`crate::runtime::status`])
+//! or from an Airbyte pipeline host ([`crate::front::airbyte::state_message`]).
 //!
 //! - **The envelope.** A state is stored as `{"connector": NAME, "version": N, "state": {…}}`
 //!   ([`EnvelopeOut`]): [`Input::NAME`] says whose it is, [`Input::STATE_VERSION`] what shape the

@@ -21,8 +21,9 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::contract::config;
-use crate::contract::error::{ErrorKind, HostError};
+use crate::contract::error::ErrorKind;
 use crate::contract::input::Input;
+use crate::runtime::checkpoint::HostError;
 use crate::runtime::config_file;
 use crate::runtime::host::{self, ReadOptions};
 use crate::runtime::launch;
@@ -157,7 +158,7 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             match host::check(&input).await {
                 Ok(message) => print_out(&format!(
                     "check succeeded: {}\n",
-                    crate::contract::error::printable(&crate::runtime::redact::text(&message))
+                    crate::runtime::redact::printable(&crate::runtime::redact::text(&message))
                 )),
                 Err(e) => report::<I>(&e),
             }
@@ -361,7 +362,7 @@ fn report_panic<I: Input>(message: &str) {
             std::io::stderr(),
             "{}: error: {}",
             I::NAME,
-            crate::contract::error::printable(message)
+            crate::runtime::redact::printable(message)
         );
     }
 }
@@ -415,7 +416,7 @@ fn fail<I: Input>(kind: ErrorKind, message: &str) -> ExitCode {
             std::io::stderr(),
             "{}: {label}: {}",
             I::NAME,
-            crate::contract::error::printable(&message)
+            crate::runtime::redact::printable(&message)
         );
     }
     ExitCode::from(code)

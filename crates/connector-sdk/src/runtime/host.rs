@@ -24,12 +24,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::contract::checkpoint::Checkpoints;
-use crate::contract::error::{ErrorKind, HostError};
-use crate::contract::input::{Batch, BufferPool, EmitObserver, Input, ReadContext, Written};
+use crate::contract::error::ErrorKind;
+use crate::contract::error::StateError;
+use crate::contract::input::{Batch, Input};
+use crate::runtime::checkpoint::Checkpoints;
+use crate::runtime::checkpoint::HostError;
+use crate::runtime::host_side::{self, BufferPool, EmitObserver, HostState, Written};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::output::RecordSink;
-use crate::runtime::state::{self, StateError, StateStore};
+use crate::runtime::state_file::{self, StateStore};
 
 /// How `read` runs.
 #[derive(Debug, Clone)]
@@ -74,7 +77,7 @@ pub struct ReadSummary {
 pub fn open_state<I: Input>(
     path: &std::path::Path,
 ) -> Result<(StateStore<I::State>, I::State), StateError> {
-    state::open_for::<I>(path)
+    state_file::open_for::<I>(path)
 }
 
 /// Runs `input.check()`.
@@ -130,19 +133,20 @@ pub async fn read<I: Input, K: RecordSink, C: Checkpoints<I::State>>(
             Err(p) => p.into_inner().clone(),
         }
         .unwrap_or_default();
-        let cx = ReadContext::with_host_state(
-            tx.clone(),
-            stop_input.clone(),
-            Arc::clone(&last_emitted),
-            pool.clone(),
-        )
-        .with_observer(
-            metrics
+        let host = HostState {
+            last_emitted: Arc::clone(&last_emitted),
+            pool: pool.clone(),
+            observer: metrics
                 .clone()
                 .map(|m| Arc::new(m) as Arc<dyn EmitObserver>),
-        )
-        .with_accept_settings_change(options.accept_settings_change)
-        .with_written(Arc::clone(&written));
+            written: Arc::clone(&written),
+        };
+        let cx = host_side::read_context(
+            tx.clone(),
+            stop_input.clone(),
+            host,
+            options.accept_settings_change,
+        );
         let pass = input.read(start, &cx);
         let result = tokio::select! {
             result = pass => Some(result),

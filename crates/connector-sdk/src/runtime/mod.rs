@@ -1,8 +1,10 @@
 //! The runtime layer: what runs an input, on top of [`crate::contract`] and under the front
 //! ends ([`crate::front`]); nothing here imports a front end.
 //!
-//! - [`host`]: the in-process runtime (`check`, `read`, the writer that delivers then commits).
-//! - [`state`]: the native state file (locked, replaced atomically) and [`status`], which
+//! - [`host`]: the in-process runtime (`check`, `read`, the writer that delivers then commits);
+//!   [`checkpoint`]: where that writer commits, and the [`HostError`](checkpoint::HostError) it fails with;
+//!   [`host_side`]: the host's side of an input's `ReadContext` (buffers, progress).
+//! - [`state_file`]: the native state file (locked, replaced atomically) and [`status`], which
 //!   describes one without touching it.
 //! - [`output`]: where delivered records go (stdout, a file, memory); [`output_file`]: the
 //!   `--output` file, locked, private, reopened after a rotation.
@@ -14,10 +16,12 @@
 //! - [`logging`], [`redact`]: logs on stderr, and the scrub of secrets from everything printed;
 //!   [`core_dumps`]: none, so the token never lands on disk from a crash.
 
+pub mod checkpoint;
 pub mod config_file;
 pub mod core_dumps;
 pub mod file;
 pub mod host;
+pub mod host_side;
 pub mod launch;
 pub mod logging;
 pub mod metrics;
@@ -25,5 +29,5 @@ pub mod output;
 pub mod output_file;
 pub mod redact;
 pub mod secret_env;
-pub mod state;
+pub mod state_file;
 pub mod status;

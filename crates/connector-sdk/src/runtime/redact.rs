@@ -145,6 +145,25 @@ impl Drop for RedactedLine {
     }
 }
 
+/// `text` as it may be shown on a terminal: every control character but newline and tab (an
+/// escape sequence from a state file or an upstream's error code could rewrite the screen or
+/// forge a line) written as a Rust escape (`\u{1b}`).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,17 +1,36 @@
-//! Runtime layer: the secrets a config document lacks, taken from the environment as
-//! [`crate::contract::config`] describes (`<NAME>_<KEY>`, the file named by `<NAME>_<KEY>_FILE`,
-//! `$CREDENTIALS_DIRECTORY/<key>`). The files are read through [`crate::runtime::file`]: a
+//! Runtime layer: the secrets a config document lacks, taken from the environment
+//! (`<NAME>_<KEY>`, the file named by `<NAME>_<KEY>_FILE`, `$CREDENTIALS_DIRECTORY/<key>`). The files are read through [`crate::runtime::file`]: a
 //! regular file only, opened without blocking (a FIFO is refused, not waited on), at most
 //! [`file::MAX_SECRET_FILE_BYTES`].
+//!
+//! # Secrets from the environment
+//!
+//! A secret named in [`Secrets::FROM_ENVIRONMENT`] and
+//! absent from the document is taken by the host's loaders (this module,
+//! before [`crate::contract::config::build`]), in this order, from the environment variable
+//! `<NAME>_<KEY>` (the connector's name and the key in upper case, `-` as `_`: for a
+//! connector `acme-events` with a secret `api_token`, `ACME_EVENTS_API_TOKEN`); from the file named by
+//! `<NAME>_<KEY>_FILE` (Kubernetes secrets mounted as files, Docker secrets); or from
+//! `$CREDENTIALS_DIRECTORY/<key>` (systemd's `LoadCredential=<key>:…`); files are read as every
+//! file the host reads (regular files only, at most 1 MiB). A trailing newline is
+//! dropped. The value then goes through the same validation as one in the document; where it
+//! came from is logged, never the value. A config file that holds secrets and is readable by
+//! its group or others is warned about.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::contract::config::secret_variable;
 use crate::contract::error::{ConfigError, Violation};
 use crate::contract::input::{Input, Secrets};
 use crate::runtime::file;
+
+/// The environment variable a secret `key` of connector `name` is read from.
+pub fn secret_variable(name: &str, key: &str) -> String {
+    format!("{name}_{key}")
+        .to_ascii_uppercase()
+        .replace('-', "_")
+}
 
 /// Fills the secrets of [`Secrets::FROM_ENVIRONMENT`] that `document` lacks from the
 /// environment. A file that is named (by `…_FILE`) but cannot be read, or a credentials file

@@ -3,7 +3,7 @@
 //!
 //! Read-only and safe while a reader runs: the state file is read (never locked, never
 //! written; commits replace it atomically, so the read sees one whole state), and the lock is
-//! probed without waiting ([`crate::runtime::state::lock_is_held`]). The generic parts live here: the
+//! probed without waiting ([`crate::runtime::state_file::lock_is_held`]). The generic parts live here: the
 //! envelope, the lock probe, the two renderings. What the state *means* is the input's to say,
 //! through [`Input::describe_state`].
 
@@ -12,10 +12,11 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::contract::error::printable;
+use crate::contract::error::StateError;
 use crate::contract::input::Input;
-pub use crate::contract::input::StateDescription;
-use crate::runtime::state::{self, StateError};
+use crate::contract::input::StateDescription;
+use crate::runtime::redact::printable;
+use crate::runtime::state_file;
 
 /// The report of `status` on one state file.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,8 +95,8 @@ impl StatusReport {
 /// Describes the state file at `path` of input `I`, read-only.
 pub fn status<I: Input>(path: &Path) -> Result<StatusReport, StateError> {
     // The lock first: a reader that finishes meanwhile leaves a state at least as new.
-    let reader_running = state::lock_is_held(path)?;
-    let loaded = state::read_unlocked_for::<I>(path)?;
+    let reader_running = state_file::lock_is_held(path)?;
+    let loaded = state_file::read_unlocked_for::<I>(path)?;
     Ok(StatusReport {
         path: path.display().to_string(),
         exists: loaded.is_some(),

@@ -14,12 +14,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::instruments::{Counter, Instruments};
-use connector_sdk::secrecy::{ExposeSecret, SecretString};
-use connector_sdk::{
-    Batch, Config, ConfigError, Input, InputError, ReadContext, RecordStream, StateDescription,
-    Violation,
+use connector_sdk::contract::error::{ConfigError, InputError, Violation};
+use connector_sdk::contract::input::{
+    Batch, Config, Input, ReadContext, RecordStream, StateDescription,
 };
+use connector_sdk::contract::instruments::{Counter, Instruments};
+use connector_sdk::secrecy::{ExposeSecret, SecretString};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +60,7 @@ fn default_batch() -> u64 {
     4
 }
 
-impl connector_sdk::Settings for FakeSettings {}
+impl connector_sdk::contract::input::Settings for FakeSettings {}
 
 /// The fake's credentials.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -71,7 +71,7 @@ pub struct FakeSecrets {
     pub token: Option<SecretString>,
 }
 
-impl connector_sdk::Secrets for FakeSecrets {}
+impl connector_sdk::contract::input::Secrets for FakeSecrets {}
 
 /// Where the fake resumes: the next record to read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

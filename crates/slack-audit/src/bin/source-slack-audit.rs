@@ -4,5 +4,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    connector_sdk::airbyte::run::<slack_audit::SlackAuditInput>(env!("CARGO_PKG_VERSION"))
+    connector_sdk::front::airbyte::run::<slack_audit::SlackAuditInput>(env!("CARGO_PKG_VERSION"))
 }

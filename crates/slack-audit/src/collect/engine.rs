@@ -27,7 +27,8 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use connector_sdk::{Batch, InputError, ReadContext, RecordBuf};
+use connector_sdk::contract::error::InputError;
+use connector_sdk::contract::input::{Batch, ReadContext, RecordBuf};
 
 use crate::clock::{Clock, format_time};
 use crate::collect::observe::{CursorRestart, PassStats, SyncObserver};

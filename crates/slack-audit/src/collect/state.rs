@@ -26,7 +26,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use connector_sdk::InputError;
+use connector_sdk::contract::error::InputError;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::format_time;

@@ -39,7 +39,7 @@ mod writer;
 
 use std::collections::BTreeMap;
 
-use connector_sdk::RecordBuf;
+use connector_sdk::contract::input::RecordBuf;
 
 use crate::encode::{Encoder, RecordShape};
 pub use event::{Mapped, PROFILES, profile_sets};

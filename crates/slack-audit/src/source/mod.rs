@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::InputError;
+use connector_sdk::contract::error::InputError;
 use tokio::sync::oneshot;
 
 use crate::page::Page;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use connector_sdk::airbyte::schema::keywords_outside_draft_07;
+use connector_sdk::front::airbyte::schema::keywords_outside_draft_07;
 use serde_json::{Value, json};
 use slack_mock::{Fault, MockConfig, MockEntry, MockSlack};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -260,9 +260,10 @@ async fn spec_is_one_message_with_the_config_schema_secrets_marked_and_draft_07_
 
     // The same documents are valid and invalid under it as under the native schema, once the
     // keys the native schema does not know are dropped (as the front end does).
-    let native_schema = connector_sdk::config::config_schema::<slack_audit::SlackAuditInput>();
+    let native_schema =
+        connector_sdk::contract::config::config_schema::<slack_audit::SlackAuditInput>();
     let native = jsonschema::validator_for(&native_schema).unwrap();
-    let inlined = connector_sdk::airbyte::schema::for_airbyte(native_schema.clone());
+    let inlined = connector_sdk::front::airbyte::schema::for_airbyte(native_schema.clone());
     let airbyte = jsonschema::validator_for(schema).unwrap();
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/bad");
     let mut documents: Vec<Value> = std::fs::read_dir(corpus)
@@ -280,7 +281,8 @@ async fn spec_is_one_message_with_the_config_schema_secrets_marked_and_draft_07_
     let mut with_unknown_keys = 0;
     for document in &documents {
         let mut known = document.clone();
-        let dropped = connector_sdk::airbyte::config::drop_unknown_keys(&mut known, &inlined);
+        let dropped =
+            connector_sdk::front::airbyte::lenient_config::drop_unknown_keys(&mut known, &inlined);
         with_unknown_keys += usize::from(!dropped.is_empty());
         assert_eq!(
             airbyte.is_valid(document),

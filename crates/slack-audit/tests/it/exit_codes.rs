@@ -3,7 +3,7 @@
 //! from `ErrorKind::exit_codes`, so a code missing from one is a broken generator (as exit
 //! code 4 was missing from `--help` and the man page when they were written by hand).
 
-use connector_sdk::ErrorKind;
+use connector_sdk::contract::error::ErrorKind;
 
 use crate::support::*;
 

@@ -168,7 +168,7 @@ fn sync_state_like() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn load(path: &Path) -> Result<SyncState, String> {
-    connector_sdk::host::open_state::<SlackAuditInput>(path)
+    connector_sdk::runtime::host::open_state::<SlackAuditInput>(path)
         .map(|(_, s)| s)
         .map_err(|e| e.to_string())
 }

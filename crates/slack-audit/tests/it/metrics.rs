@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_sdk::host::{self, ReadOptions};
-use connector_sdk::metrics::Metrics;
-use connector_sdk::output::MemorySink;
+use connector_sdk::runtime::host::{self, ReadOptions};
+use connector_sdk::runtime::metrics::Metrics;
+use connector_sdk::runtime::output::MemorySink;
 use serde_json::json;
 use slack_audit::SlackAuditInput;
 use slack_audit::clock::SystemClock;
@@ -333,7 +333,7 @@ async fn healthz_turns_503_while_slack_fails_and_back_to_200_when_it_answers() {
         .unwrap();
     assert_eq!(
         ended.unwrap_err().kind(),
-        connector_sdk::ErrorKind::Auth,
+        connector_sdk::contract::error::ErrorKind::Auth,
         "auth errors end a follow run"
     );
     assert_eq!(
@@ -372,7 +372,7 @@ async fn a_busy_address_is_a_usage_error_before_anything_is_read() {
 /// read goes on undisturbed.
 #[tokio::test]
 async fn no_client_can_starve_healthz() {
-    use connector_sdk::metrics::{HEADER_TIMEOUT, MAX_CONNECTIONS};
+    use connector_sdk::runtime::metrics::{HEADER_TIMEOUT, MAX_CONNECTIONS};
     use tokio::io::AsyncWriteExt;
     // 30 pages, paced 100 ms apart: the read goes on for seconds while clients hold the
     // endpoint.

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use connector_sdk::RecordBuf;
+use connector_sdk::contract::input::RecordBuf;
 use serde_json::Value;
 use slack_audit::encode::Encoder;
 use slack_audit::ocsf::table::{Table, class, severity};

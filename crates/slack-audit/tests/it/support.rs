@@ -8,10 +8,10 @@ use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_sdk::HostError;
-use connector_sdk::host::{self, ReadOptions, ReadSummary};
-use connector_sdk::metrics::{Metrics, MetricsServer};
-use connector_sdk::output::MemorySink;
+use connector_sdk::runtime::checkpoint::HostError;
+use connector_sdk::runtime::host::{self, ReadOptions, ReadSummary};
+use connector_sdk::runtime::metrics::{Metrics, MetricsServer};
+use connector_sdk::runtime::output::MemorySink;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};

@@ -15,25 +15,25 @@
 //!   `protocol_version` and the config schema of `NAME spec`, made self-contained (no `$ref`),
 //!   with `"airbyte_secret": true` on every write-only field and `additionalProperties: true`
 //!   everywhere ([`schema`]). Keys the schema does not know are ignored with one warning naming
-//!   them ([`config`]); the native CLI refuses them.
+//!   them ([`lenient_config`]); the native CLI refuses them.
 //! - `check`, as the Python CDK does it: a config the schema or the input refuses, or
 //!   credentials the source refuses, is one `CONNECTION_STATUS` `FAILED` with the native
 //!   `check`'s message and exit 0 (the check ran and has an answer for the user); anything
 //!   else (the source unavailable, a bug) is an error `TRACE` and a non-zero exit, so that the
 //!   platform sees a failure to check, not a failed check.
-//! - `discover`: one `CATALOG` with the input's [`RecordStream`](crate::RecordStream), its
+//! - `discover`: one `CATALOG` with the input's [`RecordStream`](crate::contract::input::RecordStream), its
 //!   schema in the shape Airbyte's acceptance rules accept ([`schema::for_records`]).
 //! - `read`: `RECORD`s whose `data` is each record's bytes as the input emitted them (the envelope
 //!   is written around them, never a re-serialisation), and a per-stream `STATE` after the records
-//!   it covers, with `sourceStats.recordCount` ([`output`]). The host's writer delivers then
+//!   it covers, with `sourceStats.recordCount` ([`record_output`]). The host's writer delivers then
 //!   commits, exactly as for the native CLI; here "commit" is writing the `STATE` message
-//!   ([`crate::Checkpoints`]), and the pipeline host persists it. State comes back in the forms
-//!   hosts send ([`state`]), in both sync modes: a full refresh starts from the start point
+//!   ([`crate::runtime::checkpoint::Checkpoints`]), and the pipeline host persists it. State comes back in the forms
+//!   hosts send ([`state_message`]), in both sync modes: a full refresh starts from the start point
 //!   when the host passes no state, and resumes an interrupted attempt from the state it
 //!   passes (the stream is `is_resumable`). Stream status `TRACE`s frame the read:
 //!   `STARTED`, `RUNNING` with the first record, `COMPLETE` after the last `STATE`, or
 //!   `INCOMPLETE` before the error `TRACE` of a failure.
-//! - Logs are `LOG` messages ([`logging`]), written under the same stdout lock as records, so
+//! - Logs are `LOG` messages ([`log_message`]), written under the same stdout lock as records, so
 //!   lines never interleave. A failure is one error `TRACE` with a `failure_type`
 //!   (`config_error` for config and credential refusals, a source certificate that could not be
 //!   verified, and a state the connector refuses,
@@ -47,25 +47,25 @@
 //! is one `system_error` `TRACE` with the redacted message ([`launch::protect`]).
 
 pub mod catalog;
-pub mod config;
-pub mod logging;
-pub mod output;
+pub mod lenient_config;
+pub mod log_message;
+pub mod record_output;
 pub mod schema;
-pub mod state;
+pub mod state_message;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::contract::error::{ErrorKind, HostError};
+use crate::contract::error::ErrorKind;
 use crate::contract::input::Input;
+use crate::runtime::checkpoint::HostError;
 use crate::runtime::host::{self, ReadOptions};
 use crate::runtime::launch;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
 
-pub use self::catalog::SyncMode;
-use self::output::{RecordWriter, StateWriter, StreamStatus};
+use self::record_output::{RecordWriter, StateWriter, StreamStatus};
 
 /// The version of the Airbyte protocol this front end speaks (the platform's default; messages
 /// are those of the protocol's v0 models).
@@ -128,7 +128,7 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    logging::init();
+    log_message::init();
     crate::runtime::core_dumps::warn_about(&unprotected);
     let runtime = match launch::runtime() {
         Ok(rt) => rt,
@@ -183,7 +183,7 @@ pub fn specification<I: Input>() -> serde_json::Value {
 }
 
 async fn check<I: Input>(config: &Path) -> ExitCode {
-    let outcome = match config::load::<I>(config) {
+    let outcome = match lenient_config::load::<I>(config) {
         Ok(input) => host::check(&input).await,
         Err(e) => Err(HostError::Config(e)),
     };
@@ -207,7 +207,7 @@ async fn check<I: Input>(config: &Path) -> ExitCode {
 }
 
 fn discover<I: Input>(config: &Path) -> ExitCode {
-    let input = match config::load::<I>(config) {
+    let input = match lenient_config::load::<I>(config) {
         Ok(input) => input,
         Err(e) => return fail_with(&HostError::Config(e), None),
     };
@@ -221,7 +221,7 @@ async fn read<I: Input>(
     state: Option<&Path>,
     version: &'static str,
 ) -> ExitCode {
-    let input = match config::load::<I>(config) {
+    let input = match lenient_config::load::<I>(config) {
         Ok(input) => input,
         Err(e) => return fail_with(&HostError::Config(e), None),
     };
@@ -239,7 +239,7 @@ async fn read<I: Input>(
     };
     let initial = match state {
         None => I::State::default(),
-        Some(path) => match state::load::<I>(path, &stream.name) {
+        Some(path) => match state_message::load::<I>(path, &stream.name) {
             Ok(state) => state,
             // No retry can make a refused state usable: the platform must not retry the sync
             // as if the failure were passing (the native exit code, 1, is kept).
@@ -263,7 +263,7 @@ async fn read<I: Input>(
     let records = RecordWriter::new(&stream.name);
     let checkpoints = StateWriter::<I>::new(&stream.name, records.counter());
     let shutdown = launch::shutdown_on_signals();
-    if let Err(e) = output::stream_status(&stream.name, StreamStatus::Started) {
+    if let Err(e) = record_output::stream_status(&stream.name, StreamStatus::Started) {
         return fail_with(&HostError::Output(e), Some(&stream.name));
     }
     let result = host::read(
@@ -283,21 +283,21 @@ async fn read<I: Input>(
             } else {
                 StreamStatus::Complete
             };
-            match output::stream_status(&stream.name, status) {
+            match record_output::stream_status(&stream.name, status) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail_with(&HostError::Output(e), Some(&stream.name)),
             }
         }
         Err(e) => {
             // The stream status first, then the error that ended it (as the Python CDK does).
-            let _ = output::stream_status(&stream.name, StreamStatus::Incomplete);
+            let _ = record_output::stream_status(&stream.name, StreamStatus::Incomplete);
             fail_with(&e, Some(&stream.name))
         }
     }
 }
 
 fn emit_or_fail(kind: &str, field: &str, payload: &serde_json::Value) -> ExitCode {
-    match output::emit_message(kind, field, payload) {
+    match record_output::emit_message(kind, field, payload) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Stdout is gone: nothing can be reported there; stderr is all that is left.
@@ -327,10 +327,10 @@ fn fail_as(failure_type: &str, code: u8, message: &str, stream: Option<&str>) ->
     }
     let trace = json!({
         "type": "ERROR",
-        "emitted_at": output::now_ms() as f64,
+        "emitted_at": record_output::now_ms() as f64,
         "error": error,
     });
-    if let Err(e) = output::emit_message("TRACE", "trace", &trace) {
+    if let Err(e) = record_output::emit_message("TRACE", "trace", &trace) {
         eprintln!("{message} (and stdout failed: {e})");
     }
     ExitCode::from(code)
@@ -341,10 +341,10 @@ fn fail_as(failure_type: &str, code: u8, message: &str, stream: Option<&str>) ->
 fn report_panic(message: &str) {
     let trace = json!({
         "type": "ERROR",
-        "emitted_at": output::now_ms() as f64,
+        "emitted_at": record_output::now_ms() as f64,
         "error": {"message": message, "failure_type": "system_error"},
     });
-    if output::emit_message("TRACE", "trace", &trace).is_err() {
+    if record_output::emit_message("TRACE", "trace", &trace).is_err() {
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "{message}");
     }

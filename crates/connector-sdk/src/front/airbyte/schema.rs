@@ -21,7 +21,7 @@
 //! - [`open`]: every `additionalProperties: false` becomes `true` (the connection
 //!   specification and record schemas). A host must be able to keep a config written for a
 //!   later version (a key removed must not make it invalid); the Airbyte front end ignores
-//!   unknown config keys with a warning naming them ([`super::config`]).
+//!   unknown config keys with a warning naming them ([`super::lenient_config`]).
 //! - [`for_records`]: a record schema describes, it does not police: the conditional and
 //!   negated parts (`allOf`, `if`/`then`/`else`, `not`) are dropped and an object-valued
 //!   `additionalProperties` (a map's value schema) becomes `true`. Destinations build columns

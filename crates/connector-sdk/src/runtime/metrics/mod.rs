@@ -7,11 +7,11 @@
 //! It holds the **generic** families, the ones every connector has and the host records (records
 //! and bytes delivered, state commits and their duration, polls by outcome, the last successful
 //! poll, build info), and the input's **own** instruments, which the input declares once through
-//! [`Input::register_metrics`](crate::Input::register_metrics) in the SDK's own terms
+//! [`Input::register_metrics`](crate::contract::input::Input::register_metrics) in the SDK's own terms
 //! ([`crate::contract::instruments`]; an optional capability: the default declares none) and
 //! which this module maps onto its `prometheus-client` registry (`expose`). The contract
 //! never names a Prometheus type: the registry is the runtime's. Every name
-//! starts with a prefix derived from [`Input::NAME`](crate::Input::NAME) (`slack-audit` → `slack_audit_`), so nothing
+//! starts with a prefix derived from [`Input::NAME`](crate::contract::input::Input::NAME) (`slack-audit` → `slack_audit_`), so nothing
 //! source-specific is written here.
 //!
 //! [`MetricsServer`] serves `GET /metrics` (the Prometheus text exposition format 0.0.4,
@@ -48,4 +48,3 @@ pub use self::server::{
     CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_REQUESTS_PER_CONNECTION,
     MetricsServer,
 };
-pub use crate::contract::instruments::unix_now;

@@ -17,8 +17,9 @@ use prometheus_client::registry::{Registry, Unit};
 use super::expose;
 use super::health::Health;
 use crate::contract::error::{ErrorKind, InputError};
-use crate::contract::input::{EmitObserver, Input};
+use crate::contract::input::Input;
 use crate::contract::instruments::{Instruments, unix_now};
+use crate::runtime::host_side::EmitObserver;
 
 /// The `Content-Type` of what `/metrics` serves (Prometheus text format 0.0.4).
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;

@@ -26,12 +26,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::contract::checkpoint::Checkpoints;
-use crate::contract::error::HostError;
-pub use crate::contract::error::StateError;
+use crate::contract::error::StateError;
 use crate::contract::input::Input;
 use crate::contract::state_rules::{EnvelopeOut, refuse_impossible};
-pub use crate::contract::state_rules::{Migrate, decode};
+use crate::contract::state_rules::{Migrate, decode};
+use crate::runtime::checkpoint::Checkpoints;
+use crate::runtime::checkpoint::HostError;
 use crate::runtime::file;
 
 /// A locked state file.

@@ -103,7 +103,7 @@ impl Drop for LogWriter {
     fn drop(&mut self) {
         if let Some(message) = self.message() {
             // A log line that cannot be written has nowhere else to go.
-            let _ = super::output::write_line(&message);
+            let _ = super::record_output::write_line(&message);
         }
     }
 }

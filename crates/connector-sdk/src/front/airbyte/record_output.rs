@@ -32,10 +32,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::contract::checkpoint::Checkpoints;
-use crate::contract::error::HostError;
 use crate::contract::input::{Input, RecordBuf};
 use crate::contract::state_rules::EnvelopeOut;
+use crate::runtime::checkpoint::Checkpoints;
+use crate::runtime::checkpoint::HostError;
 use crate::runtime::output::RecordSink;
 
 /// Bytes of `RECORD` messages gathered before they are written (a page can be megabytes).
