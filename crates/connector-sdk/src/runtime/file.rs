@@ -304,3 +304,19 @@ mod tests {
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     }
 }
+
+/// Test helpers.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    /// Makes a FIFO at `path`, for tests of refusing one. In process: a forked `mkfifo` would,
+    /// until its exec, share every open descriptor of the test binary, and with them the locks
+    /// of tests running beside it.
+    #[cfg(unix)]
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn mkfifo(path: &Path) {
+        use rustix::fs::{CWD, FileType, Mode, mknodat};
+        mknodat(CWD, path, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+    }
+}

@@ -671,11 +671,9 @@ mod tests {
         assert!(!dir.path().join("nowhere").exists());
 
         let fifo = dir.path().join("fifo.ndjson");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        // Made in process: a forked `mkfifo` would, until its exec, share every open
+        // descriptor of this test binary, and with it the locks of tests running beside this one.
+        crate::runtime::file::testing::mkfifo(&fifo);
         let error = FileSink::open(&fifo).unwrap_err().to_string();
         assert!(
             error.contains("cannot open") || error.contains("not a regular file"),

@@ -589,11 +589,9 @@ mod tests {
     fn a_fifo_as_state_is_refused_without_hanging() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        // Made in process: a forked `mkfifo` would, until its exec, share every open
+        // descriptor of this test binary, and with it the locks of tests running beside this one.
+        crate::runtime::file::testing::mkfifo(&path);
         let (tx, rx) = std::sync::mpsc::channel();
         let probe = path.clone();
         std::thread::spawn(move || {
@@ -795,11 +793,9 @@ mod tests {
 
         let piped = dir.path().join("piped.json");
         let fifo = dir.path().join("piped.json.lock");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        // Made in process: a forked `mkfifo` would, until its exec, share every open
+        // descriptor of this test binary, and with it the locks of tests running beside this one.
+        crate::runtime::file::testing::mkfifo(&fifo);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let _ = tx.send(lock_is_held(&piped).map_err(|e| e.to_string()));
