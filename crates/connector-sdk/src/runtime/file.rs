@@ -305,6 +305,34 @@ mod tests {
     }
 }
 
+/// Why [`take_lock`] did not take a lock.
+#[derive(Debug)]
+pub(crate) enum LockRefused {
+    /// Another open file description holds it: another reader is running.
+    Held,
+    /// The lock file could not be opened or locked; the text says why, naming it.
+    Unusable(String),
+}
+
+/// Opens (or creates, private) the lock file `lock_path` and takes an exclusive lock on it
+/// without waiting; the lock lasts as long as the returned file is open.
+pub(crate) fn take_lock(lock_path: &Path) -> Result<File, LockRefused> {
+    let lock = open_or_create_private(lock_path).map_err(|e| {
+        LockRefused::Unusable(format!(
+            "cannot open lock file {}: {e}",
+            lock_path.display()
+        ))
+    })?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LockRefused::Held),
+        Err(std::fs::TryLockError::Error(e)) => Err(LockRefused::Unusable(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
+    }
+}
+
 /// Test helpers.
 #[cfg(test)]
 pub(crate) mod testing {

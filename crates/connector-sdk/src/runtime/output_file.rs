@@ -128,24 +128,13 @@ impl FileSink {
             ));
         }
         let lock_path = lock_path_of(path).map_err(refused)?;
-        let lock = file::open_or_create_private(&lock_path).map_err(|e| {
-            refused(format!(
-                "cannot open lock file {}: {e}",
-                lock_path.display()
-            ))
+        let lock = file::take_lock(&lock_path).map_err(|refusal| match refusal {
+            file::LockRefused::Held => OutputError::Locked {
+                path: path.to_path_buf(),
+                lock: lock_path.clone(),
+            },
+            file::LockRefused::Unusable(reason) => refused(reason),
         })?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(OutputError::Locked {
-                    path: path.to_path_buf(),
-                    lock: lock_path,
-                });
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(refused(format!("cannot lock {}: {e}", lock_path.display())));
-            }
-        }
         let file = match open_output(path, options) {
             Ok(file) => file,
             Err(OpenError::Locked) => {

@@ -68,27 +68,13 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
         }
         let target = canonical_target(path).map_err(unusable)?;
         let lock_path = sidecar(&target, ".lock");
-        let lock = file::open_or_create_private(&lock_path).map_err(|e| {
-            unusable(format!(
-                "cannot open lock file {}: {e}",
-                lock_path.display()
-            ))
+        let lock = file::take_lock(&lock_path).map_err(|refused| match refused {
+            file::LockRefused::Held => StateError::Locked {
+                path: path.to_path_buf(),
+                lock: lock_path.clone(),
+            },
+            file::LockRefused::Unusable(reason) => unusable(reason),
         })?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(StateError::Locked {
-                    path: path.to_path_buf(),
-                    lock: lock_path,
-                });
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(unusable(format!(
-                    "cannot lock {}: {e}",
-                    lock_path.display()
-                )));
-            }
-        }
         let store = StateStore {
             path: path.to_path_buf(),
             target,
