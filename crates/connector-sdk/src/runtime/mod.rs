@@ -15,6 +15,8 @@
 //!   [`secret_env`]: the secrets the environment gives.
 //! - [`logging`], [`redact`]: logs on stderr, and the scrub of secrets from everything printed;
 //!   [`core_dumps`]: none, so the token never lands on disk from a crash.
+//! - `lake` (cargo feature `lake`): delivery into Amazon Security Lake or any S3, exactly once,
+//!   through a local spool the checkpoint follows.
 
 pub mod checkpoint;
 pub mod config_file;
@@ -22,6 +24,8 @@ pub mod core_dumps;
 pub mod file;
 pub mod host;
 pub mod host_side;
+#[cfg(feature = "lake")]
+pub mod lake;
 pub mod launch;
 pub mod logging;
 pub mod metrics;
