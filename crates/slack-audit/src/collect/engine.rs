@@ -481,6 +481,7 @@ mod tests {
     use std::time::Duration;
 
     use async_trait::async_trait;
+    use connector_sdk::runtime::host_side::channel_context;
     use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
 
@@ -753,7 +754,7 @@ mod tests {
             plan: &plan,
         };
         let (tx, mut rx) = mpsc::channel(1024);
-        let cx = ReadContext::new(tx, CancellationToken::new());
+        let cx = channel_context(tx, CancellationToken::new());
         let outcome = engine
             .run(state, &cx, &mut crate::encode::SlackEntries, &mut ())
             .await;
