@@ -17,10 +17,6 @@ use crate::support::*;
 
 const RECORD_PREFIX: &str = r#"{"type":"RECORD","record":{"stream":"audit_logs","data":"#;
 
-fn source_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_source-slack-audit")
-}
-
 /// What one run of `source-slack-audit` printed.
 struct Source {
     code: i32,

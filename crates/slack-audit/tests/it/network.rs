@@ -8,10 +8,6 @@ use slack_mock::tls::{TEST_CA_PEM, TlsFront};
 
 use crate::support::*;
 
-fn source_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_source-slack-audit")
-}
-
 async fn run_source(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = tokio::process::Command::new(source_binary());
     cmd.args(args).kill_on_drop(true);

@@ -32,6 +32,11 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_slack-audit")
 }
 
+/// The Airbyte front end's binary.
+pub fn source_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_source-slack-audit")
+}
+
 pub async fn mock() -> MockSlack {
     mock_with(MockConfig::default()).await
 }
@@ -160,6 +165,33 @@ pub async fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().await.unwrap()
+}
+
+/// Runs `binary` with `args` to completion at `RUST_LOG=trace`, without the variables `unset`
+/// and with `envs` set: its exit code, stdout and stderr.
+pub async fn run_traced(
+    binary: &str,
+    args: &[&str],
+    unset: &[&str],
+    envs: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(args)
+        .env("RUST_LOG", "trace")
+        .kill_on_drop(true);
+    for variable in unset {
+        command.env_remove(variable);
+    }
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A read running in-process on its own task, its metrics served on a loopback port.
