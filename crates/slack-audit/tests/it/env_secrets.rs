@@ -280,14 +280,7 @@ async fn an_airbyte_config_catalog_or_state_that_is_a_fifo_a_device_or_too_large
     let work = Workdir::new();
     let dir = work.dir.path();
     let config = work.write_config(&json!({"settings": {"use_synthetic_data": true}}));
-    let catalog = dir.join("catalog.json");
-    std::fs::write(
-        &catalog,
-        json!({"streams": [{"stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-            "sync_mode": "incremental", "destination_sync_mode": "append"}]})
-        .to_string(),
-    )
-    .unwrap();
+    let catalog = work.write_catalog();
     let pipe = dir.join("pipe");
     fifo(&pipe);
     let (big_config, big_catalog, big_state) = (

@@ -26,17 +26,6 @@ fn message(stdout: &[u8], kind: &str) -> Value {
         .unwrap_or_else(|| panic!("no {kind} in {}", String::from_utf8_lossy(stdout)))
 }
 
-fn catalog(work: &Workdir) -> std::path::PathBuf {
-    let path = work.dir.path().join("catalog.json");
-    let catalog = json!({"streams": [{
-        "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-        "sync_mode": "incremental",
-        "destination_sync_mode": "append",
-    }]});
-    std::fs::write(&path, catalog.to_string()).unwrap();
-    path
-}
-
 /// No proxy from the test's own environment.
 const NO_PROXIES: [(&str, &str); 4] = [
     ("HTTPS_PROXY", ""),
@@ -111,7 +100,7 @@ async fn a_private_ca_upstream_is_refused_plainly_then_read_exactly_once_with_it
         "airbyte check",
         status["connectionStatus"]["message"].as_str().unwrap(),
     );
-    let cat = catalog(&work);
+    let cat = work.write_catalog();
     let out = run_source(
         &["read", "--config", path, "--catalog", cat.to_str().unwrap()],
         &NO_PROXIES,
@@ -175,7 +164,7 @@ async fn a_token_pasted_into_the_url_or_a_setting_is_printed_nowhere() {
     let mock = mock().await;
     mock.push_entries(entries("p", 20, T0 - 100, T0 - 1));
     let work = Workdir::new();
-    let cat = catalog(&work);
+    let cat = work.write_catalog();
     let in_url = settings(
         &mock,
         json!({"api_base_url": format!("{}/?token={PASTED}", mock.base_url())}),

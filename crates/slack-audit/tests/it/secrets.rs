@@ -328,14 +328,7 @@ async fn a_running_read_of_either_binary_may_write_no_core_file() {
         "backfill_start_time": "24h",
         "synthetic_events_per_hour": 20000,
     }}));
-    let catalog = work.dir.path().join("catalog.json");
-    std::fs::write(
-        &catalog,
-        json!({"streams": [{"stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-            "sync_mode": "incremental", "destination_sync_mode": "append"}]})
-        .to_string(),
-    )
-    .unwrap();
+    let catalog = work.write_catalog();
     let config = config.to_str().unwrap();
     let state = work.state();
     let runs: [(&str, Vec<&str>); 2] = [

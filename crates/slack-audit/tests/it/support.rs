@@ -108,6 +108,17 @@ impl Workdir {
         std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
         path
     }
+    /// Writes an Airbyte catalog selecting `audit_logs` incrementally, appended.
+    pub fn write_catalog(&self) -> PathBuf {
+        let path = self.dir.path().join("catalog.json");
+        let catalog = json!({"streams": [{
+            "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+            "sync_mode": "incremental",
+            "destination_sync_mode": "append",
+        }]});
+        std::fs::write(&path, catalog.to_string()).unwrap();
+        path
+    }
     pub fn state_json(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.state()).unwrap()).unwrap()
     }
