@@ -13,7 +13,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
-use slack_mock::{MockConfig, MockEntry, MockSlack};
+use slack_mock::{MockEntry, MockSlack};
 use tokio::process::Child;
 
 use crate::support::*;
@@ -93,18 +93,16 @@ struct FileCase {
 
 impl FileCase {
     async fn new(all: Vec<MockEntry>, page_delay: Duration, page_size: Option<u64>) -> Self {
-        let mock = mock_with(MockConfig {
-            page_delay,
-            ..MockConfig::default()
-        })
-        .await;
-        mock.push_entries(all.clone());
-        let work = Workdir::new();
-        let mut extra = json!({"backfill_start_time": "2025-12-31"});
-        if let Some(page_size) = page_size {
-            extra["page_size"] = page_size.into();
-        }
-        let config = work.write_config(&config(settings(&mock, extra)));
+        let extra = match page_size {
+            Some(page_size) => json!({ "page_size": page_size }),
+            None => json!({}),
+        };
+        let Backfill {
+            mock,
+            all,
+            work,
+            config,
+        } = Backfill::new(all, page_delay, extra).await;
         let output = work.dir.path().join("audit.ndjson");
         let state = work.state();
         FileCase {

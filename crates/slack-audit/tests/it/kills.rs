@@ -6,26 +6,19 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
-use slack_mock::MockConfig;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
 #[tokio::test]
 async fn killing_the_binary_mid_backfill_loses_nothing() {
-    let mock = mock_with(MockConfig {
-        page_delay: Duration::from_millis(40),
-        ..MockConfig::default()
-    })
-    .await;
-    let all = entries("k", 3000, T0 - 20_000, T0 - 1);
-    mock.push_entries(all.clone());
-    let work = Workdir::new();
     let page_size = 50;
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31", "page_size": page_size}),
-    )));
+    let case = Backfill::new(
+        entries("k", 3000, T0 - 20_000, T0 - 1),
+        Duration::from_millis(40),
+        json!({"page_size": page_size}),
+    )
+    .await;
+    let (all, work, path) = (&case.all, &case.work, &case.config);
 
     let mut delivered: Vec<String> = Vec::new();
     // Where each run's output starts in `delivered`.
@@ -33,14 +26,7 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
     let kills = [180usize, 420, 433, 1200, 2100];
     for (i, after) in kills.iter().enumerate() {
         run_starts.push(delivered.len());
-        let mut child = tokio::process::Command::new(binary())
-            .args(read_args(&path, &work.state()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (child, mut lines) = case.spawn_read(&[], Stdio::null());
         let target = delivered.len() + after.saturating_sub(delivered.len()).max(10);
         while delivered.len() < target {
             match tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await {
@@ -48,12 +34,8 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
                 other => panic!("run {i} ended early: {other:?}"),
             }
         }
-        child.start_kill().unwrap(); // SIGKILL
-        child.wait().await.unwrap();
-        // Whatever was already written to the pipe counts as delivered, as for a real consumer.
-        while let Ok(Some(line)) = lines.next_line().await {
-            delivered.push(id_of(&line));
-        }
+        let rest = kill_and_drain(child, &mut lines).await;
+        delivered.extend(rest.iter().map(|l| id_of(l)));
     }
     // A last run to completion.
     run_starts.push(delivered.len());
@@ -129,14 +111,13 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
 /// wrote the state in place, a state file would exist after it.
 #[tokio::test]
 async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
-    let mock = mock().await;
-    let all = entries("f", 300, T0 - 3000, T0 - 1);
-    mock.push_entries(all.clone());
-    let work = Workdir::new();
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31"}),
-    )));
+    let case = Backfill::new(
+        entries("f", 300, T0 - 3000, T0 - 1),
+        Duration::ZERO,
+        json!({}),
+    )
+    .await;
+    let (all, work, path) = (&case.all, &case.work, &case.config);
 
     let child = tokio::process::Command::new("sh")
         .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", binary()])

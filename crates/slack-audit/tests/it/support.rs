@@ -50,6 +50,17 @@ pub async fn mock_with(config: MockConfig) -> MockSlack {
     .unwrap()
 }
 
+/// A mock holding `all`, serving each page `page_delay` after it is asked for.
+pub async fn paced_mock(all: &[MockEntry], page_delay: Duration) -> MockSlack {
+    let mock = mock_with(MockConfig {
+        page_delay,
+        ..MockConfig::default()
+    })
+    .await;
+    mock.push_entries(all.to_vec());
+    mock
+}
+
 /// An entry at `date` with a recognisable id.
 pub fn entry(id: &str, date: i64) -> MockEntry {
     MockEntry::synthetic(id, date, "user_login", "W0123ABCD", "W0123ABCD")
@@ -122,6 +133,83 @@ impl Workdir {
     pub fn state_json(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.state()).unwrap()).unwrap()
     }
+}
+
+/// A backfill to run: a mock holding `all` (each page served `page_delay` late) and a work dir
+/// whose config reads it from `2025-12-31` on, with the settings of `extra` besides.
+pub struct Backfill {
+    pub mock: MockSlack,
+    pub all: Vec<MockEntry>,
+    pub work: Workdir,
+    /// The config file.
+    pub config: PathBuf,
+}
+
+impl Backfill {
+    pub async fn new(all: Vec<MockEntry>, page_delay: Duration, extra: Value) -> Self {
+        let mock = paced_mock(&all, page_delay).await;
+        let work = Workdir::new();
+        let mut from = json!({"backfill_start_time": "2025-12-31"});
+        if let (Some(from), Some(extra)) = (from.as_object_mut(), extra.as_object()) {
+            from.extend(extra.clone());
+        }
+        let config = work.write_config(&config(settings(&mock, from)));
+        Backfill {
+            mock,
+            all,
+            work,
+            config,
+        }
+    }
+
+    /// [`spawn_read`] of this backfill into the work dir's state.
+    pub fn spawn_read(&self, extra: &[&str], stderr: Stdio) -> (Child, StdoutLines) {
+        spawn_read(&self.config, &self.work.state(), extra, stderr)
+    }
+}
+
+/// What the real binary writes on stdout, line by line.
+pub type StdoutLines = Lines<BufReader<ChildStdout>>;
+
+/// The real binary running `read --config <config> --state <state>`, then `extra`: the child,
+/// with its stdout's lines to read and its stderr as `stderr` says.
+pub fn spawn_read(
+    config: &Path,
+    state: &Path,
+    extra: &[&str],
+    stderr: Stdio,
+) -> (Child, StdoutLines) {
+    let mut child = tokio::process::Command::new(binary())
+        .args(read_args(config, state))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+/// The next line of `lines`, which must come within 10 s.
+pub async fn next_line(lines: &mut StdoutLines) -> String {
+    tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
+/// SIGKILLs `child`, and returns the lines it had already written to the pipe: they count as
+/// delivered, as for a real consumer.
+pub async fn kill_and_drain(mut child: Child, lines: &mut StdoutLines) -> Vec<String> {
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push(line);
+    }
+    rest
 }
 
 /// What one in-process read produced.

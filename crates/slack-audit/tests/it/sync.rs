@@ -1,9 +1,34 @@
 //! Exactly once on the normal path: windows, pages, ties, runs, late events, cursors.
 
 use serde_json::json;
-use slack_mock::{Fault, MockConfig};
+use slack_mock::{Fault, MockConfig, MockEntry, MockSlack};
 
 use crate::support::*;
+
+/// `per_second` entries in each of `seconds` seconds from `first` on, the `k`th of second `s`
+/// named `id(s, k)`.
+fn ties(
+    seconds: i64,
+    per_second: i64,
+    first: i64,
+    id: impl Fn(i64, i64) -> String,
+) -> Vec<MockEntry> {
+    (0..seconds)
+        .flat_map(|s| (0..per_second).map(move |k| (s, k)))
+        .map(|(s, k)| entry(&id(s, k), first + s))
+        .collect()
+}
+
+/// A mock holding `all` that splits a second's entries across pages.
+async fn splitting_ties(all: &[MockEntry]) -> MockSlack {
+    let mock = mock_with(MockConfig {
+        split_ties: true,
+        ..MockConfig::default()
+    })
+    .await;
+    mock.push_entries(all.to_vec());
+    mock
+}
 
 #[tokio::test]
 async fn first_run_without_backfill_fetches_no_history_and_later_runs_continue() {
@@ -101,19 +126,9 @@ async fn multi_page_backfill_resends_the_whole_query_on_every_page() {
 
 #[tokio::test]
 async fn ties_split_across_page_boundaries_are_delivered_once() {
-    let mock = mock_with(MockConfig {
-        split_ties: true,
-        ..MockConfig::default()
-    })
-    .await;
     // 23 events in each of 12 seconds, pages of 10: every page boundary splits a second.
-    let mut all = Vec::new();
-    for s in 0..12 {
-        for k in 0..23 {
-            all.push(entry(&format!("tie-{s:02}-{k:02}"), T0 - 100 + s));
-        }
-    }
-    mock.push_entries(all.clone());
+    let all = ties(12, 23, T0 - 100, |s, k| format!("tie-{s:02}-{k:02}"));
+    let mock = splitting_ties(&all).await;
     let work = Workdir::new();
     let s = settings(
         &mock,
@@ -126,18 +141,8 @@ async fn ties_split_across_page_boundaries_are_delivered_once() {
 
 #[tokio::test]
 async fn a_checkpoint_inside_a_split_second_resumes_without_loss_or_repeat() {
-    let mock = mock_with(MockConfig {
-        split_ties: true,
-        ..MockConfig::default()
-    })
-    .await;
-    let mut all = Vec::new();
-    for s in 0..5 {
-        for k in 0..9 {
-            all.push(entry(&format!("cut-{s}-{k}"), T0 - 50 + s));
-        }
-    }
-    mock.push_entries(all.clone());
+    let all = ties(5, 9, T0 - 50, |s, k| format!("cut-{s}-{k}"));
+    let mock = splitting_ties(&all).await;
     let work = Workdir::new();
     let s = settings(
         &mock,
