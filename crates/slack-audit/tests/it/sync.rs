@@ -1,6 +1,6 @@
 //! Exactly once on the normal path: windows, pages, ties, runs, late events, cursors.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use slack_mock::{Fault, MockConfig, MockEntry, MockSlack};
 
 use crate::support::*;
@@ -19,15 +19,20 @@ fn ties(
         .collect()
 }
 
-/// A mock holding `all` that splits a second's entries across pages.
-async fn splitting_ties(all: &[MockEntry]) -> MockSlack {
+/// A mock holding `all` that splits a second's entries across pages, and settings reading it
+/// from an hour before T0 in pages of `page_size`.
+async fn splitting_ties(all: &[MockEntry], page_size: u64) -> (MockSlack, Value) {
     let mock = mock_with(MockConfig {
         split_ties: true,
         ..MockConfig::default()
     })
     .await;
     mock.push_entries(all.to_vec());
-    mock
+    let settings = settings(
+        &mock,
+        json!({"page_size": page_size, "backfill_start_time": "2025-12-31T23:00:00Z"}),
+    );
+    (mock, settings)
 }
 
 #[tokio::test]
@@ -128,12 +133,8 @@ async fn multi_page_backfill_resends_the_whole_query_on_every_page() {
 async fn ties_split_across_page_boundaries_are_delivered_once() {
     // 23 events in each of 12 seconds, pages of 10: every page boundary splits a second.
     let all = ties(12, 23, T0 - 100, |s, k| format!("tie-{s:02}-{k:02}"));
-    let mock = splitting_ties(&all).await;
+    let (_mock, s) = splitting_ties(&all, 10).await;
     let work = Workdir::new();
-    let s = settings(
-        &mock,
-        json!({"page_size": 10, "backfill_start_time": "2025-12-31T23:00:00Z"}),
-    );
     let run = read_at(s, &work.state(), T0).await;
     run.result.as_ref().unwrap();
     assert_exactly_once(&run.ids(), &all);
@@ -142,12 +143,8 @@ async fn ties_split_across_page_boundaries_are_delivered_once() {
 #[tokio::test]
 async fn a_checkpoint_inside_a_split_second_resumes_without_loss_or_repeat() {
     let all = ties(5, 9, T0 - 50, |s, k| format!("cut-{s}-{k}"));
-    let mock = splitting_ties(&all).await;
+    let (mock, s) = splitting_ties(&all, 4).await;
     let work = Workdir::new();
-    let s = settings(
-        &mock,
-        json!({"page_size": 4, "backfill_start_time": "2025-12-31T23:00:00Z"}),
-    );
     // Page 2's cursor is refused; the resumed request (no cursor, `latest` = the checkpoint's
     // `upper`, in the middle of a split second) then fails for good.
     mock.enqueue_fault(Fault::InvalidCursor);
