@@ -126,8 +126,9 @@ pub struct SyncPlan {
     pub lookback: i64,
     /// Page size.
     pub limit: u32,
-    /// The filters and format: sent with every page, and remembered by the state, which a run
-    /// holds against it before reading (the records themselves are the encoder's).
+    /// The filters and the format. The filters go with every page ([`LogsQuery::params`]); the
+    /// whole query is remembered by the state, which a run holds against it before reading:
+    /// that is the one place the engine looks at the format (the records are the encoder's).
     pub query: Arc<Query>,
 }
 
