@@ -39,7 +39,7 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
     }
     // A last run to completion.
     run_starts.push(delivered.len());
-    let out = run_read(&path, &work.state(), &[], &[]).await;
+    let out = run_read(path, &work.state(), &[], &[]).await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -121,7 +121,7 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
 
     let child = tokio::process::Command::new("sh")
         .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", binary()])
-        .args(read_args(&path, &work.state()))
+        .args(read_args(path, &work.state()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -146,7 +146,7 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
     );
     assert!(!work.state().exists(), "a state file was written in place");
 
-    let out = run_read(&path, &work.state(), &[], &[]).await;
+    let out = run_read(path, &work.state(), &[], &[]).await;
     assert_eq!(out.status.code(), Some(0));
     let second_run: Vec<String> = ids_in(&out.stdout);
     let again = second_run
@@ -157,5 +157,5 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
     let mut unique: Vec<String> = second_run;
     unique.retain(|id| !first_run.contains(id));
     unique.extend(first_run);
-    assert_exactly_once(&unique, &all);
+    assert_exactly_once(&unique, all);
 }
