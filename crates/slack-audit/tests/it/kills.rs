@@ -111,12 +111,7 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
 /// wrote the state in place, a state file would exist after it.
 #[tokio::test]
 async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
-    let case = Backfill::new(
-        entries("f", 300, T0 - 3000, T0 - 1),
-        Duration::ZERO,
-        json!({}),
-    )
-    .await;
+    let case = Backfill::of(entries("f", 300, T0 - 3000, T0 - 1)).await;
     let (all, work, path) = (&case.all, &case.work, &case.config);
 
     let child = tokio::process::Command::new("sh")

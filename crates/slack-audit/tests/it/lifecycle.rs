@@ -78,12 +78,7 @@ async fn sigint_mid_backfill_stops_cleanly_and_repeats_nothing() {
 /// run wrote whole.
 #[tokio::test]
 async fn a_second_signal_exits_at_once_leaving_a_consistent_state() {
-    let case = Backfill::new(
-        entries("b", 3000, T0 - 20_000, T0 - 1),
-        Duration::ZERO,
-        json!({}),
-    )
-    .await;
+    let case = Backfill::of(entries("b", 3000, T0 - 20_000, T0 - 1)).await;
     let (mock, all, work, path) = (&case.mock, &case.all, &case.work, &case.config);
     let mut child = tokio::process::Command::new(binary())
         .args(read_args(path, &work.state()))

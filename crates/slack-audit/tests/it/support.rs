@@ -162,6 +162,11 @@ impl Backfill {
         }
     }
 
+    /// A backfill of `all`, served at once, with the default settings.
+    pub async fn of(all: Vec<MockEntry>) -> Self {
+        Backfill::new(all, Duration::ZERO, json!({})).await
+    }
+
     /// [`spawn_read`] of this backfill into the work dir's state.
     pub fn spawn_read(&self, extra: &[&str], stderr: Stdio) -> (Child, StdoutLines) {
         spawn_read(&self.config, &self.work.state(), extra, stderr)
