@@ -371,6 +371,19 @@ pub async fn run_read(
     run_binary(&all, envs).await
 }
 
+/// Runs `slack-audit read --config <config> --state <state>` to completion, which must exit 0:
+/// the ids of the records it wrote, in order.
+pub async fn read_the_rest(config: &Path, state: &Path) -> Vec<String> {
+    let out = run_read(config, state, &[], &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ids_in(&out.stdout)
+}
+
 /// The ids of the records a run wrote on stdout, in order (the output must be UTF-8).
 pub fn ids_in(stdout: &[u8]) -> Vec<String> {
     String::from_utf8(stdout.to_vec())
