@@ -78,15 +78,9 @@ async fn sigint_mid_backfill_stops_cleanly_and_repeats_nothing() {
 async fn a_second_signal_exits_at_once_leaving_a_consistent_state() {
     let case = Backfill::of(entries("b", 3000, T0 - 20_000, T0 - 1)).await;
     let (mock, all, work, path) = (&case.mock, &case.all, &case.work, &case.config);
-    let mut child = tokio::process::Command::new(binary())
-        .args(read_args(path, &work.state()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (mut child, lines) = case.spawn_read(&[], Stdio::null());
     // Nobody reads: the pipe fills and the writer blocks on it.
-    let mut stdout = child.stdout.take().unwrap();
+    let mut stdout = lines.into_inner().into_inner();
     let pid = Pid::from_raw(child.id().unwrap() as i32);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while mock.stats().requests < 3 && tokio::time::Instant::now() < deadline {
