@@ -54,9 +54,8 @@ fn assert_plain_certificate_message(what: &str, text: &str) {
 
 #[tokio::test]
 async fn a_private_ca_upstream_is_refused_plainly_then_read_exactly_once_with_its_ca() {
-    let mock = mock().await;
     let expected = entries("tls", 250, T0 - 3000, T0 - 10);
-    mock.push_entries(expected.clone());
+    let mock = mock_holding(&expected).await;
     let front = TlsFront::start(mock.addr()).await.unwrap();
     let work = Workdir::new();
     let base = json!({"api_base_url": front.base_url(), "backfill_start_time": "2025-12-31"});
@@ -232,9 +231,8 @@ async fn a_token_pasted_into_the_url_or_a_setting_is_printed_nowhere() {
 /// proxy would see the bearer token in clear. (A dead proxy address: a run through it fails.)
 #[tokio::test]
 async fn a_loopback_http_base_url_never_goes_through_a_proxy() {
-    let mock = mock().await;
     let expected = entries("direct", 40, T0 - 100, T0 - 1);
-    mock.push_entries(expected.clone());
+    let mock = mock_holding(&expected).await;
     let work = Workdir::new();
     let path = work.write_config(&config(settings(
         &mock,

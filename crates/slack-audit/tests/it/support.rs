@@ -61,6 +61,11 @@ pub async fn paced_mock(all: &[MockEntry], page_delay: Duration) -> MockSlack {
     mock
 }
 
+/// A mock holding `all`, serving each page at once.
+pub async fn mock_holding(all: &[MockEntry]) -> MockSlack {
+    paced_mock(all, Duration::ZERO).await
+}
+
 /// An entry at `date` with a recognisable id.
 pub fn entry(id: &str, date: i64) -> MockEntry {
     MockEntry::synthetic(id, date, "user_login", "W0123ABCD", "W0123ABCD")

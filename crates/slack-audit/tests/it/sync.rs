@@ -19,6 +19,13 @@ fn ties(
         .collect()
 }
 
+/// A run at `now` from `state` succeeds and delivers nothing: everything was delivered before.
+async fn assert_nothing_repeated(settings: Value, state: &std::path::Path, now: i64) {
+    let run = read_at(settings, state, now).await;
+    run.result.as_ref().unwrap();
+    assert!(run.lines.is_empty(), "repeated: {:?}", run.lines);
+}
+
 /// A mock holding `all` that splits a second's entries across pages, and settings reading it
 /// from an hour before T0 in pages of `page_size`.
 async fn splitting_ties(all: &[MockEntry], page_size: u64) -> (MockSlack, Value) {
@@ -57,9 +64,7 @@ async fn first_run_without_backfill_fetches_no_history_and_later_runs_continue()
     second.result.as_ref().unwrap();
     assert_exactly_once(&second.ids(), &fresh);
 
-    let third = read_at(s, &work.state(), T0 + 120).await;
-    third.result.as_ref().unwrap();
-    assert!(third.lines.is_empty(), "repeated: {:?}", third.lines);
+    assert_nothing_repeated(s, &work.state(), T0 + 120).await;
 }
 
 #[tokio::test]
@@ -233,9 +238,7 @@ async fn late_events_inside_the_window_are_delivered_once_by_a_later_run() {
         "lookback is 600 s behind the watermark"
     );
 
-    let run3 = read_at(s, &work.state(), T0 + 120).await;
-    run3.result.as_ref().unwrap();
-    assert!(run3.lines.is_empty(), "repeated: {:?}", run3.lines);
+    assert_nothing_repeated(s, &work.state(), T0 + 120).await;
 }
 
 #[tokio::test]
