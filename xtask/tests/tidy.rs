@@ -16,7 +16,8 @@
 //! - [`no_module_file_name_repeats_within_a_crate`]: no two module files of one crate share a
 //!   name (or the pair is in [`REPEATED_MODULE_NAMES`] with its reason).
 //! - [`the_contract_opens_no_file_and_reads_no_environment`]: `connector-sdk`'s contract uses
-//!   no `std::fs`, `std::env`, `std::process` or `tokio::fs`.
+//!   no `std::fs`, `std::env`, `std::process`, `tokio::fs` or `tokio::sync` (the host's
+//!   channels).
 //! - [`every_public_sdk_item_has_one_path`]: no `pub use` in `connector-sdk` re-exports the
 //!   crate's own public items under a second path (or it is in [`SDK_REEXPORTS`]).
 //!
@@ -929,18 +930,43 @@ fn no_module_file_name_repeats_within_a_crate() {
     );
 }
 
-/// What the contract may not reach for: files, the environment, processes.
-const OUTSIDE_THE_CONTRACT: &[&str] = &["std::fs", "std::env", "std::process", "tokio::fs"];
+/// What the contract may not reach for: files, the environment, processes, and the host's
+/// channels (`tokio::sync`: the runtime's wiring, which `runtime::host_side` keeps behind
+/// `ReadContext`).
+const OUTSIDE_THE_CONTRACT: &[&str] = &[
+    "std::fs",
+    "std::env",
+    "std::process",
+    "tokio::fs",
+    "tokio::sync",
+];
 
 /// The uses of [`OUTSIDE_THE_CONTRACT`] in `code` (comments and literals already blanked), as
 /// `(line, what)`: written out (`std::fs::read`) or in a group (`use std::{env, fs}`).
 fn reaches_outside_the_contract(code: &str) -> Vec<(usize, String)> {
-    let squeezed: Vec<(usize, char)> = code
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    // Whitespace goes, but for one space between two words (`use std`), so that a path's start
+    // is still told from the end of the word before it.
+    let chars: Vec<(usize, char)> = code
         .lines()
         .enumerate()
-        .flat_map(|(n, line)| line.chars().map(move |c| (n + 1, c)))
-        .filter(|(_, c)| !c.is_whitespace())
+        .flat_map(|(n, line)| line.chars().chain(['\n']).map(move |c| (n + 1, c)))
         .collect();
+    let mut squeezed: Vec<(usize, char)> = Vec::with_capacity(chars.len());
+    for (i, &(n, c)) in chars.iter().enumerate() {
+        if !c.is_whitespace() {
+            squeezed.push((n, c));
+            continue;
+        }
+        let after_word = squeezed.last().is_some_and(|&(_, p)| word(p));
+        let before_word = chars[i + 1..]
+            .iter()
+            .find(|(_, c)| !c.is_whitespace())
+            .is_some_and(|&(_, c)| word(c));
+        if after_word && before_word {
+            squeezed.push((n, ' '));
+        }
+    }
     let text: String = squeezed.iter().map(|(_, c)| *c).collect();
     let line_at = |byte: usize| {
         let chars = text[..byte].chars().count();
@@ -1003,6 +1029,15 @@ fn the_contract_opens_no_file_and_reads_no_environment() {
         wrong.is_empty(),
         "connector-sdk's contract reaches outside itself:\n{}",
         wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_reach_check_sees_a_path_right_after_a_keyword() {
+    let code = "use std::fs;\nuse tokio::sync::mpsc;\nuse my_std::fs;\n";
+    assert_eq!(
+        reaches_outside_the_contract(code),
+        vec![(1, "std::fs".to_owned()), (2, "tokio::sync".to_owned())]
     );
 }
 

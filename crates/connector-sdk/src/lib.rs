@@ -38,7 +38,8 @@
 //!   type, build yourself from a validated [`Config`], [`Input::check`] the configuration against
 //!   the source, and [`Input::read`] records in [`Batch`]es. Each batch carries the checkpoint
 //!   that becomes durable only once the host has delivered the batch.
-//! - [`ReadContext`] carries the output channel and the shutdown signal into `read`.
+//! - [`ReadContext`] is what `read` touches of the host: emit a batch, borrow a record buffer,
+//!   watch for the stop signal. The runtime builds it ([`runtime::host_side`]).
 //! - [`instruments`] is how an input declares and records its own metrics in the SDK's terms;
 //!   [`metrics`] (runtime) is the registry that exposes them beside the host's generic families,
 //!   and the `/metrics` + `/healthz` endpoint. [`status`] describes a state file without

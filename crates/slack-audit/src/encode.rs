@@ -4,7 +4,8 @@
 //! entry it accepts, as the raw bytes Slack sent, to one [`Encoder`], chosen once from the
 //! query's format by [`crate::input`]: [`SlackEntries`] appends the entry untouched (the
 //! default: one copy of the bytes), [`crate::ocsf::OcsfEncoder`] appends its OCSF event. The
-//! engine never reads the format, and this module knows no encoder but Slack's own.
+//! engine looks at the format only to hold the saved state to it, and this module knows no
+//! encoder but Slack's own.
 //!
 //! Each encoder says what its records are ([`RecordShape`]: the schema, the cursor field, the
 //! key), and keeps what it learns from the entries (OCSF: the organization) in itself: the

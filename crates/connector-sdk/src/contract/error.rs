@@ -9,20 +9,24 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// What kind of failure this is, from the operator's point of view.
+///
+/// Each kind's process exit code is [`ErrorKind::exit_code`], and the table users read (in
+/// `--help`, the man pages and the README) is generated from [`ErrorKind::exit_codes`]: the
+/// numbers are stated there and nowhere else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The configuration (or command line) is wrong; nothing was read or written. Exit code 2.
+    /// The configuration (or command line) is wrong; nothing was read or written.
     Config,
-    /// The source refused the credentials or the installation. Exit code 3.
+    /// The source refused the credentials or the installation.
     Auth,
-    /// A passing problem at the source (timeouts, 5xx, rate limits beyond patience). Exit code 1;
-    /// follow mode retries at the next poll.
+    /// A passing problem at the source (timeouts, 5xx, rate limits beyond patience); follow
+    /// mode retries at the next poll.
     Transient,
-    /// Anything else: a bug, a broken state file, an output that went away. Exit code 1.
+    /// Anything else: a bug, a broken state file, an output that went away.
     Fatal,
     /// The source's TLS certificate could not be verified (most often a TLS-inspecting proxy
-    /// whose CA the connector was not given): nothing was sent. Exit code 4; not retried, since
-    /// only a change of trust (a CA bundle, the system store) or of address fixes it.
+    /// whose CA the connector was not given): nothing was sent. Not retried, since only a change
+    /// of trust (a CA bundle, the system store) or of address fixes it.
     Certificate,
 }
 

@@ -17,7 +17,6 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::contract::error::{ConfigError, InputError};
@@ -314,10 +313,16 @@ pub struct Batch<S> {
 #[error("the host stopped accepting records")]
 pub struct Stopped;
 
-/// The host's side of a [`ReadContext`]: the record buffers it lends and what it does with each
-/// batch handed over. Implemented by the runtime ([`crate::runtime::host_side`]), never by an
-/// input.
-pub trait HostSide<S>: fmt::Debug + Send + Sync {
+/// The host's side of a [`ReadContext`]: where each batch goes, the record buffers it lends,
+/// and what it knows of delivery. Implemented by the runtime ([`crate::runtime::host_side`]),
+/// which alone builds a [`ReadContext`]; an input never sees it.
+pub(crate) trait HostSide<S>: fmt::Debug + Send + Sync {
+    /// Takes `batch` over, waiting while the host is still writing earlier ones; `Err` once it
+    /// accepts no more.
+    fn send(
+        &self,
+        batch: Batch<S>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Stopped>> + Send + '_>>;
     /// A record buffer for the input to fill, empty, with room for `capacity` bytes.
     fn record_buf(&self, capacity: usize) -> RecordBuf;
     /// The input handed over the batch that `checkpoint` covers.
@@ -327,37 +332,28 @@ pub trait HostSide<S>: fmt::Debug + Send + Sync {
     fn all_written(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
 }
 
-/// What `read` gets from the host: the way out for batches, and the shutdown signal.
+/// What `read` gets from the host: the way out for batches, record buffers, and the stop
+/// signal. The runtime builds it ([`crate::runtime::host_side`]).
 #[derive(Debug)]
 pub struct ReadContext<S> {
-    output: mpsc::Sender<Batch<S>>,
+    host: Arc<dyn HostSide<S>>,
     shutdown: CancellationToken,
-    host: Option<Arc<dyn HostSide<S>>>,
     accept_settings_change: bool,
 }
 
 impl<S: Clone> ReadContext<S> {
-    /// A context that sends batches into `output` and observes `shutdown`.
-    pub fn new(output: mpsc::Sender<Batch<S>>, shutdown: CancellationToken) -> Self {
+    /// A context that hands batches to `host` and observes `shutdown`; `accept_settings_change`
+    /// is the operator's `--accept-settings-change`.
+    pub(crate) fn new(
+        host: Arc<dyn HostSide<S>>,
+        shutdown: CancellationToken,
+        accept_settings_change: bool,
+    ) -> Self {
         ReadContext {
-            output,
+            host,
             shutdown,
-            host: None,
-            accept_settings_change: false,
+            accept_settings_change,
         }
-    }
-
-    /// The same, with the host's side of it (the runtime's; see [`HostSide`]).
-    pub fn with_host(mut self, host: Arc<dyn HostSide<S>>) -> Self {
-        self.host = Some(host);
-        self
-    }
-
-    /// The same, telling the input whether the operator accepted that the settings differ from
-    /// those the state was collected with (`--accept-settings-change`).
-    pub fn with_accept_settings_change(mut self, accept: bool) -> Self {
-        self.accept_settings_change = accept;
-        self
     }
 
     /// Whether the operator accepted running with settings the state was not collected with,
@@ -370,23 +366,17 @@ impl<S: Clone> ReadContext<S> {
     /// Waits until every batch handed over so far has been delivered and committed by the
     /// host; `false` if the host stopped first (its output failed, or shutdown). An input
     /// calls it before saying it is done ("caught up"), so that the last line of the log is
-    /// not a success the output then contradicts. Without a host writer, `true` at once.
+    /// not a success the output then contradicts.
     pub async fn all_written(&self) -> bool {
-        let Some(host) = &self.host else {
-            return true;
-        };
         tokio::select! {
-            written = host.all_written() => written,
+            written = self.host.all_written() => written,
             () = self.shutdown.cancelled() => false,
         }
     }
 
     /// An empty record buffer with room for `capacity` bytes (reused when possible).
     pub fn record_buf(&self, capacity: usize) -> RecordBuf {
-        match &self.host {
-            Some(host) => host.record_buf(capacity),
-            None => RecordBuf::with_capacity(capacity),
-        }
+        self.host.record_buf(capacity)
     }
 
     /// Hands a batch to the host. Waits while the host is still writing earlier batches (this is
@@ -397,12 +387,10 @@ impl<S: Clone> ReadContext<S> {
         }
         let checkpoint = batch.checkpoint.clone();
         tokio::select! {
-            sent = self.output.send(batch) => sent.map_err(|_| Stopped)?,
+            sent = self.host.send(batch) => sent?,
             () = self.shutdown.cancelled() => return Err(Stopped),
         }
-        if let Some(host) = &self.host {
-            host.handed(checkpoint);
-        }
+        self.host.handed(checkpoint);
         Ok(())
     }
 }

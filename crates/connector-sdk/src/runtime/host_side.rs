@@ -10,7 +10,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::contract::input::{HostSide, ReadContext, RecordBuf};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::contract::input::{Batch, HostSide, ReadContext, RecordBuf, Stopped};
 
 /// Emptied record buffers handed back by the host once written, so page-sized allocations are
 /// reused instead of being returned to the OS and faulted in again for every batch.
@@ -93,11 +96,7 @@ pub struct HostState<S> {
     pub written: Arc<Written>,
 }
 
-impl<S: fmt::Debug + Send + 'static> HostSide<S> for HostState<S> {
-    fn record_buf(&self, capacity: usize) -> RecordBuf {
-        self.pool.take(capacity)
-    }
-
+impl<S> HostState<S> {
     fn handed(&self, checkpoint: S) {
         self.written.handed.fetch_add(1, Ordering::SeqCst);
         match self.last_emitted.lock() {
@@ -116,15 +115,68 @@ impl<S: fmt::Debug + Send + 'static> HostSide<S> for HostState<S> {
     }
 }
 
+/// What stands behind one [`ReadContext`]: the channel to the writer and, for the host's own
+/// reads, its state.
+#[derive(Debug)]
+struct Hosted<S> {
+    output: mpsc::Sender<Batch<S>>,
+    state: Option<HostState<S>>,
+}
+
+impl<S: fmt::Debug + Send + 'static> HostSide<S> for Hosted<S> {
+    fn send(
+        &self,
+        batch: Batch<S>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Stopped>> + Send + '_>> {
+        Box::pin(async move { self.output.send(batch).await.map_err(|_| Stopped) })
+    }
+
+    fn record_buf(&self, capacity: usize) -> RecordBuf {
+        match &self.state {
+            Some(state) => state.pool.take(capacity),
+            None => RecordBuf::with_capacity(capacity),
+        }
+    }
+
+    fn handed(&self, checkpoint: S) {
+        if let Some(state) = &self.state {
+            state.handed(checkpoint);
+        }
+    }
+
+    fn all_written(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        match &self.state {
+            Some(state) => state.all_written(),
+            None => Box::pin(std::future::ready(true)),
+        }
+    }
+}
+
 /// A context for one pass of `read` that sends batches into `output`, observes `shutdown` and
 /// keeps the host's side in `host`.
 pub fn read_context<S: Clone + fmt::Debug + Send + 'static>(
-    output: tokio::sync::mpsc::Sender<crate::contract::input::Batch<S>>,
-    shutdown: tokio_util::sync::CancellationToken,
+    output: mpsc::Sender<Batch<S>>,
+    shutdown: CancellationToken,
     host: HostState<S>,
     accept_settings_change: bool,
 ) -> ReadContext<S> {
-    ReadContext::new(output, shutdown)
-        .with_host(Arc::new(host))
-        .with_accept_settings_change(accept_settings_change)
+    let hosted = Hosted {
+        output,
+        state: Some(host),
+    };
+    ReadContext::new(Arc::new(hosted), shutdown, accept_settings_change)
+}
+
+/// A context whose batches go only into `output`, with no host state behind it: fresh record
+/// buffers, nothing counted, and [`ReadContext::all_written`] `true` at once. For an input's own
+/// tests, which read the batches from the channel's other end.
+pub fn channel_context<S: Clone + fmt::Debug + Send + 'static>(
+    output: mpsc::Sender<Batch<S>>,
+    shutdown: CancellationToken,
+) -> ReadContext<S> {
+    let hosted = Hosted {
+        output,
+        state: None,
+    };
+    ReadContext::new(Arc::new(hosted), shutdown, false)
 }

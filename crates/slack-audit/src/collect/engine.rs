@@ -126,8 +126,9 @@ pub struct SyncPlan {
     pub lookback: i64,
     /// Page size.
     pub limit: u32,
-    /// The filters and format: sent with every page, and remembered by the state, which a run
-    /// holds against it before reading (the records themselves are the encoder's).
+    /// The filters and the format. The filters go with every page ([`LogsQuery::params`]); the
+    /// whole query is remembered by the state, which a run holds against it before reading:
+    /// that is the one place the engine looks at the format (the records are the encoder's).
     pub query: Arc<Query>,
 }
 
@@ -481,6 +482,7 @@ mod tests {
     use std::time::Duration;
 
     use async_trait::async_trait;
+    use connector_sdk::runtime::host_side::channel_context;
     use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
 
@@ -753,7 +755,7 @@ mod tests {
             plan: &plan,
         };
         let (tx, mut rx) = mpsc::channel(1024);
-        let cx = ReadContext::new(tx, CancellationToken::new());
+        let cx = channel_context(tx, CancellationToken::new());
         let outcome = engine
             .run(state, &cx, &mut crate::encode::SlackEntries, &mut ())
             .await;

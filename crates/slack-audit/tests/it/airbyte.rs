@@ -10,16 +10,12 @@ use std::time::Duration;
 
 use connector_sdk::front::airbyte::schema::keywords_outside_draft_07;
 use serde_json::{Value, json};
-use slack_mock::{Fault, MockConfig, MockEntry, MockSlack};
+use slack_mock::{Fault, MockEntry, MockSlack};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
 const RECORD_PREFIX: &str = r#"{"type":"RECORD","record":{"stream":"audit_logs","data":"#;
-
-fn source_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_source-slack-audit")
-}
 
 /// What one run of `source-slack-audit` printed.
 struct Source {
@@ -574,14 +570,9 @@ async fn resuming_from_any_state_message_gets_exactly_the_records_after_it() {
 
 #[tokio::test]
 async fn a_host_resuming_after_sigkill_loses_nothing_and_repeats_at_most_the_batch_in_flight() {
-    let mock = mock_with(MockConfig {
-        page_delay: Duration::from_millis(40),
-        ..MockConfig::default()
-    })
-    .await;
     let t = now();
     let all = entries("k", 2000, t - 9000, t - 10);
-    mock.push_entries(all.clone());
+    let mock = paced_mock(&all, Duration::from_millis(40)).await;
     let work = Workdir::new();
     let page_size = 50;
     let config = mock_config(&work, &mock, json!({"page_size": page_size}));

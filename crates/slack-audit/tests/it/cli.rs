@@ -7,7 +7,6 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
@@ -241,15 +240,8 @@ async fn follow_mode_delivers_new_events_within_a_poll_and_stops_cleanly_on_sigt
     let mock = mock().await;
     let work = Workdir::new();
     let path = work.write_config(&config(settings(&mock, json!({}))));
-    let mut child = tokio::process::Command::new(binary())
-        .args(read_args(&path, &work.state()))
-        .args(["--follow", "--poll-interval", "0.5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let follow = ["--follow", "--poll-interval", "0.5"];
+    let (mut child, mut lines) = spawn_read(&path, &work.state(), &follow, Stdio::piped());
 
     // While it runs, a second reader on the same state refuses.
     tokio::time::sleep(Duration::from_millis(500)).await;

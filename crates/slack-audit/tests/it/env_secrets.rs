@@ -10,27 +10,14 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// Runs `binary` at `RUST_LOG=trace` with none of the token's variables but those of `envs`.
 async fn run(binary: &str, args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut cmd = tokio::process::Command::new(binary);
-    cmd.args(args)
-        .env_remove("SLACK_AUDIT_USER_OAUTH_TOKEN")
-        .env_remove("SLACK_AUDIT_USER_OAUTH_TOKEN_FILE")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .env("RUST_LOG", "trace")
-        .kill_on_drop(true);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().await.unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn source_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_source-slack-audit")
+    let unset = [
+        "SLACK_AUDIT_USER_OAUTH_TOKEN",
+        "SLACK_AUDIT_USER_OAUTH_TOKEN_FILE",
+        "CREDENTIALS_DIRECTORY",
+    ];
+    run_traced(binary, args, &unset, envs).await
 }
 
 #[tokio::test]
@@ -293,14 +280,7 @@ async fn an_airbyte_config_catalog_or_state_that_is_a_fifo_a_device_or_too_large
     let work = Workdir::new();
     let dir = work.dir.path();
     let config = work.write_config(&json!({"settings": {"use_synthetic_data": true}}));
-    let catalog = dir.join("catalog.json");
-    std::fs::write(
-        &catalog,
-        json!({"streams": [{"stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-            "sync_mode": "incremental", "destination_sync_mode": "append"}]})
-        .to_string(),
-    )
-    .unwrap();
+    let catalog = work.write_catalog();
     let pipe = dir.join("pipe");
     fifo(&pipe);
     let (big_config, big_catalog, big_state) = (
@@ -313,115 +293,49 @@ async fn an_airbyte_config_catalog_or_state_that_is_a_fifo_a_device_or_too_large
     over(&big_state, 64 << 20);
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     let (config, catalog, pipe) = (s(&config), s(&catalog), s(&pipe));
+    let (big_config, big_catalog, big_state) = (s(&big_config), s(&big_catalog), s(&big_state));
+    let (config, catalog, pipe, zero) = (&*config, &*catalog, &*pipe, "/dev/zero");
     let fifo_error = "it is not a regular file (it is a FIFO)";
     let device_error = "it is not a regular file (it is a character device)";
-    let cases: Vec<(Vec<String>, String, &str)> = vec![
+    let read = ["read", "--config", config, "--catalog", catalog];
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (vec!["check", "--config", pipe], pipe, fifo_error),
+        (vec!["check", "--config", zero], zero, device_error),
         (
-            vec!["check".into(), "--config".into(), pipe.clone()],
-            pipe.clone(),
-            fifo_error,
-        ),
-        (
-            vec!["check".into(), "--config".into(), "/dev/zero".into()],
-            "/dev/zero".into(),
-            device_error,
-        ),
-        (
-            vec!["check".into(), "--config".into(), s(&big_config)],
-            s(&big_config),
+            vec!["check", "--config", &big_config],
+            &big_config,
             "cap of 1 MiB for a config file",
         ),
+        (vec!["discover", "--config", pipe], pipe, fifo_error),
         (
-            vec!["discover".into(), "--config".into(), pipe.clone()],
-            pipe.clone(),
-            fifo_error,
-        ),
-        (
-            vec![
-                "read".into(),
-                "--config".into(),
-                "/dev/zero".into(),
-                "--catalog".into(),
-                catalog.clone(),
-            ],
-            "/dev/zero".into(),
+            vec!["read", "--config", zero, "--catalog", catalog],
+            zero,
             device_error,
         ),
         (
-            vec![
-                "read".into(),
-                "--config".into(),
-                config.clone(),
-                "--catalog".into(),
-                pipe.clone(),
-            ],
-            pipe.clone(),
+            vec!["read", "--config", config, "--catalog", pipe],
+            pipe,
             fifo_error,
         ),
         (
-            vec![
-                "read".into(),
-                "--config".into(),
-                config.clone(),
-                "--catalog".into(),
-                "/dev/zero".into(),
-            ],
-            "/dev/zero".into(),
+            vec!["read", "--config", config, "--catalog", zero],
+            zero,
             device_error,
         ),
         (
-            vec![
-                "read".into(),
-                "--config".into(),
-                config.clone(),
-                "--catalog".into(),
-                s(&big_catalog),
-            ],
-            s(&big_catalog),
+            vec!["read", "--config", config, "--catalog", &big_catalog],
+            &big_catalog,
             "cap of 16 MiB for a catalog file",
         ),
+        ([&read[..], &["--state", pipe]].concat(), pipe, fifo_error),
+        ([&read[..], &["--state", zero]].concat(), zero, device_error),
         (
-            vec![
-                "read".into(),
-                "--config".into(),
-                config.clone(),
-                "--catalog".into(),
-                catalog.clone(),
-                "--state".into(),
-                pipe.clone(),
-            ],
-            pipe.clone(),
-            fifo_error,
-        ),
-        (
-            vec![
-                "read".into(),
-                "--config".into(),
-                config.clone(),
-                "--catalog".into(),
-                catalog.clone(),
-                "--state".into(),
-                "/dev/zero".into(),
-            ],
-            "/dev/zero".into(),
-            device_error,
-        ),
-        (
-            vec![
-                "read".into(),
-                "--config".into(),
-                config.clone(),
-                "--catalog".into(),
-                catalog.clone(),
-                "--state".into(),
-                s(&big_state),
-            ],
-            s(&big_state),
+            [&read[..], &["--state", &big_state]].concat(),
+            &big_state,
             "cap of 64 MiB for a state file",
         ),
     ];
     for (args, named, wrong) in cases {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, stdout, stderr) = run_bounded(source_binary(), &args, &[]).await;
         let messages: Vec<serde_json::Value> = stdout
             .lines()
@@ -437,7 +351,7 @@ async fn an_airbyte_config_catalog_or_state_that_is_a_fifo_a_device_or_too_large
             })
             .unwrap_or_else(|| panic!("{args:?}: no error in {stdout}{stderr}"));
         assert!(
-            answer.contains(&named) && answer.contains(wrong),
+            answer.contains(named) && answer.contains(wrong),
             "{args:?}: {named:?} and {wrong:?} not in {answer}"
         );
         assert!(

@@ -6,26 +6,19 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
-use slack_mock::MockConfig;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
 #[tokio::test]
 async fn killing_the_binary_mid_backfill_loses_nothing() {
-    let mock = mock_with(MockConfig {
-        page_delay: Duration::from_millis(40),
-        ..MockConfig::default()
-    })
-    .await;
-    let all = entries("k", 3000, T0 - 20_000, T0 - 1);
-    mock.push_entries(all.clone());
-    let work = Workdir::new();
     let page_size = 50;
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31", "page_size": page_size}),
-    )));
+    let case = Backfill::new(
+        entries("k", 3000, T0 - 20_000, T0 - 1),
+        Duration::from_millis(40),
+        json!({"page_size": page_size}),
+    )
+    .await;
+    let (all, work, path) = (&case.all, &case.work, &case.config);
 
     let mut delivered: Vec<String> = Vec::new();
     // Where each run's output starts in `delivered`.
@@ -33,14 +26,7 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
     let kills = [180usize, 420, 433, 1200, 2100];
     for (i, after) in kills.iter().enumerate() {
         run_starts.push(delivered.len());
-        let mut child = tokio::process::Command::new(binary())
-            .args(read_args(&path, &work.state()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (child, mut lines) = case.spawn_read(&[], Stdio::null());
         let target = delivered.len() + after.saturating_sub(delivered.len()).max(10);
         while delivered.len() < target {
             match tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await {
@@ -48,23 +34,12 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
                 other => panic!("run {i} ended early: {other:?}"),
             }
         }
-        child.start_kill().unwrap(); // SIGKILL
-        child.wait().await.unwrap();
-        // Whatever was already written to the pipe counts as delivered, as for a real consumer.
-        while let Ok(Some(line)) = lines.next_line().await {
-            delivered.push(id_of(&line));
-        }
+        let rest = kill_and_drain(child, &mut lines).await;
+        delivered.extend(rest.iter().map(|l| id_of(l)));
     }
     // A last run to completion.
     run_starts.push(delivered.len());
-    let out = run_read(&path, &work.state(), &[], &[]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    delivered.extend(String::from_utf8(out.stdout).unwrap().lines().map(id_of));
+    delivered.extend(read_the_rest(path, &work.state()).await);
 
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for id in &delivered {
@@ -129,18 +104,12 @@ async fn killing_the_binary_mid_backfill_loses_nothing() {
 /// wrote the state in place, a state file would exist after it.
 #[tokio::test]
 async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
-    let mock = mock().await;
-    let all = entries("f", 300, T0 - 3000, T0 - 1);
-    mock.push_entries(all.clone());
-    let work = Workdir::new();
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31"}),
-    )));
+    let case = Backfill::of(entries("f", 300, T0 - 3000, T0 - 1)).await;
+    let (all, work, path) = (&case.all, &case.work, &case.config);
 
     let child = tokio::process::Command::new("sh")
         .args(["-c", "ulimit -f 0 && exec \"$0\" \"$@\"", binary()])
-        .args(read_args(&path, &work.state()))
+        .args(read_args(path, &work.state()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -165,7 +134,7 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
     );
     assert!(!work.state().exists(), "a state file was written in place");
 
-    let out = run_read(&path, &work.state(), &[], &[]).await;
+    let out = run_read(path, &work.state(), &[], &[]).await;
     assert_eq!(out.status.code(), Some(0));
     let second_run: Vec<String> = ids_in(&out.stdout);
     let again = second_run
@@ -176,5 +145,5 @@ async fn a_kill_between_the_flush_and_the_commit_repeats_exactly_that_batch() {
     let mut unique: Vec<String> = second_run;
     unique.retain(|id| !first_run.contains(id));
     unique.extend(first_run);
-    assert_exactly_once(&unique, &all);
+    assert_exactly_once(&unique, all);
 }

@@ -8,63 +8,31 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
-use slack_mock::{Fault, MockConfig, MockSlack};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use slack_mock::{Fault, MockConfig};
+use tokio::io::AsyncReadExt;
 
 use crate::support::*;
 
-fn read_args(config: &std::path::Path, work: &Workdir) -> Vec<String> {
-    vec![
-        "read".into(),
-        "--config".into(),
-        config.display().to_string(),
-        "--state".into(),
-        work.state().display().to_string(),
-    ]
-}
-
 /// `slack-audit read` on `config` and `work`'s state, to completion.
 async fn read_to_end(config: &std::path::Path, work: &Workdir) -> std::process::Output {
-    let args = read_args(config, work);
-    run_binary(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await
-}
-
-async fn slow_mock() -> MockSlack {
-    mock_with(MockConfig {
-        page_delay: Duration::from_millis(60),
-        ..MockConfig::default()
-    })
-    .await
+    run_read(config, &work.state(), &[], &[]).await
 }
 
 /// A graceful stop writes the batch in hand, checkpoints exactly what it wrote, and exits 0;
 /// the next run goes on from there with nothing lost and, since nothing was cut short, nothing
 /// repeated.
 async fn stop_mid_backfill_with(signal: Signal) {
-    let mock = slow_mock().await;
-    let all = entries("g", 2000, T0 - 20_000, T0 - 1);
-    mock.push_entries(all.clone());
-    let work = Workdir::new();
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31"}),
-    )));
-    let mut child = tokio::process::Command::new(binary())
-        .args(read_args(&path, &work))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let case = Backfill::new(
+        entries("g", 2000, T0 - 20_000, T0 - 1),
+        Duration::from_millis(60),
+        json!({}),
+    )
+    .await;
+    let (all, work, path) = (&case.all, &case.work, &case.config);
+    let (mut child, mut lines) = case.spawn_read(&[], Stdio::piped());
     let mut written = Vec::new();
     while written.len() < 250 {
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        written.push(id_of(&line));
+        written.push(id_of(&next_line(&mut lines).await));
     }
     kill(Pid::from_raw(child.id().unwrap() as i32), signal).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
@@ -89,10 +57,8 @@ async fn stop_mid_backfill_with(signal: Signal) {
         .unwrap();
     assert!(stderr.contains("Stopped on signal"), "{signal}: {stderr}");
 
-    let rest = read_to_end(&path, &work).await;
-    assert_eq!(rest.status.code(), Some(0));
-    written.extend(String::from_utf8(rest.stdout).unwrap().lines().map(id_of));
-    assert_exactly_once(&written, &all);
+    written.extend(read_the_rest(path, &work.state()).await);
+    assert_exactly_once(&written, all);
 }
 
 #[tokio::test]
@@ -110,23 +76,11 @@ async fn sigint_mid_backfill_stops_cleanly_and_repeats_nothing() {
 /// run wrote whole.
 #[tokio::test]
 async fn a_second_signal_exits_at_once_leaving_a_consistent_state() {
-    let mock = mock().await;
-    let all = entries("b", 3000, T0 - 20_000, T0 - 1);
-    mock.push_entries(all.clone());
-    let work = Workdir::new();
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31"}),
-    )));
-    let mut child = tokio::process::Command::new(binary())
-        .args(read_args(&path, &work))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let case = Backfill::of(entries("b", 3000, T0 - 20_000, T0 - 1)).await;
+    let (mock, all, work, path) = (&case.mock, &case.all, &case.work, &case.config);
+    let (mut child, lines) = case.spawn_read(&[], Stdio::null());
     // Nobody reads: the pipe fills and the writer blocks on it.
-    let mut stdout = child.stdout.take().unwrap();
+    let mut stdout = lines.into_inner().into_inner();
     let pid = Pid::from_raw(child.id().unwrap() as i32);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while mock.stats().requests < 3 && tokio::time::Instant::now() < deadline {
@@ -154,14 +108,7 @@ async fn a_second_signal_exits_at_once_leaving_a_consistent_state() {
         .map(id_of)
         .collect();
     // Whatever the state says, it loads, and resuming from it loses nothing.
-    let rest = read_to_end(&path, &work).await;
-    assert_eq!(
-        rest.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&rest.stderr)
-    );
-    ids.extend(String::from_utf8(rest.stdout).unwrap().lines().map(id_of));
+    ids.extend(read_the_rest(path, &work.state()).await);
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), all.len(), "lost events");
     assert!(
@@ -174,16 +121,15 @@ async fn a_second_signal_exits_at_once_leaving_a_consistent_state() {
 /// Request starts are spaced `60 / requests_per_minute` seconds apart.
 #[tokio::test]
 async fn requests_are_paced_at_the_configured_rate() {
-    let mock = mock().await;
-    mock.push_entries(entries("r", 550, T0 - 5000, T0 - 1));
-    let work = Workdir::new();
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31", "requests_per_minute": 120}),
-    )));
-    let out = read_to_end(&path, &work).await;
+    let case = Backfill::new(
+        entries("r", 550, T0 - 5000, T0 - 1),
+        Duration::ZERO,
+        json!({"requests_per_minute": 120}),
+    )
+    .await;
+    let out = read_to_end(&case.config, &case.work).await;
     assert_eq!(out.status.code(), Some(0));
-    let requests = mock.requests();
+    let requests = case.mock.requests();
     assert_eq!(requests.len(), 6, "six pages of 100");
     for pair in requests.windows(2) {
         let gap = pair[1].at.duration_since(pair[0].at);

@@ -8,10 +8,6 @@ use slack_mock::tls::{TEST_CA_PEM, TlsFront};
 
 use crate::support::*;
 
-fn source_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_source-slack-audit")
-}
-
 async fn run_source(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = tokio::process::Command::new(source_binary());
     cmd.args(args).kill_on_drop(true);
@@ -28,17 +24,6 @@ fn message(stdout: &[u8], kind: &str) -> Value {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|m| m["type"] == kind)
         .unwrap_or_else(|| panic!("no {kind} in {}", String::from_utf8_lossy(stdout)))
-}
-
-fn catalog(work: &Workdir) -> std::path::PathBuf {
-    let path = work.dir.path().join("catalog.json");
-    let catalog = json!({"streams": [{
-        "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-        "sync_mode": "incremental",
-        "destination_sync_mode": "append",
-    }]});
-    std::fs::write(&path, catalog.to_string()).unwrap();
-    path
 }
 
 /// No proxy from the test's own environment.
@@ -69,9 +54,8 @@ fn assert_plain_certificate_message(what: &str, text: &str) {
 
 #[tokio::test]
 async fn a_private_ca_upstream_is_refused_plainly_then_read_exactly_once_with_its_ca() {
-    let mock = mock().await;
     let expected = entries("tls", 250, T0 - 3000, T0 - 10);
-    mock.push_entries(expected.clone());
+    let mock = mock_holding(&expected).await;
     let front = TlsFront::start(mock.addr()).await.unwrap();
     let work = Workdir::new();
     let base = json!({"api_base_url": front.base_url(), "backfill_start_time": "2025-12-31"});
@@ -115,7 +99,7 @@ async fn a_private_ca_upstream_is_refused_plainly_then_read_exactly_once_with_it
         "airbyte check",
         status["connectionStatus"]["message"].as_str().unwrap(),
     );
-    let cat = catalog(&work);
+    let cat = work.write_catalog();
     let out = run_source(
         &["read", "--config", path, "--catalog", cat.to_str().unwrap()],
         &NO_PROXIES,
@@ -179,7 +163,7 @@ async fn a_token_pasted_into_the_url_or_a_setting_is_printed_nowhere() {
     let mock = mock().await;
     mock.push_entries(entries("p", 20, T0 - 100, T0 - 1));
     let work = Workdir::new();
-    let cat = catalog(&work);
+    let cat = work.write_catalog();
     let in_url = settings(
         &mock,
         json!({"api_base_url": format!("{}/?token={PASTED}", mock.base_url())}),
@@ -247,9 +231,8 @@ async fn a_token_pasted_into_the_url_or_a_setting_is_printed_nowhere() {
 /// proxy would see the bearer token in clear. (A dead proxy address: a run through it fails.)
 #[tokio::test]
 async fn a_loopback_http_base_url_never_goes_through_a_proxy() {
-    let mock = mock().await;
     let expected = entries("direct", 40, T0 - 100, T0 - 1);
-    mock.push_entries(expected.clone());
+    let mock = mock_holding(&expected).await;
     let work = Workdir::new();
     let path = work.write_config(&config(settings(
         &mock,

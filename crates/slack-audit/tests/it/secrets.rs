@@ -222,26 +222,13 @@ async fn metrics_health_and_status_never_show_the_token() {
     }
 }
 
+/// Runs `binary` at `RUST_LOG=trace`, in text logs unless `envs` or `args` say otherwise.
 async fn run_with(
     binary: &str,
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> (Option<i32>, String, String) {
-    let mut command = tokio::process::Command::new(binary);
-    command
-        .args(args)
-        .env_remove("LOG_FORMAT")
-        .env("RUST_LOG", "trace")
-        .kill_on_drop(true);
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let out = command.output().await.unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_traced(binary, args, &["LOG_FORMAT"], envs).await
 }
 
 /// A token typed where the command line does not take it (a stray argument, a subcommand, an
@@ -314,8 +301,7 @@ async fn a_token_given_as_a_stray_argument_is_in_no_usage_error() {
         (vec!["check", "--config", TOKEN], 0),
     ];
     for (args, expected) in &airbyte {
-        let (code, stdout, stderr) =
-            run_with(env!("CARGO_BIN_EXE_source-slack-audit"), args, &[]).await;
+        let (code, stdout, stderr) = run_with(source_binary(), args, &[]).await;
         assert_eq!(code, Some(*expected), "{args:?}: {stdout}");
         assert_clean(&format!("stdout of Airbyte {args:?}"), &stdout);
         assert_clean(&format!("stderr of Airbyte {args:?}"), &stderr);
@@ -342,14 +328,7 @@ async fn a_running_read_of_either_binary_may_write_no_core_file() {
         "backfill_start_time": "24h",
         "synthetic_events_per_hour": 20000,
     }}));
-    let catalog = work.dir.path().join("catalog.json");
-    std::fs::write(
-        &catalog,
-        json!({"streams": [{"stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
-            "sync_mode": "incremental", "destination_sync_mode": "append"}]})
-        .to_string(),
-    )
-    .unwrap();
+    let catalog = work.write_catalog();
     let config = config.to_str().unwrap();
     let state = work.state();
     let runs: [(&str, Vec<&str>); 2] = [
@@ -364,7 +343,7 @@ async fn a_running_read_of_either_binary_may_write_no_core_file() {
             ],
         ),
         (
-            env!("CARGO_BIN_EXE_source-slack-audit"),
+            source_binary(),
             vec![
                 "read",
                 "--config",

@@ -7,8 +7,6 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use slack_mock::MockConfig;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::*;
 
@@ -50,40 +48,20 @@ fn date_of(line: &str) -> i64 {
 
 #[tokio::test]
 async fn status_of_a_killed_backfill_says_where_it_stopped_and_how_far_behind() {
-    let mock = mock_with(MockConfig {
-        page_delay: Duration::from_millis(40),
-        ..MockConfig::default()
-    })
+    let case = Backfill::new(
+        entries("k", 2000, T0 - 20_000, T0 - 1),
+        Duration::from_millis(40),
+        json!({"page_size": 50}),
+    )
     .await;
-    mock.push_entries(entries("k", 2000, T0 - 20_000, T0 - 1));
-    let work = Workdir::new();
-    let path = work.write_config(&config(settings(
-        &mock,
-        json!({"backfill_start_time": "2025-12-31", "page_size": 50}),
-    )));
-    let mut child = tokio::process::Command::new(binary())
-        .args(["read", "--config", path.to_str().unwrap()])
-        .args(["--state", work.state().to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (work, path) = (&case.work, &case.config);
+    let (child, mut lines) = case.spawn_read(&[], Stdio::null());
     let mut dates = Vec::new();
     while dates.len() < 700 {
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        dates.push(date_of(&line));
+        dates.push(date_of(&next_line(&mut lines).await));
     }
-    child.start_kill().unwrap(); // SIGKILL
-    child.wait().await.unwrap();
-    while let Ok(Some(line)) = lines.next_line().await {
-        dates.push(date_of(&line));
-    }
+    let rest = kill_and_drain(child, &mut lines).await;
+    dates.extend(rest.iter().map(|l| date_of(l)));
     let oldest_written = *dates.iter().min().unwrap();
     let before = snapshot(work.dir.path());
 
@@ -141,17 +119,7 @@ async fn status_of_a_killed_backfill_says_where_it_stopped_and_how_far_behind() 
     );
 
     // The backfill resumes from there and completes: status then gives the lag.
-    let done = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let done = run_read(path, &work.state(), &[], &[]).await;
     assert_eq!(done.status.code(), Some(0));
     let (_, out, _) = status(&work.state(), true).await;
     let report: Value = serde_json::from_str(&out).unwrap();
@@ -220,17 +188,7 @@ async fn status_while_a_reader_runs_says_so_and_changes_nothing() {
     mock.push_entries(vec![entry("late-1", now), entry("late-2", now)]);
     let fresh = reader.take(2).await;
     assert_eq!(fresh.len(), 2);
-    let second = run_binary(
-        &[
-            "read",
-            "--config",
-            path.to_str().unwrap(),
-            "--state",
-            work.state().to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
+    let second = run_read(&path, &work.state(), &[], &[]).await;
     assert!(String::from_utf8_lossy(&second.stderr).contains("in use"));
     assert_eq!(reader.stop().await, Some(0));
     assert_ne!(

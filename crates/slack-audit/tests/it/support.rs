@@ -32,6 +32,11 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_slack-audit")
 }
 
+/// The Airbyte front end's binary.
+pub fn source_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_source-slack-audit")
+}
+
 pub async fn mock() -> MockSlack {
     mock_with(MockConfig::default()).await
 }
@@ -43,6 +48,22 @@ pub async fn mock_with(config: MockConfig) -> MockSlack {
     })
     .await
     .unwrap()
+}
+
+/// A mock holding `all`, serving each page `page_delay` after it is asked for.
+pub async fn paced_mock(all: &[MockEntry], page_delay: Duration) -> MockSlack {
+    let mock = mock_with(MockConfig {
+        page_delay,
+        ..MockConfig::default()
+    })
+    .await;
+    mock.push_entries(all.to_vec());
+    mock
+}
+
+/// A mock holding `all`, serving each page at once.
+pub async fn mock_holding(all: &[MockEntry]) -> MockSlack {
+    paced_mock(all, Duration::ZERO).await
 }
 
 /// An entry at `date` with a recognisable id.
@@ -103,9 +124,102 @@ impl Workdir {
         std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
         path
     }
+    /// Writes an Airbyte catalog selecting `audit_logs` incrementally, appended.
+    pub fn write_catalog(&self) -> PathBuf {
+        let path = self.dir.path().join("catalog.json");
+        let catalog = json!({"streams": [{
+            "stream": {"name": "audit_logs", "json_schema": {}, "supported_sync_modes": ["incremental"]},
+            "sync_mode": "incremental",
+            "destination_sync_mode": "append",
+        }]});
+        std::fs::write(&path, catalog.to_string()).unwrap();
+        path
+    }
     pub fn state_json(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.state()).unwrap()).unwrap()
     }
+}
+
+/// A backfill to run: a mock holding `all` (each page served `page_delay` late) and a work dir
+/// whose config reads it from `2025-12-31` on, with the settings of `extra` besides.
+pub struct Backfill {
+    pub mock: MockSlack,
+    pub all: Vec<MockEntry>,
+    pub work: Workdir,
+    /// The config file.
+    pub config: PathBuf,
+}
+
+impl Backfill {
+    pub async fn new(all: Vec<MockEntry>, page_delay: Duration, extra: Value) -> Self {
+        let mock = paced_mock(&all, page_delay).await;
+        let work = Workdir::new();
+        let mut from = json!({"backfill_start_time": "2025-12-31"});
+        if let (Some(from), Some(extra)) = (from.as_object_mut(), extra.as_object()) {
+            from.extend(extra.clone());
+        }
+        let config = work.write_config(&config(settings(&mock, from)));
+        Backfill {
+            mock,
+            all,
+            work,
+            config,
+        }
+    }
+
+    /// A backfill of `all`, served at once, with the default settings.
+    pub async fn of(all: Vec<MockEntry>) -> Self {
+        Backfill::new(all, Duration::ZERO, json!({})).await
+    }
+
+    /// [`spawn_read`] of this backfill into the work dir's state.
+    pub fn spawn_read(&self, extra: &[&str], stderr: Stdio) -> (Child, StdoutLines) {
+        spawn_read(&self.config, &self.work.state(), extra, stderr)
+    }
+}
+
+/// What the real binary writes on stdout, line by line.
+pub type StdoutLines = Lines<BufReader<ChildStdout>>;
+
+/// The real binary running `read --config <config> --state <state>`, then `extra`: the child,
+/// with its stdout's lines to read and its stderr as `stderr` says.
+pub fn spawn_read(
+    config: &Path,
+    state: &Path,
+    extra: &[&str],
+    stderr: Stdio,
+) -> (Child, StdoutLines) {
+    let mut child = tokio::process::Command::new(binary())
+        .args(read_args(config, state))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+/// The next line of `lines`, which must come within 10 s.
+pub async fn next_line(lines: &mut StdoutLines) -> String {
+    tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
+/// SIGKILLs `child`, and returns the lines it had already written to the pipe: they count as
+/// delivered, as for a real consumer.
+pub async fn kill_and_drain(mut child: Child, lines: &mut StdoutLines) -> Vec<String> {
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push(line);
+    }
+    rest
 }
 
 /// What one in-process read produced.
@@ -160,6 +274,33 @@ pub async fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().await.unwrap()
+}
+
+/// Runs `binary` with `args` to completion at `RUST_LOG=trace`, without the variables `unset`
+/// and with `envs` set: its exit code, stdout and stderr.
+pub async fn run_traced(
+    binary: &str,
+    args: &[&str],
+    unset: &[&str],
+    envs: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(args)
+        .env("RUST_LOG", "trace")
+        .kill_on_drop(true);
+    for variable in unset {
+        command.env_remove(variable);
+    }
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A read running in-process on its own task, its metrics served on a loopback port.
@@ -233,6 +374,19 @@ pub async fn run_read(
     let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
     all.extend_from_slice(extra);
     run_binary(&all, envs).await
+}
+
+/// Runs `slack-audit read --config <config> --state <state>` to completion, which must exit 0:
+/// the ids of the records it wrote, in order.
+pub async fn read_the_rest(config: &Path, state: &Path) -> Vec<String> {
+    let out = run_read(config, state, &[], &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ids_in(&out.stdout)
 }
 
 /// The ids of the records a run wrote on stdout, in order (the output must be UTF-8).

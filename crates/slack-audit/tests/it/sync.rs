@@ -1,9 +1,46 @@
 //! Exactly once on the normal path: windows, pages, ties, runs, late events, cursors.
 
-use serde_json::json;
-use slack_mock::{Fault, MockConfig};
+use serde_json::{Value, json};
+use slack_mock::{Fault, MockConfig, MockEntry, MockSlack};
 
 use crate::support::*;
+
+/// `per_second` entries in each of `seconds` seconds from `first` on, the `k`th of second `s`
+/// named `id(s, k)`.
+fn ties(
+    seconds: i64,
+    per_second: i64,
+    first: i64,
+    id: impl Fn(i64, i64) -> String,
+) -> Vec<MockEntry> {
+    (0..seconds)
+        .flat_map(|s| (0..per_second).map(move |k| (s, k)))
+        .map(|(s, k)| entry(&id(s, k), first + s))
+        .collect()
+}
+
+/// A run at `now` from `state` succeeds and delivers nothing: everything was delivered before.
+async fn assert_nothing_repeated(settings: Value, state: &std::path::Path, now: i64) {
+    let run = read_at(settings, state, now).await;
+    run.result.as_ref().unwrap();
+    assert!(run.lines.is_empty(), "repeated: {:?}", run.lines);
+}
+
+/// A mock holding `all` that splits a second's entries across pages, and settings reading it
+/// from an hour before T0 in pages of `page_size`.
+async fn splitting_ties(all: &[MockEntry], page_size: u64) -> (MockSlack, Value) {
+    let mock = mock_with(MockConfig {
+        split_ties: true,
+        ..MockConfig::default()
+    })
+    .await;
+    mock.push_entries(all.to_vec());
+    let settings = settings(
+        &mock,
+        json!({"page_size": page_size, "backfill_start_time": "2025-12-31T23:00:00Z"}),
+    );
+    (mock, settings)
+}
 
 #[tokio::test]
 async fn first_run_without_backfill_fetches_no_history_and_later_runs_continue() {
@@ -27,9 +64,7 @@ async fn first_run_without_backfill_fetches_no_history_and_later_runs_continue()
     second.result.as_ref().unwrap();
     assert_exactly_once(&second.ids(), &fresh);
 
-    let third = read_at(s, &work.state(), T0 + 120).await;
-    third.result.as_ref().unwrap();
-    assert!(third.lines.is_empty(), "repeated: {:?}", third.lines);
+    assert_nothing_repeated(s, &work.state(), T0 + 120).await;
 }
 
 #[tokio::test]
@@ -101,24 +136,10 @@ async fn multi_page_backfill_resends_the_whole_query_on_every_page() {
 
 #[tokio::test]
 async fn ties_split_across_page_boundaries_are_delivered_once() {
-    let mock = mock_with(MockConfig {
-        split_ties: true,
-        ..MockConfig::default()
-    })
-    .await;
     // 23 events in each of 12 seconds, pages of 10: every page boundary splits a second.
-    let mut all = Vec::new();
-    for s in 0..12 {
-        for k in 0..23 {
-            all.push(entry(&format!("tie-{s:02}-{k:02}"), T0 - 100 + s));
-        }
-    }
-    mock.push_entries(all.clone());
+    let all = ties(12, 23, T0 - 100, |s, k| format!("tie-{s:02}-{k:02}"));
+    let (_mock, s) = splitting_ties(&all, 10).await;
     let work = Workdir::new();
-    let s = settings(
-        &mock,
-        json!({"page_size": 10, "backfill_start_time": "2025-12-31T23:00:00Z"}),
-    );
     let run = read_at(s, &work.state(), T0).await;
     run.result.as_ref().unwrap();
     assert_exactly_once(&run.ids(), &all);
@@ -126,23 +147,9 @@ async fn ties_split_across_page_boundaries_are_delivered_once() {
 
 #[tokio::test]
 async fn a_checkpoint_inside_a_split_second_resumes_without_loss_or_repeat() {
-    let mock = mock_with(MockConfig {
-        split_ties: true,
-        ..MockConfig::default()
-    })
-    .await;
-    let mut all = Vec::new();
-    for s in 0..5 {
-        for k in 0..9 {
-            all.push(entry(&format!("cut-{s}-{k}"), T0 - 50 + s));
-        }
-    }
-    mock.push_entries(all.clone());
+    let all = ties(5, 9, T0 - 50, |s, k| format!("cut-{s}-{k}"));
+    let (mock, s) = splitting_ties(&all, 4).await;
     let work = Workdir::new();
-    let s = settings(
-        &mock,
-        json!({"page_size": 4, "backfill_start_time": "2025-12-31T23:00:00Z"}),
-    );
     // Page 2's cursor is refused; the resumed request (no cursor, `latest` = the checkpoint's
     // `upper`, in the middle of a split second) then fails for good.
     mock.enqueue_fault(Fault::InvalidCursor);
@@ -231,9 +238,7 @@ async fn late_events_inside_the_window_are_delivered_once_by_a_later_run() {
         "lookback is 600 s behind the watermark"
     );
 
-    let run3 = read_at(s, &work.state(), T0 + 120).await;
-    run3.result.as_ref().unwrap();
-    assert!(run3.lines.is_empty(), "repeated: {:?}", run3.lines);
+    assert_nothing_repeated(s, &work.state(), T0 + 120).await;
 }
 
 #[tokio::test]
