@@ -83,6 +83,12 @@ impl ActionCatalog {
             .map(|(category, names)| (category.as_str(), names.as_slice()))
     }
 
+    /// The action names of `category`, as listed; `None` for a category the catalog does not
+    /// have.
+    pub fn category(&self, category: &str) -> Option<&[String]> {
+        self.categories.get(category).map(Vec::as_slice)
+    }
+
     /// The categories listing `action` (a few names appear in two).
     pub fn categories_of<'a>(&'a self, action: &'a str) -> impl Iterator<Item = &'a str> {
         self.categories()

@@ -35,6 +35,7 @@ pub struct SlackMetrics {
     duplicates: Counter,
     unkeyed: Counter,
     out_of_window: Counter,
+    filtered: Counter,
     pages: Counter,
     requests: CounterFamily<2>,
     request_duration: Histogram,
@@ -53,6 +54,7 @@ impl Default for SlackMetrics {
             duplicates: Counter::default(),
             unkeyed: Counter::default(),
             out_of_window: Counter::default(),
+            filtered: Counter::default(),
             pages: Counter::default(),
             requests: CounterFamily::default(),
             // 10 ms to about 160 s (a page of 9,999 entries over a slow link; the request
@@ -86,6 +88,11 @@ impl SlackMetrics {
             "out_of_window_entries",
             "Entries dated outside the window asked for: delivered as sent, never trusted to move the checkpoint",
             &self.out_of_window,
+        );
+        instruments.counter(
+            "filtered_entries",
+            "Entries read but not delivered: the action filter applied on our side (more than 30 names, or exclusions) left them out; they still move the checkpoint",
+            &self.filtered,
         );
         instruments.counter(
             "pages",
@@ -214,6 +221,8 @@ impl SyncObserver for &SlackMetrics {
             .inc_by(after.unkeyed.saturating_sub(before.unkeyed));
         self.out_of_window
             .inc_by(after.out_of_window.saturating_sub(before.out_of_window));
+        self.filtered
+            .inc_by(after.filtered.saturating_sub(before.filtered));
     }
 
     /// The position a checkpoint handed over describes.

@@ -13,6 +13,7 @@ mod env_secrets;
 mod errors;
 mod exit_codes;
 mod file_output;
+mod filters;
 mod hostile;
 mod kills;
 mod lifecycle;
