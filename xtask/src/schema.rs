@@ -41,7 +41,12 @@ pub fn generated() -> anyhow::Result<Vec<(&'static str, String)>> {
 /// Shell completions and man pages of `slack-audit`: path under the workspace root, content.
 pub fn generated_docs() -> anyhow::Result<Vec<(String, String)>> {
     use clap_complete::Shell;
-    let command = || connector_sdk::front::cli::command::<SlackAuditInput>(slack_audit_version());
+    let command = || {
+        connector_sdk::front::cli::command_with::<SlackAuditInput>(
+            slack_audit_version(),
+            &[slack_audit::catalogue::command()],
+        )
+    };
     let mut out = Vec::new();
     for (shell, file) in [
         (Shell::Bash, "slack-audit.bash"),

@@ -27,8 +27,9 @@
 //!   and what changing them means. [`clock`]: what time it is, and how a time is written.
 //! - [`encode`]: the encoder stage, how accepted entries become records (Slack's bytes, or
 //!   OCSF events), chosen once from the query's format.
-//! - [`actions`]: whether Slack lists an action name (the catalogue of `slack-audit-model`),
-//!   for warnings about filters.
+//! - [`actions`]: whether Slack lists an action name or category (the catalogue of
+//!   `slack-audit-model`), for the checks of the action filters; [`catalogue`]: `slack-audit
+//!   actions`, Slack's live catalogue and entity schemas against the bundled ones.
 //! - [`ocsf`]: the optional OCSF output, an encoder on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::contract::input::Input`] implementation tying it together.
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
@@ -39,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod catalogue;
 pub mod clock;
 pub mod collect;
 pub mod encode;

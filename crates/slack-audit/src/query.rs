@@ -190,8 +190,7 @@ impl LocalFilter<'_> {
     /// is: a filter never drops what it cannot tell.
     pub fn keeps(&self, action: Option<&str>) -> bool {
         let Some(action) = action else { return true };
-        self.only.as_ref().is_none_or(|only| only.contains(action))
-            && !self.except.contains(action)
+        self.only.as_ref().is_none_or(|only| only.contains(action)) && !self.except.contains(action)
     }
 
     /// What is kept, for the operator: "N actions" or "every action but N".
@@ -609,21 +608,31 @@ mod tests {
         .unwrap();
         let of = |value| effective_actions(&settings(value), &catalog);
         assert_eq!(
-            of(serde_json::json!({"actions": ["chan_a"], "action_categories": ["file", "channel"], "exclude_actions": ["file_b"]})),
+            of(
+                serde_json::json!({"actions": ["chan_a"], "action_categories": ["file", "channel"], "exclude_actions": ["file_b"]})
+            ),
             (
-                vec!["chan_a".to_owned(), "file_a".to_owned(), "shared".to_owned()],
+                vec![
+                    "chan_a".to_owned(),
+                    "file_a".to_owned(),
+                    "shared".to_owned()
+                ],
                 Vec::new()
             )
         );
         assert_eq!(
-            of(serde_json::json!({"exclude_actions": ["z"], "exclude_action_categories": ["channel"]})),
+            of(
+                serde_json::json!({"exclude_actions": ["z"], "exclude_action_categories": ["channel"]})
+            ),
             (
                 Vec::new(),
                 vec!["chan_a".to_owned(), "shared".to_owned(), "z".to_owned()]
             )
         );
         assert_eq!(
-            of(serde_json::json!({"action_categories": ["file"], "exclude_action_categories": ["channel"]})),
+            of(
+                serde_json::json!({"action_categories": ["file"], "exclude_action_categories": ["channel"]})
+            ),
             (vec!["file_a".to_owned(), "file_b".to_owned()], Vec::new())
         );
         assert_eq!(of(serde_json::json!({})), (Vec::new(), Vec::new()));
@@ -743,7 +752,9 @@ mod tests {
             r#"{"actions":[],"exclude_actions":["a","b"],"actor":null,"entity":null,"record_format":"slack"}"#
         );
         assert_eq!(
-            serde_json::from_str::<Query>(&saved).unwrap().exclude_actions,
+            serde_json::from_str::<Query>(&saved)
+                .unwrap()
+                .exclude_actions,
             ["a", "b"]
         );
         assert!(serde_json::from_str::<Query>(r#"{"filters":[]}"#).is_err());

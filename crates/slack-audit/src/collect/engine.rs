@@ -716,7 +716,11 @@ mod tests {
             (
                 None,
                 page(
-                    &[("e6", NOW - 5, "x"), ("e5", NOW - 9, "keep"), ("e4", NOW - 20, "x")],
+                    &[
+                        ("e6", NOW - 5, "x"),
+                        ("e5", NOW - 9, "keep"),
+                        ("e4", NOW - 20, "x"),
+                    ],
                     "c2",
                 ),
             ),
@@ -740,8 +744,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn entries_dropped_by_the_filter_move_the_checkpoint_as_delivered_ones_do() {
         let clock = FixedClock::new(NOW);
-        let (all, all_batches) =
-            run_query(acted_pages(), &clock, SyncState::default(), Query::default()).await;
+        let (all, all_batches) = run_query(
+            acted_pages(),
+            &clock,
+            SyncState::default(),
+            Query::default(),
+        )
+        .await;
         let excluding = Query {
             exclude_actions: vec!["x".to_owned()],
             ..Query::default()

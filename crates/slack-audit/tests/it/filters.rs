@@ -161,7 +161,9 @@ async fn a_category_filter_larger_than_thirty_names_is_filtered_here_and_says_so
     });
     assert_eq!(sorted(ids_in(&out.stdout)), ids_of(kept));
     assert!(action_params(&mock).iter().all(Option::is_none));
-    let said = text.matches("The action filter is applied on this side").count();
+    let said = text
+        .matches("The action filter is applied on this side")
+        .count();
     assert_eq!(said, 1, "said once: {text}");
     for words in ["at most 30 names", "costs the requests", "filtered_entries"] {
         assert!(text.contains(words), "{words:?} not in: {text}");
@@ -198,7 +200,10 @@ async fn widening_an_exclusion_or_a_category_is_refused_and_narrowing_continues(
         let write = |extra: &Value| {
             work.write_config(&config(settings(
                 &mock,
-                merge(json!({"backfill_start_time": "2025-12-31T00:00:00Z"}), extra.clone()),
+                merge(
+                    json!({"backfill_start_time": "2025-12-31T00:00:00Z"}),
+                    extra.clone(),
+                ),
             )))
         };
         let out = run_read(&write(&first), &work.state(), &[], &[]).await;
@@ -227,7 +232,11 @@ async fn widening_an_exclusion_or_a_category_is_refused_and_narrowing_continues(
         // Narrowing back from the wider query continues, and says so.
         let narrower = run_read(&write(&first), &work.state(), &[], &[]).await;
         let text = stderr(&narrower);
-        assert_eq!(narrower.status.code(), Some(0), "{wider} -> {first}: {text}");
+        assert_eq!(
+            narrower.status.code(),
+            Some(0),
+            "{wider} -> {first}: {text}"
+        );
         assert!(text.contains("narrow the state's query"), "{text}");
     }
 }
@@ -307,8 +316,8 @@ async fn synthetic_mode_honours_every_filter() {
                 "backfill_start_time": start,
                 "synthetic_events_per_hour": 3600.0,
             }), extra)}));
-        let out = run_read(&config, &work.state(), &[], &[]).await;
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            let out = run_read(&config, &work.state(), &[], &[]).await;
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
             String::from_utf8(out.stdout)
                 .unwrap()
                 .lines()

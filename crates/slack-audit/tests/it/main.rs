@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod airbyte;
+mod catalogue;
 mod cli;
 mod configs;
 mod env_secrets;
