@@ -115,7 +115,7 @@ impl SlackAuditInput {
                 slack_limit = crate::query::MAX_SLACK_ACTIONS,
             );
         }
-        let encoder = encoder_of(query.format, config.settings.ocsf_raw_data);
+        let encoder = encoder_of(query.format, config.settings.ocsf_raw_data, &metrics);
         let plan = SyncPlan {
             start: config.start,
             lookback: config.lookback(),
@@ -133,11 +133,18 @@ impl SlackAuditInput {
 }
 
 /// The encoder of `format` (with the entry in each event's `raw_data` if `ocsf_raw_data`, for
-/// OCSF): the one place the format picks how records are written.
-fn encoder_of(format: Format, ocsf_raw_data: bool) -> Box<dyn Encoder> {
+/// OCSF, and its unknown actions counted in `metrics`): the one place the format picks how
+/// records are written.
+fn encoder_of(
+    format: Format,
+    ocsf_raw_data: bool,
+    metrics: &Arc<SlackMetrics>,
+) -> Box<dyn Encoder> {
     match format {
         Format::Slack => Box::new(SlackEntries),
-        Format::Ocsf(version) => Box::new(OcsfEncoder::new(version, ocsf_raw_data)),
+        Format::Ocsf(version) => {
+            Box::new(OcsfEncoder::new(version, ocsf_raw_data).observed_by(Arc::clone(metrics) as _))
+        }
     }
 }
 
