@@ -32,6 +32,8 @@
 //!   actions`, Slack's live catalogue and entity schemas against the bundled ones.
 //! - [`ocsf`]: the optional OCSF output, an encoder on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::contract::input::Input`] implementation tying it together.
+//! - [`app_manifest`]: the Slack app manifest of `examples/` (the scopes and the org-wide
+//!   install the connector needs).
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
 //!   [`progress`]: a long backfill's progress on stderr (both listen to the engine through
 //!   [`collect::observe::SyncObserver`]); [`state_report`]: what a saved state says, for
@@ -40,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod app_manifest;
 pub mod catalogue;
 pub mod clock;
 pub mod collect;
