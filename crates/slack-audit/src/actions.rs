@@ -9,6 +9,8 @@
 //! string everywhere else in this crate (`slack-audit actions` says when the bundled list is
 //! behind).
 
+use std::collections::{BTreeSet, HashSet};
+
 use slack_audit_model::ActionCatalog;
 
 /// Whether Slack listed `action` (as of the bundled list).
@@ -19,6 +21,39 @@ pub fn is_known(action: &str) -> bool {
 /// Whether Slack lists a category of this name (as of the bundled list).
 pub fn is_category(name: &str) -> bool {
     ActionCatalog::bundled().category(name).is_some()
+}
+
+/// The effective action filter against `catalog`: the included names (`include`'s explicit
+/// ones, then each of its categories' in the catalogue's order, without repeats) minus the
+/// excluded ones (`exclude`'s explicit ones and its categories'); and, when nothing is
+/// included, the excluded names (sorted). A category the catalogue does not know adds nothing
+/// (the settings' checks refuse it first). Each pair is (action names, category names).
+pub fn effective_filter(
+    catalog: &ActionCatalog,
+    include: [&[String]; 2],
+    exclude: [&[String]; 2],
+) -> (Vec<String>, Vec<String>) {
+    let category = |name: &String| catalog.category(name).unwrap_or_default().iter();
+    let [exclude_names, exclude_categories] = exclude;
+    let mut excluded: BTreeSet<&String> = exclude_names.iter().collect();
+    excluded.extend(exclude_categories.iter().flat_map(category));
+    let [include_names, include_categories] = include;
+    let mut seen = HashSet::new();
+    let included: Vec<String> = include_names
+        .iter()
+        .chain(include_categories.iter().flat_map(category))
+        .filter(|name| seen.insert(name.as_str()))
+        .cloned()
+        .collect();
+    if included.is_empty() {
+        (Vec::new(), excluded.into_iter().cloned().collect())
+    } else {
+        let kept = included
+            .into_iter()
+            .filter(|name| !excluded.contains(name))
+            .collect();
+        (kept, Vec::new())
+    }
 }
 
 /// The listed action name closest to `name`, if one is close enough to be a likely typo.

@@ -133,7 +133,14 @@ impl Query {
     /// The query of these settings, its action filter resolved against the bundled catalogue
     /// (names the catalogue does not know are refused by the settings' checks before).
     pub fn of(settings: &SlackSettings) -> Query {
-        let (actions, exclude_actions) = effective_actions(settings, ActionCatalog::bundled());
+        let (actions, exclude_actions) = crate::actions::effective_filter(
+            ActionCatalog::bundled(),
+            [&settings.actions, &settings.action_categories],
+            [
+                &settings.exclude_actions,
+                &settings.exclude_action_categories,
+            ],
+        );
         Query {
             actions,
             exclude_actions,
@@ -199,37 +206,6 @@ impl LocalFilter<'_> {
             Some(only) => format!("{} actions", only.len()),
             None => format!("every action but {}", self.except.len()),
         }
-    }
-}
-
-/// The effective action filter of `settings` against `catalog`: the included names (the
-/// explicit ones, then each included category's in the catalogue's order, without repeats)
-/// minus the excluded ones (explicit, then each excluded category's); and, when nothing is
-/// included, the excluded names (sorted). A category the catalogue does not know adds nothing
-/// (the settings' checks refuse it first).
-pub fn effective_actions(
-    settings: &SlackSettings,
-    catalog: &ActionCatalog,
-) -> (Vec<String>, Vec<String>) {
-    let category = |name: &String| catalog.category(name).unwrap_or_default().iter();
-    let mut excluded: BTreeSet<&String> = settings.exclude_actions.iter().collect();
-    excluded.extend(settings.exclude_action_categories.iter().flat_map(category));
-    let mut seen = HashSet::new();
-    let included: Vec<String> = settings
-        .actions
-        .iter()
-        .chain(settings.action_categories.iter().flat_map(category))
-        .filter(|name| seen.insert(name.as_str()))
-        .cloned()
-        .collect();
-    if included.is_empty() {
-        (Vec::new(), excluded.into_iter().cloned().collect())
-    } else {
-        let kept = included
-            .into_iter()
-            .filter(|name| !excluded.contains(name))
-            .collect();
-        (kept, Vec::new())
     }
 }
 
@@ -606,7 +582,14 @@ mod tests {
             r#"{"actions":{"file":["file_a","file_b","shared"],"channel":["chan_a","shared"]}}"#,
         )
         .unwrap();
-        let of = |value| effective_actions(&settings(value), &catalog);
+        let of = |value| {
+            let s = settings(value);
+            crate::actions::effective_filter(
+                &catalog,
+                [&s.actions, &s.action_categories],
+                [&s.exclude_actions, &s.exclude_action_categories],
+            )
+        };
         assert_eq!(
             of(
                 serde_json::json!({"actions": ["chan_a"], "action_categories": ["file", "channel"], "exclude_actions": ["file_b"]})

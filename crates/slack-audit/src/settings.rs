@@ -718,8 +718,14 @@ fn check_action_filters(settings: &SlackSettings) -> Vec<Violation> {
     }
     if problems.is_empty() {
         let includes = !settings.actions.is_empty() || !settings.action_categories.is_empty();
-        let (kept, _) =
-            crate::query::effective_actions(settings, slack_audit_model::ActionCatalog::bundled());
+        let (kept, _) = crate::actions::effective_filter(
+            slack_audit_model::ActionCatalog::bundled(),
+            [&settings.actions, &settings.action_categories],
+            [
+                &settings.exclude_actions,
+                &settings.exclude_action_categories,
+            ],
+        );
         if includes && kept.is_empty() {
             problems.push(Violation::new(
                 "/settings/exclude_actions",
