@@ -23,7 +23,7 @@ pub struct CatalogueArgs {
     /// A recorded answer of GET /audit/v1/schemas.
     #[arg(long, value_name = "FILE")]
     pub schemas: Option<PathBuf>,
-    /// What the `source` line says the answer is (such as "GET https://api.slack.com/audit/v1/actions, as of 2026-12-01").
+    /// What the `source` line says the answer is (such as `GET https://api.slack.com/audit/v1/actions, as of 2026-12-01`).
     #[arg(long)]
     pub source: String,
     /// Where the bundled files are (default: the model crate's `data/`).
