@@ -139,6 +139,21 @@ async fn nothing_new_exits_zero_and_a_gone_action_is_said() {
     assert!(text.contains("  user_login\n"), "{text}");
     assert!(text.ends_with("Nothing new.\n"), "{text}");
     no_token_was_sent(&mock);
+
+    // Without a config: the base URL alone, checked as api_base_url is.
+    let mock = serving(|_, _| {}).await;
+    let out = run_binary(&["actions", "--api-base-url", &mock.base_url()], &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    no_token_was_sent(&mock);
+    let out = run_binary(&["actions", "--api-base-url", "https://evil.example"], &[]).await;
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("is not Slack's API"), "{text}");
 }
 
 #[tokio::test]
