@@ -110,7 +110,7 @@ impl SlackAuditInput {
         let query = Query::of(&config.settings);
         if let Some(filter) = query.local_filter() {
             tracing::warn!(
-                message = "The action filter is applied on this side: Slack's own filter takes at most 30 names and no exclusions, so every event the other filters match is read and those not kept are dropped here. That costs the requests (and time) of reading every action; the dropped entries are counted in slack_audit_filtered_entries.",
+                message = "The action filter is applied on this side: Slack's own filter takes at most 30 names and no exclusions, so every event the other filters match is read and those not kept are dropped here. That costs the requests (and time) of reading every action; the dropped entries are counted in slack_audit_filtered_entries_total.",
                 keeps = %filter.describe(),
                 slack_limit = crate::query::MAX_SLACK_ACTIONS,
             );
