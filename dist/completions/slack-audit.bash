@@ -16,6 +16,9 @@ _slack__audit() {
             ",$1")
                 cmd="slack__audit"
                 ;;
+            slack__audit,actions)
+                cmd="slack__audit__subcmd__actions"
+                ;;
             slack__audit,check)
                 cmd="slack__audit__subcmd__check"
                 ;;
@@ -30,6 +33,9 @@ _slack__audit() {
                 ;;
             slack__audit,status)
                 cmd="slack__audit__subcmd__status"
+                ;;
+            slack__audit__subcmd__help,actions)
+                cmd="slack__audit__subcmd__help__subcmd__actions"
                 ;;
             slack__audit__subcmd__help,check)
                 cmd="slack__audit__subcmd__help__subcmd__check"
@@ -53,12 +59,38 @@ _slack__audit() {
 
     case "${cmd}" in
         slack__audit)
-            opts="-h -V --log-format --help --version spec check read status help"
+            opts="-h -V --log-format --help --version spec check read status actions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        slack__subcmd__audit__subcmd__actions)
+            opts="-h --config --api-base-url --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-base-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -93,8 +125,22 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__help)
-            opts="spec check read status help"
+            opts="spec check read status actions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        slack__subcmd__audit__subcmd__help__subcmd__actions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

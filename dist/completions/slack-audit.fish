@@ -32,6 +32,7 @@ complete -c slack-audit -n "__fish_slack_audit_needs_command" -f -a "spec" -d 'P
 complete -c slack-audit -n "__fish_slack_audit_needs_command" -f -a "check" -d 'Validate the config, then prove it works against the source'
 complete -c slack-audit -n "__fish_slack_audit_needs_command" -f -a "read" -d 'Read records as NDJSON on stdout, resuming from (and checkpointing to) the state file'
 complete -c slack-audit -n "__fish_slack_audit_needs_command" -f -a "status" -d 'Say where a state file would resume and whether a reader is running on it, without locking or changing it'
+complete -c slack-audit -n "__fish_slack_audit_needs_command" -f -a "actions" -d 'Compare Slack\'s live action catalogue and entity schemas with the bundled ones'
 complete -c slack-audit -n "__fish_slack_audit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand spec" -l log-format -d 'Log format on stderr (filter with RUST_LOG, default `info`)' -r -f -a "human\t'One readable line per event'
 json\t'One JSON object per event, for log pipelines'"
@@ -56,8 +57,15 @@ complete -c slack-audit -n "__fish_slack_audit_using_subcommand status" -l log-f
 json\t'One JSON object per event, for log pipelines'"
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand status" -l json -d 'Print JSON instead of text'
 complete -c slack-audit -n "__fish_slack_audit_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status help" -f -a "spec" -d 'Print the JSON Schema of the config document'
-complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status help" -f -a "check" -d 'Validate the config, then prove it works against the source'
-complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status help" -f -a "read" -d 'Read records as NDJSON on stdout, resuming from (and checkpointing to) the state file'
-complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status help" -f -a "status" -d 'Say where a state file would resume and whether a reader is running on it, without locking or changing it'
-complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand actions" -l config -d 'The config document: its api_base_url, CA and proxy settings are used; no secret is read or sent' -r -F
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand actions" -l api-base-url -d 'Slack\'s API instead of a config (default https://api.slack.com)' -r
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand actions" -l log-format -d 'Log format on stderr (filter with RUST_LOG, default `info`)' -r -f -a "human\t'One readable line per event'
+json\t'One JSON object per event, for log pipelines'"
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand actions" -l json -d 'Print JSON instead of text'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand actions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status actions help" -f -a "spec" -d 'Print the JSON Schema of the config document'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status actions help" -f -a "check" -d 'Validate the config, then prove it works against the source'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status actions help" -f -a "read" -d 'Read records as NDJSON on stdout, resuming from (and checkpointing to) the state file'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status actions help" -f -a "status" -d 'Say where a state file would resume and whether a reader is running on it, without locking or changing it'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status actions help" -f -a "actions" -d 'Compare Slack\'s live action catalogue and entity schemas with the bundled ones'
+complete -c slack-audit -n "__fish_slack_audit_using_subcommand help; and not __fish_seen_subcommand_from spec check read status actions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

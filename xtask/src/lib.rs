@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod catalogue;
 pub mod fuzz;
 pub mod hosts;
 pub mod image;

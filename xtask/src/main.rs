@@ -4,6 +4,7 @@
 //!
 //! - `schema`: the generated JSON Schemas, generated tables of README.md and `docs/`, completions and man pages;
 //! - `ocsf-schemas`: the OCSF class schemas, from the official generator;
+//! - `catalogue`: the bundled action catalogue and entity schemas, from a recorded answer;
 //! - `replay`: the recorded API exchanges under `fixtures/`, against their snapshots;
 //! - `record`: a real exchange with an organization, into a new pseudonymised fixture;
 //! - `bench`: throughput, memory, overlap and pacing against a loopback mock;
@@ -35,6 +36,9 @@ enum Task {
     /// Generate the OCSF class schemas into schemas/ocsf/ with Python (with --check: fail if
     /// they are stale).
     OcsfSchemas(xtask::ocsf_schemas::OcsfSchemasArgs),
+    /// Refresh the bundled action catalogue and entity schemas from recorded answers of
+    /// Slack's GET /audit/v1/actions and /schemas.
+    Catalogue(xtask::catalogue::CatalogueArgs),
     /// Replay recorded API exchanges (fixtures/slack-audit/<case>) and snapshot the outcome.
     Replay(xtask::replay::ReplayArgs),
     /// Record a real exchange with your organization into a new, pseudonymised fixture.
@@ -65,6 +69,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Schema(args) => xtask::schema::run(&args),
         Task::OcsfSchemas(args) => xtask::ocsf_schemas::run(&args),
+        Task::Catalogue(args) => xtask::catalogue::run(&args),
         Task::Replay(args) => xtask::replay::run(&args),
         Task::Record(args) => xtask::record::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),

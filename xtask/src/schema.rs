@@ -1,6 +1,6 @@
 //! `cargo xtask schema`: the generated schemas in `schemas/`, the generated tables of README.md and
-//! `docs/` (config and metrics references, exit codes), and the
-//! shell completions and man pages in `dist/` (from the binary's own clap command, with
+//! `docs/` (config and metrics references, exit codes), the Slack app manifest in `examples/`,
+//! and the shell completions and man pages in `dist/` (from the binary's own clap command, with
 //! `clap_complete` and `clap_mangen`), written or checked.
 //!
 //! Generated files are committed (so the host and users can read them without building) and
@@ -38,11 +38,20 @@ pub fn generated() -> anyhow::Result<Vec<(&'static str, String)>> {
     ])
 }
 
-/// Shell completions and man pages of `slack-audit`: path under the workspace root, content.
+/// The Slack app manifest, shell completions and man pages of `slack-audit`: path under the
+/// workspace root, content.
 pub fn generated_docs() -> anyhow::Result<Vec<(String, String)>> {
     use clap_complete::Shell;
-    let command = || connector_sdk::front::cli::command::<SlackAuditInput>(slack_audit_version());
-    let mut out = Vec::new();
+    let command = || {
+        connector_sdk::front::cli::command_with::<SlackAuditInput>(
+            slack_audit_version(),
+            &[slack_audit::catalogue::command()],
+        )
+    };
+    let mut out = vec![(
+        "examples/slack-app-manifest.json".to_owned(),
+        slack_audit::app_manifest::manifest_file(),
+    )];
     for (shell, file) in [
         (Shell::Bash, "slack-audit.bash"),
         (Shell::Zsh, "_slack-audit"),

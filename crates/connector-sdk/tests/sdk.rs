@@ -30,6 +30,9 @@ const FRONT: &str = "FAKE_FRONT";
 fn main() -> ExitCode {
     match std::env::var(FRONT).as_deref() {
         Ok("cli") => return connector_sdk::front::cli::run::<fake::Fake>("0.0.0-fake"),
+        Ok("cli-extra") => {
+            return connector_sdk::front::cli::run_with::<fake::Fake>("0.0.0-fake", &[echo()]);
+        }
         Ok("airbyte") => return connector_sdk::front::airbyte::run::<fake::Fake>("0.0.0-fake"),
         _ => {}
     }
@@ -38,6 +41,10 @@ fn main() -> ExitCode {
     let exact = args.iter().any(|a| a == "--exact");
     let tests: &[(&str, fn())] = &[
         ("cli_spec_check_and_status", cli_spec_check_and_status),
+        (
+            "cli_runs_the_connectors_own_subcommand",
+            cli_runs_the_connectors_own_subcommand,
+        ),
         (
             "cli_read_kill_and_resume_is_exactly_once",
             cli_read_kill_and_resume_is_exactly_once,
@@ -357,6 +364,64 @@ fn cli_spec_check_and_status() {
     let out = run(fake("cli", &[&"status", &"--state", &state]));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stdout.contains("next record  8"), "{}", out.stdout);
+}
+
+/// A connector's own subcommand: `echo WORD` prints it and exits 0; `echo --refuse` fails
+/// as a config error would.
+fn echo() -> connector_sdk::front::cli::ExtraCommand {
+    connector_sdk::front::cli::ExtraCommand {
+        command: clap::Command::new("echo")
+            .about("Print a word (the fake connector's own subcommand)")
+            .arg(clap::Arg::new("word"))
+            .arg(
+                clap::Arg::new("refuse")
+                    .long("refuse")
+                    .action(clap::ArgAction::SetTrue),
+            ),
+        run: |matches| {
+            Box::pin(async move {
+                if matches.get_flag("refuse") {
+                    return Err(connector_sdk::contract::error::InputError::config(
+                        "refused as asked",
+                    ));
+                }
+                let word = matches
+                    .get_one::<String>("word")
+                    .cloned()
+                    .unwrap_or_default();
+                println!("{word}");
+                Ok(ExitCode::from(7))
+            })
+        },
+    }
+}
+
+fn cli_runs_the_connectors_own_subcommand() {
+    let out = run(fake("cli-extra", &[&"--help"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("echo") && out.stdout.contains("the fake connector's own"),
+        "{}",
+        out.stdout
+    );
+    let out = run(fake("cli-extra", &[&"echo", &"hello"]));
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(7), "hello\n"),
+        "{}",
+        out.stderr
+    );
+    let out = run(fake(
+        "cli-extra",
+        &[&"--log-format", &"json", &"echo", &"--refuse"],
+    ));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let line: Value = serde_json::from_str(out.stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(line["message"], "refused as asked", "{line}");
+    assert_eq!(line["kind"], "config error", "{line}");
+    // The SDK's own commands are unchanged beside it.
+    let out = run(fake("cli-extra", &[&"spec"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
 
 fn cli_read(dir: &Dir, config: &Path) -> Command {

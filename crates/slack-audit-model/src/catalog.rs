@@ -1,4 +1,5 @@
-//! The action names Slack's `GET /actions` listed, bundled with the crate.
+//! The action names Slack's `GET /actions` listed, and the entity shapes of `GET /schemas`,
+//! bundled with the crate.
 //!
 //! Why bundled: the connector warns about a filter naming an action Slack never listed; the
 //! generator must only emit names Slack really uses, and it derives the entity type of its
@@ -83,11 +84,90 @@ impl ActionCatalog {
             .map(|(category, names)| (category.as_str(), names.as_slice()))
     }
 
+    /// The action names of `category`, as listed; `None` for a category the catalog does not
+    /// have.
+    pub fn category(&self, category: &str) -> Option<&[String]> {
+        self.categories.get(category).map(Vec::as_slice)
+    }
+
     /// The categories listing `action` (a few names appear in two).
     pub fn categories_of<'a>(&'a self, action: &'a str) -> impl Iterator<Item = &'a str> {
         self.categories()
             .filter(move |(_, names)| names.iter().any(|name| name == action))
             .map(|(category, _)| category)
+    }
+}
+
+/// The bundled `GET /schemas` answer: `{"source": …, "schemas": [{"type": T, T: {field: …}}]}`.
+/// Until a recorded answer replaces it (`cargo xtask catalogue`), it holds the entity types
+/// and fields the typed model ([`crate::entry`]) knows.
+pub const SCHEMAS_JSON: &str = include_str!("../data/slack-audit-schemas.json");
+
+/// Entity types and their field names, as `GET https://api.slack.com/audit/v1/schemas` lists
+/// them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntitySchemas {
+    source: String,
+    types: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl EntitySchemas {
+    /// The bundled schemas ([`SCHEMAS_JSON`]), parsed once (checked by a unit test).
+    pub fn bundled() -> &'static EntitySchemas {
+        static BUNDLED: OnceLock<EntitySchemas> = OnceLock::new();
+        BUNDLED.get_or_init(|| Self::parse(SCHEMAS_JSON).unwrap_or_default())
+    }
+
+    /// Parses a `GET /schemas`-shaped document: each item names its `type` and holds the
+    /// type's fields under the key of that name.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("not JSON ({e})"))?;
+        Self::from_value(&value)
+    }
+
+    /// [`parse`](Self::parse), from a parsed document.
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, String> {
+        let items = value
+            .get("schemas")
+            .and_then(serde_json::Value::as_array)
+            .ok_or("no `schemas` array")?;
+        let mut types = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let name = item
+                .get("type")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| format!("schemas[{i}] has no string `type`"))?;
+            let fields = match item.get(name) {
+                Some(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+                None => BTreeSet::new(),
+                Some(_) => return Err(format!("schemas[{i}].{name} is not an object")),
+            };
+            types.insert(name.to_owned(), fields);
+        }
+        let source = value
+            .get("source")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Self { source, types })
+    }
+
+    /// Where the list came from, as recorded in the file.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The entity types with their field names, sorted.
+    pub fn types(&self) -> impl Iterator<Item = (&str, &BTreeSet<String>)> {
+        self.types
+            .iter()
+            .map(|(name, fields)| (name.as_str(), fields))
+    }
+
+    /// The field names of entity type `name`, if listed.
+    pub fn fields(&self, name: &str) -> Option<&BTreeSet<String>> {
+        self.types.get(name)
     }
 }
 
@@ -107,5 +187,25 @@ mod tests {
             .categories_of("connect_dm_invite_accepted")
             .collect();
         assert_eq!(both, ["channel", "user"]);
+    }
+
+    #[test]
+    fn bundled_schemas_hold_every_entity_type_the_model_types() {
+        let schemas = EntitySchemas::bundled();
+        let entity = &crate::entry::record_schema()["$defs"]["Entity"]["properties"];
+        let typed: Vec<&String> = entity
+            .as_object()
+            .map(|o| o.keys().filter(|k| *k != "type").collect())
+            .unwrap_or_default();
+        assert!(typed.len() >= 20, "{typed:?}");
+        for name in typed {
+            assert!(schemas.fields(name).is_some(), "{name} missing");
+        }
+        assert!(
+            schemas
+                .fields("channel")
+                .is_some_and(|f| f.contains("is_org_shared"))
+        );
+        assert!(EntitySchemas::parse(r#"{"schemas":[{"name":"x"}]}"#).is_err());
     }
 }

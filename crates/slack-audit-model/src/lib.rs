@@ -31,4 +31,4 @@
 pub mod catalog;
 pub mod entry;
 
-pub use catalog::{ACTIONS_JSON, ActionCatalog};
+pub use catalog::{ACTIONS_JSON, ActionCatalog, EntitySchemas, SCHEMAS_JSON};

@@ -108,7 +108,14 @@ impl SlackAuditInput {
             )
         };
         let query = Query::of(&config.settings);
-        let encoder = encoder_of(query.format, config.settings.ocsf_raw_data);
+        if let Some(filter) = query.local_filter() {
+            tracing::warn!(
+                message = "The action filter is applied on this side: Slack's own filter takes at most 30 names and no exclusions, so every event the other filters match is read and those not kept are dropped here. That costs the requests (and time) of reading every action; the dropped entries are counted in slack_audit_filtered_entries_total.",
+                keeps = %filter.describe(),
+                slack_limit = crate::query::MAX_SLACK_ACTIONS,
+            );
+        }
+        let encoder = encoder_of(query.format, config.settings.ocsf_raw_data, &metrics);
         let plan = SyncPlan {
             start: config.start,
             lookback: config.lookback(),
@@ -126,11 +133,18 @@ impl SlackAuditInput {
 }
 
 /// The encoder of `format` (with the entry in each event's `raw_data` if `ocsf_raw_data`, for
-/// OCSF): the one place the format picks how records are written.
-fn encoder_of(format: Format, ocsf_raw_data: bool) -> Box<dyn Encoder> {
+/// OCSF, and its unknown actions counted in `metrics`): the one place the format picks how
+/// records are written.
+fn encoder_of(
+    format: Format,
+    ocsf_raw_data: bool,
+    metrics: &Arc<SlackMetrics>,
+) -> Box<dyn Encoder> {
     match format {
         Format::Slack => Box::new(SlackEntries),
-        Format::Ocsf(version) => Box::new(OcsfEncoder::new(version, ocsf_raw_data)),
+        Format::Ocsf(version) => {
+            Box::new(OcsfEncoder::new(version, ocsf_raw_data).observed_by(Arc::clone(metrics) as _))
+        }
     }
 }
 

@@ -27,10 +27,13 @@
 //!   and what changing them means. [`clock`]: what time it is, and how a time is written.
 //! - [`encode`]: the encoder stage, how accepted entries become records (Slack's bytes, or
 //!   OCSF events), chosen once from the query's format.
-//! - [`actions`]: whether Slack lists an action name (the catalogue of `slack-audit-model`),
-//!   for warnings about filters.
+//! - [`actions`]: whether Slack lists an action name or category (the catalogue of
+//!   `slack-audit-model`), for the checks of the action filters; [`catalogue`]: `slack-audit
+//!   actions`, Slack's live catalogue and entity schemas against the bundled ones.
 //! - [`ocsf`]: the optional OCSF output, an encoder on the way out (mapping table as data).
 //! - [`input`]: the [`connector_sdk::contract::input::Input`] implementation tying it together.
+//! - [`app_manifest`]: the Slack app manifest of `examples/` (the scopes and the org-wide
+//!   install the connector needs).
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
 //!   [`progress`]: a long backfill's progress on stderr (both listen to the engine through
 //!   [`collect::observe::SyncObserver`]); [`state_report`]: what a saved state says, for
@@ -39,6 +42,8 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod app_manifest;
+pub mod catalogue;
 pub mod clock;
 pub mod collect;
 pub mod encode;

@@ -12,12 +12,17 @@
 //! counted where they happen, once each. Label values are fixed words from code (a status class,
 //! an error kind, a reason): no text of a request, a response or the config ever reaches a label.
 //!
+//! One family is labelled from data: `unknown_actions` names the actions the OCSF mapping does
+//! not know, so an alert can say which. Its label values are bounded: plain action names only
+//! (letters, digits, `_` and `.`, at most 64), the first [`MAX_UNKNOWN_ACTION_LABELS`] distinct
+//! ones, then `other`.
+//!
 //! The position (checked-through and lag, watermark and newest event's age, the window being read) is read at scrape time from atomics the
 //! engine updates with every checkpoint it hands over, so the lag keeps growing while nothing
 //! moves.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use connector_sdk::contract::instruments::{
@@ -35,6 +40,7 @@ pub struct SlackMetrics {
     duplicates: Counter,
     unkeyed: Counter,
     out_of_window: Counter,
+    filtered: Counter,
     pages: Counter,
     requests: CounterFamily<2>,
     request_duration: Histogram,
@@ -44,8 +50,38 @@ pub struct SlackMetrics {
     rate_limit_wait: FloatCounter,
     backoff_wait: FloatCounter,
     cursor_restarts: CounterFamily<1>,
+    unknown_actions: CounterFamily<1>,
+    /// The action names `unknown_actions` has labels for, in the order first seen.
+    unknown_names: Mutex<Vec<&'static str>>,
     position: Arc<Position>,
 }
+
+/// Most distinct action names the `unknown_actions` family has labels for; entries of further
+/// names count under `other`.
+pub const MAX_UNKNOWN_ACTION_LABELS: usize = 20;
+
+/// Longest action name used as a label.
+const MAX_LABELLED_NAME: usize = 64;
+
+/// The label of `action`, kept for the life of the process (the family's label values are
+/// `&'static str`). Each name is kept once per process, and at most
+/// [`MAX_INTERNED_NAMES`] are: the memory is bounded whatever Slack sends.
+fn interned(action: &str) -> Option<&'static str> {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(name) = names.iter().find(|name| **name == action) {
+        return Some(name);
+    }
+    if names.len() >= MAX_INTERNED_NAMES {
+        return None;
+    }
+    let name: &'static str = Box::leak(action.to_owned().into_boxed_str());
+    names.push(name);
+    Some(name)
+}
+
+/// Most action names kept as labels by one process, over every input it builds.
+const MAX_INTERNED_NAMES: usize = 256;
 
 impl Default for SlackMetrics {
     fn default() -> Self {
@@ -53,6 +89,7 @@ impl Default for SlackMetrics {
             duplicates: Counter::default(),
             unkeyed: Counter::default(),
             out_of_window: Counter::default(),
+            filtered: Counter::default(),
             pages: Counter::default(),
             requests: CounterFamily::default(),
             // 10 ms to about 160 s (a page of 9,999 entries over a slow link; the request
@@ -64,6 +101,8 @@ impl Default for SlackMetrics {
             rate_limit_wait: FloatCounter::default(),
             backoff_wait: FloatCounter::default(),
             cursor_restarts: CounterFamily::default(),
+            unknown_actions: CounterFamily::default(),
+            unknown_names: Mutex::default(),
             position: Arc::default(),
         }
     }
@@ -86,6 +125,11 @@ impl SlackMetrics {
             "out_of_window_entries",
             "Entries dated outside the window asked for: delivered as sent, never trusted to move the checkpoint",
             &self.out_of_window,
+        );
+        instruments.counter(
+            "filtered_entries",
+            "Entries read but not delivered: the action filter applied on our side (more than 30 names, or exclusions) left them out; they still move the checkpoint",
+            &self.filtered,
         );
         instruments.counter(
             "pages",
@@ -136,6 +180,11 @@ impl SlackMetrics {
             "Windows resumed from their checkpoint without a cursor, by reason (invalid_cursor: Slack refused it; loop: a cursor came back)",
             &self.cursor_restarts,
         );
+        instruments.counter_family(
+            "unknown_actions",
+            "Entries whose action the OCSF mapping does not know, emitted as API Activity with activity_id 99 (Other), by action (the first 20 distinct plain names, then other); record_format ocsf only. The mapping is behind: see slack-audit actions",
+            &self.unknown_actions,
+        );
         instruments.gauges(Arc::clone(&self.position) as Arc<dyn GaugeSource>);
         // The label sets every run can have start at 0, so they are listed from the first
         // scrape and `rate()` sees their first increase.
@@ -148,6 +197,48 @@ impl SlackMetrics {
         for reason in ["invalid_cursor", "loop"] {
             let _ = self.cursor_restarts.get_or_create(&[("reason", reason)]);
         }
+    }
+}
+
+impl SlackMetrics {
+    /// The `unknown_actions` label of `action`: itself if it is a plain name and one of the
+    /// first [`MAX_UNKNOWN_ACTION_LABELS`] seen, else `other`.
+    fn unknown_action_label(&self, action: Option<&str>) -> &'static str {
+        let Some(action) = action.filter(|a| {
+            !a.is_empty()
+                && a.len() <= MAX_LABELLED_NAME
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        }) else {
+            return "other";
+        };
+        let mut names = self
+            .unknown_names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(name) = names.iter().find(|name| **name == action) {
+            return name;
+        }
+        if names.len() >= MAX_UNKNOWN_ACTION_LABELS {
+            return "other";
+        }
+        match interned(action) {
+            Some(name) => {
+                names.push(name);
+                name
+            }
+            None => "other",
+        }
+    }
+}
+
+/// The OCSF encoder's reports of actions its mapping does not know, counted by name.
+impl crate::ocsf::UnknownActionObserver for SlackMetrics {
+    fn unknown_action(&self, action: Option<&str>) {
+        let label = self.unknown_action_label(action);
+        self.unknown_actions
+            .get_or_create(&[("action", label)])
+            .inc();
     }
 }
 
@@ -214,6 +305,8 @@ impl SyncObserver for &SlackMetrics {
             .inc_by(after.unkeyed.saturating_sub(before.unkeyed));
         self.out_of_window
             .inc_by(after.out_of_window.saturating_sub(before.out_of_window));
+        self.filtered
+            .inc_by(after.filtered.saturating_sub(before.filtered));
     }
 
     /// The position a checkpoint handed over describes.

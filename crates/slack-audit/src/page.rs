@@ -145,6 +145,28 @@ impl Page {
         }
     }
 
+    /// The `action` of `entry`, when it has a string one: read from the entry's top level
+    /// without parsing the rest (Slack writes it third), or by serde for an escaped one.
+    /// `None` for a missing, non-string or duplicated `action`.
+    pub fn action<'p>(&'p self, entry: &'p EntryRef) -> Option<Cow<'p, str>> {
+        let text = &self.body[entry.raw.clone()];
+        match scan_string_member(text, b"action") {
+            Scanned::Found(range) => std::str::from_utf8(&text[range]).ok().map(Cow::Borrowed),
+            Scanned::Absent => None,
+            Scanned::Declined => {
+                #[derive(Deserialize)]
+                struct ActionKey<'a> {
+                    #[serde(borrow, default)]
+                    action: Option<Cow<'a, str>>,
+                }
+                serde_json::from_slice::<ActionKey<'_>>(text)
+                    .ok()
+                    .and_then(|keys| keys.action)
+                    .map(|action| Cow::Owned(action.into_owned()))
+            }
+        }
+    }
+
     /// The cursor of the next page; `None` at the end (`""`, `null` and absent alike).
     pub fn next_cursor(&self) -> Option<&str> {
         self.next_cursor.as_deref()
@@ -295,6 +317,64 @@ fn scan_keys(text: &[u8]) -> Option<(Option<Range<usize>>, Option<i64>)> {
     }
 }
 
+/// What [`scan_string_member`] found.
+enum Scanned {
+    /// The member's string value, without escapes: its range between the quotes.
+    Found(Range<usize>),
+    /// No such member at the top level, or its value is not a string.
+    Absent,
+    /// Something the scanner does not handle simply (escapes in a key or the value, the key
+    /// twice): use serde.
+    Declined,
+}
+
+/// The top-level member `key` of the entry `text` (valid JSON, checked by the page parse), as
+/// a string.
+fn scan_string_member(text: &[u8], key: &[u8]) -> Scanned {
+    scan_member(text, key).unwrap_or(Scanned::Declined)
+}
+
+fn scan_member(text: &[u8], wanted: &[u8]) -> Option<Scanned> {
+    let mut i = skip_ws(text, 0);
+    if text.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut found: Option<Scanned> = None;
+    loop {
+        i = skip_ws(text, i);
+        match text.get(i)? {
+            b'}' => return Some(found.unwrap_or(Scanned::Absent)),
+            b'"' => {}
+            _ => return None,
+        }
+        let key = string_body(text, i)?;
+        i = skip_ws(text, key.end + 1);
+        if text.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(text, i + 1);
+        let value_start = i;
+        let value_end = skip_value(text, i)?;
+        if &text[key] == wanted {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(if text.get(value_start) == Some(&b'"') {
+                Scanned::Found(string_body(text, value_start)?)
+            } else {
+                Scanned::Absent
+            });
+        }
+        i = skip_ws(text, value_end);
+        match text.get(i)? {
+            b',' => i += 1,
+            b'}' => return Some(found.unwrap_or(Scanned::Absent)),
+            _ => return None,
+        }
+    }
+}
+
 fn skip_ws(text: &[u8], mut i: usize) -> usize {
     while matches!(text.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
         i += 1;
@@ -368,6 +448,35 @@ fn skip_string(text: &[u8], i: usize) -> Option<usize> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_action_is_read_from_the_top_level_only() {
+        let body = br#"{"entries":[
+            {"id":"a","date_create":1,"action":"user_login","details":{"action":"x"}},
+            {"id":"b","details":{"action":"x"},"action":"file_downloaded"},
+            {"id":"c","action":"user_\u006cogout"},
+            {"id":"d","details":{"action":"x"}},
+            {"id":"e","action":7},
+            {"id":"f","action":"a","action":"b"}
+        ]}"#;
+        let page = Page::parse(body.to_vec()).unwrap();
+        let actions: Vec<Option<String>> = page
+            .entries()
+            .iter()
+            .map(|e| page.action(e).map(Cow::into_owned))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                Some("user_login".to_owned()),
+                Some("file_downloaded".to_owned()),
+                Some("user_logout".to_owned()),
+                None,
+                None,
+                None
+            ]
+        );
+    }
 
     #[test]
     fn a_number_too_large_for_f64_is_kept_as_sent() {

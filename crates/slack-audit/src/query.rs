@@ -11,15 +11,30 @@
 //! ([`compare`]):
 //!
 //! - the same query: nothing to say;
-//! - a **narrower** one (a filter added, actions removed from the list): everything it matches
-//!   up to the watermark was collected by the wider one, so the run continues and says so;
-//! - a **wider** or different one (a filter removed, actions added, another actor or entity):
+//! - a **narrower** one (a filter added, actions removed from the list, actions excluded):
+//!   everything it matches up to the watermark was collected by the wider one, so the run
+//!   continues and says so;
+//! - a **wider** or different one (a filter removed, actions added or no longer excluded,
+//!   another actor or entity):
 //!   the events only the new query matches, dated before the position, were never fetched and
 //!   would not be; the run is refused (exit 2) with what would be skipped and what to do,
 //!   unless the operator accepts the gap explicitly (`--accept-settings-change`), which is
 //!   logged;
 //! - another **record format**, or another OCSF version: the output would mix Slack entries and
 //!   OCSF events, or events of two versions; refused the same way.
+//!
+//! # The action filter: Slack's side or ours
+//!
+//! The settings name actions (`actions`), categories of the catalogue (`action_categories`) and
+//! what to leave out (`exclude_actions`, `exclude_action_categories`). [`Query::of`] resolves
+//! them once, against the bundled catalogue, into the **effective filter** the state remembers:
+//! the included names (the explicit ones, then each category's, without repeats) minus the
+//! excluded ones, or, when nothing is included, every action but the excluded ones. When the
+//! included names fit Slack's `action` filter (at most [`MAX_SLACK_ACTIONS`]), Slack filters
+//! ([`Query::params`]) and no request is spent on what would be dropped; otherwise every entry
+//! is read and [`Query::local_filter`] drops the others on our side, after de-duplication and
+//! before the encoder: a dropped entry moves the checkpoint exactly as a delivered one does, it
+//! is only not emitted.
 //!
 //! Fetching the gap instead (a second window over the past with the new query, skipping what
 //! the old one matched) would need the engine to read each entry's action, actor and entity
@@ -29,20 +44,32 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
+use slack_audit_model::ActionCatalog;
 
 use crate::settings::{OcsfVersion, RecordFormat, SlackSettings};
+
+/// Most names Slack's `action` filter takes; more are filtered on our side.
+pub const MAX_SLACK_ACTIONS: usize = 30;
 
 /// What is asked of Slack and what the records are: the filters and the format.
 ///
 /// Saved in the state in the shape older builds wrote (`actions` sorted and without repeats,
-/// `actor`, `entity`, `record_format`), with `ocsf_version` only when it is not 1.8.0: a state
-/// without it was written by a build that made only 1.8.0 events.
+/// `actor`, `entity`, `record_format`), with `exclude_actions` only when some are excluded and
+/// `ocsf_version` only when it is not 1.8.0: a state without it was written by a build that made
+/// only 1.8.0 events.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "SavedQuery", into = "SavedQuery")]
 pub struct Query {
-    /// Slack's `action` filter, in the order of the settings; empty: every action.
+    /// Only these actions (the effective filter's included names, in the order of the settings,
+    /// without repeats); empty: every action. Sent to Slack when at most
+    /// [`MAX_SLACK_ACTIONS`], else applied on our side.
     pub actions: Vec<String>,
+    /// Every action but these, applied on our side (empty in a query of [`Query::of`] whenever
+    /// `actions` is not: the excluded names are taken out of it then).
+    pub exclude_actions: Vec<String>,
     /// Slack's `actor` filter.
     pub actor: Option<String>,
     /// Slack's `entity` filter.
@@ -103,23 +130,82 @@ impl fmt::Display for RecordFormat {
 }
 
 impl Query {
-    /// The query of these settings.
+    /// The query of these settings, its action filter resolved against the bundled catalogue
+    /// (names the catalogue does not know are refused by the settings' checks before).
     pub fn of(settings: &SlackSettings) -> Query {
+        let (actions, exclude_actions) = crate::actions::effective_filter(
+            ActionCatalog::bundled(),
+            [&settings.actions, &settings.action_categories],
+            [
+                &settings.exclude_actions,
+                &settings.exclude_action_categories,
+            ],
+        );
         Query {
-            actions: settings.actions.clone(),
+            actions,
+            exclude_actions,
             actor: settings.actor.clone(),
             entity: settings.entity.clone(),
             format: Format::of(settings.record_format, settings.ocsf_version),
         }
     }
 
-    /// Slack's filter parameters of this query (`action`, comma-separated; `actor`; `entity`),
-    /// the ones set, in that order.
+    /// Slack's filter parameters of this query (`action`, comma-separated, when the included
+    /// actions fit Slack's filter; `actor`; `entity`), the ones set, in that order.
     pub fn params(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
-        let action = (!self.actions.is_empty()).then(|| ("action", self.actions.join(",")));
+        let action = self
+            .slack_filters_actions()
+            .then(|| ("action", self.actions.join(",")));
         let actor = self.actor.clone().map(|a| ("actor", a));
         let entity = self.entity.clone().map(|e| ("entity", e));
         action.into_iter().chain(actor).chain(entity)
+    }
+}
+
+impl Query {
+    /// Whether Slack applies the action filter (1 to [`MAX_SLACK_ACTIONS`] included names,
+    /// nothing excluded besides).
+    pub fn slack_filters_actions(&self) -> bool {
+        (1..=MAX_SLACK_ACTIONS).contains(&self.actions.len()) && self.exclude_actions.is_empty()
+    }
+
+    /// The action filter applied on our side, when Slack cannot apply it: more included names
+    /// than its filter takes, or names excluded. `None`: Slack sends only what is kept.
+    pub fn local_filter(&self) -> Option<LocalFilter<'_>> {
+        if (self.actions.is_empty() && self.exclude_actions.is_empty())
+            || self.slack_filters_actions()
+        {
+            return None;
+        }
+        Some(LocalFilter {
+            only: (!self.actions.is_empty())
+                .then(|| self.actions.iter().map(String::as_str).collect()),
+            except: self.exclude_actions.iter().map(String::as_str).collect(),
+        })
+    }
+}
+
+/// The action filter, applied on our side to entries Slack sent unfiltered.
+#[derive(Debug, Clone)]
+pub struct LocalFilter<'a> {
+    only: Option<HashSet<&'a str>>,
+    except: HashSet<&'a str>,
+}
+
+impl LocalFilter<'_> {
+    /// Whether an entry of `action` is emitted. An entry whose action cannot be read (`None`)
+    /// is: a filter never drops what it cannot tell.
+    pub fn keeps(&self, action: Option<&str>) -> bool {
+        let Some(action) = action else { return true };
+        self.only.as_ref().is_none_or(|only| only.contains(action)) && !self.except.contains(action)
+    }
+
+    /// What is kept, for the operator: "N actions" or "every action but N".
+    pub fn describe(&self) -> String {
+        match &self.only {
+            Some(only) => format!("{} actions", only.len()),
+            None => format!("every action but {}", self.except.len()),
+        }
     }
 }
 
@@ -130,6 +216,9 @@ struct SavedQuery {
     /// Slack's `action` filter, sorted; empty: every action.
     #[serde(default)]
     actions: Vec<String>,
+    /// Every action but these, sorted; absent: nothing excluded (all older builds wrote).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exclude_actions: Vec<String>,
     /// Slack's `actor` filter.
     #[serde(default)]
     actor: Option<String>,
@@ -153,8 +242,10 @@ impl From<Query> for SavedQuery {
     /// answers.
     fn from(query: Query) -> Self {
         let actions: BTreeSet<String> = query.actions.into_iter().collect();
+        let exclude_actions: BTreeSet<String> = query.exclude_actions.into_iter().collect();
         SavedQuery {
             actions: actions.into_iter().collect(),
+            exclude_actions: exclude_actions.into_iter().collect(),
             actor: query.actor,
             entity: query.entity,
             record_format: query.format.record_format(),
@@ -167,6 +258,7 @@ impl From<SavedQuery> for Query {
     fn from(saved: SavedQuery) -> Self {
         Query {
             actions: saved.actions,
+            exclude_actions: saved.exclude_actions,
             actor: saved.actor,
             entity: saved.entity,
             format: Format::of(saved.record_format, saved.ocsf_version),
@@ -216,39 +308,97 @@ fn compare_one(
     }
 }
 
-/// What running `current` over a state collected with `saved` means.
-pub fn compare(saved: &Query, current: &Query) -> QueryChange {
-    let mut widened = Vec::new();
-    let mut narrowed = Vec::new();
-    let old: BTreeSet<&String> = saved.actions.iter().collect();
-    let new: BTreeSet<&String> = current.actions.iter().collect();
-    match (old.is_empty(), new.is_empty()) {
-        (true, true) => {}
-        (true, false) => narrowed.push(format!(
-            "actions is now limited to {}",
-            list(new.iter().copied())
-        )),
-        (false, true) => widened.push(format!(
+/// Which actions a query matches: all, only some, or all but some.
+enum Matched<'a> {
+    All,
+    Only(BTreeSet<&'a String>),
+    Except(BTreeSet<&'a String>),
+}
+
+impl Query {
+    fn matched(&self) -> Matched<'_> {
+        let except: BTreeSet<&String> = self.exclude_actions.iter().collect();
+        if !self.actions.is_empty() {
+            Matched::Only(
+                self.actions
+                    .iter()
+                    .filter(|name| !except.contains(name))
+                    .collect(),
+            )
+        } else if !except.is_empty() {
+            Matched::Except(except)
+        } else {
+            Matched::All
+        }
+    }
+}
+
+/// Compares the action filters.
+fn compare_actions(
+    saved: &Query,
+    current: &Query,
+    widened: &mut Vec<String>,
+    narrowed: &mut Vec<String>,
+) {
+    let listed = |names: &BTreeSet<&String>| list(names.iter().copied());
+    match (saved.matched(), current.matched()) {
+        (Matched::All, Matched::All) => {}
+        (Matched::All, Matched::Only(new)) => {
+            narrowed.push(format!("actions is now limited to {}", listed(&new)));
+        }
+        (Matched::All, Matched::Except(new)) => {
+            narrowed.push(format!("actions now excluded: {}", listed(&new)));
+        }
+        (Matched::Only(old), Matched::All | Matched::Except(_)) => widened.push(format!(
             "actions was limited to {} and is not any more: events of every other action",
-            list(old.iter().copied())
+            listed(&old)
         )),
-        (false, false) => {
-            let added: Vec<&String> = new.difference(&old).copied().collect();
-            let removed: Vec<&String> = old.difference(&new).copied().collect();
+        (Matched::Only(old), Matched::Only(new)) => {
+            let added: BTreeSet<&String> = new.difference(&old).copied().collect();
+            let removed: BTreeSet<&String> = old.difference(&new).copied().collect();
             if !added.is_empty() {
-                widened.push(format!(
-                    "actions added: events of {}",
-                    list(added.iter().copied())
-                ));
+                widened.push(format!("actions added: events of {}", listed(&added)));
             }
             if !removed.is_empty() {
-                narrowed.push(format!(
-                    "actions removed: {}",
-                    list(removed.iter().copied())
+                narrowed.push(format!("actions removed: {}", listed(&removed)));
+            }
+        }
+        (Matched::Except(old), Matched::All) => widened.push(format!(
+            "actions are not excluded any more: events of {}",
+            listed(&old)
+        )),
+        (Matched::Except(old), Matched::Except(new)) => {
+            let readmitted: BTreeSet<&String> = old.difference(&new).copied().collect();
+            let excluded: BTreeSet<&String> = new.difference(&old).copied().collect();
+            if !readmitted.is_empty() {
+                widened.push(format!(
+                    "actions are not excluded any more: events of {}",
+                    listed(&readmitted)
+                ));
+            }
+            if !excluded.is_empty() {
+                narrowed.push(format!("actions now excluded: {}", listed(&excluded)));
+            }
+        }
+        (Matched::Except(old), Matched::Only(new)) => {
+            let readmitted: BTreeSet<&String> = new.intersection(&old).copied().collect();
+            if readmitted.is_empty() {
+                narrowed.push(format!("actions is now limited to {}", listed(&new)));
+            } else {
+                widened.push(format!(
+                    "actions that were excluded are included now: events of {}",
+                    listed(&readmitted)
                 ));
             }
         }
     }
+}
+
+/// What running `current` over a state collected with `saved` means.
+pub fn compare(saved: &Query, current: &Query) -> QueryChange {
+    let mut widened = Vec::new();
+    let mut narrowed = Vec::new();
+    compare_actions(saved, current, &mut widened, &mut narrowed);
     compare_one(
         "actor",
         saved.actor.as_deref(),
@@ -335,6 +485,7 @@ mod tests {
     fn q(actions: &[&str], actor: Option<&str>, entity: Option<&str>) -> Query {
         Query {
             actions: actions.iter().map(|s| (*s).to_owned()).collect(),
+            exclude_actions: Vec::new(),
             actor: actor.map(str::to_owned),
             entity: entity.map(str::to_owned),
             format: Format::Slack,
@@ -379,6 +530,118 @@ mod tests {
             };
             assert_eq!(kind, *expected, "{saved:?} -> {current:?}");
         }
+    }
+
+    fn except(names: &[&str]) -> Query {
+        Query {
+            exclude_actions: names.iter().map(|s| (*s).to_owned()).collect(),
+            ..Query::default()
+        }
+    }
+
+    /// Exclusions against everything, against other exclusions and against an include list.
+    #[test]
+    fn exclusions_are_classified() {
+        let cases: &[(Query, Query, &str)] = &[
+            (except(&["a"]), except(&["a"]), "same"),
+            (q(&[], None, None), except(&["a"]), "narrower"),
+            (except(&["a"]), except(&["a", "b"]), "narrower"),
+            (except(&["a"]), q(&["b"], None, None), "narrower"),
+            (except(&["a"]), q(&[], None, None), "wider"),
+            (except(&["a", "b"]), except(&["a"]), "wider"),
+            (except(&["a"]), except(&["b"]), "wider"),
+            (except(&["a"]), q(&["a", "b"], None, None), "wider"),
+            (q(&["a"], None, None), except(&["b"]), "wider"),
+        ];
+        for (saved, current, expected) in cases {
+            let kind = match compare(saved, current) {
+                QueryChange::Same => "same",
+                QueryChange::Narrower(_) => "narrower",
+                QueryChange::Wider { .. } => "wider",
+            };
+            assert_eq!(kind, *expected, "{saved:?} -> {current:?}");
+        }
+        let message = compare(&except(&["a", "b"]), &except(&["a"]))
+            .refusal("A", "B")
+            .unwrap();
+        assert!(
+            message.contains("not excluded any more: events of \"b\""),
+            "{message}"
+        );
+    }
+
+    fn settings(value: serde_json::Value) -> SlackSettings {
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// Categories expand to the catalogue's names, explicit names first, without repeats; the
+    /// excluded are taken out, or kept as exclusions when nothing is included.
+    #[test]
+    fn the_effective_filter_is_included_minus_excluded() {
+        let catalog = ActionCatalog::parse(
+            r#"{"actions":{"file":["file_a","file_b","shared"],"channel":["chan_a","shared"]}}"#,
+        )
+        .unwrap();
+        let of = |value| {
+            let s = settings(value);
+            crate::actions::effective_filter(
+                &catalog,
+                [&s.actions, &s.action_categories],
+                [&s.exclude_actions, &s.exclude_action_categories],
+            )
+        };
+        assert_eq!(
+            of(
+                serde_json::json!({"actions": ["chan_a"], "action_categories": ["file", "channel"], "exclude_actions": ["file_b"]})
+            ),
+            (
+                vec![
+                    "chan_a".to_owned(),
+                    "file_a".to_owned(),
+                    "shared".to_owned()
+                ],
+                Vec::new()
+            )
+        );
+        assert_eq!(
+            of(
+                serde_json::json!({"exclude_actions": ["z"], "exclude_action_categories": ["channel"]})
+            ),
+            (
+                Vec::new(),
+                vec!["chan_a".to_owned(), "shared".to_owned(), "z".to_owned()]
+            )
+        );
+        assert_eq!(
+            of(
+                serde_json::json!({"action_categories": ["file"], "exclude_action_categories": ["channel"]})
+            ),
+            (vec!["file_a".to_owned(), "file_b".to_owned()], Vec::new())
+        );
+        assert_eq!(of(serde_json::json!({})), (Vec::new(), Vec::new()));
+    }
+
+    /// Up to 30 included names and nothing excluded: Slack filters. More, or exclusions: the
+    /// `action` parameter is not sent and the filter is applied here.
+    #[test]
+    fn slack_filters_up_to_thirty_names_and_this_side_the_rest() {
+        let names: Vec<String> = (0..31).map(|i| format!("a{i}")).collect();
+        let only = |n: usize| Query {
+            actions: names[..n].to_vec(),
+            ..Query::default()
+        };
+        assert!(only(30).local_filter().is_none());
+        assert!(only(30).params().any(|(key, _)| key == "action"));
+        let many = only(31);
+        assert!(!many.params().any(|(key, _)| key == "action"));
+        let filter = many.local_filter().unwrap();
+        assert!(filter.keeps(Some("a30")) && !filter.keeps(Some("b")));
+        assert!(filter.keeps(None), "an unreadable action is kept");
+        let excluding = except(&["a0"]);
+        assert_eq!(excluding.params().count(), 0);
+        let filter = excluding.local_filter().unwrap();
+        assert!(!filter.keeps(Some("a0")) && filter.keeps(Some("a1")));
+        assert!(Query::default().local_filter().is_none());
     }
 
     #[test]
@@ -464,6 +727,19 @@ mod tests {
             "{saved}"
         );
         assert_eq!(serde_json::from_str::<Query>(&saved).unwrap(), v13);
+
+        let excluding = except(&["b", "a"]);
+        let saved = serde_json::to_string(&excluding).unwrap();
+        assert_eq!(
+            saved,
+            r#"{"actions":[],"exclude_actions":["a","b"],"actor":null,"entity":null,"record_format":"slack"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Query>(&saved)
+                .unwrap()
+                .exclude_actions,
+            ["a", "b"]
+        );
         assert!(serde_json::from_str::<Query>(r#"{"filters":[]}"#).is_err());
     }
 

@@ -102,11 +102,34 @@ pub struct SlackSettings {
     #[schemars(range(min = 1, max = 600))]
     pub requests_per_minute: u32,
 
-    /// Only these actions (Slack's `action` filter, at most 30 names, such as `user_login`).
-    /// Empty: every action.
+    /// Only these actions (such as `user_login`), with those of `action_categories`. Empty (and
+    /// no categories): every action. Up to 30 names in all, Slack filters them (its `action`
+    /// filter), so nothing else is read; more, and every event is read and the others dropped
+    /// on this side (said once in the log, with the cost). Names Slack does not list (as of the
+    /// bundled catalogue; `slack-audit actions` compares it with Slack's) are refused.
     #[serde(default)]
-    #[schemars(length(max = 30), inner(regex(pattern = r"^[A-Za-z0-9_.]+$")))]
+    #[schemars(inner(regex(pattern = r"^[A-Za-z0-9_.]+$")))]
     pub actions: Vec<String>,
+
+    /// Every action but these (such as `user_channel_join`), with those of
+    /// `exclude_action_categories`; taken out of what `actions` and `action_categories` include.
+    /// Filtered on this side: every event of what is included is read, and the excluded ones are
+    /// dropped (they still count as read: nothing is fetched again).
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^[A-Za-z0-9_.]+$")))]
+    pub exclude_actions: Vec<String>,
+
+    /// Only the actions of these categories, as Slack's `GET /audit/v1/actions` groups them
+    /// (such as `file`, `channel`, `app`), with those of `actions`. The categories are those of
+    /// the bundled catalogue.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^[A-Za-z0-9_.]+$")))]
+    pub action_categories: Vec<String>,
+
+    /// Every action but those of these categories (such as `user`), with `exclude_actions`.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^[A-Za-z0-9_.]+$")))]
+    pub exclude_action_categories: Vec<String>,
 
     /// Only events by this user id (Slack's `actor` filter, such as `W0123ABCD`).
     #[serde(default)]
@@ -387,6 +410,28 @@ impl SlackConfig {
         now: i64,
         operator: Operator,
     ) -> Result<SlackConfig, ConfigError> {
+        Self::checked(settings, secrets, now, operator, true)
+    }
+
+    /// The settings' checks without the token's, for the requests that send none (`slack-audit
+    /// actions`: Slack's catalogue is public).
+    pub fn without_token(settings: SlackSettings, now: i64) -> Result<SlackConfig, ConfigError> {
+        Self::checked(
+            settings,
+            SlackSecrets::default(),
+            now,
+            Operator::from_env(),
+            false,
+        )
+    }
+
+    fn checked(
+        settings: SlackSettings,
+        secrets: SlackSecrets,
+        now: i64,
+        operator: Operator,
+        needs_token: bool,
+    ) -> Result<SlackConfig, ConfigError> {
         let mut problems = Vec::new();
 
         let start = match settings.backfill_start_time.as_deref() {
@@ -480,15 +525,7 @@ impl SlackConfig {
                     "ocsf_version is set but record_format is not \"ocsf\"; it has no effect.",
             );
         }
-        for (i, action) in settings.actions.iter().enumerate() {
-            if !crate::actions::is_known(action) {
-                tracing::warn!(
-                    message = "Action filter names an action Slack did not list (as of the bundled list); Slack will refuse it if it does not exist.",
-                    action = %action,
-                    index = i,
-                );
-            }
-        }
+        problems.extend(check_action_filters(&settings));
 
         // A filter is sent to Slack and remembered in the state: a token pasted there would be
         // kept in a file and sent as a filter. Ids never look like tokens.
@@ -508,7 +545,7 @@ impl SlackConfig {
         }
 
         let token = secrets.user_oauth_token;
-        if !settings.use_synthetic_data {
+        if needs_token && !settings.use_synthetic_data {
             match &token {
                 None => problems.push(Violation::new(
                     "/secrets/user_oauth_token",
@@ -624,6 +661,79 @@ pub fn parse_start_time(text: &str) -> Result<StartPoint, String> {
     Err(format!(
         "{text:?} is not a time: use RFC 3339 (2024-01-01T00:00:00Z), a date (2024-01-01) or a duration before the first run: a whole number and a unit without a space, s, m, h, d or w (90m, 24h, 7d, 2w)"
     ))
+}
+
+/// The action filters' names, each checked against the bundled catalogue (an unknown one
+/// refused with the closest listed name), and a filter that would keep nothing.
+fn check_action_filters(settings: &SlackSettings) -> Vec<Violation> {
+    let mut problems = Vec::new();
+    let actions = [
+        ("actions", &settings.actions),
+        ("exclude_actions", &settings.exclude_actions),
+    ];
+    for (key, names) in actions {
+        for (i, name) in names.iter().enumerate() {
+            if crate::actions::is_known(name) {
+                continue;
+            }
+            let hint = crate::actions::closest_action(name)
+                .map(|close| format!(" (did you mean {close:?}?)"))
+                .unwrap_or_default();
+            problems.push(Violation::new(
+                format!("/settings/{key}/{i}"),
+                format!(
+                    "{name:?} is not an action Slack lists{hint}; the bundled catalogue knows {} actions, and `slack-audit actions` compares it with what Slack lists today",
+                    slack_audit_model::ActionCatalog::bundled().len()
+                ),
+            ));
+        }
+    }
+    let categories = [
+        ("action_categories", &settings.action_categories),
+        (
+            "exclude_action_categories",
+            &settings.exclude_action_categories,
+        ),
+    ];
+    for (key, names) in categories {
+        for (i, name) in names.iter().enumerate() {
+            if crate::actions::is_category(name) {
+                continue;
+            }
+            let hint = crate::actions::closest_category(name)
+                .map(|close| format!(" (did you mean {close:?}?)"))
+                .unwrap_or_default();
+            let known: Vec<&str> = slack_audit_model::ActionCatalog::bundled()
+                .categories()
+                .map(|(category, _)| category)
+                .collect();
+            problems.push(Violation::new(
+                format!("/settings/{key}/{i}"),
+                format!(
+                    "{name:?} is not a category of Slack's actions{hint}; the categories are {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    if problems.is_empty() {
+        let includes = !settings.actions.is_empty() || !settings.action_categories.is_empty();
+        let (kept, _) = crate::actions::effective_filter(
+            slack_audit_model::ActionCatalog::bundled(),
+            [&settings.actions, &settings.action_categories],
+            [
+                &settings.exclude_actions,
+                &settings.exclude_action_categories,
+            ],
+        );
+        if includes && kept.is_empty() {
+            problems.push(Violation::new(
+                "/settings/exclude_actions",
+                "with exclude_action_categories, excludes every action that actions and action_categories include: nothing would be collected",
+            ));
+        }
+    }
+    problems
 }
 
 /// Where to reach Slack through a proxy, said in every refusal of `api_base_url`.

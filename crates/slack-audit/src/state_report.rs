@@ -278,6 +278,9 @@ fn collected_for(q: &Query) -> String {
     if !q.actions.is_empty() {
         parts.push(format!("actions {}", q.actions.join(",")));
     }
+    if !q.exclude_actions.is_empty() {
+        parts.push(format!("every action but {}", q.exclude_actions.join(",")));
+    }
     if let Some(a) = &q.actor {
         parts.push(format!("actor {a}"));
     }

@@ -6,8 +6,16 @@ use std::time::Duration;
 
 use crate::entry::MockEntry;
 
-/// The path of the only method the mock serves.
+/// The path of the audit log method, the one that needs the token.
 pub const LOGS_PATH: &str = "/audit/v1/logs";
+
+/// The path of the action catalogue (no token needed), served from
+/// [`MockConfig::actions_document`].
+pub const ACTIONS_PATH: &str = "/audit/v1/actions";
+
+/// The path of the entity schemas (no token needed), served from
+/// [`MockConfig::schemas_document`].
+pub const SCHEMAS_PATH: &str = "/audit/v1/schemas";
 
 /// Largest `limit` the real API accepts.
 pub const DEFAULT_MAX_LIMIT: u32 = 9999;
@@ -47,6 +55,12 @@ pub struct MockConfig {
     /// If `Some`, the mock runs in **scripted mode**: the dataset is ignored and requests to
     /// `/audit/v1/logs` are answered by these exchanges, in order. See [`ScriptedExchange`].
     pub script: Option<Vec<ScriptedExchange>>,
+    /// If `Some`, `GET /audit/v1/actions` answers 200 with this body, to any request (Slack
+    /// serves it without a token): `{"actions": {category: [name, …]}}`. `None`: 404.
+    pub actions_document: Option<String>,
+    /// If `Some`, `GET /audit/v1/schemas` answers 200 with this body, to any request:
+    /// `{"schemas": [{"type": T, T: {field: type, …}}, …]}`. `None`: 404.
+    pub schemas_document: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -60,6 +74,8 @@ impl Default for MockConfig {
             max_limit: DEFAULT_MAX_LIMIT,
             known_actions: None,
             script: None,
+            actions_document: None,
+            schemas_document: None,
         }
     }
 }

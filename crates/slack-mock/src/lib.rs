@@ -71,8 +71,8 @@ pub mod tls;
 
 pub use clock::unix_now;
 pub use config::{
-    DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Fault, FaultKind, LOGS_PATH, MockConfig, RandomFaults,
-    ScriptedExchange, ScriptedResponse,
+    ACTIONS_PATH, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Fault, FaultKind, LOGS_PATH, MockConfig,
+    RandomFaults, SCHEMAS_PATH, ScriptedExchange, ScriptedResponse,
 };
 pub use entry::{EntryError, MockEntry};
 pub use http::reason_phrase;

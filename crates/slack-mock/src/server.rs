@@ -14,7 +14,8 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::clock::unix_now;
 use crate::config::{
-    Fault, FaultKind, LOGS_PATH, MockConfig, RandomFaults, ScriptedExchange, ScriptedResponse,
+    ACTIONS_PATH, Fault, FaultKind, LOGS_PATH, MockConfig, RandomFaults, SCHEMAS_PATH,
+    ScriptedExchange, ScriptedResponse,
 };
 use crate::dataset::{Dataset, Page, PageQuery};
 use crate::entry::MockEntry;
@@ -432,6 +433,24 @@ impl Control {
         if req.method != "GET" {
             self.stats.not_found += 1;
             return Plan::Respond(Canned::json_error(405, "method_not_allowed"));
+        }
+        let document = match req.path.as_str() {
+            ACTIONS_PATH => Some(cfg.actions_document.as_ref()),
+            SCHEMAS_PATH => Some(cfg.schemas_document.as_ref()),
+            _ => None,
+        };
+        if let Some(document) = document {
+            return Plan::Respond(match document {
+                Some(body) => Canned {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), JSON.into())],
+                    body: body.clone().into_bytes(),
+                },
+                None => {
+                    self.stats.not_found += 1;
+                    Canned::json_error(404, "unknown_method")
+                }
+            });
         }
         if req.path != LOGS_PATH {
             if self.script.is_some() {

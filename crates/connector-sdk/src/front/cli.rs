@@ -5,6 +5,7 @@
 //! NAME check --config FILE
 //! NAME read  --config FILE --state FILE [--follow] [--poll-interval SECONDS] [--metrics-addr HOST:PORT]
 //! NAME status --state FILE [--json]
+//! NAME …                       (the connector's own subcommands: [`ExtraCommand`], [`run_with`])
 //! ```
 //!
 //! Records go to stdout as NDJSON, logs to stderr. Exit codes: [`ErrorKind::exit_codes`], which
@@ -108,9 +109,39 @@ fn parse_interval(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A subcommand a connector adds to its command line ([`run_with`], [`command_with`]): how clap
+/// describes it (so `--help`, completions and man pages list it), and what runs it, on the
+/// command line's runtime after logging is set up. It prints its own answer; an error is
+/// reported (and exits) as every other command's.
+pub struct ExtraCommand {
+    /// The subcommand: its name, help and arguments.
+    pub command: clap::Command,
+    /// Runs it with its parsed arguments; `Ok` is the exit code.
+    pub run: ExtraRun,
+}
+
+/// What runs an [`ExtraCommand`].
+pub type ExtraRun = fn(
+    clap::ArgMatches,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<ExitCode, crate::contract::error::InputError>>>,
+>;
+
+/// The subcommand a command line chose: one of the SDK's, or one of the connector's.
+enum Chosen {
+    Builtin(Command),
+    Extra(ExtraRun, clap::ArgMatches),
+}
+
 /// The connector's command line, as clap describes it (for shell completions and the man page).
 pub fn command<I: Input>(version: &'static str) -> clap::Command {
+    command_with::<I>(version, &[])
+}
+
+/// [`command`] with the connector's `extras`.
+pub fn command_with<I: Input>(version: &'static str, extras: &[ExtraCommand]) -> clap::Command {
     Cli::command()
+        .subcommands(extras.iter().map(|extra| extra.command.clone()))
         .name(I::NAME)
         .bin_name(I::NAME)
         .display_name(I::NAME)
@@ -124,21 +155,42 @@ pub fn command<I: Input>(version: &'static str) -> clap::Command {
 
 /// Runs the connector's command line. Call it from `main` and return its exit code.
 pub fn run<I: Input>(version: &'static str) -> ExitCode {
+    run_with::<I>(version, &[])
+}
+
+/// [`run`] with the connector's `extras`.
+pub fn run_with<I: Input>(version: &'static str, extras: &[ExtraCommand]) -> ExitCode {
     let unprotected = launch::protect::<I::Secrets>(report_panic::<I>);
-    let parsed = command::<I>(version)
-        .try_get_matches()
-        .and_then(|matches| Cli::from_arg_matches(&matches));
-    let cli = match parsed {
-        Ok(cli) => cli,
+    let matches = match command_with::<I>(version, extras).try_get_matches() {
+        Ok(matches) => matches,
         Err(e) => return usage_error::<I>(&e),
     };
-    logging::init(cli.log_format);
+    let extra = matches.subcommand().and_then(|(name, sub)| {
+        let extra = extras.iter().find(|e| e.command.get_name() == name)?;
+        Some(Chosen::Extra(extra.run, sub.clone()))
+    });
+    let (log_format, chosen) = match extra {
+        Some(chosen) => {
+            let format = matches.get_one::<LogFormat>("log_format").copied();
+            (format.unwrap_or_default(), chosen)
+        }
+        None => match Cli::from_arg_matches(&matches) {
+            Ok(cli) => (cli.log_format, Chosen::Builtin(cli.command)),
+            Err(e) => return usage_error::<I>(&e),
+        },
+    };
+    logging::init(log_format);
     crate::runtime::core_dumps::warn_about(&unprotected);
     let runtime = match launch::runtime() {
         Ok(rt) => rt,
         Err(message) => return fail::<I>(ErrorKind::Fatal, &message),
     };
-    runtime.block_on(run_command::<I>(cli.command, version))
+    match chosen {
+        Chosen::Builtin(command) => runtime.block_on(run_command::<I>(command, version)),
+        Chosen::Extra(run, sub) => runtime
+            .block_on(run(sub))
+            .unwrap_or_else(|e| fail::<I>(e.kind, &e.message)),
+    }
 }
 
 async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitCode {

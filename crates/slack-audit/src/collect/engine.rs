@@ -34,7 +34,7 @@ use crate::clock::{Clock, format_time};
 use crate::collect::observe::{CursorRestart, PassStats, SyncObserver};
 use crate::collect::state::{SyncState, Window};
 use crate::encode::Encoder;
-use crate::page::Page;
+use crate::page::{EntryRef, Page};
 use crate::query::Query;
 use crate::settings::StartPoint;
 use crate::source::ahead::PageFetch;
@@ -256,7 +256,23 @@ impl SyncEngine<'_> {
         };
         let mut page_min: Option<i64> = None;
         let mut stray = Stray::default();
-        let mut delivered: Vec<(i64, &str)> = Vec::with_capacity(page.entries().len());
+        // The entries that move the checkpoint, emitted or not: a dropped entry is handled
+        // exactly like a delivered one, only not emitted.
+        let mut accepted: Vec<(i64, &str)> = Vec::with_capacity(page.entries().len());
+        let mut emitted = 0u64;
+        // The action filter Slack could not apply; `None`: Slack sent only what is kept.
+        let local = self.plan.query.local_filter();
+        let mut emit = |entry: &EntryRef, records: &mut RecordBuf, stats: &mut PassStats| {
+            let keep = local
+                .as_ref()
+                .is_none_or(|filter| filter.keeps(page.action(entry).as_deref()));
+            if keep {
+                out.push(records, page.raw(entry));
+            } else {
+                stats.filtered += 1;
+            }
+            keep
+        };
         for entry in page.entries() {
             let (Some(id), Some(date)) = (page.id(entry), entry.date_create) else {
                 stats.unkeyed += 1;
@@ -264,12 +280,12 @@ impl SyncEngine<'_> {
                     message = "Entry without a string `id` or an integer `date_create`: delivered as it is, but it cannot be de-duplicated.",
                     bytes = page.raw(entry).len(),
                 );
-                out.push(&mut records, page.raw(entry));
+                emit(entry, &mut records, stats);
                 continue;
             };
             if date < window.oldest || date > window.latest {
                 stray.add(date);
-                out.push(&mut records, page.raw(entry));
+                emit(entry, &mut records, stats);
                 continue;
             }
             page_min = Some(page_min.map_or(date, |m: i64| m.min(date)));
@@ -283,10 +299,12 @@ impl SyncEngine<'_> {
                 stats.duplicates += 1;
                 continue;
             }
-            out.push(&mut records, page.raw(entry));
-            delivered.push((date, id));
+            if emit(entry, &mut records, stats) {
+                emitted += 1;
+            }
+            accepted.push((date, id));
         }
-        stats.delivered += delivered.len() as u64;
+        stats.delivered += emitted;
         stats.out_of_window += stray.count;
         if let (Some(seen_oldest), Some(seen_newest)) = (stray.min, stray.max) {
             tracing::warn!(
@@ -327,14 +345,14 @@ impl SyncEngine<'_> {
                 }
             }
         }
-        let page_max = delivered.iter().map(|(d, _)| *d).max();
+        let page_max = accepted.iter().map(|(d, _)| *d).max();
         if let Some(max) = page_max {
             window.newest = Some(window.newest.map_or(max, |n| n.max(max)));
         }
         let keep_from = window
             .newest
             .map_or(i64::MAX, |n| n.saturating_sub(self.plan.lookback));
-        for (date, id) in delivered {
+        for (date, id) in accepted {
             if date >= keep_from {
                 state.remember(date, id);
             }
@@ -663,6 +681,118 @@ mod tests {
         );
     }
 
+    /// Pages of whole entries by the cursor that asks for them.
+    struct Raw(HashMap<Option<String>, String>);
+
+    #[async_trait]
+    impl PageSource for Raw {
+        async fn fetch(&self, request: PageRequest<'_>) -> Result<Page, FetchError> {
+            let body = self
+                .0
+                .get(&request.cursor.map(str::to_owned))
+                .ok_or(FetchError::InvalidCursor)?;
+            Page::parse(body.clone().into_bytes()).map_err(|e| FetchError::Fatal(format!("{e:?}")))
+        }
+
+        async fn probe(&self, _: Option<&Wire>) -> Result<String, FetchError> {
+            Ok("raw".into())
+        }
+    }
+
+    /// Two pages whose entries carry actions (`x` or `keep`), with an entry repeated across
+    /// them and one dated outside the window.
+    fn acted_pages() -> Arc<Raw> {
+        let page = |entries: &[(&str, i64, &str)], next: &str| {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(id, date, action)| {
+                    format!(r#"{{"id":"{id}","date_create":{date},"action":"{action}"}}"#)
+                })
+                .collect();
+            format!(
+                r#"{{"entries":[{}],"response_metadata":{{"next_cursor":"{next}"}}}}"#,
+                entries.join(",")
+            )
+        };
+        Arc::new(Raw(HashMap::from([
+            (
+                None,
+                page(
+                    &[
+                        ("e6", NOW - 5, "x"),
+                        ("e5", NOW - 9, "keep"),
+                        ("e4", NOW - 20, "x"),
+                    ],
+                    "c2",
+                ),
+            ),
+            (
+                Some("c2".to_owned()),
+                page(
+                    &[
+                        ("e4", NOW - 20, "x"),
+                        ("e3", NOW - 30, "keep"),
+                        ("e2", NOW - 40, "x"),
+                        ("far", 1_000, "x"),
+                    ],
+                    "",
+                ),
+            ),
+        ])))
+    }
+
+    /// The action filter applied here drops entries after de-duplication, before the encoder:
+    /// every checkpoint is the one the unfiltered pass hands over, only the records differ.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn entries_dropped_by_the_filter_move_the_checkpoint_as_delivered_ones_do() {
+        let clock = FixedClock::new(NOW);
+        let (all, all_batches) = run_query(
+            acted_pages(),
+            &clock,
+            SyncState::default(),
+            Query::default(),
+        )
+        .await;
+        let excluding = Query {
+            exclude_actions: vec!["x".to_owned()],
+            ..Query::default()
+        };
+        let (some, some_batches) =
+            run_query(acted_pages(), &clock, SyncState::default(), excluding).await;
+        let (all, some) = (all.unwrap(), some.unwrap());
+        let checkpoints = |batches: &[Batch<SyncState>]| -> Vec<SyncState> {
+            batches.iter().map(|b| b.checkpoint.clone()).collect()
+        };
+        let ids = |batches: &[Batch<SyncState>]| -> Vec<String> {
+            batches
+                .iter()
+                .flat_map(|b| {
+                    String::from_utf8(b.records.as_bytes().to_vec())
+                        .unwrap()
+                        .lines()
+                        .map(|l| {
+                            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                            v["id"].as_str().unwrap().to_owned()
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        assert_eq!(ids(&all_batches), ["e6", "e5", "e4", "e3", "e2", "far"]);
+        assert_eq!(ids(&some_batches), ["e5", "e3"]);
+        let mut expected = checkpoints(&all_batches);
+        for state in &mut expected {
+            state.query = Some(Query {
+                exclude_actions: vec!["x".to_owned()],
+                ..Query::default()
+            });
+        }
+        assert_eq!(checkpoints(&some_batches), expected);
+        assert_eq!((all.duplicates, some.duplicates), (1, 1));
+        assert_eq!((some.delivered, some.filtered), (2, 4));
+        assert_eq!(all.filtered, 0);
+    }
+
     /// A source whose pages take `to - now` seconds to read: the clock is at `to` once a page
     /// has been asked for.
     struct Slow {
@@ -743,11 +873,21 @@ mod tests {
         clock: &dyn Clock,
         state: SyncState,
     ) -> (Result<PassStats, InputError>, Vec<Batch<SyncState>>) {
+        run_query(source, clock, state, Query::default()).await
+    }
+
+    /// [`run_pass`] with `query`.
+    async fn run_query(
+        source: Arc<dyn PageSource>,
+        clock: &dyn Clock,
+        state: SyncState,
+        query: Query,
+    ) -> (Result<PassStats, InputError>, Vec<Batch<SyncState>>) {
         let plan = SyncPlan {
             start: StartPoint::Ago(3600),
             lookback: 600,
             limit: 10,
-            query: Arc::default(),
+            query: Arc::new(query),
         };
         let engine = SyncEngine {
             source,

@@ -26,6 +26,9 @@ pub struct PassStats {
     pub out_of_window: u64,
     /// Pages fetched.
     pub pages: u64,
+    /// Entries read and handled (the checkpoint moved past them) but not emitted: the action
+    /// filter applied on our side left them out.
+    pub filtered: u64,
 }
 
 /// Why a window resumes from its checkpoint without a cursor.

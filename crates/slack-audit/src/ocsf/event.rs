@@ -17,7 +17,8 @@
 //! | `cloud.org.ou_uid`/`ou_name` | `context.location` of type `workspace` |
 //! | `actor.user` | `actor.user`: `id` → `uid`, `name`, `email` → `email_addr`, `account_type` → `type` (and `type_id`) |
 //! | `actor.session.uid` (and `session.uid` in Authentication) | `context.session_id` (a number becomes its decimal text; `0` and empty are no session) |
-//! | `actor.app_uid`, `actor.app_name` | `context.app.id`, `context.app.name` |
+//! | `actor.app_uid`, `actor.app_name` | `context.app.id`, `context.app.name`; without an app, the agent that acted for the user (`acting_agent`, under `context` or at the top: its `id`, and its `name`, else its `type`, such as `slackbot`; or the string itself) |
+//! | `message` | `agent_message` (under `context` or at the top): what the agent did, in Slack's words |
 //! | `src_endpoint.ip` | `context.ip_address` |
 //! | `http_request.user_agent` | `context.ua` (where the version's class has `http_request`) |
 //!
@@ -141,6 +142,9 @@ pub(crate) fn write_event(
         time,
     );
     write_actor_and_source(out, &mut event, &doc, &slots, &taken);
+    if let Some(message) = taken.message {
+        event.raw(out, "message", doc.raw(message));
+    }
 
     let mark = out.len();
     event.key(out, "unmapped");
@@ -195,6 +199,40 @@ struct Taken<'a> {
     place: Place,
     target: Target<'a>,
     values: Values,
+    /// `agent_message`, for `message`.
+    message: Option<Id>,
+}
+
+/// The agent that acted for the user (`acting_agent`, with `agent_message`), where Slackbot
+/// did: under `context` (where Slack's documentation puts them) or at the top of the entry
+/// (where entries were seen carrying them), the first found.
+#[derive(Default)]
+struct Agent {
+    name: Option<Id>,
+    uid: Option<Id>,
+    message: Option<Id>,
+}
+
+impl Agent {
+    /// Takes `agent_message` from `obj`, and `acting_agent` if `as_app` (the actor has no app
+    /// of its own), unless already found. Only what the event carries is taken: an agent
+    /// object's `name` (else its `type`) and `id`, or an agent given as a string; the rest
+    /// stays under `unmapped`.
+    fn take(&mut self, doc: &mut Doc<'_, '_>, obj: Id, as_app: bool) {
+        if as_app && self.name.is_none() && self.uid.is_none() {
+            if let Some(agent) = doc.open(obj, "acting_agent") {
+                self.uid = doc.take_text(agent, "id");
+                self.name = doc
+                    .take_text(agent, "name")
+                    .or_else(|| doc.take_text(agent, "type"));
+            } else {
+                self.name = doc.take_text(obj, "acting_agent");
+            }
+        }
+        if self.message.is_none() {
+            self.message = doc.take_text(obj, "agent_message");
+        }
+    }
 }
 
 impl<'a> Taken<'a> {
@@ -222,6 +260,7 @@ impl<'a> Taken<'a> {
         }
         let mut client = Client::default();
         let mut place = Place::default();
+        let mut agent = Agent::default();
         if let Some(context) = doc.open(root, "context") {
             if let Some(location) = doc.open(context, "location") {
                 place = Place::take(doc, location, org);
@@ -237,11 +276,25 @@ impl<'a> Taken<'a> {
                 client.app_name = doc.take_text(app, "name");
                 client.app_uid = doc.take_text(app, "id");
             }
+            agent.take(
+                doc,
+                context,
+                client.app_name.is_none() && client.app_uid.is_none(),
+            );
             client.ip = doc.take_text_if(context, "ip_address", is_ocsf_ip);
             if slots.http_request {
                 client.ua = doc.take_text(context, "ua");
             }
         }
+        // The agent is the actor's app only when no app is named: `context.app` is Slack's own
+        // answer to "which app", and the agent then stays under `unmapped`.
+        let no_app = client.app_name.is_none() && client.app_uid.is_none();
+        agent.take(doc, root, no_app);
+        if no_app {
+            client.app_name = agent.name;
+            client.app_uid = agent.uid;
+        }
+        let message = agent.message;
         let target = Target::take(doc, root, (shape, version), object);
         let mut values = Values::default();
         if let Some(details) = doc.open(root, "details") {
@@ -257,6 +310,7 @@ impl<'a> Taken<'a> {
             place,
             target,
             values,
+            message,
         }
     }
 

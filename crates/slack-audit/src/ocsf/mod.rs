@@ -38,6 +38,7 @@ pub mod version;
 mod writer;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use connector_sdk::contract::input::RecordBuf;
 
@@ -94,6 +95,16 @@ pub struct OcsfEncoder {
     tape: reader::Tape,
     /// Actions not in the table, with how many entries of the current page had them.
     unknown: BTreeMap<String, u64>,
+    /// Who counts each entry of an unknown action (the metrics), if anybody.
+    observer: Option<Arc<dyn UnknownActionObserver>>,
+}
+
+/// Told of every entry whose action the mapping does not know, as it is encoded (the metrics
+/// count them by name, so an alert can say the mapping is behind).
+pub trait UnknownActionObserver: Send + Sync + std::fmt::Debug {
+    /// One entry of `action` (`None`: the entry has no string `action`) was emitted as API
+    /// Activity "Other".
+    fn unknown_action(&self, action: Option<&str>);
 }
 
 /// Most distinct unknown actions named in one warning.
@@ -110,7 +121,14 @@ impl OcsfEncoder {
             scratch: Vec::new(),
             tape: reader::Tape::default(),
             unknown: BTreeMap::new(),
+            observer: None,
         }
+    }
+
+    /// This encoder, telling `observer` of every entry of an unknown action.
+    pub fn observed_by(mut self, observer: Arc<dyn UnknownActionObserver>) -> OcsfEncoder {
+        self.observer = Some(observer);
+        self
     }
 
     /// What the records of `version` are: OCSF events (the union of the top-level attributes
@@ -155,8 +173,11 @@ impl Encoder for OcsfEncoder {
             let action = std::str::from_utf8(raw)
                 .ok()
                 .and_then(|json| reader::Doc::scan(json, &mut self.tape))
-                .and_then(|(doc, root)| doc.str(root, "action").map(|a| a.into_owned()))
-                .unwrap_or_else(|| "(none)".to_owned());
+                .and_then(|(doc, root)| doc.str(root, "action").map(|a| a.into_owned()));
+            if let Some(observer) = &self.observer {
+                observer.unknown_action(action.as_deref());
+            }
+            let action = action.unwrap_or_else(|| "(none)".to_owned());
             if self.unknown.len() < NAMED_UNKNOWN || self.unknown.contains_key(&action) {
                 *self.unknown.entry(action).or_default() += 1;
             } else {

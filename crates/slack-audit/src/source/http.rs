@@ -73,7 +73,10 @@ pub struct HttpSource {
     /// fault in again for every page).
     spare_bodies: std::sync::Mutex<Vec<Vec<u8>>>,
     logs_url: String,
-    authorization: HeaderValue,
+    /// `api_base_url`, for the documents that need no token ([`HttpSource::public_document`]).
+    base_url: url::Url,
+    /// `Bearer` and the token; `None` for a client of the public documents only.
+    authorization: Option<HeaderValue>,
     timeout: Duration,
     /// The extra CAs and the proxy, for `check`'s answer.
     said: Said,
@@ -98,6 +101,33 @@ impl HttpSource {
         timeout: Duration,
         network: &Network,
     ) -> Result<HttpSource, FetchError> {
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                FetchError::Config(
+                    "secrets.user_oauth_token contains characters that cannot be sent in a header"
+                        .into(),
+                )
+            })?;
+        authorization.set_sensitive(true);
+        Self::build(base_url, Some(authorization), timeout, network)
+    }
+
+    /// A client of `base_url` that holds no token, for the documents Slack serves without one
+    /// (`GET /audit/v1/actions`, `/schemas`): the same trust, proxy and limits as [`new`](Self::new).
+    pub fn without_token(
+        base_url: &url::Url,
+        timeout: Duration,
+        network: &Network,
+    ) -> Result<HttpSource, FetchError> {
+        Self::build(base_url, None, timeout, network)
+    }
+
+    fn build(
+        base_url: &url::Url,
+        authorization: Option<HeaderValue>,
+        timeout: Duration,
+        network: &Network,
+    ) -> Result<HttpSource, FetchError> {
         let extra_roots: Vec<_> = network
             .extra_roots
             .iter()
@@ -119,18 +149,11 @@ impl HttpSource {
             .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
             .build()
             .map_err(|e| FetchError::Fatal(format!("cannot build the HTTP client: {e}")))?;
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| {
-                FetchError::Config(
-                    "secrets.user_oauth_token contains characters that cannot be sent in a header"
-                        .into(),
-                )
-            })?;
-        authorization.set_sensitive(true);
         Ok(HttpSource {
             http,
             spare_bodies: std::sync::Mutex::default(),
             logs_url: logs_url.into(),
+            base_url: base_url.clone(),
             authorization,
             timeout,
             said,
@@ -148,12 +171,11 @@ impl HttpSource {
         let wire = wire.unwrap_or(&unheard);
         let started = Instant::now();
         let deadline = started + self.timeout;
-        let request = self
-            .http
-            .get(&self.logs_url)
-            .header(AUTHORIZATION, self.authorization.clone())
-            .query(params)
-            .send();
+        let mut request = self.http.get(&self.logs_url);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
+        }
+        let request = request.query(params).send();
         let response = match tokio::time::timeout_at(deadline, request).await {
             Ok(sent) => sent.map_err(|e| self.transport_error(&e))?,
             Err(_) => {
@@ -225,6 +247,56 @@ impl HttpSource {
             parse_ms = (started.elapsed() - body_at).as_millis() as u64,
         );
         page
+    }
+
+    /// The JSON document at `path` under the base URL (`audit/v1/actions`), fetched once
+    /// without a token: its body, or the failure classified as a page's would be.
+    pub async fn public_document(&self, path: &str) -> Result<serde_json::Value, FetchError> {
+        let url = self
+            .base_url
+            .join(path)
+            .map_err(|e| FetchError::Config(format!("settings.api_base_url: {e}")))?;
+        let deadline = Instant::now() + self.timeout;
+        let request = self.http.get(url).send();
+        let response = match tokio::time::timeout_at(deadline, request).await {
+            Ok(sent) => sent.map_err(|e| self.transport_error(&e))?,
+            Err(_) => {
+                return Err(FetchError::Transient(format!(
+                    "no response from {} within request_timeout_seconds ({} s)",
+                    self.host(),
+                    self.timeout.as_secs()
+                )));
+            }
+        };
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after(response.headers(), chrono::Utc::now());
+            return Err(FetchError::RateLimited(wait.unwrap_or(DEFAULT_RETRY_AFTER)));
+        }
+        if status.is_redirection() {
+            return Err(redirect_error(status, response.headers()));
+        }
+        let limit = if status.is_success() {
+            MAX_PAGE_BYTES
+        } else {
+            MAX_ERROR_BODY_BYTES
+        };
+        let body = match self.read_body(response, limit, deadline, Vec::new()).await {
+            Ok(body) => body,
+            Err(partial) if status.is_success() => {
+                return Err(FetchError::Transient(format!(
+                    "the answer to GET /{path} broke off after {} bytes",
+                    partial.len()
+                )));
+            }
+            Err(partial) => partial,
+        };
+        if !status.is_success() {
+            return Err(classify_status(status, error_code(&body).as_deref()));
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            FetchError::Transient(format!("the answer to GET /{path} is not JSON ({e})"))
+        })
     }
 
     /// Reads the (decompressed) body into `body` until it ends. `Err` holds what was read

@@ -44,9 +44,8 @@ impl PageSource for SyntheticSource {
                 .ok_or(FetchError::InvalidCursor)?
                 .min(query.latest),
         };
-        let filters = &query.query;
-        let filtered =
-            !filters.actions.is_empty() || filters.actor.is_some() || filters.entity.is_some();
+        // What Slack is sent: the engine applies the rest of the action filter on its side.
+        let filters = Filters::of(query);
         let mut body = Vec::with_capacity(64 * 1024);
         body.extend_from_slice(b"{\"entries\":[");
         let mut count = 0usize;
@@ -59,7 +58,7 @@ impl PageSource for SyntheticSource {
                 .events_in_second(second, self.events_per_hour, &mut events);
             // Newest first; within a second, a stable order.
             events.sort_by(|a, b| b.id.cmp(&a.id));
-            for event in events.iter().filter(|e| !filtered || matches(query, e)) {
+            for event in events.iter().filter(|e| filters.matches(e)) {
                 if count > 0 {
                     body.push(b',');
                 }
@@ -84,26 +83,57 @@ impl PageSource for SyntheticSource {
     }
 }
 
-/// Whether `event` passes the query's filters as Slack applies them: `action` is one of the
-/// listed names, `actor` is the acting user's id, `entity` is the id of the entry's entity.
-fn matches(query: &LogsQuery, event: &SyntheticEvent) -> bool {
-    let Ok(entry) = serde_json::from_str::<serde_json::Value>(&event.json) else {
-        return false;
-    };
-    let query = &query.query;
-    let action_ok = query.actions.is_empty()
-        || entry["action"]
-            .as_str()
-            .is_some_and(|action| query.actions.iter().any(|x| x == action));
-    let actor_ok = query
-        .actor
-        .as_deref()
-        .is_none_or(|id| entry["actor"]["user"]["id"].as_str() == Some(id));
-    let entity_ok = query.entity.as_deref().is_none_or(|id| {
-        let kind = entry["entity"]["type"].as_str().unwrap_or_default();
-        entry["entity"][kind]["id"].as_str() == Some(id)
-    });
-    action_ok && actor_ok && entity_ok
+/// The filters of a request, as Slack reads them from its parameters ([`LogsQuery::params`]):
+/// what the engine asks Slack to filter, and nothing else, so synthetic events go through the
+/// same split between Slack's filter and the engine's as real ones.
+struct Filters {
+    actions: Option<Vec<String>>,
+    actor: Option<String>,
+    entity: Option<String>,
+}
+
+impl Filters {
+    fn of(query: &LogsQuery) -> Filters {
+        let mut filters = Filters {
+            actions: None,
+            actor: None,
+            entity: None,
+        };
+        for (key, value) in query.query.params() {
+            match key {
+                "action" => filters.actions = Some(value.split(',').map(str::to_owned).collect()),
+                "actor" => filters.actor = Some(value),
+                "entity" => filters.entity = Some(value),
+                _ => {}
+            }
+        }
+        filters
+    }
+
+    /// Whether `event` passes the filters as Slack applies them: `action` is one of the listed
+    /// names, `actor` is the acting user's id, `entity` is the id of the entry's entity.
+    fn matches(&self, event: &SyntheticEvent) -> bool {
+        if self.actions.is_none() && self.actor.is_none() && self.entity.is_none() {
+            return true;
+        }
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(&event.json) else {
+            return false;
+        };
+        let action_ok = self.actions.as_ref().is_none_or(|names| {
+            entry["action"]
+                .as_str()
+                .is_some_and(|action| names.iter().any(|x| x == action))
+        });
+        let actor_ok = self
+            .actor
+            .as_deref()
+            .is_none_or(|id| entry["actor"]["user"]["id"].as_str() == Some(id));
+        let entity_ok = self.entity.as_deref().is_none_or(|id| {
+            let kind = entry["entity"]["type"].as_str().unwrap_or_default();
+            entry["entity"][kind]["id"].as_str() == Some(id)
+        });
+        action_ok && actor_ok && entity_ok
+    }
 }
 
 #[cfg(test)]

@@ -236,6 +236,15 @@ async fn spec_is_one_message_with_the_config_schema_secrets_marked_and_draft_07_
     assert!(out.lines[0].starts_with(r#"{"type":"SPEC","spec":"#));
     let spec = &out.messages[0]["spec"];
     assert_eq!(spec["supportsIncremental"], json!(true));
+    let settings = &spec["connectionSpecification"]["properties"]["settings"]["properties"];
+    for filter in [
+        "actions",
+        "exclude_actions",
+        "action_categories",
+        "exclude_action_categories",
+    ] {
+        assert_eq!(settings[filter]["type"], "array", "{filter}: {spec}");
+    }
     assert_eq!(spec["protocol_version"], json!("0.2.0"));
     assert_eq!(
         spec["documentationUrl"],

@@ -7,12 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod airbyte;
+mod catalogue;
 mod cli;
 mod configs;
 mod env_secrets;
 mod errors;
 mod exit_codes;
 mod file_output;
+mod filters;
 mod hostile;
 mod kills;
 mod lifecycle;

@@ -462,3 +462,77 @@ async fn no_client_can_starve_healthz() {
     assert!(summary.commits > 0);
     server.shutdown().await;
 }
+
+/// Entries of actions the OCSF mapping does not know are counted by name, for the first 20
+/// distinct plain names, then under `other`; known actions are not counted.
+#[tokio::test]
+async fn unknown_actions_are_counted_by_name_up_to_a_bound_then_other() {
+    let mock = mock().await;
+    let mut all = Vec::new();
+    for i in 0..25 {
+        for copy in 0..2 {
+            all.push(slack_mock::MockEntry::synthetic(
+                &format!("u-{i:02}-{copy}"),
+                T0 - 3000 + i,
+                &format!("brand_new_action_{i:02}"),
+                "W0123ABCD",
+                "W0123ABCD",
+            ));
+        }
+    }
+    all.push(slack_mock::MockEntry::synthetic(
+        "odd",
+        T0 - 100,
+        "has a space",
+        "W0123ABCD",
+        "W0123ABCD",
+    ));
+    all.extend(entries("k", 10, T0 - 2000, T0 - 1));
+    mock.push_entries(all);
+    let work = Workdir::new();
+    let (run, metrics) = read_with_metrics(
+        settings(
+            &mock,
+            json!({"backfill_start_time": "2025-12-31", "record_format": "ocsf"}),
+        ),
+        &work,
+        false,
+    )
+    .await;
+    assert_eq!(run.len(), 61);
+    let s = Scrape::parse(metrics.encode());
+    let named: Vec<&str> = s
+        .text
+        .lines()
+        .filter(|l| l.starts_with("slack_audit_unknown_actions_total{action=\"brand_new_action_"))
+        .collect();
+    assert_eq!(named.len(), 20, "{}", s.text);
+    assert!(named.iter().all(|l| l.ends_with(" 2")), "{named:?}");
+    assert_eq!(
+        s.value("slack_audit_unknown_actions_total{action=\"other\"}"),
+        11.0,
+        "5 names beyond the bound, twice each, and one that is not a plain name"
+    );
+    assert!(!s.text.contains("user_login"), "{}", s.text);
+}
+
+/// What the action filter drops on this side is counted, and not delivered.
+#[tokio::test]
+async fn entries_dropped_by_the_filter_are_counted() {
+    let mock = mock().await;
+    mock.push_entries(entries("f", 30, T0 - 3000, T0 - 1));
+    let work = Workdir::new();
+    let (run, metrics) = read_with_metrics(
+        settings(
+            &mock,
+            json!({"backfill_start_time": "2025-12-31", "exclude_actions": ["user_login"]}),
+        ),
+        &work,
+        false,
+    )
+    .await;
+    assert!(run.is_empty());
+    let s = Scrape::parse(metrics.encode());
+    assert_eq!(s.value("slack_audit_filtered_entries_total"), 30.0);
+    assert_eq!(s.value("slack_audit_records_delivered_total"), 0.0);
+}

@@ -860,3 +860,60 @@ mod arbitrary {
         }
     }
 }
+
+/// The agent that acted for the user (Slackbot) is the actor's app, unless Slack names an app
+/// (`context.app`), and its message is the event's `message`; wherever Slack puts them (under
+/// `context`, or at the top), nothing else of them is lost, and the events stay valid.
+#[test]
+fn the_acting_agent_is_the_actors_app_and_its_message_the_events() {
+    let entry = |context_extra: &str, top_extra: &str| {
+        format!(
+            r#"{{"id":"ag1","date_create":1767225600,"action":"user_channel_join","actor":{{"type":"user","user":{{"id":"W0123ABCD","name":"ada"}}}},"entity":{{"type":"channel","channel":{{"id":"C0CCCCCCC","name":"general"}}}},"context":{{"location":{{"type":"enterprise","id":"E0AAAAAAA","name":"Example Corp","domain":"examplecorp"}},"ip_address":"203.0.113.42"{context_extra}}}{top_extra}}}"#
+        )
+    };
+    let event = |raw: String| -> Value {
+        let (bytes, _) = to_ocsf(raw.as_bytes(), false);
+        let event: Value = serde_json::from_slice(&bytes).unwrap();
+        let problems = problems(OcsfVersion::V1_8_0, &event);
+        assert!(problems.is_empty(), "{problems:?}: {event}");
+        event
+    };
+
+    let top = event(entry(
+        "",
+        r#","acting_agent":{"type":"slackbot"},"agent_message":"joined on behalf of ada""#,
+    ));
+    assert_eq!(top["actor"]["app_name"], "slackbot", "{top}");
+    assert_eq!(top["actor"]["user"]["uid"], "W0123ABCD");
+    assert_eq!(top["message"], "joined on behalf of ada");
+    assert!(top["unmapped"].get("acting_agent").is_none(), "{top}");
+    assert!(top["unmapped"].get("agent_message").is_none(), "{top}");
+
+    let in_context = event(entry(
+        r#","acting_agent":{"id":"B0SLACKBOT","name":"Slackbot","mode":"assist"},"agent_message":"posted for ada""#,
+        "",
+    ));
+    assert_eq!(in_context["actor"]["app_uid"], "B0SLACKBOT", "{in_context}");
+    assert_eq!(in_context["actor"]["app_name"], "Slackbot");
+    assert_eq!(in_context["message"], "posted for ada");
+    assert_eq!(
+        in_context["unmapped"]["context"]["acting_agent"],
+        serde_json::json!({"mode": "assist"}),
+        "what is not mapped stays: {in_context}"
+    );
+
+    let with_app = event(entry(
+        r#","app":{"id":"A0DDDDDDD","name":"Onboarding Bot"}"#,
+        r#","acting_agent":{"type":"slackbot"}"#,
+    ));
+    assert_eq!(
+        with_app["actor"]["app_name"], "Onboarding Bot",
+        "{with_app}"
+    );
+    assert_eq!(
+        with_app["unmapped"]["acting_agent"],
+        serde_json::json!({"type": "slackbot"}),
+        "Slack's app wins; the agent is kept: {with_app}"
+    );
+    assert!(with_app.get("message").is_none());
+}
