@@ -30,7 +30,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,10 @@ pub struct MutantsArgs {
     /// Mutants built and tested in parallel (each in its own copy of the tree).
     #[arg(long, default_value_t = 1)]
     pub jobs: u32,
+    /// Only the mutants on lines changed since this git revision (cargo-mutants `--in-diff`):
+    /// the run after a change, when the whole group ran before it.
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
 }
 
 /// One cargo-mutants invocation: the files it mutates and the tests that judge them.
@@ -194,7 +198,24 @@ pub fn run(args: &MutantsArgs) -> anyhow::Result<()> {
         if !group.test_packages.is_empty() {
             baseline(&root, &out, group)?;
         }
-        let status = mutants_command(&root, &out, group, args.jobs, &[])
+        let in_diff = match &args.since {
+            Some(rev) => match changes_since(&root, &out, group, rev)? {
+                Some(diff) => Some(diff),
+                None => {
+                    eprintln!(
+                        "mutants: group {}: no change since {rev}; skipped",
+                        group.name
+                    );
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let in_diff_arg = in_diff
+            .as_ref()
+            .map(|p| format!("--in-diff={}", p.display()));
+        let extra: Vec<&str> = in_diff_arg.iter().map(String::as_str).collect();
+        let status = mutants_command(&root, &out, group, args.jobs, &extra)
             .status()
             .context("cannot run cargo mutants")?;
         let wall = started.elapsed();
@@ -221,6 +242,35 @@ pub fn run(args: &MutantsArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Writes the diff of `group`'s files since `rev` for `--in-diff` and returns its path; `None`
+/// when they did not change.
+fn changes_since(
+    root: &Path,
+    out: &Path,
+    group: &Group,
+    rev: &str,
+) -> anyhow::Result<Option<PathBuf>> {
+    let diff = Command::new("git")
+        .current_dir(root)
+        .args(["diff", "--no-color", "--no-ext-diff", "-M", rev, "--"])
+        .args(group.files)
+        .output()
+        .context("cannot run git diff")?;
+    if !diff.status.success() {
+        bail!(
+            "git diff {rev} failed: {}",
+            String::from_utf8_lossy(&diff.stderr).trim()
+        );
+    }
+    if diff.stdout.is_empty() {
+        return Ok(None);
+    }
+    let path = out.join(format!("{}.since.diff", group.name));
+    std::fs::write(&path, &diff.stdout)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Some(path))
 }
 
 fn selected(names: &[String]) -> anyhow::Result<Vec<&'static Group>> {
