@@ -644,6 +644,23 @@ mod tests {
         assert!(Query::default().local_filter().is_none());
     }
 
+    /// The operator is told what the filter applied here keeps (the log line that says the
+    /// filter costs every action's requests).
+    #[test]
+    fn a_filter_applied_here_says_what_it_keeps() {
+        let names: Vec<String> = (0..31).map(|i| format!("a{i}")).collect();
+        let many = Query {
+            actions: names,
+            ..Query::default()
+        };
+        assert_eq!(many.local_filter().unwrap().describe(), "31 actions");
+        let excluding = except(&["a0", "a1"]);
+        assert_eq!(
+            excluding.local_filter().unwrap().describe(),
+            "every action but 2"
+        );
+    }
+
     #[test]
     fn a_format_change_is_refused_and_explained() {
         let saved = q(&[], None, None);
