@@ -15,8 +15,10 @@
 //!   record has, each table's fixed Arrow schema, and a record's row shape.
 //! - [`object`]: where an object is written ([`object::ObjectWriter`]: S3, or a local folder).
 //! - [`encode`]: what an object's bytes are ([`encode::ObjectEncoder`]: Parquet, NDJSON.gz).
+//! - [`spool`]: the local spool (segments, `spool.json`, the cut to the committed offset).
 
 pub mod encode;
 pub mod lake_config;
 pub mod layout;
 pub mod object;
+pub mod spool;
