@@ -16,9 +16,13 @@
 //! - [`object`]: where an object is written ([`object::ObjectWriter`]: S3, or a local folder).
 //! - [`encode`]: what an object's bytes are ([`encode::ObjectEncoder`]: Parquet, NDJSON.gz).
 //! - [`spool`]: the local spool (segments, `spool.json`, the cut to the committed offset).
+//! - [`object_keys`]: each table's location, the partitions, and the key derived from a segment.
+//! - [`file_objects`]: the `file://` [`object::ObjectWriter`] (a local folder as a bucket).
 
 pub mod encode;
+pub mod file_objects;
 pub mod lake_config;
 pub mod layout;
 pub mod object;
+pub mod object_keys;
 pub mod spool;
