@@ -206,6 +206,12 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The file commits replace: [`StateStore::path`] with every symlink resolved (what a lake
+    /// spool records as its owner).
+    pub fn resolved(&self) -> &Path {
+        &self.target
+    }
 }
 
 /// Opens (and locks) the state file of input `I` at `path`, with the state rules of `I`: its

@@ -18,11 +18,23 @@
 //! - [`spool`]: the local spool (segments, `spool.json`, the cut to the committed offset).
 //! - [`object_keys`]: each table's location, the partitions, and the key derived from a segment.
 //! - [`file_objects`]: the `file://` [`object::ObjectWriter`] (a local folder as a bucket).
+//! - [`lake_sink`]: the host's sink and checkpoints for a lake (deliver = append to the spool,
+//!   commit = the checkpoint with the spool position, sealing when due; the full-spool wait).
+//! - [`uploader`]: sealed segments to objects, oldest first, with backoff.
+//! - [`lake_parts`]: what a build plugs in (writer, encoder, backoff, a step observer).
+//! - [`custom_sources`]: `lake-setup`'s text (the Security Lake custom sources to create).
+//! - [`lake_read`]: a `read` into a lake (the host with the lake's sink and checkpoints, the
+//!   uploader beside it) and `check`'s probe of every location.
 
+pub mod custom_sources;
 pub mod encode;
 pub mod file_objects;
 pub mod lake_config;
+pub mod lake_parts;
+pub mod lake_read;
+pub mod lake_sink;
 pub mod layout;
 pub mod object;
 pub mod object_keys;
 pub mod spool;
+pub mod uploader;

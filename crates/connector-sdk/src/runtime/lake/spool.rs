@@ -581,6 +581,57 @@ pub fn describe(dir: &Path) -> Result<Vec<(u64, u64, SystemTime)>, SpoolError> {
         .collect())
 }
 
+/// `status`'s lines on the spool in `dir` (read-only), given the position the state names.
+pub fn status(
+    dir: &Path,
+    destination: Option<&Destination>,
+    max_bytes: u64,
+) -> Result<crate::contract::input::StateDescription, SpoolError> {
+    let segments = describe(dir)?;
+    let open = destination.map_or(1, |d| d.segment);
+    let sealed: Vec<_> = segments.iter().filter(|(seq, _, _)| *seq < open).collect();
+    let sealed_bytes: u64 = sealed.iter().map(|(_, b, _)| b).sum();
+    let open_bytes = destination.map_or(0, |d| d.offset);
+    let total = sealed_bytes + open_bytes;
+    let oldest = segments.first().map(|(_, _, at)| {
+        let age = SystemTime::now().duration_since(*at).map_or(0, |d| d.as_secs());
+        (segments[0].0, age)
+    });
+    let mut lines = vec![
+        ("spool".to_owned(), dir.display().to_string()),
+        (
+            "segments pending".to_owned(),
+            format!(
+                "{} sealed, waiting for upload ({sealed_bytes} bytes); open segment {open_bytes} bytes committed",
+                sealed.len()
+            ),
+        ),
+        (
+            "spool bytes".to_owned(),
+            format!("{total} of {max_bytes}{}", if total > max_bytes { " (full: collection waits for the lake)" } else { "" }),
+        ),
+    ];
+    if let Some((seq, age)) = oldest {
+        lines.push((
+            "oldest segment".to_owned(),
+            format!("{} last written {age} s ago", segment_name(seq)),
+        ));
+    }
+    Ok(crate::contract::input::StateDescription {
+        lines,
+        json: serde_json::json!({
+            "dir": dir.display().to_string(),
+            "sealed_segments": sealed.len(),
+            "sealed_bytes": sealed_bytes,
+            "open_bytes": open_bytes,
+            "bytes": total,
+            "max_bytes": max_bytes,
+            "full": total > max_bytes,
+            "oldest_age_seconds": oldest.map(|(_, age)| age),
+        }),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
