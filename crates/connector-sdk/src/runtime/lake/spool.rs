@@ -594,7 +594,9 @@ pub fn status(
     let open_bytes = destination.map_or(0, |d| d.offset);
     let total = sealed_bytes + open_bytes;
     let oldest = segments.first().map(|(_, _, at)| {
-        let age = SystemTime::now().duration_since(*at).map_or(0, |d| d.as_secs());
+        let age = SystemTime::now()
+            .duration_since(*at)
+            .map_or(0, |d| d.as_secs());
         (segments[0].0, age)
     });
     let mut lines = vec![
@@ -608,7 +610,14 @@ pub fn status(
         ),
         (
             "spool bytes".to_owned(),
-            format!("{total} of {max_bytes}{}", if total > max_bytes { " (full: collection waits for the lake)" } else { "" }),
+            format!(
+                "{total} of {max_bytes}{}",
+                if total > max_bytes {
+                    " (full: collection waits for the lake)"
+                } else {
+                    ""
+                }
+            ),
         ),
     ];
     if let Some((seq, age)) = oldest {
