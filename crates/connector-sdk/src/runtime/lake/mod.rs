@@ -15,8 +15,20 @@
 //!   record has, each table's fixed Arrow schema, and a record's row shape.
 //! - [`object`]: where an object is written ([`object::ObjectWriter`]: S3, or a local folder).
 //! - [`encode`]: what an object's bytes are ([`encode::ObjectEncoder`]: Parquet, NDJSON.gz).
+//! - [`s3`]: the writer for `s3://` (AWS or an S3-compatible endpoint), with the credentials of
+//!   [`aws_credentials`] (the AWS default chain, shared profiles in [`aws_profile`], STS
+//!   AssumeRole in [`aws_sts`], failures in [`credential_error`]); [`writer_for`] picks the writer a lake document needs.
 
+pub mod aws_credentials;
+mod aws_profile;
+mod aws_sts;
+pub mod credential_error;
 pub mod encode;
 pub mod lake_config;
 pub mod layout;
 pub mod object;
+pub mod s3;
+pub mod writer_for;
+
+#[cfg(test)]
+mod loopback_http;
