@@ -586,7 +586,7 @@ impl CredentialProvider for Sourced {
 impl Sourced {
     /// One of object_store's providers failed: which source, why, what to fix.
     fn describe_failure(&self, err: &object_store::Error) -> CredentialError {
-        let network = find_http_error(err).map(|e| e.kind());
+        let network = find_http_error(err);
         let shown = redact::text(&err.to_string()).into_owned();
         let status = status_in(&shown);
         let unreachable = network.is_some() && status.is_none();

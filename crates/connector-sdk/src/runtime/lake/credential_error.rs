@@ -75,14 +75,27 @@ pub(crate) fn find_credential_error<'a>(
     None
 }
 
-/// The HTTP transport error among `err`'s sources.
-pub(crate) fn find_http_error<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a object_store::client::HttpError> {
+/// The transport failure among `err`'s sources (object_store's `HttpError`, or the reqwest
+/// error beneath it: object_store's request error is transparent, so the chain may skip it).
+pub(crate) fn find_http_error(
+    err: &(dyn std::error::Error + 'static),
+) -> Option<object_store::client::HttpErrorKind> {
+    use object_store::client::{HttpError, HttpErrorKind};
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<object_store::client::HttpError>() {
-            return Some(found);
+        if let Some(found) = e.downcast_ref::<HttpError>() {
+            return Some(found.kind());
+        }
+        if let Some(found) = e.downcast_ref::<reqwest::Error>() {
+            return Some(if found.is_timeout() {
+                HttpErrorKind::Timeout
+            } else if found.is_connect() {
+                HttpErrorKind::Connect
+            } else if found.is_decode() || found.is_body() {
+                HttpErrorKind::Decode
+            } else {
+                HttpErrorKind::Request
+            });
         }
         current = e.source();
     }

@@ -1,5 +1,6 @@
 //! Test support: a scripted HTTP/1.1 server on 127.0.0.1 that records every request and answers
-//! each with what the test's handler returns (one request per connection), standing in for S3,
+//! each with what the test's handler returns (one request per connection, every answer with an
+//! `ETag`), standing in for S3,
 //! STS and the AWS metadata endpoints in the unit tests.
 
 use std::sync::{Arc, Mutex};
@@ -97,6 +98,8 @@ impl Loopback {
                     for (name, value) in &reply.headers {
                         head.push_str(&format!("{name}: {value}\r\n"));
                     }
+                    // S3's PUT answers carry one; the client insists.
+                    head.push_str("etag: \"loopback\"\r\n");
                     head.push_str(&format!(
                         "content-length: {}\r\nconnection: close\r\n\r\n",
                         reply.body.len()

@@ -360,7 +360,7 @@ impl Failure {
         Failure {
             status,
             s3_message: element(&text, "Message").map(str::to_owned),
-            network: find_http_error(err).map(|e| e.kind()),
+            network: find_http_error(err),
             redirect: text.contains("Received redirect without LOCATION"),
             // Without a response body the text is the request line and the transport error.
             detail: if code.is_none() && status.is_none() {
@@ -512,5 +512,559 @@ impl Failure {
             }
             PutErrorKind::Transient => format!("the {action} of {url} failed {at} ({said})"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::runtime::lake::loopback_http::{Loopback, Recorded, Reply};
+
+    const KEY_ID: &str = "AKIAS3WRITERTEST";
+    const SECRET: &str = "s3-writer-test-secret-key-value";
+    const TOKEN: &str = "s3-writer-test-session-token-value";
+
+    fn env_keys() -> AwsEnv {
+        AwsEnv::of(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_ACCESS_KEY_ID", KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", TOKEN),
+        ])
+    }
+
+    fn aws_at(server: &Loopback) -> AwsConfig {
+        AwsConfig {
+            region: Some("eu-west-1".into()),
+            endpoint: Some(server.url()),
+            ..AwsConfig::default()
+        }
+    }
+
+    fn object(key: &str) -> ObjectUrl {
+        ObjectUrl::S3 {
+            bucket: "lake-bucket".into(),
+            key: key.into(),
+        }
+    }
+
+    fn s3_error(code: &str, message: &str, extra: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message>{extra}<RequestId>1</RequestId></Error>"
+        )
+    }
+
+    #[tokio::test]
+    async fn put_writes_the_body_path_style_signed_with_the_chains_keys() {
+        let server = Loopback::start(|_| Reply::new(200, "").header("etag", "\"1\"")).await;
+        let writer = S3Writer::with_env(&aws_at(&server), &env_keys()).unwrap();
+        let url = object("ext/slack/region=eu-west-1/eventDay=20261207/0000000001-ab.parquet");
+        writer
+            .put(&url, bytes::Bytes::from_static(b"object body"))
+            .await
+            .unwrap();
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        let put = &requests[0];
+        assert_eq!(put.method, "PUT");
+        assert!(
+            put.path.starts_with("/lake-bucket/ext/slack/region"),
+            "path-style: {}",
+            put.path
+        );
+        assert_eq!(put.body, b"object body");
+        let authorization = put.header("authorization").unwrap();
+        assert!(
+            authorization.starts_with(&format!("AWS4-HMAC-SHA256 Credential={KEY_ID}/"))
+                && authorization.contains("/eu-west-1/s3/aws4_request"),
+            "{authorization}"
+        );
+        assert_eq!(put.header("x-amz-security-token"), Some(TOKEN));
+    }
+
+    /// Each answer S3 may give, and what the uploader is told to do about it.
+    #[tokio::test]
+    async fn failures_are_classified_for_the_uploader() {
+        let leak = "CANONICAL-REQUEST-WITH-SIGNED-HEADERS";
+        let cases: Vec<(Reply, PutErrorKind, &str)> = vec![
+            (
+                Reply::new(
+                    500,
+                    s3_error("InternalError", "We encountered an internal error.", ""),
+                ),
+                PutErrorKind::Transient,
+                "500",
+            ),
+            (Reply::new(502, ""), PutErrorKind::Transient, "502"),
+            (
+                Reply::new(
+                    503,
+                    s3_error("SlowDown", "Please reduce your request rate.", ""),
+                ),
+                PutErrorKind::Throttled,
+                "503",
+            ),
+            (Reply::new(429, ""), PutErrorKind::Throttled, "429"),
+            (
+                Reply::new(
+                    403,
+                    s3_error(
+                        "InvalidAccessKeyId",
+                        "The AWS Access Key Id you provided does not exist in our records.",
+                        "",
+                    ),
+                ),
+                PutErrorKind::Auth,
+                "InvalidAccessKeyId",
+            ),
+            (
+                Reply::new(
+                    400,
+                    s3_error("ExpiredToken", "The provided token has expired.", ""),
+                ),
+                PutErrorKind::Auth,
+                "ExpiredToken",
+            ),
+            (
+                Reply::new(
+                    403,
+                    s3_error(
+                        "SignatureDoesNotMatch",
+                        "The request signature we calculated does not match the signature you provided.",
+                        &format!(
+                            "<CanonicalRequest>{leak} x-amz-security-token:{TOKEN}</CanonicalRequest><StringToSign>{leak}</StringToSign>"
+                        ),
+                    ),
+                ),
+                PutErrorKind::Auth,
+                "SignatureDoesNotMatch",
+            ),
+            (
+                Reply::new(403, s3_error("AccessDenied", "Access Denied", "")),
+                PutErrorKind::Auth,
+                "s3:PutObject",
+            ),
+            (
+                Reply::new(
+                    404,
+                    s3_error("NoSuchBucket", "The specified bucket does not exist", ""),
+                ),
+                PutErrorKind::Config,
+                "does not exist",
+            ),
+            (
+                Reply::new(
+                    301,
+                    s3_error(
+                        "PermanentRedirect",
+                        "The bucket you are attempting to access must be addressed using the specified endpoint.",
+                        "",
+                    ),
+                ),
+                PutErrorKind::Config,
+                "aws.region",
+            ),
+            (Reply::new(0, ""), PutErrorKind::Transient, "failed"),
+        ];
+        for (reply, expected, says) in cases {
+            let shown = format!("{} {}", reply.status, reply.body);
+            let server = Loopback::start(move |_| reply.clone()).await;
+            let writer = S3Writer::with_env(&aws_at(&server), &env_keys()).unwrap();
+            let err = writer
+                .put(&object("t/x.ndjson.gz"), bytes::Bytes::from_static(b"x"))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, expected, "{shown}: {err}");
+            assert!(err.message.contains(says), "{shown}: {err}");
+            assert!(!err.message.contains(leak), "{shown}: {err}");
+            assert!(
+                !err.message.contains(TOKEN) && !err.message.contains(SECRET),
+                "{err}"
+            );
+            if expected == PutErrorKind::Auth && says != "s3:PutObject" {
+                assert!(
+                    err.message.contains("the environment (AWS_ACCESS_KEY_ID"),
+                    "{err}"
+                );
+                assert!(err.message.contains("export valid keys"), "{err}");
+            }
+            // No retry inside the writer: the uploader retries, and logs each.
+            assert_eq!(server.requests().len(), 1, "{shown}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_transient() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let aws = AwsConfig {
+            region: Some("eu-west-1".into()),
+            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            ..AwsConfig::default()
+        };
+        let writer = S3Writer::with_env(&aws, &env_keys()).unwrap();
+        let err = writer
+            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, PutErrorKind::Transient, "{err}");
+        assert!(err.message.contains("cannot connect"), "{err}");
+    }
+
+    #[test]
+    fn bad_destinations_are_config_errors() {
+        let env = env_keys();
+        for (endpoint, says) in [
+            ("http://s3.example.com", "non-loopback"),
+            ("ftp://127.0.0.1", "scheme ftp"),
+            ("https://user:pw@s3.example.com", "user name or password"),
+            (
+                "https://s3.example.com/bucket",
+                "only a scheme, host and port",
+            ),
+            ("not a url", "not a URL"),
+        ] {
+            let aws = AwsConfig {
+                region: Some("eu-west-1".into()),
+                endpoint: Some(endpoint.into()),
+                ..AwsConfig::default()
+            };
+            let err = S3Writer::with_env(&aws, &env).unwrap_err();
+            assert_eq!(err.kind, PutErrorKind::Config, "{endpoint}");
+            assert!(err.message.contains(says), "{endpoint}: {err}");
+            assert!(!err.message.contains("pw@"), "{err}");
+        }
+        for loopback in [
+            "http://127.0.0.1:9000",
+            "http://[::1]:9000/",
+            "http://localhost:9000",
+        ] {
+            assert!(
+                check_endpoint(loopback, "aws.endpoint").unwrap().1,
+                "{loopback}"
+            );
+        }
+        let err = S3Writer::with_env(&AwsConfig::default(), &env).unwrap_err();
+        assert_eq!(err.kind, PutErrorKind::Config);
+        assert!(err.message.contains("aws.region"), "{err}");
+        let with_env_region = AwsEnv::of(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_ACCESS_KEY_ID", KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_DEFAULT_REGION", "ap-south-1"),
+        ]);
+        let writer = S3Writer::with_env(&AwsConfig::default(), &with_env_region).unwrap();
+        assert_eq!(writer.region, "ap-south-1");
+        assert!(check_bucket("Bad_Bucket").is_err() && check_bucket("ok-bucket.1").is_ok());
+    }
+
+    #[tokio::test]
+    async fn probe_puts_then_deletes_below_the_prefix() {
+        let server = Loopback::start(|r: &Recorded| match r.method.as_str() {
+            "DELETE" => Reply::new(204, ""),
+            _ => Reply::new(200, ""),
+        })
+        .await;
+        let writer = S3Writer::with_env(&aws_at(&server), &env_keys()).unwrap();
+        writer.probe(&object("ext/slack-api/1.0/")).await.unwrap();
+        let requests = server.requests();
+        let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+        assert_eq!(methods, ["PUT", "DELETE"]);
+        assert!(
+            requests[0]
+                .path
+                .starts_with("/lake-bucket/ext/slack-api/1.0/_write-probe-"),
+            "{}",
+            requests[0].path
+        );
+        assert_eq!(requests[0].path, requests[1].path);
+        // A role that may write but not delete still proves the location writable.
+        let server = Loopback::start(|r: &Recorded| match r.method.as_str() {
+            "DELETE" => Reply::new(403, s3_error("AccessDenied", "Access Denied", "")),
+            _ => Reply::new(200, ""),
+        })
+        .await;
+        let writer = S3Writer::with_env(&aws_at(&server), &env_keys()).unwrap();
+        writer.probe(&object("ext/")).await.unwrap();
+        // One that may not write is refused.
+        let server =
+            Loopback::start(|_| Reply::new(403, s3_error("AccessDenied", "Access Denied", "")))
+                .await;
+        let writer = S3Writer::with_env(&aws_at(&server), &env_keys()).unwrap();
+        let err = writer.probe(&object("ext/")).await.unwrap_err();
+        assert_eq!(err.kind, PutErrorKind::Auth);
+        assert_eq!(server.requests().len(), 1);
+    }
+
+    fn sts_answer(
+        key_id: &str,
+        secret: &str,
+        token: &str,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        format!(
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>arn:aws:sts::1:assumed-role/r/s</Arn></AssumedRoleUser><Credentials><AccessKeyId>{key_id}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleResponse>",
+            expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    }
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-slack-eu-west-1";
+    const ASSUMED_SECRET: &str = "assumed-role-secret-key-value";
+    const ASSUMED_TOKEN: &str = "assumed-role-session-token-value";
+
+    /// S3 and STS on one loopback server (as moto serves them); STS answers `sts_status` (with
+    /// credentials expiring in `lifetime`).
+    async fn s3_and_sts(
+        sts_status: u16,
+        lifetime: chrono::TimeDelta,
+    ) -> (Loopback, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let server = Loopback::start(move |r: &Recorded| {
+            if r.method == "POST" && r.body_text().contains("Action=AssumeRole") {
+                counted.fetch_add(1, Ordering::SeqCst);
+                if sts_status != 200 {
+                    return Reply::new(sts_status, "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message></Error></ErrorResponse>");
+                }
+                return Reply::new(
+                    200,
+                    sts_answer("ASIAASSUMED", ASSUMED_SECRET, ASSUMED_TOKEN, chrono::Utc::now() + lifetime),
+                );
+            }
+            Reply::new(200, "")
+        })
+        .await;
+        (server, calls)
+    }
+
+    fn with_role(server: &Loopback) -> AwsConfig {
+        AwsConfig {
+            role_arn: Some(ROLE.into()),
+            external_id: Some("ext-id-123".into()),
+            ..aws_at(server)
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_with_the_assumed_roles_credentials_and_reuses_them() {
+        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::hours(1)).await;
+        let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
+        for n in 0..2 {
+            writer
+                .put(&object(&format!("t/{n}")), bytes::Bytes::from_static(b"x"))
+                .await
+                .unwrap();
+        }
+        // One AssumeRole for both writes (cached while valid).
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let requests = server.requests();
+        let sts = &requests[0];
+        let form = sts.body_text();
+        assert!(form.contains("ExternalId=ext-id-123"), "{form}");
+        assert!(
+            form.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012"),
+            "{form}"
+        );
+        let sts_auth = sts.header("authorization").unwrap();
+        assert!(
+            sts_auth.contains(&format!("Credential={KEY_ID}/"))
+                && sts_auth.contains("/sts/aws4_request"),
+            "{sts_auth}"
+        );
+        for put in &requests[1..] {
+            assert_eq!(put.method, "PUT");
+            assert!(
+                put.header("authorization")
+                    .unwrap()
+                    .contains("Credential=ASIAASSUMED/")
+            );
+            assert_eq!(put.header("x-amz-security-token"), Some(ASSUMED_TOKEN));
+        }
+        // The assumed secrets are scrubbed from anything printed from now on.
+        for secret in [ASSUMED_SECRET, ASSUMED_TOKEN] {
+            assert_eq!(redact::text(&format!("x {secret} y")), "x [redacted] y");
+        }
+        assert!(matches!(
+            writer.credential_source(),
+            CredentialSource::AssumeRole { .. }
+        ));
+        let shown = format!("{writer:?}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains(ASSUMED_SECRET),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn credentials_about_to_expire_are_renewed_before_use() {
+        // Two minutes left: inside the five-minute margin, so every use renews.
+        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::minutes(2)).await;
+        let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
+        for n in 0..2 {
+            writer
+                .put(&object(&format!("t/{n}")), bytes::Bytes::from_static(b"x"))
+                .await
+                .unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_assume_role_is_auth_naming_role_source_and_fix() {
+        let (server, calls) = s3_and_sts(403, chrono::TimeDelta::hours(1)).await;
+        let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
+        let err = writer
+            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, PutErrorKind::Auth, "{err}");
+        for says in [
+            ROLE,
+            "the environment (AWS_ACCESS_KEY_ID",
+            "AccessDenied",
+            "external ID",
+        ] {
+            assert!(err.message.contains(says), "{says}: {err}");
+        }
+        assert!(
+            !err.message.contains(SECRET) && !err.message.contains("ext-id-123"),
+            "{err}"
+        );
+        // Asked once, never a loop; and nothing was written.
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(server.requests().iter().all(|r| r.method != "PUT"));
+    }
+
+    #[tokio::test]
+    async fn a_profiles_role_is_assumed_with_its_source_profiles_keys() {
+        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::hours(1)).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("credentials"),
+            "[base]\naws_access_key_id = AKIAPROFILEBASE\naws_secret_access_key = profile-base-secret-value\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("config"),
+            format!("[profile lake]\nrole_arn = {ROLE}\nsource_profile = base\nexternal_id = profile-ext-id\nregion = eu-west-1\n"),
+        )
+        .unwrap();
+        let credentials = dir.path().join("credentials").display().to_string();
+        let config = dir.path().join("config").display().to_string();
+        let env = AwsEnv::of(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", &credentials),
+            ("AWS_CONFIG_FILE", &config),
+            ("AWS_PROFILE", "lake"),
+        ]);
+        let aws = AwsConfig {
+            endpoint: Some(server.url()),
+            ..AwsConfig::default()
+        };
+        let writer = S3Writer::with_env(&aws, &env).unwrap();
+        // The region came from the profile.
+        assert_eq!(writer.region, "eu-west-1");
+        writer
+            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let requests = server.requests();
+        assert!(
+            requests[0]
+                .body_text()
+                .contains("ExternalId=profile-ext-id")
+        );
+        assert!(
+            requests[0]
+                .header("authorization")
+                .unwrap()
+                .contains("Credential=AKIAPROFILEBASE/")
+        );
+        assert_eq!(
+            requests[1].header("x-amz-security-token"),
+            Some(ASSUMED_TOKEN)
+        );
+        assert_eq!(redact::text("profile-base-secret-value"), "[redacted]");
+    }
+
+    #[tokio::test]
+    async fn instance_metadata_credentials_sign_the_writes() {
+        let server = Loopback::start(|r: &Recorded| match (r.method.as_str(), r.path.as_str()) {
+            ("PUT", "/latest/api/token") => Reply::new(200, "imds-session-token"),
+            ("GET", "/latest/meta-data/iam/security-credentials/") => {
+                Reply::new(200, "lake-instance-role")
+            }
+            ("GET", "/latest/meta-data/iam/security-credentials/lake-instance-role") => {
+                Reply::new(
+                    200,
+                    format!(
+                        "{{\"Code\":\"Success\",\"AccessKeyId\":\"ASIAIMDS\",\"SecretAccessKey\":\"imds-secret-key-value\",\"Token\":\"imds-credential-token-value\",\"Expiration\":\"{}\"}}",
+                        (chrono::Utc::now() + chrono::TimeDelta::hours(6)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                )
+            }
+            _ => Reply::new(200, ""),
+        })
+        .await;
+        let env = AwsEnv::of(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &server.url()),
+        ]);
+        let writer = S3Writer::with_env(&aws_at(&server), &env).unwrap();
+        assert!(matches!(
+            writer.credential_source(),
+            CredentialSource::InstanceMetadata { .. }
+        ));
+        writer
+            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        let requests = server.requests();
+        let put = requests
+            .iter()
+            .find(|r| r.path.starts_with("/lake-bucket/"))
+            .unwrap();
+        assert!(
+            put.header("authorization")
+                .unwrap()
+                .contains("Credential=ASIAIMDS/")
+        );
+        assert_eq!(redact::text("imds-secret-key-value"), "[redacted]");
+        assert_eq!(
+            requests[0]
+                .header("x-aws-ec2-metadata-token-ttl-seconds")
+                .is_some(),
+            true,
+            "IMDSv2 asks for a session token first"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_instance_metadata_is_auth_saying_no_credentials() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let server = Loopback::start(|_| Reply::new(200, "")).await;
+        let env = AwsEnv::of(&[
+            ("HOME", "/nonexistent"),
+            (
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                &format!("http://127.0.0.1:{port}"),
+            ),
+        ]);
+        let writer = S3Writer::with_env(&aws_at(&server), &env).unwrap();
+        let err = writer
+            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, PutErrorKind::Auth, "{err}");
+        assert!(err.message.contains("no AWS credentials"), "{err}");
+        assert!(server.requests().is_empty());
     }
 }
