@@ -815,6 +815,8 @@ mod tests {
     const ROLE: &str = "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-slack-eu-west-1";
     const ASSUMED_SECRET: &str = "assumed-role-secret-key-value";
     const ASSUMED_TOKEN: &str = "assumed-role-session-token-value";
+    /// The redaction is process-wide: each test that checks it has values of its own.
+    const OTHER: (&str, &str) = ("other-assumed-secret-value", "other-assumed-token-value");
 
     /// S3 and STS on one loopback server (as moto serves them); STS answers `sts_status` (with
     /// credentials expiring in `lifetime`).
@@ -832,7 +834,7 @@ mod tests {
                 }
                 return Reply::new(
                     200,
-                    sts_answer("ASIAASSUMED", ASSUMED_SECRET, ASSUMED_TOKEN, chrono::Utc::now() + lifetime),
+                    sts_answer("ASIAASSUMED", secrets.0, secrets.1, chrono::Utc::now() + lifetime),
                 );
             }
             Reply::new(200, "")
@@ -851,7 +853,12 @@ mod tests {
 
     #[tokio::test]
     async fn writes_with_the_assumed_roles_credentials_and_reuses_them() {
-        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::hours(1)).await;
+        let (server, calls) = s3_and_sts(
+            200,
+            chrono::TimeDelta::hours(1),
+            (ASSUMED_SECRET, ASSUMED_TOKEN),
+        )
+        .await;
         let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
         for n in 0..2 {
             writer
@@ -902,7 +909,7 @@ mod tests {
     #[tokio::test]
     async fn credentials_about_to_expire_are_renewed_before_use() {
         // Two minutes left: inside the five-minute margin, so every use renews.
-        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::minutes(2)).await;
+        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::minutes(2), OTHER).await;
         let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
         for n in 0..2 {
             writer
@@ -915,7 +922,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_assume_role_is_auth_naming_role_source_and_fix() {
-        let (server, calls) = s3_and_sts(403, chrono::TimeDelta::hours(1)).await;
+        let (server, calls) = s3_and_sts(403, chrono::TimeDelta::hours(1), OTHER).await;
         let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
         let err = writer
             .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
@@ -941,7 +948,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_profiles_role_is_assumed_with_its_source_profiles_keys() {
-        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::hours(1)).await;
+        let (server, calls) = s3_and_sts(200, chrono::TimeDelta::hours(1), OTHER).await;
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("credentials"),
