@@ -823,6 +823,7 @@ mod tests {
     async fn s3_and_sts(
         sts_status: u16,
         lifetime: chrono::TimeDelta,
+        secrets: (&'static str, &'static str),
     ) -> (Loopback, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&calls);
@@ -992,10 +993,7 @@ mod tests {
                 .unwrap()
                 .contains("Credential=AKIAPROFILEBASE/")
         );
-        assert_eq!(
-            requests[1].header("x-amz-security-token"),
-            Some(ASSUMED_TOKEN)
-        );
+        assert_eq!(requests[1].header("x-amz-security-token"), Some(OTHER.1));
         assert_eq!(redact::text("profile-base-secret-value"), "[redacted]");
     }
 
