@@ -104,11 +104,11 @@ impl std::fmt::Debug for LakeParts {
 }
 
 impl LakeParts {
-    /// What a connector binary delivers with: [`file_writer_for`] and [`no_encoder_for`]
-    /// until the S3 writer and the Parquet and NDJSON.gz encoders are plugged in here.
+    /// What a connector binary delivers with: [`standard_writer_for`] (S3, or a local folder)
+    /// and [`no_encoder_for`] until the Parquet and NDJSON.gz encoders are plugged in here.
     pub fn standard() -> LakeParts {
         LakeParts {
-            writer_for: file_writer_for,
+            writer_for: standard_writer_for,
             encoder_for: no_encoder_for,
             backoff: Backoff::default(),
             on_step: None,
@@ -134,6 +134,21 @@ fn target_urls(target: &Target) -> Vec<(String, String)> {
             .collect(),
         Target::S3 { url, .. } => vec![("/target/url".to_owned(), url.clone())],
     }
+}
+
+/// The writer a connector binary uses ([`writer_for`](crate::runtime::lake::writer_for::writer_for):
+/// `s3://` through the S3 writer, `file://` to a local folder), its refusals as config errors
+/// naming the part of the lake file at fault (the target's locations, or the `aws` section for
+/// the region, the endpoint and the credential source).
+pub fn standard_writer_for(config: &LakeConfig) -> Result<Arc<dyn ObjectWriter>, ConfigError> {
+    crate::runtime::lake::writer_for::writer_for(config).map_err(|e| {
+        let pointer = if e.message.contains("location") {
+            "/target"
+        } else {
+            "/aws"
+        };
+        ConfigError::Invalid(vec![Violation::new(pointer, e.message)])
+    })
 }
 
 /// The `file://` writer, for a target whose every location is a local folder; an `s3://`

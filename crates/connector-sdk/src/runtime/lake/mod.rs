@@ -25,7 +25,14 @@
 //! - [`custom_sources`]: `lake-setup`'s text (the Security Lake custom sources to create).
 //! - [`lake_read`]: a `read` into a lake (the host with the lake's sink and checkpoints, the
 //!   uploader beside it) and `check`'s probe of every location.
+//! - [`s3`]: the writer for `s3://` (AWS or an S3-compatible endpoint), with the credentials of
+//!   [`aws_credentials`] (the AWS default chain, shared profiles in [`aws_profile`], STS
+//!   AssumeRole in [`aws_sts`], failures in [`credential_error`]); [`writer_for`] picks the writer a lake document needs.
 
+pub mod aws_credentials;
+mod aws_profile;
+mod aws_sts;
+pub mod credential_error;
 pub mod custom_sources;
 pub mod encode;
 pub mod file_objects;
@@ -36,5 +43,13 @@ pub mod lake_sink;
 pub mod layout;
 pub mod object;
 pub mod object_keys;
+pub mod s3;
 pub mod spool;
 pub mod uploader;
+pub mod writer_for;
+
+#[cfg(test)]
+mod loopback_http;
+
+#[cfg(test)]
+mod loopback_http;
