@@ -166,7 +166,10 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
 /// ([`LakeParts::standard`](crate::runtime::lake::lake_parts::LakeParts::standard)).
 #[cfg(feature = "lake")]
 pub fn run_lake<I: crate::runtime::lake::layout::LakeInput>(version: &'static str) -> ExitCode {
-    run_lake_with::<I>(version, crate::runtime::lake::lake_parts::LakeParts::standard())
+    run_lake_with::<I>(
+        version,
+        crate::runtime::lake::lake_parts::LakeParts::standard(),
+    )
 }
 
 /// [`run_lake`] with the lake built from `parts` (another writer, encoder or backoff; tests).
@@ -211,7 +214,11 @@ fn no_lake<I: Input>() -> ExitCode {
     )
 }
 
-async fn run_command<I: Input>(command: Command, version: &'static str, lake_commands: Lake<I>) -> ExitCode {
+async fn run_command<I: Input>(
+    command: Command,
+    version: &'static str,
+    lake_commands: Lake<I>,
+) -> ExitCode {
     #[cfg(not(feature = "lake"))]
     let _ = &lake_commands;
     match command {
@@ -279,10 +286,11 @@ async fn run_command<I: Input>(command: Command, version: &'static str, lake_com
                 let Some(commands) = &lake_commands else {
                     return no_lake::<I>();
                 };
-                let (lake, setup) = match crate::front::lake_cli::load_setup(commands, &*input, path) {
-                    Ok(loaded) => loaded,
-                    Err(e) => return report::<I>(&e),
-                };
+                let (lake, setup) =
+                    match crate::front::lake_cli::load_setup(commands, &*input, path) {
+                        Ok(loaded) => loaded,
+                        Err(e) => return report::<I>(&e),
+                    };
                 let (metrics, server) = match metrics_addr {
                     Some(addr) => match serve_metrics(&*input, version, &addr).await {
                         Ok((metrics, server)) => (Some(metrics), Some(server)),

@@ -123,7 +123,11 @@ mod tests {
         LakeConfig {
             target: Target::SecurityLake {
                 account_id: "external".into(),
-                locations: [("api_activity".to_owned(), "s3://b/ext/slack-api/1.0/".to_owned())].into(),
+                locations: [(
+                    "api_activity".to_owned(),
+                    "s3://b/ext/slack-api/1.0/".to_owned(),
+                )]
+                .into(),
                 location_template: None,
             },
             aws: AwsConfig {
@@ -145,13 +149,27 @@ mod tests {
     fn one_source_per_table_with_its_command_and_the_locations_to_paste() {
         let text = setup_text(
             &lake(),
-            &[table("api_activity", "slack-api"), table("account_change", "slack-account")],
+            &[
+                table("api_activity", "slack-api"),
+                table("account_change", "slack-account"),
+            ],
         )
         .unwrap();
         assert!(text.contains("aws securitylake create-custom-log-source --region us-east-1 --source-name slack-api --event-classes API_ACTIVITY --configuration 'crawlerConfiguration={roleArn=<GLUE_CRAWLER_ROLE_ARN>},providerIdentity={externalId=ext-7,principal=123456789012}'"), "{text}");
-        assert!(text.contains("--source-name slack-account --event-classes ACCOUNT_CHANGE"), "{text}");
-        assert!(text.contains("\"api_activity\": \"s3://b/ext/slack-api/1.0/\""), "{text}");
-        assert!(text.contains("\"account_change\": \"<the provider location AWS returned for slack-account>\""), "{text}");
+        assert!(
+            text.contains("--source-name slack-account --event-classes ACCOUNT_CHANGE"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"api_activity\": \"s3://b/ext/slack-api/1.0/\""),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\"account_change\": \"<the provider location AWS returned for slack-account>\""
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -39,11 +39,12 @@ pub struct LakeSetup {
 
 /// Reads the lake file at `path` (`--lake FILE`), refusing what no spool could work with.
 pub fn load(path: &Path) -> Result<LakeConfig, ConfigError> {
-    let bytes = crate::runtime::file::read_regular(path, crate::runtime::file::MAX_CONFIG_BYTES, "lake")
-        .map_err(|e| ConfigError::Unreadable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+    let bytes =
+        crate::runtime::file::read_regular(path, crate::runtime::file::MAX_CONFIG_BYTES, "lake")
+            .map_err(|e| ConfigError::Unreadable {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
     let lake: LakeConfig = serde_json::from_slice(&bytes).map_err(|e| ConfigError::Unreadable {
         path: path.to_path_buf(),
         reason: format!("it is not a lake file ({e})"),
@@ -51,7 +52,10 @@ pub fn load(path: &Path) -> Result<LakeConfig, ConfigError> {
     let mut violations = Vec::new();
     let spool = &lake.spool;
     if spool.segment_max_bytes == 0 {
-        violations.push(Violation::new("/spool/segment_max_bytes", "must be at least 1"));
+        violations.push(Violation::new(
+            "/spool/segment_max_bytes",
+            "must be at least 1",
+        ));
     }
     if spool.max_bytes < spool.segment_max_bytes {
         violations.push(Violation::new(
@@ -121,7 +125,10 @@ pub async fn probe(setup: &LakeSetup) -> Result<Vec<String>, HostError> {
                     crate::runtime::lake::object::PutErrorKind::Config => ErrorKind::Config,
                     _ => ErrorKind::Transient,
                 },
-                message: format!("the lake location of table {table} ({url}) does not take objects: {}", e.message),
+                message: format!(
+                    "the lake location of table {table} ({url}) does not take objects: {}",
+                    e.message
+                ),
             };
             HostError::from(failure)
         })?;
@@ -177,7 +184,8 @@ pub async fn read<I: Input>(
         read_stop.clone(),
     )
     .await;
-    let finished = matches!(&result, Ok(_) if !follow && !shutdown.is_cancelled() && core.failure().is_none());
+    let finished =
+        matches!(&result, Ok(_) if !follow && !shutdown.is_cancelled() && core.failure().is_none());
     if finished {
         // One read delivers all it read.
         core.seal_now()?;
@@ -191,7 +199,15 @@ pub async fn read<I: Input>(
     if let Some(failure) = core.failure() {
         return Err(failure.into());
     }
-    let mut summary = result?;
+    let mut summary = match result {
+        // A signal ended a wait on a full spool: that batch was not delivered, nothing is lost.
+        Err(HostError::Output(e))
+            if shutdown.is_cancelled() && e.kind() == std::io::ErrorKind::Interrupted =>
+        {
+            ReadSummary::default()
+        }
+        other => other?,
+    };
     uploaded?;
     summary.interrupted = shutdown.is_cancelled();
     Ok(summary)

@@ -335,9 +335,9 @@ impl Spool {
                     path: open_path.clone(),
                     source,
                 };
+                // Append mode: every write lands at the end, after the cut.
                 let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
+                    .append(true)
                     .open(&open_path)
                     .map_err(io_error)?;
                 if len > self.committed {
@@ -395,10 +395,10 @@ impl Spool {
         if self.file.is_none() {
             let file = OpenOptions::new()
                 .create(true)
-                .truncate(true)
-                .write(true)
+                .append(true)
                 .open(&path)
                 .map_err(io_error)?;
+            file.set_len(0).map_err(io_error)?;
             // The segment's name is durable before any commit names it.
             sync_dir(&self.dir).map_err(io_error)?;
             self.file = Some(file);
@@ -594,7 +594,9 @@ pub fn status(
     let open_bytes = destination.map_or(0, |d| d.offset);
     let total = sealed_bytes + open_bytes;
     let oldest = segments.first().map(|(_, _, at)| {
-        let age = SystemTime::now().duration_since(*at).map_or(0, |d| d.as_secs());
+        let age = SystemTime::now()
+            .duration_since(*at)
+            .map_or(0, |d| d.as_secs());
         (segments[0].0, age)
     });
     let mut lines = vec![
@@ -608,7 +610,14 @@ pub fn status(
         ),
         (
             "spool bytes".to_owned(),
-            format!("{total} of {max_bytes}{}", if total > max_bytes { " (full: collection waits for the lake)" } else { "" }),
+            format!(
+                "{total} of {max_bytes}{}",
+                if total > max_bytes {
+                    " (full: collection waits for the lake)"
+                } else {
+                    ""
+                }
+            ),
         ),
     ];
     if let Some((seq, age)) = oldest {
