@@ -256,7 +256,7 @@ pub const SIX_HOURS_MS: i64 = 6 * 3_600_000;
 
 /// The fake record `n`'s table and time.
 pub fn fake_placement(n: u64) -> (&'static str, i64) {
-    let table = if n % 2 == 0 { "even" } else { "odd" };
+    let table = if n.is_multiple_of(2) { "even" } else { "odd" };
     let n = i64::try_from(n).unwrap_or(i64::MAX);
     let skew = if n % 3 == 2 { -3_600_000 } else { 0 };
     (table, n * SIX_HOURS_MS + skew)

@@ -185,7 +185,7 @@ pub async fn read<I: Input>(
     )
     .await;
     let finished =
-        matches!(&result, Ok(_) if !follow && !shutdown.is_cancelled() && core.failure().is_none());
+        result.is_ok() && !follow && !shutdown.is_cancelled() && core.failure().is_none();
     if finished {
         // One read delivers all it read.
         core.seal_now()?;
