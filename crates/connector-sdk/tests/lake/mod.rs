@@ -431,6 +431,44 @@ pub fn lake_auth_failure_exits_3_and_keeps_the_spool() {
     assert_exactly_once(&lake_numbers(&dir.path("lake")), RECORDS);
 }
 
+/// A lake that cannot be written for a reason retrying cannot mend (a location under a
+/// regular file) stops the read with the config exit code, naming the object; a lake file
+/// whose spool could not work is refused before anything is read, naming the field.
+pub fn lake_config_failures_exit_2() {
+    let dir = Dir::new();
+    let config = dir.config(settings());
+    std::fs::write(dir.path("lake"), b"a file, not a folder").unwrap();
+    let lake = lake_file(&dir, json!({}));
+    let out = run(lake_read(&dir, &config, &lake));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("fake: config error: the lake refused file://"),
+        "{}",
+        out.stderr
+    );
+    let lake = lake_file(&dir, json!({"segment_max_bytes": 100, "max_bytes": 10}));
+    let out = run(lake_read(&dir, &config, &lake));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("/spool/max_bytes"), "{}", out.stderr);
+    let out = run(fake(
+        "lake",
+        &[
+            &"read",
+            &"--config",
+            &config,
+            &"--state",
+            &dir.path("s.json"),
+            &"--lake",
+            &lake,
+            &"--output",
+            &dir.path("out"),
+        ],
+    ));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+}
+
 /// A fake running with its stderr lines on a channel.
 struct Watched {
     child: std::process::Child,
@@ -716,6 +754,7 @@ pub const TESTS: &[(&str, fn())] = &[
         "lake_auth_failure_exits_3_and_keeps_the_spool",
         lake_auth_failure_exits_3_and_keeps_the_spool,
     ),
+    ("lake_config_failures_exit_2", lake_config_failures_exit_2),
     (
         "lake_full_spool_blocks_delivery_and_the_checkpoint_stays",
         lake_full_spool_blocks_delivery_and_the_checkpoint_stays,
