@@ -592,6 +592,37 @@ pub fn lake_full_spool_blocks_delivery_and_the_checkpoint_stays() {
     assert_exactly_once(&lake_numbers(&dir.path("lake")), RECORDS);
 }
 
+/// `--follow` into a lake: segments are sealed by size and uploaded while the read goes on; a
+/// signal stops it cleanly wherever the uploader is, and a later read without `--follow`
+/// seals the rest: every record in the lake exactly once.
+pub fn lake_follow_then_signal_then_finish_is_exactly_once() {
+    let dir = Dir::new();
+    let config = dir.config(settings());
+    let lake = lake_file(&dir, json!({}));
+    let mut command = lake_read(&dir, &config, &lake);
+    command.args(["--follow", "--poll-interval", "0.1"]);
+    let mut running = Watched::start(command);
+    super::wait_for_state(&dir.path("state.json"), |s| s["state"]["next"] == RECORDS);
+    running.until("Spool segment uploaded.");
+    let killed = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(
+        running.child.wait().unwrap().code(),
+        Some(0),
+        "{:#?}",
+        running.seen
+    );
+    let in_lake = lake_numbers(&dir.path("lake")).len();
+    assert!(in_lake > 0, "nothing uploaded while following");
+    let out = run(lake_read(&dir, &config, &lake));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_exactly_once(&lake_numbers(&dir.path("lake")), RECORDS);
+    assert_eq!(pending_segments(&dir), Vec::<String>::new());
+}
+
 /// A spool and a state that do not belong together are refused, naming what is wrong, and
 /// left as they are: another spool's id, a state with a spool position read without `--lake`,
 /// a spool shorter than the state says.
@@ -758,6 +789,10 @@ pub const TESTS: &[(&str, fn())] = &[
     (
         "lake_full_spool_blocks_delivery_and_the_checkpoint_stays",
         lake_full_spool_blocks_delivery_and_the_checkpoint_stays,
+    ),
+    (
+        "lake_follow_then_signal_then_finish_is_exactly_once",
+        lake_follow_then_signal_then_finish_is_exactly_once,
     ),
     (
         "lake_refuses_mismatched_spools_and_states",
