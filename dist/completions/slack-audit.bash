@@ -22,6 +22,9 @@ _slack__audit() {
             slack__audit,help)
                 cmd="slack__audit__subcmd__help"
                 ;;
+            slack__audit,lake-setup)
+                cmd="slack__audit__subcmd__lake__subcmd__setup"
+                ;;
             slack__audit,read)
                 cmd="slack__audit__subcmd__read"
                 ;;
@@ -36,6 +39,9 @@ _slack__audit() {
                 ;;
             slack__audit__subcmd__help,help)
                 cmd="slack__audit__subcmd__help__subcmd__help"
+                ;;
+            slack__audit__subcmd__help,lake-setup)
+                cmd="slack__audit__subcmd__help__subcmd__lake__subcmd__setup"
                 ;;
             slack__audit__subcmd__help,read)
                 cmd="slack__audit__subcmd__help__subcmd__read"
@@ -53,7 +59,7 @@ _slack__audit() {
 
     case "${cmd}" in
         slack__audit)
-            opts="-h -V --log-format --help --version spec check read status help"
+            opts="-h -V --log-format --help --version spec check read status lake-setup help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -71,13 +77,17 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__check)
-            opts="-h --config --log-format --help"
+            opts="-h --config --lake --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -93,7 +103,7 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__help)
-            opts="spec check read status help"
+            opts="spec check read status lake-setup help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +131,20 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        slack__subcmd__audit__subcmd__help__subcmd__lake__subcmd__setup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -176,8 +200,34 @@ _slack__audit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        slack__subcmd__audit__subcmd__lake__subcmd__setup)
+            opts="-h --config --lake --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         slack__subcmd__audit__subcmd__read)
-            opts="-h --config --state --follow --poll-interval --output --output-group-readable --accept-settings-change --metrics-addr --log-format --help"
+            opts="-h --config --state --follow --poll-interval --output --output-group-readable --accept-settings-change --metrics-addr --lake --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +250,10 @@ _slack__audit() {
                     return 0
                     ;;
                 --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -233,13 +287,17 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__status)
-            opts="-h --state --json --log-format --help"
+            opts="-h --state --json --lake --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -212,3 +212,48 @@ pub fn refuse_impossible<I: Input>(state: &I::State, path: &Path) -> Result<(), 
         reason: format!("it holds a state no run could have written: {reason}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn keep(_: u32, v: Value) -> Result<Vec<u32>, String> {
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    /// A lake reader's state carries the spool position; every other reader (a plain state
+    /// file load, an Airbyte `stream_state`) refuses it, and a state without one is as before.
+    #[test]
+    fn only_the_lake_reader_takes_a_state_with_a_destination() {
+        let path = Path::new("s.json");
+        let with = serde_json::json!({
+            "connector": "t", "version": 1, "state": [3],
+            "destination": {"spool_id": "abc", "segment": 4, "offset": 10},
+        });
+        let bytes = serde_json::to_vec(&with).unwrap();
+        let (state, destination) =
+            decode_with_destination::<Vec<u32>>(&bytes, path, "t", 1, keep).unwrap();
+        assert_eq!(state, vec![3]);
+        assert_eq!(
+            destination,
+            Some(Destination {
+                spool_id: "abc".into(),
+                segment: 4,
+                offset: 10,
+                sealed_through: None,
+            })
+        );
+        let e = decode::<Vec<u32>>(&bytes, path, "t", 1, keep).unwrap_err();
+        assert!(e.to_string().contains("spool abc, segment 4"), "{e}");
+        let e = decode_envelope::<Vec<u32>>(with, path, "t", 1, keep).unwrap_err();
+        assert!(e.to_string().contains("--lake"), "{e}");
+        let old = br#"{"connector":"t","version":1,"state":[3]}"#;
+        assert_eq!(
+            decode::<Vec<u32>>(old, path, "t", 1, keep).unwrap(),
+            vec![3]
+        );
+        let bad = br#"{"connector":"t","version":1,"state":[3],"destination":{"spool_id":"a"}}"#;
+        assert!(decode_with_destination::<Vec<u32>>(bad, path, "t", 1, keep).is_err());
+    }
+}

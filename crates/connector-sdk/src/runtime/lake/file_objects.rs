@@ -86,7 +86,24 @@ fn write_atomically(path: &Path, body: &[u8]) -> Result<(), PutError> {
         let _ = fs::remove_file(&tmp_path);
         return Err(put_error(path, "write", &e));
     }
-    sync_dir(dir).map_err(|e| put_error(dir, "sync the folder", &e))
+    sync_dir(dir).map_err(|e| put_error(dir, "sync the folder", &e))?;
+    remove_leftover_temporaries(dir, &name);
+    Ok(())
+}
+
+/// Temporaries of `name` a killed writer left in `dir` (the object itself is now whole).
+fn remove_leftover_temporaries(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let other = entry.file_name();
+        if file::is_temp_of(&other.to_string_lossy(), name)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[async_trait::async_trait]

@@ -185,7 +185,7 @@ pub async fn read<I: Input>(
     )
     .await;
     let finished =
-        matches!(&result, Ok(_) if !follow && !shutdown.is_cancelled() && core.failure().is_none());
+        result.is_ok() && !follow && !shutdown.is_cancelled() && core.failure().is_none();
     if finished {
         // One read delivers all it read.
         core.seal_now()?;
@@ -199,7 +199,15 @@ pub async fn read<I: Input>(
     if let Some(failure) = core.failure() {
         return Err(failure.into());
     }
-    let mut summary = result?;
+    let mut summary = match result {
+        // A signal ended a wait on a full spool: that batch was not delivered, nothing is lost.
+        Err(HostError::Output(e))
+            if shutdown.is_cancelled() && e.kind() == std::io::ErrorKind::Interrupted =>
+        {
+            ReadSummary::default()
+        }
+        other => other?,
+    };
     uploaded?;
     summary.interrupted = shutdown.is_cancelled();
     Ok(summary)

@@ -285,7 +285,8 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> LakeCore<S> {
                 return Err(io::Error::other(f.message.clone()));
             }
             let total = inner.spool.total_bytes();
-            let full = total > 0 && total + records.len() as u64 > self.config.max_bytes;
+            // Past the cap: the batch that crossed it was taken, the next one waits.
+            let full = total > self.config.max_bytes;
             if !full {
                 break;
             }

@@ -335,9 +335,9 @@ impl Spool {
                     path: open_path.clone(),
                     source,
                 };
+                // Append mode: every write lands at the end, after the cut.
                 let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
+                    .append(true)
                     .open(&open_path)
                     .map_err(io_error)?;
                 if len > self.committed {
@@ -395,10 +395,10 @@ impl Spool {
         if self.file.is_none() {
             let file = OpenOptions::new()
                 .create(true)
-                .truncate(true)
-                .write(true)
+                .append(true)
                 .open(&path)
                 .map_err(io_error)?;
+            file.set_len(0).map_err(io_error)?;
             // The segment's name is durable before any commit names it.
             sync_dir(&self.dir).map_err(io_error)?;
             self.file = Some(file);
@@ -690,6 +690,32 @@ mod tests {
         );
         assert_eq!(spool.total_bytes(), 24);
         assert_eq!(spool.position(false), at);
+    }
+
+    /// A segment is due at a commit once it holds `segment_max_bytes`, or once its first
+    /// record is `roll_seconds` old; an empty one never.
+    #[test]
+    fn a_segment_is_due_by_size_or_by_the_age_of_its_first_record() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = SpoolConfig {
+            segment_max_bytes: 100,
+            roll_seconds: 300,
+            ..config(tmp.path())
+        };
+        let state = tmp.path().join("state.json");
+        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let now = SystemTime::now();
+        let later = |s: u64| now + std::time::Duration::from_secs(s);
+        assert!(
+            !spool.due(&config, later(10_000)),
+            "an empty segment is never due"
+        );
+        spool.append(b"{\"n\":0}\n").unwrap();
+        assert!(!spool.due(&config, later(0)));
+        assert!(!spool.due(&config, later(290)));
+        assert!(spool.due(&config, later(301)));
+        spool.append(&[b'x'; 99]).unwrap();
+        assert!(spool.due(&config, later(0)), "past segment_max_bytes");
     }
 
     #[test]

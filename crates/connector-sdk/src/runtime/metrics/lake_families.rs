@@ -3,25 +3,26 @@
 //! and whether collection waits on a full spool. Recorded once per object, per commit and per
 //! failed attempt, never per record.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::registry::Registry;
 
-/// A table's label: the input's table names are fixed words of its layout.
-type TableLabel = Vec<(&'static str, String)>;
+/// Objects and bytes written, per table (the input's table names: fixed words of its layout).
+type PerTable = Arc<Mutex<BTreeMap<String, (u64, u64)>>>;
 
 /// The lake's families (a handle: clones record into the same families).
 #[derive(Debug, Clone, Default)]
 pub struct LakeMetrics {
-    objects: Family<TableLabel, Counter>,
-    bytes: Family<TableLabel, Counter>,
+    written: PerTable,
     spool_bytes: Gauge,
     spool_segments: Gauge,
     /// When the oldest record in the spool was spooled, unix milliseconds (0: the spool is empty).
@@ -47,7 +48,7 @@ impl Collector for OldestAge {
         };
         let metric = encoder.encode_descriptor(
             "lake_spool_oldest_record_age_seconds",
-            "Age of the oldest record in the lake spool, not yet in the lake (0: the spool is empty; for a segment of an earlier run, since its last write)",
+            "Age of the oldest record in the lake spool, not yet in the lake (0: the spool is empty; for a segment of an earlier run, since its last write).",
             None,
             MetricType::Gauge,
         )?;
@@ -55,19 +56,44 @@ impl Collector for OldestAge {
     }
 }
 
+/// `lake_objects_total{table}` and `lake_bytes_total{table}`: described even before the
+/// first object (the tables are the input's, known only once a read starts).
+#[derive(Debug)]
+struct Written(PerTable);
+
+impl Collector for Written {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let written = match self.0.lock() {
+            Ok(w) => w.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        for (name, help, pick) in [
+            (
+                "lake_objects",
+                "Objects written to the lake, by table.",
+                (|v: &(u64, u64)| v.0) as fn(&(u64, u64)) -> u64,
+            ),
+            (
+                "lake_bytes",
+                "Bytes of objects written to the lake, by table.",
+                |v: &(u64, u64)| v.1,
+            ),
+        ] {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (table, value) in &written {
+                let labels = [("table", table.as_str())];
+                let metric = family.encode_family(&labels)?;
+                ConstCounter::new(pick(value)).encode(metric)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl LakeMetrics {
     /// Registers the families in `registry`.
     pub(super) fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "lake_objects",
-            "Objects written to the lake, by table",
-            self.objects.clone(),
-        );
-        registry.register(
-            "lake_bytes",
-            "Bytes of objects written to the lake, by table",
-            self.bytes.clone(),
-        );
+        registry.register_collector(Box::new(Written(Arc::clone(&self.written))));
         registry.register(
             "lake_spool_bytes",
             "Bytes in the lake spool (the open segment and the sealed ones waiting for upload)",
@@ -96,9 +122,13 @@ impl LakeMetrics {
 
     /// One object of `bytes` bytes written for `table`.
     pub fn object_written(&self, table: &str, bytes: usize) {
-        let label = vec![("table", table.to_owned())];
-        self.objects.get_or_create(&label).inc();
-        self.bytes.get_or_create(&label).inc_by(bytes as u64);
+        let mut written = match self.written.lock() {
+            Ok(w) => w,
+            Err(p) => p.into_inner(),
+        };
+        let entry = written.entry(table.to_owned()).or_default();
+        entry.0 += 1;
+        entry.1 += bytes as u64;
     }
 
     /// The spool now holds `bytes` in `segments` sealed segments (and the open one), its oldest
@@ -119,5 +149,51 @@ impl LakeMetrics {
     /// Whether collection waits on a full spool.
     pub fn waiting(&self, waiting: bool) {
         self.waiting.set(i64::from(waiting));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_family_is_described_and_objects_are_counted_per_table() {
+        let lake = LakeMetrics::default();
+        let mut registry = Registry::with_prefix("demo");
+        lake.register(&mut registry);
+        let text = |r: &Registry| {
+            let mut out = String::new();
+            prometheus_client::encoding::prometheus_text::encode(&mut out, r).unwrap();
+            out
+        };
+        let before = text(&registry);
+        for family in [
+            "demo_lake_objects_total",
+            "demo_lake_bytes_total",
+            "demo_lake_spool_bytes",
+            "demo_lake_spool_segments",
+            "demo_lake_spool_oldest_record_age_seconds",
+            "demo_lake_upload_errors_total",
+            "demo_lake_waiting",
+        ] {
+            assert!(
+                before.contains(&format!("# TYPE {family} ")),
+                "{family}: {before}"
+            );
+        }
+        lake.object_written("api_activity", 100);
+        lake.object_written("api_activity", 20);
+        lake.upload_failed("throttled");
+        lake.waiting(true);
+        let after = text(&registry);
+        for sample in [
+            "demo_lake_objects_total{table=\"api_activity\"} 2",
+            "demo_lake_bytes_total{table=\"api_activity\"} 120",
+            "demo_lake_upload_errors_total{kind=\"throttled\"} 1",
+            "demo_lake_waiting 1",
+        ] {
+            assert!(after.contains(sample), "{sample}: {after}");
+        }
     }
 }
