@@ -143,7 +143,8 @@ impl S3Writer {
         S3Writer::with_env(aws, &AwsEnv::from_process())
     }
 
-    pub(crate) fn with_env(aws: &AwsConfig, env: &AwsEnv) -> Result<S3Writer, PutError> {
+    /// A writer that reads its AWS settings from `env` instead of the process environment.
+    pub fn with_env(aws: &AwsConfig, env: &AwsEnv) -> Result<S3Writer, PutError> {
         let region = region_of(aws, env)?;
         let (endpoint, allow_http) = match aws.endpoint.as_deref() {
             Some(endpoint) => {
