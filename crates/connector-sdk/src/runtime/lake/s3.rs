@@ -24,7 +24,7 @@ use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
 
 use crate::runtime::lake::aws_credentials::{self, AwsEnv, CredentialSource, Credentials, Reach};
 use crate::runtime::lake::credential_error::{
-    CredentialError, find_credential_error, find_http_error, status_in,
+    CredentialError, element, find_credential_error, find_http_error, status_in,
 };
 use crate::runtime::lake::lake_config::AwsConfig;
 use crate::runtime::lake::object::{ObjectUrl, ObjectWriter, PutError, PutErrorKind};
@@ -339,14 +339,6 @@ pub(crate) struct Failure {
     pub(crate) detail: String,
 }
 
-fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = text.find(&open)? + open.len();
-    let end = start + text[start..].find(&close)?;
-    Some(text[start..end].trim())
-}
-
 impl Failure {
     pub(crate) fn of(err: &object_store::Error) -> Failure {
         if let Some(credential) = find_credential_error(err) {
@@ -479,9 +471,9 @@ impl Failure {
         let source = &writer.credentials.source;
         match kind {
             PutErrorKind::Auth => match self.code.as_deref() {
+                // The credentials are valid; the identity lacks the right.
                 Some("AccessDenied") | None => format!(
-                    "S3 denied the {action} of {url} ({said}) to the credentials from {source}: give that identity s3:PutObject on the location (and check the bucket policy and its KMS key); {}",
-                    source.fix()
+                    "S3 denied the {action} of {url} ({said}) to the credentials from {source}: give that identity s3:PutObject on the location (and check the bucket policy and its KMS key)"
                 ),
                 Some("RequestTimeTooSkewed") => format!(
                     "S3 refused the {action} of {url} ({said}): this machine's clock is off; synchronise it (NTP)"
