@@ -1065,4 +1065,57 @@ mod tests {
         assert!(err.message.contains("no AWS credentials"), "{err}");
         assert!(server.requests().is_empty());
     }
+
+    #[tokio::test]
+    async fn container_credentials_sign_the_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "pod-identity-token-value").unwrap();
+        let server = Loopback::start(|r: &Recorded| match r.path.as_str() {
+            "/v1/credentials" if r.header("authorization") == Some("pod-identity-token-value") => {
+                Reply::new(
+                    200,
+                    format!(
+                        "{{\"AccessKeyId\":\"ASIACONTAINER\",\"SecretAccessKey\":\"container-secret-key-value\",\"Token\":\"container-token-value\",\"Expiration\":\"{}\"}}",
+                        (chrono::Utc::now() + chrono::TimeDelta::hours(6))
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                )
+            }
+            "/v1/credentials" => Reply::new(401, "no token"),
+            _ => Reply::new(200, ""),
+        })
+        .await;
+        let url = format!("{}/v1/credentials", server.url());
+        let token = token_file.display().to_string();
+        let env = AwsEnv::of(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token),
+        ]);
+        let writer = S3Writer::with_env(&aws_at(&server), &env).unwrap();
+        assert!(matches!(
+            writer.credential_source(),
+            CredentialSource::Container { .. }
+        ));
+        writer
+            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        let put = server
+            .requests()
+            .into_iter()
+            .find(|r| r.path.starts_with("/lake-bucket/"))
+            .unwrap();
+        assert!(
+            put.header("authorization")
+                .unwrap()
+                .contains("Credential=ASIACONTAINER/")
+        );
+        assert_eq!(
+            put.header("x-amz-security-token"),
+            Some("container-token-value")
+        );
+        assert_eq!(redact::text("container-secret-key-value"), "[redacted]");
+    }
 }
