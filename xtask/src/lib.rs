@@ -8,7 +8,7 @@ pub mod bench;
 pub mod fuzz;
 pub mod hosts;
 pub mod image;
-pub mod lake_e2e;
+pub mod lake;
 pub mod mock_serve;
 pub mod mutants;
 pub mod network;

@@ -132,9 +132,11 @@ impl From<ProfileError> for CredentialError {
     }
 }
 
-/// The environment the chain reads (the process's, or a test's).
+/// The environment the chain reads: the process's, or one given whole (tests, and embedders
+/// that keep several destinations apart). object_store's web-identity provider reads
+/// `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` from the process environment itself.
 #[derive(Clone, Default)]
-pub(crate) struct AwsEnv {
+pub struct AwsEnv {
     vars: BTreeMap<String, String>,
 }
 
@@ -149,7 +151,7 @@ impl fmt::Debug for AwsEnv {
 
 impl AwsEnv {
     /// The process environment's AWS settings (and `HOME`).
-    pub(crate) fn from_process() -> AwsEnv {
+    pub fn from_process() -> AwsEnv {
         AwsEnv {
             vars: std::env::vars()
                 .filter(|(name, _)| name.starts_with("AWS_") || name == "HOME")
@@ -157,15 +159,22 @@ impl AwsEnv {
         }
     }
 
+    /// An environment of exactly `vars`.
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> AwsEnv {
+        AwsEnv {
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
     /// An environment of exactly `vars` (tests).
     #[cfg(test)]
     pub(crate) fn of(vars: &[(&str, &str)]) -> AwsEnv {
-        AwsEnv {
-            vars: vars
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        }
+        AwsEnv::from_vars(vars.iter().copied())
     }
 
     /// A non-empty variable.

@@ -16,7 +16,7 @@ use object_store::client::{HttpClient, HttpRequest, HttpRequestBody};
 use serde::Deserialize;
 
 use crate::runtime::lake::credential_error::{
-    AwsProvider, CredentialError, find_credential_error, register,
+    AwsProvider, CredentialError, element, find_credential_error, register,
 };
 use crate::runtime::lake::object::PutErrorKind;
 
@@ -165,11 +165,11 @@ impl AssumeRoleProvider {
             .map_err(|err| unreachable(&err))?;
         let text = String::from_utf8_lossy(&text);
         if !status.is_success() {
-            let (code, message) = match quick_xml::de::from_str::<ErrorResponse>(&text) {
-                Ok(parsed) => (parsed.error.code, parsed.error.message),
-                Err(_) => (String::new(), String::new()),
+            let code = element(&text, "Code").unwrap_or_default().to_owned();
+            let what = match element(&text, "Message") {
+                Some(message) => format!("{} {code}: {message}", status.as_u16()),
+                None => format!("{} {code}", status.as_u16()),
             };
-            let what = format!("{} {code}: {message}", status.as_u16());
             if status.as_u16() == 429 || status.as_u16() == 503 || code == "Throttling" {
                 return Err(CredentialError::new(
                     PutErrorKind::Throttled,
@@ -280,19 +280,4 @@ struct StsCredentials {
     secret_access_key: String,
     session_token: String,
     expiration: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorResponse {
-    #[serde(rename = "Error")]
-    error: StsError,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct StsError {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
 }

@@ -107,3 +107,13 @@ pub(crate) fn status_in(text: &str) -> Option<u16> {
     let at = text.find("status code: ")? + "status code: ".len();
     text.get(at..at + 3)?.parse().ok()
 }
+
+/// The text of the first `<name>` element of an AWS XML answer (S3's `<Error>`, STS's
+/// `<ErrorResponse><Error>` or moto's `<ErrorResponse><Errors><Error>`).
+pub(crate) fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = start + text[start..].find(&close)?;
+    Some(text[start..end].trim())
+}

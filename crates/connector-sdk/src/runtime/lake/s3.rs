@@ -24,7 +24,7 @@ use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
 
 use crate::runtime::lake::aws_credentials::{self, AwsEnv, CredentialSource, Credentials, Reach};
 use crate::runtime::lake::credential_error::{
-    CredentialError, find_credential_error, find_http_error, status_in,
+    CredentialError, element, find_credential_error, find_http_error, status_in,
 };
 use crate::runtime::lake::lake_config::AwsConfig;
 use crate::runtime::lake::object::{ObjectUrl, ObjectWriter, PutError, PutErrorKind};
@@ -143,7 +143,8 @@ impl S3Writer {
         S3Writer::with_env(aws, &AwsEnv::from_process())
     }
 
-    pub(crate) fn with_env(aws: &AwsConfig, env: &AwsEnv) -> Result<S3Writer, PutError> {
+    /// A writer that reads its AWS settings from `env` instead of the process environment.
+    pub fn with_env(aws: &AwsConfig, env: &AwsEnv) -> Result<S3Writer, PutError> {
         let region = region_of(aws, env)?;
         let (endpoint, allow_http) = match aws.endpoint.as_deref() {
             Some(endpoint) => {
@@ -338,14 +339,6 @@ pub(crate) struct Failure {
     pub(crate) detail: String,
 }
 
-fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = text.find(&open)? + open.len();
-    let end = start + text[start..].find(&close)?;
-    Some(text[start..end].trim())
-}
-
 impl Failure {
     pub(crate) fn of(err: &object_store::Error) -> Failure {
         if let Some(credential) = find_credential_error(err) {
@@ -478,9 +471,9 @@ impl Failure {
         let source = &writer.credentials.source;
         match kind {
             PutErrorKind::Auth => match self.code.as_deref() {
+                // The credentials are valid; the identity lacks the right.
                 Some("AccessDenied") | None => format!(
-                    "S3 denied the {action} of {url} ({said}) to the credentials from {source}: give that identity s3:PutObject on the location (and check the bucket policy and its KMS key); {}",
-                    source.fix()
+                    "S3 denied the {action} of {url} ({said}) to the credentials from {source}: give that identity s3:PutObject on the location (and check the bucket policy and its KMS key)"
                 ),
                 Some("RequestTimeTooSkewed") => format!(
                     "S3 refused the {action} of {url} ({said}): this machine's clock is off; synchronise it (NTP)"
@@ -1071,5 +1064,58 @@ mod tests {
         assert_eq!(err.kind, PutErrorKind::Auth, "{err}");
         assert!(err.message.contains("no AWS credentials"), "{err}");
         assert!(server.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn container_credentials_sign_the_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "pod-identity-token-value").unwrap();
+        let server = Loopback::start(|r: &Recorded| match r.path.as_str() {
+            "/v1/credentials" if r.header("authorization") == Some("pod-identity-token-value") => {
+                Reply::new(
+                    200,
+                    format!(
+                        "{{\"AccessKeyId\":\"ASIACONTAINER\",\"SecretAccessKey\":\"container-secret-key-value\",\"Token\":\"container-token-value\",\"Expiration\":\"{}\"}}",
+                        (chrono::Utc::now() + chrono::TimeDelta::hours(6))
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                )
+            }
+            "/v1/credentials" => Reply::new(401, "no token"),
+            _ => Reply::new(200, ""),
+        })
+        .await;
+        let url = format!("{}/v1/credentials", server.url());
+        let token = token_file.display().to_string();
+        let env = AwsEnv::of(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token),
+        ]);
+        let writer = S3Writer::with_env(&aws_at(&server), &env).unwrap();
+        assert!(matches!(
+            writer.credential_source(),
+            CredentialSource::Container { .. }
+        ));
+        writer
+            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        let put = server
+            .requests()
+            .into_iter()
+            .find(|r| r.path.starts_with("/lake-bucket/"))
+            .unwrap();
+        assert!(
+            put.header("authorization")
+                .unwrap()
+                .contains("Credential=ASIACONTAINER/")
+        );
+        assert_eq!(
+            put.header("x-amz-security-token"),
+            Some("container-token-value")
+        );
+        assert_eq!(redact::text("container-secret-key-value"), "[redacted]");
     }
 }

@@ -1,4 +1,4 @@
-//! Runs of the connector for `cargo xtask lake`: `slack-audit read` with a config, a state file
+//! Runs of the connector for `cargo xtask lake scenarios`: `slack-audit read` with a config, a state file
 //! and (for the lake) a `--lake` document, as a user would run it, with AWS credentials only in
 //! its environment (static test keys moto accepts) and a `HOME` of its own, so nothing of the
 //! machine's AWS setup is read.
@@ -13,32 +13,32 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 
 /// The secret access key the connector is given: checked absent from everything it prints.
-pub(super) const SECRET_KEY: &str = "lake-e2e-secret-9f3b1c7d2e8a4f60";
+pub const SECRET_KEY: &str = "lake-e2e-secret-9f3b1c7d2e8a4f60";
 /// The access key id.
-pub(super) const ACCESS_KEY: &str = "AKIALAKEE2ETEST0001";
+pub const ACCESS_KEY: &str = "AKIALAKEE2ETEST0001";
 
 /// What one run did.
 #[derive(Debug)]
-pub(super) struct Run {
+pub struct Run {
     /// The exit code, if it exited.
-    pub(super) code: Option<i32>,
+    pub code: Option<i32>,
     /// The signal that ended it, if one did.
-    pub(super) signal: Option<i32>,
+    pub signal: Option<i32>,
     /// Its stdout.
-    pub(super) stdout: Vec<u8>,
+    pub stdout: Vec<u8>,
     /// Its stderr (the log).
-    pub(super) stderr: String,
+    pub stderr: String,
 }
 
 /// The connector binary and the folder its runs keep their files in.
-pub(super) struct Connector {
+pub struct Connector {
     binary: PathBuf,
     home: PathBuf,
 }
 
 impl Connector {
     /// `binary`, with its runs' `HOME` at `home` (created).
-    pub(super) fn new(binary: &Path, home: &Path) -> anyhow::Result<Connector> {
+    pub fn new(binary: &Path, home: &Path) -> anyhow::Result<Connector> {
         std::fs::create_dir_all(home)?;
         Ok(Connector {
             binary: binary.to_path_buf(),
@@ -72,7 +72,7 @@ impl Connector {
     }
 
     /// Runs `read` to its end (at most `timeout`).
-    pub(super) async fn read(
+    pub async fn read(
         &self,
         config: &Path,
         state: &Path,
@@ -92,7 +92,7 @@ impl Connector {
     }
 
     /// Starts `read --lake` and sends it SIGKILL after `delay`, unless it ended before.
-    pub(super) async fn read_killed_after(
+    pub async fn read_killed_after(
         &self,
         config: &Path,
         state: &Path,
@@ -147,7 +147,7 @@ fn checked(run: Run) -> anyhow::Result<Run> {
 }
 
 /// Writes the config document `{"settings": settings, "secrets": secrets}` to `path`.
-pub(super) fn write_config(path: &Path, settings: &Value, secrets: &Value) -> anyhow::Result<()> {
+pub fn write_config(path: &Path, settings: &Value, secrets: &Value) -> anyhow::Result<()> {
     std::fs::write(
         path,
         serde_json::to_vec_pretty(&json!({"settings": settings, "secrets": secrets}))?,
@@ -157,7 +157,7 @@ pub(super) fn write_config(path: &Path, settings: &Value, secrets: &Value) -> an
 
 /// Writes a `--lake` document for `target`, reached at `endpoint`, spooling in `spool` with
 /// segments of `segment_max_bytes`, to `path`.
-pub(super) fn write_lake(
+pub fn write_lake(
     path: &Path,
     target: &Value,
     endpoint: &str,
@@ -166,7 +166,7 @@ pub(super) fn write_lake(
 ) -> anyhow::Result<()> {
     let doc = json!({
         "target": target,
-        "aws": {"region": super::REGION, "endpoint": endpoint},
+        "aws": {"region": super::scenarios::REGION, "endpoint": endpoint},
         "spool": {"dir": spool, "segment_max_bytes": segment_max_bytes},
     });
     std::fs::write(path, serde_json::to_vec_pretty(&doc)?)
@@ -174,7 +174,7 @@ pub(super) fn write_lake(
 }
 
 /// A run that must have exited 0.
-pub(super) fn expect_ok(what: &str, run: &Run) -> anyhow::Result<()> {
+pub fn expect_ok(what: &str, run: &Run) -> anyhow::Result<()> {
     ensure!(
         run.code == Some(0),
         "{what}: slack-audit read ended with {:?} (signal {:?}); its log:\n{}",
@@ -186,7 +186,7 @@ pub(super) fn expect_ok(what: &str, run: &Run) -> anyhow::Result<()> {
 }
 
 /// The last lines of a log.
-pub(super) fn tail(log: &str) -> String {
+pub fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
 }

@@ -1,8 +1,9 @@
-//! `cargo xtask lake`: delivery into a lake, end to end, against a real S3 server on loopback.
+//! `cargo xtask lake scenarios`: delivery into a lake, end to end, against a real S3 server on
+//! loopback.
 //!
-//! 1. Installs what it needs (`xtask/lake/install.sh`): moto's server, boto3, pyarrow, DuckDB and
-//!    jsonschema, pinned, in a venv under the target directory; builds `slack-audit`; starts
-//!    `moto_server` on 127.0.0.1 and creates the buckets.
+//! 1. Makes the lake venv ([`venv`](super::venv): moto's server, boto3, pyarrow, DuckDB and
+//!    jsonschema, pinned); builds `slack-audit`; starts `moto_server` on 127.0.0.1 and creates
+//!    the buckets.
 //! 2. **Security Lake, synthetic**: a synthetic backfill (`record_format` `ocsf`, `ocsf_version`
 //!    1.3.0, across UTC midnight) through `read --lake` into moto with small spool segments, then
 //!    a second run (nothing twice), then the same settings with `read` to stdout (the NDJSON
@@ -17,7 +18,7 @@
 //!    kept in the spool), then 500s, 503 SlowDown, stalls and dropped connections on the writes
 //!    (each injected fault is counted from the proxy's log), the read must succeed.
 //!
-//! Each scenario's bucket is judged by `xtask/lake/check_lake.py` (see [`checker`]): the exact
+//! Each scenario's bucket is judged by `xtask/lake/check_lake.py` (see [`read_back`](super::read_back)): the exact
 //! layout, the partition day of every row, one class per object, rows in time order, zstd, pages
 //! ≤ 1 MiB, row groups ≤ 256 MB, every event valid against its OCSF 1.3.0 class with its
 //! declared profiles, read back by pyarrow and DuckDB (`hive_partitioning`), and the multiset of
@@ -27,10 +28,6 @@
 //! Everything listens on 127.0.0.1; nothing leaves the machine but the one-time install. Not part
 //! of `cargo test`; `.ci/run` runs it.
 
-mod checker;
-mod connector;
-mod moto;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,9 +36,10 @@ use clap::ValueEnum;
 use serde_json::{Value, json};
 use slack_mock::{MockConfig, MockEntry, MockSlack};
 
-use self::checker::{Checker, Plan};
-use self::connector::{Connector, Run, expect_ok, tail, write_config, write_lake};
-use self::moto::{FaultProxy, Moto};
+use super::connector_runs::{Connector, Run, expect_ok, tail, write_config, write_lake};
+use super::fault_proxy::FaultProxy;
+use super::moto::MotoServer;
+use super::read_back::{Checker, Plan};
 
 /// The region of every run (and the `region=` partition).
 pub const REGION: &str = "us-east-1";
@@ -63,13 +61,9 @@ pub enum Scenario {
     Faults,
 }
 
-/// Arguments of `cargo xtask lake`.
+/// Arguments of the scenarios.
 #[derive(Debug, Clone, clap::Args)]
-pub struct LakeArgs {
-    /// Do not run the install script: use `python3` from the PATH (with moto, boto3, pyarrow,
-    /// duckdb and jsonschema importable).
-    #[arg(long)]
-    pub no_install: bool,
+pub struct ScenarioArgs {
     /// Only these scenarios (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Scenario>,
@@ -91,8 +85,8 @@ pub struct LakeArgs {
 }
 
 /// Runs the task.
-pub fn run(args: &LakeArgs) -> anyhow::Result<()> {
-    let python = moto::install(args.no_install)?;
+pub fn run(args: &ScenarioArgs) -> anyhow::Result<()> {
+    let python = super::venv::ensure()?;
     let binary = crate::build_binary("slack-audit", "slack-audit", false)?;
     let work = tempfile::Builder::new()
         .prefix("lake-e2e-")
@@ -108,22 +102,24 @@ pub fn run(args: &LakeArgs) -> anyhow::Result<()> {
 }
 
 struct Ctx<'a> {
-    args: &'a LakeArgs,
+    args: &'a ScenarioArgs,
     python: &'a Path,
     work: &'a Path,
     moto: Moto,
+    _server: MotoServer,
     connector: Connector,
     checker: Checker,
     timeout: Duration,
 }
 
 async fn scenarios(
-    args: &LakeArgs,
+    args: &ScenarioArgs,
     python: &Path,
     binary: &Path,
     work: &Path,
 ) -> anyhow::Result<()> {
-    let moto = Moto::start(python, &work.join("moto.log")).await?;
+    let server = MotoServer::start(&work.join("moto.log"), None).await?;
+    let moto = Moto { port: server.port };
     eprintln!("lake: moto's S3 server on {}", moto.endpoint());
     let ctx = Ctx {
         args,
@@ -132,6 +128,7 @@ async fn scenarios(
         connector: Connector::new(binary, &work.join("home"))?,
         checker: Checker::new(python, &moto.endpoint(), &work.join("check")),
         moto,
+        _server: server,
         timeout: Duration::from_secs(args.timeout_secs),
     };
     let wanted = |s: Scenario| args.only.is_empty() || args.only.contains(&s);
@@ -174,6 +171,37 @@ async fn scenarios(
 }
 
 type Outcome = (Value, String);
+
+/// How the scenarios reach moto (started by [`MotoServer`], which the context keeps alive).
+struct Moto {
+    port: u16,
+}
+
+impl Moto {
+    /// `http://127.0.0.1:PORT`.
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Creates bucket `name` (moto takes an unsigned `PUT /name` in us-east-1).
+    async fn create_bucket(&self, name: &str) -> anyhow::Result<()> {
+        let response = reqwest::Client::new()
+            .put(format!("{}/{name}", self.endpoint()))
+            .send()
+            .await
+            .with_context(|| format!("cannot create bucket {name}"))?;
+        ensure!(
+            response.status().is_success(),
+            "creating bucket {name}: moto answered {}",
+            response.status()
+        );
+        Ok(())
+    }
+}
 
 fn now_ms() -> i64 {
     SystemTime::now()

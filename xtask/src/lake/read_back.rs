@@ -1,4 +1,4 @@
-//! The reading side of `cargo xtask lake`: `xtask/lake/check_lake.py` (boto3, pyarrow, DuckDB,
+//! The reading side of `cargo xtask lake scenarios`: `xtask/lake/check_lake.py` (boto3, pyarrow, DuckDB,
 //! jsonschema from the venv) judges what one scenario left in the bucket against the records of
 //! the NDJSON run with the same settings, and prints a one-line summary.
 
@@ -8,26 +8,26 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 /// What the checker needs to judge one scenario.
-pub(super) struct Plan<'a> {
+pub struct Plan<'a> {
     /// A name for the report.
-    pub(super) label: &'a str,
+    pub label: &'a str,
     /// The `--lake` document's `target`.
-    pub(super) target: &'a Value,
+    pub target: &'a Value,
     /// `ocsf` or `slack`.
-    pub(super) record_format: &'a str,
+    pub record_format: &'a str,
     /// The NDJSON run's records.
-    pub(super) expected: &'a Path,
+    pub expected: &'a Path,
     /// For a synthetic run (whose end moves with the clock): the instant (ms) the lake run
     /// started; the lake must hold every record up to its own newest, and that must be past
     /// this.
-    pub(super) complete_before_ms: Option<i64>,
+    pub complete_before_ms: Option<i64>,
     /// Validate every event against its OCSF 1.3.0 class schema (slow: off for the kill and
     /// fault scenarios, whose point is counting).
-    pub(super) validate: bool,
+    pub validate: bool,
 }
 
 /// Runs the checker with the venv's Python against the S3 server at `endpoint`.
-pub(super) struct Checker {
+pub struct Checker {
     python: PathBuf,
     endpoint: String,
     work: PathBuf,
@@ -35,7 +35,7 @@ pub(super) struct Checker {
 
 impl Checker {
     /// A checker using `python`, reading from `endpoint`, with local copies under `work`.
-    pub(super) fn new(python: &Path, endpoint: &str, work: &Path) -> Checker {
+    pub fn new(python: &Path, endpoint: &str, work: &Path) -> Checker {
         Checker {
             python: python.to_path_buf(),
             endpoint: endpoint.to_owned(),
@@ -44,7 +44,7 @@ impl Checker {
     }
 
     /// Judges one scenario; its summary, or an error listing every problem.
-    pub(super) async fn check(&self, plan: &Plan<'_>) -> anyhow::Result<Value> {
+    pub async fn check(&self, plan: &Plan<'_>) -> anyhow::Result<Value> {
         let root = crate::workspace_root();
         let work = self.work.join(plan.label);
         std::fs::create_dir_all(&work)?;
@@ -52,7 +52,7 @@ impl Checker {
         let doc = json!({
             "label": plan.label,
             "endpoint": self.endpoint,
-            "region": super::REGION,
+            "region": super::scenarios::REGION,
             "target": plan.target,
             "record_format": plan.record_format,
             "expected": plan.expected,
