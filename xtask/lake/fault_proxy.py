@@ -99,9 +99,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding",)}
         if body or self.command in ("PUT", "POST"):
             headers["Content-Length"] = str(len(body))
-        upstream.request(self.command, self.path, body=body, headers=headers)
-        response = upstream.getresponse()
-        data = response.read()
+        try:
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            data = response.read()
+        except OSError as e:
+            print(json.dumps({"upstream_error": str(e)}), file=sys.stderr, flush=True)
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(response.status, response.reason)
         length = str(len(data))
         for k, v in response.getheaders():
