@@ -622,6 +622,8 @@ impl Sourced {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn files_env(dir: &std::path::Path, extra: &[(&str, &str)]) -> AwsEnv {

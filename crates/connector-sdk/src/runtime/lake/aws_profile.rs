@@ -317,6 +317,8 @@ impl ProfileCredentials {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use secrecy::ExposeSecret;
 
     use super::*;

@@ -1,7 +1,8 @@
 //! Test support: a scripted HTTP/1.1 server on 127.0.0.1 that records every request and answers
 //! each with what the test's handler returns (one request per connection, every answer with an
-//! `ETag`), standing in for S3,
-//! STS and the AWS metadata endpoints in the unit tests.
+//! `ETag`), standing in for S3, STS and the AWS metadata endpoints in the unit tests.
+
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 

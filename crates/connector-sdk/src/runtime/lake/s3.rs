@@ -510,6 +510,8 @@ impl Failure {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
@@ -1033,11 +1035,10 @@ mod tests {
                 .contains("Credential=ASIAIMDS/")
         );
         assert_eq!(redact::text("imds-secret-key-value"), "[redacted]");
-        assert_eq!(
+        assert!(
             requests[0]
                 .header("x-aws-ec2-metadata-token-ttl-seconds")
                 .is_some(),
-            true,
             "IMDSv2 asks for a session token first"
         );
     }

@@ -78,6 +78,8 @@ fn local_writer() -> Result<Arc<dyn ObjectWriter>, PutError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use std::collections::BTreeMap;
 
     use super::*;
