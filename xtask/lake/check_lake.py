@@ -456,7 +456,18 @@ def main():
             for line in raw.split(b"\n"):
                 if not line:
                     continue
-                records.append((json.loads(line), line.decode()))
+                event = json.loads(line)
+                if record_format == "ocsf" and plan.get("validate", True):
+                    cls = ocsf.uid_to_class.get(event.get("class_uid"))
+                    profiles = (event.get("metadata") or {}).get("profiles") or []
+                    _, validator = ocsf.schema_for(cls, profiles) if cls else (None, None)
+                    if validator is None:
+                        problems.add(f"{url}: an event of class_uid {event.get('class_uid')} with profiles {profiles}: no OCSF 1.3.0 schema for it")
+                    else:
+                        stats["validated"] += 1
+                        for e in list(validator.iter_errors(event))[:3]:
+                            problems.add(f"{url}: event {record_id(event, 'ocsf')} is not valid OCSF 1.3.0 {cls}: {'/'.join(map(str, e.path))}: {e.message[:200]}")
+                records.append((event, line.decode()))
         # One class (table) per object, time order, the partition's day.
         classes = set()
         last = None
@@ -499,8 +510,10 @@ def main():
             if n != distinct:
                 problems.add(f"DuckDB {root}: {n} rows but {distinct} distinct metadata.uid")
             if target["kind"] == "security_lake":
+                time_type = con.execute(f"SELECT typeof(time) FROM {src} LIMIT 1").fetchone()[0]
+                day = "strftime(time, '%Y%m%d')" if "TIMESTAMP" in time_type.upper() else "strftime(epoch_ms(CAST(time AS BIGINT)), '%Y%m%d')"
                 bad = con.execute(
-                    f"SELECT count(*) FROM {src} WHERE CAST(eventDay AS VARCHAR) <> strftime(epoch_ms(CAST(time AS BIGINT)), '%Y%m%d')"
+                    f"SELECT count(*) FROM {src} WHERE CAST(eventDay AS VARCHAR) <> {day}"
                     f" OR CAST(region AS VARCHAR) <> ? OR CAST(accountId AS VARCHAR) <> ?",
                     [region, target.get("account_id", "external")],
                 ).fetchone()[0]
