@@ -50,6 +50,3 @@ pub mod writer_for;
 
 #[cfg(test)]
 mod loopback_http;
-
-#[cfg(test)]
-mod loopback_http;
