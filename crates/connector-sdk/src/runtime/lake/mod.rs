@@ -16,8 +16,9 @@
 //! - [`object`]: where an object is written ([`object::ObjectWriter`]: S3, or a local folder).
 //! - [`encode`]: what an object's bytes are ([`encode::ObjectEncoder`]: Parquet, NDJSON.gz).
 //! - [`s3`]: the writer for `s3://` (AWS or an S3-compatible endpoint), with the credentials of
-//!   [`aws_credentials`] (the AWS default chain, shared profiles in [`aws_profile`], STS
-//!   AssumeRole in [`aws_sts`], failures in [`credential_error`]); [`writer_for`] picks the writer a lake document needs.
+//!   [`aws_credentials`] (the AWS default chain; shared profiles in `aws_profile`, STS
+//!   AssumeRole in `aws_sts`, failures in [`credential_error`]); [`writer_for`] picks the
+//!   writer a lake document needs.
 
 pub mod aws_credentials;
 mod aws_profile;
