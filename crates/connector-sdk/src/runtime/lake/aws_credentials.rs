@@ -6,7 +6,7 @@
 //! 3. the shared profile files (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, else
 //!    `~/.aws/credentials` and `~/.aws/config`), profile `AWS_PROFILE` (which must exist) or
 //!    `default` (skipped when absent): static keys, or `role_arn` + `source_profile` (+
-//!    `external_id`) assumed through STS ([`super::aws_sts`]);
+//!    `external_id`) assumed through STS (`aws_sts`);
 //! 4. web identity (Kubernetes service accounts): `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`;
 //! 5. the container: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS), or
 //!    `AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (EKS Pod

@@ -26,8 +26,9 @@
 //! - [`lake_read`]: a `read` into a lake (the host with the lake's sink and checkpoints, the
 //!   uploader beside it) and `check`'s probe of every location.
 //! - [`s3`]: the writer for `s3://` (AWS or an S3-compatible endpoint), with the credentials of
-//!   [`aws_credentials`] (the AWS default chain, shared profiles in [`aws_profile`], STS
-//!   AssumeRole in [`aws_sts`], failures in [`credential_error`]); [`writer_for`] picks the writer a lake document needs.
+//!   [`aws_credentials`] (the AWS default chain; shared profiles in `aws_profile`, STS
+//!   AssumeRole in `aws_sts`, failures in [`credential_error`]); [`writer_for`] picks the
+//!   writer a lake document needs.
 
 pub mod aws_credentials;
 mod aws_profile;

@@ -825,8 +825,12 @@ mod tests {
         let server = Loopback::start(move |r: &Recorded| {
             if r.method == "POST" && r.body_text().contains("Action=AssumeRole") {
                 counted.fetch_add(1, Ordering::SeqCst);
-                if sts_status != 200 {
-                    return Reply::new(sts_status, "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message></Error></ErrorResponse>");
+                match sts_status {
+                    // AWS's shape of an STS error.
+                    403 => return Reply::new(403, "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message></Error></ErrorResponse>"),
+                    // moto's.
+                    1403 => return Reply::new(403, "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message></Error></Errors></ErrorResponse>"),
+                    _ => {}
                 }
                 return Reply::new(
                     200,
@@ -918,28 +922,31 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_assume_role_is_auth_naming_role_source_and_fix() {
-        let (server, calls) = s3_and_sts(403, chrono::TimeDelta::hours(1), OTHER).await;
-        let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
-        let err = writer
-            .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind, PutErrorKind::Auth, "{err}");
-        for says in [
-            ROLE,
-            "the environment (AWS_ACCESS_KEY_ID",
-            "AccessDenied",
-            "external ID",
-        ] {
-            assert!(err.message.contains(says), "{says}: {err}");
+        // 1403: the same refusal in moto's shape (`<Errors><Error>`).
+        for refusal in [403, 1403] {
+            let (server, calls) = s3_and_sts(refusal, chrono::TimeDelta::hours(1), OTHER).await;
+            let writer = S3Writer::with_env(&with_role(&server), &env_keys()).unwrap();
+            let err = writer
+                .put(&object("t/x"), bytes::Bytes::from_static(b"x"))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, PutErrorKind::Auth, "{err}");
+            for says in [
+                ROLE,
+                "the environment (AWS_ACCESS_KEY_ID",
+                "AccessDenied",
+                "external ID",
+            ] {
+                assert!(err.message.contains(says), "{says}: {err}");
+            }
+            assert!(
+                !err.message.contains(SECRET) && !err.message.contains("ext-id-123"),
+                "{err}"
+            );
+            // Asked once, never a loop; and nothing was written.
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            assert!(server.requests().iter().all(|r| r.method != "PUT"));
         }
-        assert!(
-            !err.message.contains(SECRET) && !err.message.contains("ext-id-123"),
-            "{err}"
-        );
-        // Asked once, never a loop; and nothing was written.
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert!(server.requests().iter().all(|r| r.method != "PUT"));
     }
 
     #[tokio::test]

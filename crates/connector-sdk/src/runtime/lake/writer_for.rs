@@ -1,5 +1,5 @@
 //! Runtime layer: the [`ObjectWriter`] a lake document needs, chosen by its locations' scheme:
-//! `s3://` → [`S3Writer`](super::s3::S3Writer); `file://` → the local-folder writer. Every
+//! `s3://` → [`S3Writer`]; `file://` → the local-folder writer. Every
 //! location of one document must have the same scheme.
 
 use std::sync::Arc;
