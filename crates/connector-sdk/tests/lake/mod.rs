@@ -103,7 +103,7 @@ fn faulty_writer_for(config: &LakeConfig) -> Result<Arc<dyn ObjectWriter>, Confi
 
 fn ndjson_for(
     _config: &LakeConfig,
-    _layout: &dyn LakeLayout,
+    _layout: &Arc<dyn LakeLayout>,
 ) -> Result<Arc<dyn ObjectEncoder>, ConfigError> {
     Ok(Arc::new(NdjsonLines))
 }

@@ -15,9 +15,10 @@ use crate::runtime::lake::object::ObjectWriter;
 
 /// Chooses the writer for a lake file.
 pub type WriterFor = fn(&LakeConfig) -> Result<Arc<dyn ObjectWriter>, ConfigError>;
-/// Chooses the encoder for a lake file and the input's layout.
+/// Chooses the encoder for a lake file and the input's layout (shared: the Parquet encoder keeps
+/// the layout for its schemas and rows).
 pub type EncoderFor =
-    fn(&LakeConfig, &dyn LakeLayout) -> Result<Arc<dyn ObjectEncoder>, ConfigError>;
+    fn(&LakeConfig, &Arc<dyn LakeLayout>) -> Result<Arc<dyn ObjectEncoder>, ConfigError>;
 
 /// How a failed write is retried: the first pause, doubled after each failure (twice as fast
 /// when throttled) up to `max`.
@@ -105,11 +106,11 @@ impl std::fmt::Debug for LakeParts {
 
 impl LakeParts {
     /// What a connector binary delivers with: [`standard_writer_for`] (S3, or a local folder)
-    /// and [`no_encoder_for`] until the Parquet and NDJSON.gz encoders are plugged in here.
+    /// and [`standard_encoder_for`] (Parquet, or NDJSON.gz).
     pub fn standard() -> LakeParts {
         LakeParts {
             writer_for: standard_writer_for,
-            encoder_for: no_encoder_for,
+            encoder_for: standard_encoder_for,
             backoff: Backoff::default(),
             on_step: None,
         }
@@ -171,10 +172,54 @@ pub fn file_writer_for(config: &LakeConfig) -> Result<Arc<dyn ObjectWriter>, Con
     }
 }
 
-/// Refuses every target: this build has no object encoder.
+/// The encoder the target asks for: Parquet for Security Lake and for a plain S3 target with
+/// `format: "parquet"` (every table of the layout must have a fixed schema, else a config error
+/// naming the table), NDJSON.gz for a plain S3 target with `format: "ndjson_gz"`.
+pub fn standard_encoder_for(
+    config: &LakeConfig,
+    layout: &Arc<dyn LakeLayout>,
+) -> Result<Arc<dyn ObjectEncoder>, ConfigError> {
+    use crate::runtime::lake::lake_config::ObjectFormat;
+    match &config.target {
+        Target::S3 {
+            format: ObjectFormat::NdjsonGz,
+            ..
+        } => Ok(Arc::new(
+            crate::runtime::lake::ndjson_gz::NdjsonGzEncoder::new(),
+        )),
+        Target::SecurityLake { .. }
+        | Target::S3 {
+            format: ObjectFormat::Parquet,
+            ..
+        } => {
+            let without: Vec<Violation> = layout
+                .tables()
+                .iter()
+                .filter(|t| t.schema.is_none())
+                .map(|t| {
+                    Violation::new(
+                        "/target",
+                        format!(
+                            "table {} has no fixed columns, so it cannot be written as Parquet: use a plain S3 target with \"format\": \"ndjson_gz\"",
+                            t.table
+                        ),
+                    )
+                })
+                .collect();
+            if !without.is_empty() {
+                return Err(ConfigError::Invalid(without));
+            }
+            Ok(Arc::new(
+                crate::runtime::lake::parquet::ParquetEncoder::new(Arc::clone(layout)),
+            ))
+        }
+    }
+}
+
+/// Refuses every target: a build without object encoders.
 pub fn no_encoder_for(
     config: &LakeConfig,
-    _layout: &dyn LakeLayout,
+    _layout: &Arc<dyn LakeLayout>,
 ) -> Result<Arc<dyn ObjectEncoder>, ConfigError> {
     let format = match &config.target {
         Target::SecurityLake { .. } => "Parquet",

@@ -103,7 +103,7 @@ pub fn setup_with(
 ) -> Result<LakeSetup, ConfigError> {
     let keys = ObjectKeys::new(lake, layout.tables(), env_region())?;
     let writer = (parts.writer_for)(lake)?;
-    let encoder = (parts.encoder_for)(lake, &*layout)?;
+    let encoder = (parts.encoder_for)(lake, &layout)?;
     Ok(LakeSetup {
         layout,
         keys,
