@@ -8,6 +8,7 @@ pub mod bench;
 pub mod fuzz;
 pub mod hosts;
 pub mod image;
+pub mod lake_schemas;
 pub mod mock_serve;
 pub mod mutants;
 pub mod network;
