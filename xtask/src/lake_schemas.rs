@@ -119,9 +119,7 @@ impl<'s> Walk<'s> {
                 .get("properties")
                 .and_then(Value::as_object)
                 .is_some_and(|p| !p.is_empty());
-            if is_object
-                && closed
-                && (self.stack.contains(&name) || self.stack.len() >= MAX_DEPTH)
+            if is_object && closed && (self.stack.contains(&name) || self.stack.len() >= MAX_DEPTH)
             {
                 self.out.push((path, ColumnType::Json));
                 return Ok(());
@@ -237,18 +235,25 @@ mod tests {
                 }}),
             );
         }
-        defs.insert(
-            format!("d{}", MAX_DEPTH + 3),
-            json!({"type": "string"}),
-        );
+        defs.insert(format!("d{}", MAX_DEPTH + 3), json!({"type": "string"}));
         let schema = json!({"properties": {"process": {"$ref": "#/$defs/process"}}, "$defs": defs});
         let got = columns(schema);
-        assert!(got.contains(&("process.parent_process".to_owned(), "json")), "{got:?}");
+        assert!(
+            got.contains(&("process.parent_process".to_owned(), "json")),
+            "{got:?}"
+        );
         assert!(got.contains(&("process.pid".to_owned(), "int64")));
         // process is depth 1, d1 depth 2, …: the object at depth MAX_DEPTH + 1 is JSON text.
         let deepest = format!("process.d1{}", ".next".repeat(MAX_DEPTH - 2));
         assert!(got.contains(&(format!("{deepest}.v"), "utf8")), "{got:?}");
-        assert!(got.contains(&(format!("{deepest}.next"), "json")), "{got:?}");
-        assert_eq!(got.iter().filter(|(_, t)| *t == "json").count(), 2, "{got:?}");
+        assert!(
+            got.contains(&(format!("{deepest}.next"), "json")),
+            "{got:?}"
+        );
+        assert_eq!(
+            got.iter().filter(|(_, t)| *t == "json").count(),
+            2,
+            "{got:?}"
+        );
     }
 }

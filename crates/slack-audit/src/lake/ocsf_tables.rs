@@ -103,9 +103,7 @@ pub fn arrow_file(version: OcsfVersion, class_name: &str) -> String {
 /// Each class the mapping emits in `version` with the widest profile set its events may
 /// declare (every other set is a subset of it): the class schema a lake schema is derived
 /// from.
-pub fn widest_schema_sets(
-    version: OcsfVersion,
-) -> Vec<(&'static Class, &'static [&'static str])> {
+pub fn widest_schema_sets(version: OcsfVersion) -> Vec<(&'static Class, &'static [&'static str])> {
     Table::bundled()
         .classes()
         .into_iter()

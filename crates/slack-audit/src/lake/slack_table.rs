@@ -99,7 +99,10 @@ mod tests {
     fn entries_are_placed_at_date_create() {
         let layout = SlackLayout::new();
         for (entry, ms) in [
-            (&br#"{"id":"a","date_create":1767225600}"#[..], 1_767_225_600_000),
+            (
+                &br#"{"id":"a","date_create":1767225600}"#[..],
+                1_767_225_600_000,
+            ),
             (br#"{"date_create":1767225600.5}"#, 1_767_225_600_500),
             (br#"{"date_create":"1767225600"}"#, 1_767_225_600_000),
             (br#"{"id":"no date"}"#, 0),

@@ -177,7 +177,9 @@ fn insert(
     let name = segment.trim_end_matches("[]");
     let lists = (segment.len() - name.len()) / 2;
     if name.is_empty() || name.contains(['[', ']']) || segment.len() != name.len() + 2 * lists {
-        return Err(ColumnListError(format!("{path}: malformed segment {segment:?}")));
+        return Err(ColumnListError(format!(
+            "{path}: malformed segment {segment:?}"
+        )));
     }
     let position = fields.iter().position(|(n, _)| n == name);
     let slot = match position {
@@ -317,7 +319,15 @@ mod tests {
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(
             names,
-            ["time", "actor", "resources", "metadata", "matrix", "unmapped", "is_alert"]
+            [
+                "time",
+                "actor",
+                "resources",
+                "metadata",
+                "matrix",
+                "unmapped",
+                "is_alert"
+            ]
         );
         let DataType::Struct(actor) = schema.field(1).data_type() else {
             panic!("actor is a struct");
@@ -335,7 +345,10 @@ mod tests {
         assert_eq!(ColumnList::from_schema(&schema).unwrap(), columns);
 
         let text = columns.to_json();
-        assert!(text.contains("\n  \"resources[].data\": \"json\",\n"), "{text}");
+        assert!(
+            text.contains("\n  \"resources[].data\": \"json\",\n"),
+            "{text}"
+        );
         assert_eq!(ColumnList::from_json(&text).unwrap(), columns);
     }
 

@@ -103,7 +103,9 @@ mod tests {
             .unwrap();
         assert_eq!(body, again, "deterministic");
         assert_eq!(encoder.extension(), "ndjson.gz");
-        let empty = encoder.encode("audit_logs", &mut std::iter::empty()).unwrap();
+        let empty = encoder
+            .encode("audit_logs", &mut std::iter::empty())
+            .unwrap();
         assert!(gunzip(&empty).is_empty());
     }
 

@@ -341,7 +341,8 @@ mod tests {
 
     impl LakeLayout for TestLayout {
         fn place(&self, record: &[u8]) -> Result<Placement, LayoutError> {
-            let v: Value = serde_json::from_slice(record).map_err(|e| LayoutError(e.to_string()))?;
+            let v: Value =
+                serde_json::from_slice(record).map_err(|e| LayoutError(e.to_string()))?;
             Ok(Placement {
                 table: "events".into(),
                 time_ms: v["time"].as_i64().unwrap_or(0),
@@ -379,7 +380,11 @@ mod tests {
             .collect()
     }
 
-    fn encode(encoder: &ParquetEncoder, table: &str, records: &[String]) -> Result<Vec<u8>, EncodeError> {
+    fn encode(
+        encoder: &ParquetEncoder,
+        table: &str,
+        records: &[String],
+    ) -> Result<Vec<u8>, EncodeError> {
         encoder.encode(table, &mut records.iter().map(|r| r.as_bytes()))
     }
 
@@ -414,7 +419,10 @@ mod tests {
             for c in 0..group.num_columns() {
                 let mut pages = group.get_column_page_reader(c).unwrap();
                 while let Some(page) = pages.get_next_page().unwrap() {
-                    if matches!(page.page_type(), PageType::DATA_PAGE | PageType::DATA_PAGE_V2) {
+                    if matches!(
+                        page.page_type(),
+                        PageType::DATA_PAGE | PageType::DATA_PAGE_V2
+                    ) {
                         sizes.push(page.buffer().len());
                     }
                 }
@@ -450,7 +458,11 @@ mod tests {
             .position(|c| c.path().parts() == ["time"])
             .unwrap();
         for group in groups {
-            assert!(group.compressed_size() < 8 << 20, "{}", group.compressed_size());
+            assert!(
+                group.compressed_size() < 8 << 20,
+                "{}",
+                group.compressed_size()
+            );
             assert_eq!(
                 group.sorting_columns().unwrap(),
                 &[SortingColumn {
@@ -476,8 +488,13 @@ mod tests {
         let encoder = ParquetEncoder::new(layout());
         let mut records = records(3, 10);
         records.push(r#"{"time":1767225600001,"surprise":1}"#.to_owned());
-        let err = encode(&encoder, "events", &records).unwrap_err().to_string();
-        assert!(err.contains("record 4") && err.contains("surprise"), "{err}");
+        let err = encode(&encoder, "events", &records)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("record 4") && err.contains("surprise"),
+            "{err}"
+        );
 
         let late = records[..3].iter().rev().cloned().collect::<Vec<_>>();
         let err = encode(&encoder, "events", &late).unwrap_err().to_string();
@@ -486,7 +503,10 @@ mod tests {
         let wrong = vec![r#"{"time":1,"score":"high"}"#.to_owned()];
         assert!(encode(&encoder, "events", &wrong).is_err());
         let fraction = vec![r#"{"time":1.5}"#.to_owned()];
-        assert!(encode(&encoder, "events", &fraction).is_err(), "no silent truncation");
+        assert!(
+            encode(&encoder, "events", &fraction).is_err(),
+            "no silent truncation"
+        );
 
         let err = encode(&encoder, "raw", &[]).unwrap_err().to_string();
         assert!(err.contains("no columnar schema"), "{err}");

@@ -336,11 +336,13 @@ mod tests {
         let row = shape().to_row(record).unwrap();
         assert_eq!(row["resources"][0]["data"], r#"{"x": 1.50, "y":[null]}"#);
         assert_eq!(
-            row["unmapped"],
-            r#"{"big":123456789012345678901234567890,"s":"\u00e9"}"#,
+            row["unmapped"], r#"{"big":123456789012345678901234567890,"s":"\u00e9"}"#,
             "the record's own text, byte for byte"
         );
-        assert_eq!(row["raw_data"], r#"{"id":1}"#, "a string column stays a string");
+        assert_eq!(
+            row["raw_data"], r#"{"id":1}"#,
+            "a string column stays a string"
+        );
         let back = shape().from_row(row).unwrap();
         let original: Value = serde_json::from_slice(record).unwrap();
         assert_eq!(back, original);
@@ -359,11 +361,23 @@ mod tests {
                 "resources[].kind is not a column",
             ),
             (br#"{"time":null}"#, "time is null"),
-            (br#"{"time":1.5}"#, "time is a fraction, but its column holds a 64-bit integer"),
+            (
+                br#"{"time":1.5}"#,
+                "time is a fraction, but its column holds a 64-bit integer",
+            ),
             (br#"{"time":"1"}"#, "time is a string"),
-            (br#"{"time":18446744073709551615}"#, "an integer past 64 bits"),
-            (br#"{"raw_data":7}"#, "raw_data is an integer, but its column holds a string"),
-            (br#"{"resources":[{"name":null}]}"#, "resources[].name is null"),
+            (
+                br#"{"time":18446744073709551615}"#,
+                "an integer past 64 bits",
+            ),
+            (
+                br#"{"raw_data":7}"#,
+                "raw_data is an integer, but its column holds a string",
+            ),
+            (
+                br#"{"resources":[{"name":null}]}"#,
+                "resources[].name is null",
+            ),
             (br#"{"time":1,"time":2}"#, "time is given twice"),
             (br#"{"actor":"ada"}"#, "an object at actor"),
             (br#"{"resources":{}}"#, "an array at resources"),
