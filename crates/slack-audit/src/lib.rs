@@ -30,6 +30,7 @@
 //! - [`actions`]: whether Slack lists an action name (the catalogue of `slack-audit-model`),
 //!   for warnings about filters.
 //! - [`ocsf`]: the optional OCSF output, an encoder on the way out (mapping table as data).
+//! - [`lake`]: the records in a lake (`read --lake`): tables, times and fixed schemas.
 //! - [`input`]: the [`connector_sdk::contract::input::Input`] implementation tying it together.
 //! - [`metrics`]: Slack's metric families (requests, retries, skips, position);
 //!   [`progress`]: a long backfill's progress on stderr (both listen to the engine through
@@ -43,6 +44,7 @@ pub mod clock;
 pub mod collect;
 pub mod encode;
 pub mod input;
+pub mod lake;
 pub mod metrics;
 pub mod ocsf;
 pub mod page;

@@ -1,7 +1,8 @@
-//! The `slack-audit` binary: the connector SDK's command line around the Slack input.
+//! The `slack-audit` binary: the connector SDK's command line around the Slack input, with
+//! delivery into a lake (`read --lake`, `check --lake`, `status --lake`, `lake-setup`).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    connector_sdk::front::cli::run::<slack_audit::SlackAuditInput>(env!("CARGO_PKG_VERSION"))
+    connector_sdk::front::cli::run_lake::<slack_audit::SlackAuditInput>(env!("CARGO_PKG_VERSION"))
 }
