@@ -323,6 +323,7 @@ async fn synthetic(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
             expected: &expected,
             complete_before_ms: Some(started - 3_600_000),
             validate: true,
+            compare_ids: true,
         })
         .await?;
     eprintln!("lake: synthetic: {summary}");
@@ -437,6 +438,7 @@ async fn replay(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
             expected: &expected,
             complete_before_ms: None,
             validate: true,
+            compare_ids: false,
         })
         .await?;
     eprintln!("lake: replay: {summary}");
@@ -488,6 +490,7 @@ async fn plain(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
                 expected: &expected,
                 complete_before_ms: Some(started - 3_600_000),
                 validate: format == "ocsf",
+                compare_ids: format == "ocsf",
             })
             .await?;
         eprintln!("lake: plain {name}: {summary}");
@@ -573,6 +576,7 @@ async fn kills(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
             expected: &expected,
             complete_before_ms: Some(started - 3_600_000),
             validate: false,
+            compare_ids: true,
         })
         .await?;
     eprintln!("lake: kills: {killed} SIGKILLs, {finished} runs ended first; {summary}");
@@ -682,6 +686,7 @@ async fn faults(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
             expected: &expected,
             complete_before_ms: Some(started - 3_600_000),
             validate: false,
+            compare_ids: true,
         })
         .await?;
     eprintln!("lake: faults: 403 → exit 3 ({message}); {summary}");
