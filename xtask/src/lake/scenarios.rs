@@ -354,8 +354,11 @@ fn fixture_entries() -> anyhow::Result<Vec<MockEntry>> {
                 continue;
             };
             for entry in value["entries"].as_array().into_iter().flatten() {
-                let entry = MockEntry::from_value(entry)
-                    .with_context(|| format!("an entry of {}", page.display()))?;
+                // Deliberately broken entries (no integer `date_create`, …) are for the parser's
+                // tests; the mock cannot serve them by time.
+                let Ok(entry) = MockEntry::from_value(entry) else {
+                    continue;
+                };
                 if seen.insert(entry.id.clone()) {
                     entries.push(entry);
                 }
@@ -449,8 +452,6 @@ async fn replay(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
 }
 
 async fn plain(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
-    let bucket = "plain";
-    ctx.moto.create_bucket(bucket).await?;
     let start = synthetic_start();
     let mut out = Vec::new();
     for (name, format, object_format) in [
@@ -459,6 +460,9 @@ async fn plain(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
         ("parquet-ocsf", "ocsf", "parquet"),
     ] {
         let files = Files::new(ctx, &format!("plain-{name}"))?;
+        // A bucket each: the check lists its whole bucket, so nothing else may be in it.
+        let bucket = format!("plain-{name}");
+        ctx.moto.create_bucket(&bucket).await?;
         let target = json!({
             "kind": "s3",
             "url": format!("s3://{bucket}/{name}/"),
