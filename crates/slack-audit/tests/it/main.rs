@@ -15,6 +15,7 @@ mod exit_codes;
 mod file_output;
 mod hostile;
 mod kills;
+mod lake;
 mod lifecycle;
 mod metrics;
 mod network;
