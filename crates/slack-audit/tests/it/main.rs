@@ -16,6 +16,7 @@ mod file_output;
 mod hostile;
 mod kills;
 mod lake_kills;
+mod lake;
 mod lifecycle;
 mod metrics;
 mod network;
