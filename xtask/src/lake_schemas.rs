@@ -39,7 +39,7 @@ pub fn generated(version: OcsfVersion) -> anyhow::Result<Vec<(String, String)>> 
             version.as_str(),
             slack_audit::ocsf::schema_file(class.name, profiles)
         );
-        let path = crate::schema::schema_dir().join(&source);
+        let path = crate::workspace_root().join("schemas").join(&source);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let schema: Value = serde_json::from_str(&text)

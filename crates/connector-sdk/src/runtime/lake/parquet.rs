@@ -141,9 +141,8 @@ impl ParquetEncoder {
         )
         .map_err(|e| format!("cannot start the object: {e}"))?;
         let mut order = TimeOrder::default();
-        let mut row_number = 0u64;
-        for record in records {
-            row_number += 1;
+        for (i, record) in records.enumerate() {
+            let row_number = i + 1;
             let row = self
                 .layout
                 .to_row(table, record)
