@@ -25,6 +25,9 @@ _slack__audit() {
             slack__audit,help)
                 cmd="slack__audit__subcmd__help"
                 ;;
+            slack__audit,lake-setup)
+                cmd="slack__audit__subcmd__lake__subcmd__setup"
+                ;;
             slack__audit,read)
                 cmd="slack__audit__subcmd__read"
                 ;;
@@ -43,6 +46,9 @@ _slack__audit() {
             slack__audit__subcmd__help,help)
                 cmd="slack__audit__subcmd__help__subcmd__help"
                 ;;
+            slack__audit__subcmd__help,lake-setup)
+                cmd="slack__audit__subcmd__help__subcmd__lake__subcmd__setup"
+                ;;
             slack__audit__subcmd__help,read)
                 cmd="slack__audit__subcmd__help__subcmd__read"
                 ;;
@@ -59,7 +65,7 @@ _slack__audit() {
 
     case "${cmd}" in
         slack__audit)
-            opts="-h -V --log-format --help --version spec check read status actions help"
+            opts="-h -V --log-format --help --version spec check read status lake-setup actions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,13 +109,17 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__check)
-            opts="-h --config --log-format --help"
+            opts="-h --config --lake --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -125,7 +135,7 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__help)
-            opts="spec check read status actions help"
+            opts="spec check read status lake-setup actions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -167,6 +177,20 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        slack__subcmd__audit__subcmd__help__subcmd__lake__subcmd__setup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -222,8 +246,34 @@ _slack__audit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        slack__subcmd__audit__subcmd__lake__subcmd__setup)
+            opts="-h --config --lake --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         slack__subcmd__audit__subcmd__read)
-            opts="-h --config --state --follow --poll-interval --output --output-group-readable --accept-settings-change --metrics-addr --log-format --help"
+            opts="-h --config --state --follow --poll-interval --output --output-group-readable --accept-settings-change --metrics-addr --lake --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,6 +296,10 @@ _slack__audit() {
                     return 0
                     ;;
                 --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -279,13 +333,17 @@ _slack__audit() {
             return 0
             ;;
         slack__subcmd__audit__subcmd__status)
-            opts="-h --state --json --log-format --help"
+            opts="-h --state --json --lake --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lake)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

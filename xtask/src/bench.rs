@@ -31,12 +31,16 @@
 //! R), `synthetic` (generator speed), `ocsf` (the throughput backfill with `record_format:
 //! "ocsf"`, once per OCSF version, 1.8.0 then 1.3.0: every record an OCSF event; checked by
 //! count, and by each sampled event naming the entry it came from and the version), `metrics` (the throughput run alternately without and with
-//! `--metrics-addr`, scraped every second: CPU per record on vs off).
+//! `--metrics-addr`, scraped every second: CPU per record on vs off), `lake` (a
+//! `--lake-entries` backfill in OCSF 1.3.0, to stdout and then through `read --lake` into
+//! Security Lake's layout in a local folder: CPU per record against the JSON path's, peak RSS,
+//! bytes per record in the objects; see the `lake_run` module).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
 
 mod child;
 mod dataset;
+mod lake_run;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -91,6 +95,9 @@ pub enum BenchRun {
     /// The throughput backfill alternately without and with `--metrics-addr` (scraped every
     /// second), `--metrics-pairs` times: CPU per record with metrics on vs off.
     Metrics,
+    /// A `--lake-entries` backfill in OCSF 1.3.0 to stdout, then through `read --lake` into
+    /// Security Lake's layout in a local folder.
+    Lake,
 }
 
 /// Arguments of `cargo xtask bench`.
@@ -115,6 +122,9 @@ pub struct BenchArgs {
     /// Pairs of metrics-off / metrics-on runs of the metrics comparison (judged on medians).
     #[arg(long, default_value_t = 3)]
     pub metrics_pairs: usize,
+    /// Entries of the lake runs (the JSON and the lake backfill of the same data set).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub lake_entries: usize,
     /// Entries of the overlap run.
     #[arg(long, default_value_t = 200_000)]
     pub overlap_entries: usize,
@@ -178,6 +188,7 @@ impl BenchArgs {
         self.entries = 50_000;
         self.scaling_entries = vec![20_000, 100_000];
         self.overlap_entries = 50_000;
+        self.lake_entries = 50_000;
         self.pacing_rpm = 600;
         self.pacing_pages = 30;
         self.synthetic_entries = 200_000;
@@ -235,6 +246,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.wants(BenchRun::Pacing) {
         let (spec, result) = pacing_run(&rt, &binaries.native, end, &args)?;
         report.runs.push(("pacing".into(), spec, result));
+    }
+    if args.wants(BenchRun::Lake) {
+        let n = args.lake_entries.min(data.entries.len());
+        report.lake = Some(
+            lake_run::run(&rt, &binaries.native, &data.entries[..n], &args)
+                .context("the lake runs failed")?,
+        );
     }
     if args.wants(BenchRun::Synthetic) {
         eprintln!(
@@ -317,6 +335,9 @@ fn generate_data_set(args: &BenchArgs, end: i64, report: &mut Report) -> anyhow:
     }
     if args.wants(BenchRun::Ocsf) || args.wants(BenchRun::Metrics) {
         sizes.push(args.entries);
+    }
+    if args.wants(BenchRun::Lake) {
+        sizes.push(args.lake_entries);
     }
     let largest = sizes.iter().copied().max().unwrap_or(0);
     if largest == 0 {
@@ -849,6 +870,7 @@ struct Report {
     dataset: Option<DataSetInfo>,
     runs: Vec<(String, Spec, RunResult)>,
     synthetic: Option<SyntheticSpeed>,
+    lake: Option<lake_run::LakeBench>,
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -933,6 +955,9 @@ impl Report {
                 60_000.0 / f64::from(args.requests_per_minute.max(1))
             );
         }
+        if let Some(lake) = &self.lake {
+            lake.render(&mut out);
+        }
         if let Some(s) = &self.synthetic {
             let _ = writeln!(out, "## Synthetic generation (in process, one thread)\n");
             let _ = writeln!(
@@ -982,6 +1007,9 @@ impl Report {
         self.pacing_target(&mut out, args);
         self.ocsf_targets(&mut out);
         self.metrics_overhead_target(&mut out);
+        if let Some(lake) = &self.lake {
+            lake.targets(&mut out);
+        }
         self.synthetic_target(&mut out);
         out
     }

@@ -9,6 +9,8 @@ pub mod catalogue;
 pub mod fuzz;
 pub mod hosts;
 pub mod image;
+pub mod lake;
+pub mod lake_schemas;
 pub mod mock_serve;
 pub mod mutants;
 pub mod network;

@@ -1,5 +1,5 @@
 //! `cargo xtask`: the project's developer tasks, in Rust so they need nothing but the toolchain
-//! (except `ocsf-schemas`, `hosts` and `network`, which install their pinned Python packages in
+//! (except `ocsf-schemas`, `hosts`, `lake` and `network`, which install their pinned Python packages in
 //! venvs they make, and `prometheus`, `image` and `network`, which install Debian packages):
 //!
 //! - `schema`: the generated JSON Schemas, generated tables of README.md and `docs/`, completions and man pages;
@@ -10,6 +10,9 @@
 //! - `bench`: throughput, memory, overlap and pacing against a loopback mock;
 //! - `soak`: follow mode against a faulty mock with kills, checked by a ledger;
 //! - `hosts`: the Airbyte front end under a real pipeline host (PyAirbyte);
+//! - `lake`: the lake destination against moto's S3/STS/IAM server (venv under target/): the S3
+//!   writer, then `read --lake` end to end (Security Lake's layout, plain S3, kills, S3 faults),
+//!   read back with pyarrow and DuckDB;
 //! - `image`: the OCI image, built with Debian's tools and run as Airbyte's platform would;
 //! - `mock-serve`: the loopback mock as a process, driven by JSON commands on stdin;
 //! - `prometheus`: the metrics endpoint under a real Prometheus;
@@ -52,6 +55,9 @@ enum Task {
     /// Build the connector's OCI image with Debian's tools (with --test: run it as Airbyte's
     /// platform would).
     Image(xtask::image::ImageArgs),
+    /// Check the lake destination against moto's S3, STS and IAM (installed in a venv under
+    /// target/ with boto3, pyarrow and DuckDB).
+    Lake(xtask::lake::LakeArgs),
     /// Serve the loopback mock of Slack, driven by JSON commands on stdin (for the host tests).
     MockServe(xtask::mock_serve::MockServeArgs),
     /// Check the metrics endpoint with a real Prometheus (installs Debian's package if needed).
@@ -76,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         Task::Soak(args) => xtask::soak::run(&args),
         Task::Hosts(args) => xtask::hosts::run(&args),
         Task::Image(args) => xtask::image::run(&args),
+        Task::Lake(args) => xtask::lake::run(&args),
         Task::MockServe(args) => xtask::mock_serve::run(&args),
         Task::Prometheus(args) => xtask::prometheus::run(&args),
         Task::Mutants(args) => xtask::mutants::run(&args),

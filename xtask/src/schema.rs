@@ -19,23 +19,28 @@ pub struct SchemaArgs {
     pub check: bool,
 }
 
-/// Every generated schema: file name under `schemas/`, and its content.
-pub fn generated() -> anyhow::Result<Vec<(&'static str, String)>> {
+/// Every generated schema: file name under `schemas/`, and its content. The lake's schema of
+/// each OCSF class ([`crate::lake_schemas`]) is derived from the committed OCSF class schemas.
+pub fn generated() -> anyhow::Result<Vec<(String, String)>> {
     let render = |v: serde_json::Value| -> anyhow::Result<String> {
         Ok(serde_json::to_string_pretty(&v)? + "\n")
     };
-    Ok(vec![
+    let mut files = vec![
         (
-            "slack-audit.config.schema.json",
+            "slack-audit.config.schema.json".to_owned(),
             render(connector_sdk::contract::config::config_schema::<
                 SlackAuditInput,
             >())?,
         ),
         (
-            "slack-audit.record.schema.json",
+            "slack-audit.record.schema.json".to_owned(),
             render(slack_audit_model::entry::record_schema())?,
         ),
-    ])
+    ];
+    files.extend(crate::lake_schemas::generated(
+        slack_audit::lake::ocsf_tables::LAKE_OCSF_VERSION,
+    )?);
+    Ok(files)
 }
 
 /// The Slack app manifest, shell completions and man pages of `slack-audit`: path under the
@@ -240,7 +245,7 @@ pub fn schema_dir() -> PathBuf {
 fn expected_files() -> anyhow::Result<Vec<(PathBuf, String, String)>> {
     let mut files = Vec::new();
     for (name, content) in generated()? {
-        files.push((schema_dir().join(name), content, name.to_owned()));
+        files.push((schema_dir().join(&name), content, name));
     }
     for (file, _, updated) in pages_with_references()? {
         let name = format!("{file} (generated table)");
@@ -296,6 +301,9 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(schema_dir())?;
     for (name, content) in generated()? {
         let path = schema_dir().join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }

@@ -16,6 +16,7 @@
 )]
 
 mod fake;
+mod lake;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -34,12 +35,19 @@ fn main() -> ExitCode {
             return connector_sdk::front::cli::run_with::<fake::Fake>("0.0.0-fake", &[echo()]);
         }
         Ok("airbyte") => return connector_sdk::front::airbyte::run::<fake::Fake>("0.0.0-fake"),
+        Ok("lake") => {
+            return connector_sdk::front::cli::run_lake_with::<fake::Fake>(
+                "0.0.0-fake",
+                lake::parts(),
+                &[],
+            );
+        }
         _ => {}
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let filter: Option<&String> = args.iter().find(|a| !a.starts_with('-'));
     let exact = args.iter().any(|a| a == "--exact");
-    let tests: &[(&str, fn())] = &[
+    let base: &[(&str, fn())] = &[
         ("cli_spec_check_and_status", cli_spec_check_and_status),
         (
             "cli_runs_the_connectors_own_subcommand",
@@ -95,6 +103,7 @@ fn main() -> ExitCode {
             neither_front_end_may_dump_core,
         ),
     ];
+    let tests: Vec<(&str, fn())> = base.iter().chain(lake::TESTS).copied().collect();
     // As libtest answers a runner (cargo-nextest) that lists, then runs one test at a time.
     if args.iter().any(|a| a == "--list") {
         if !args.iter().any(|a| a == "--ignored") {
@@ -106,7 +115,7 @@ fn main() -> ExitCode {
     }
     let mut failed = Vec::new();
     let mut ran = 0;
-    for (name, test) in tests {
+    for (name, test) in &tests {
         let selected = match filter {
             None => true,
             Some(f) if exact => name == f,

@@ -132,6 +132,13 @@ impl SlackAuditInput {
     }
 }
 
+impl SlackAuditInput {
+    /// The format of the records this input writes (the lake layout follows it).
+    pub(crate) fn format(&self) -> Format {
+        self.plan.query.format
+    }
+}
+
 /// The encoder of `format` (with the entry in each event's `raw_data` if `ocsf_raw_data`, for
 /// OCSF, and its unknown actions counted in `metrics`): the one place the format picks how
 /// records are written.

@@ -31,6 +31,7 @@
 //!   `slack-audit-model`), for the checks of the action filters; [`catalogue`]: `slack-audit
 //!   actions`, Slack's live catalogue and entity schemas against the bundled ones.
 //! - [`ocsf`]: the optional OCSF output, an encoder on the way out (mapping table as data).
+//! - [`lake`]: the records in a lake (`read --lake`): tables, times and fixed schemas.
 //! - [`input`]: the [`connector_sdk::contract::input::Input`] implementation tying it together.
 //! - [`app_manifest`]: the Slack app manifest of `examples/` (the scopes and the org-wide
 //!   install the connector needs).
@@ -48,6 +49,7 @@ pub mod clock;
 pub mod collect;
 pub mod encode;
 pub mod input;
+pub mod lake;
 pub mod metrics;
 pub mod ocsf;
 pub mod page;

@@ -8,6 +8,9 @@
 //! NAME …                       (the connector's own subcommands: [`ExtraCommand`], [`run_with`])
 //! ```
 //!
+//! An input that can be delivered into a lake runs [`run_lake`] instead, which adds `--lake
+//! LAKE` to `read`, `check` and `status`, and `lake-setup` (see `lake_cli`).
+//!
 //! Records go to stdout as NDJSON, logs to stderr. Exit codes: [`ErrorKind::exit_codes`], which
 //! `--help` prints. SIGINT and SIGTERM stop a read promptly with exit `0` after
 //! the batches already handed over are written and checkpointed; a second signal exits at once
@@ -52,6 +55,10 @@ enum Command {
         /// The config document: {"settings": {…}, "secrets": {…}}.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Also prove that the lake LAKE describes takes objects (a probe at every location).
+        #[cfg(feature = "lake")]
+        #[arg(long, value_name = "LAKE")]
+        lake: Option<PathBuf>,
     },
     /// Read records as NDJSON on stdout, resuming from (and checkpointing to) the state file.
     Read {
@@ -85,6 +92,12 @@ enum Command {
         /// reading (port 0: any free port, logged). Off unless given.
         #[arg(long, value_name = "HOST:PORT")]
         metrics_addr: Option<String>,
+        /// Deliver into the lake LAKE describes (Amazon Security Lake or S3) instead of
+        /// stdout, exactly once, through its local spool. Without --follow, returns once
+        /// everything read is in the lake.
+        #[cfg(feature = "lake")]
+        #[arg(long, value_name = "LAKE", conflicts_with_all = ["output", "output_group_readable"])]
+        lake: Option<PathBuf>,
     },
     /// Say where a state file would resume and whether a reader is running on it, without
     /// locking or changing it.
@@ -95,6 +108,21 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also show the spool of the lake LAKE describes.
+        #[cfg(feature = "lake")]
+        #[arg(long, value_name = "LAKE")]
+        lake: Option<PathBuf>,
+    },
+    /// Print the Amazon Security Lake custom sources to create for the lake LAKE describes
+    /// (one per table), the commands that create them, and the locations to paste.
+    #[cfg(feature = "lake")]
+    LakeSetup {
+        /// The config document: {"settings": {…}, "secrets": {…}}.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The lake file.
+        #[arg(long, value_name = "LAKE")]
+        lake: PathBuf,
     },
 }
 
@@ -153,6 +181,12 @@ pub fn command_with<I: Input>(version: &'static str, extras: &[ExtraCommand]) ->
         .after_help(ErrorKind::exit_codes_help())
 }
 
+/// What the command line can do with a lake: nothing, for [`run`].
+#[cfg(feature = "lake")]
+type Lake<I> = Option<crate::front::lake_cli::LakeCommands<I>>;
+#[cfg(not(feature = "lake"))]
+type Lake<I> = Option<std::marker::PhantomData<I>>;
+
 /// Runs the connector's command line. Call it from `main` and return its exit code.
 pub fn run<I: Input>(version: &'static str) -> ExitCode {
     run_with::<I>(version, &[])
@@ -160,6 +194,43 @@ pub fn run<I: Input>(version: &'static str) -> ExitCode {
 
 /// [`run`] with the connector's `extras`.
 pub fn run_with<I: Input>(version: &'static str, extras: &[ExtraCommand]) -> ExitCode {
+    run_inner::<I>(version, extras, None)
+}
+
+/// Runs the command line of an input that can be delivered into a lake (`read --lake`,
+/// `check --lake`, `status --lake`, `lake-setup`), with the standard parts
+/// ([`LakeParts::standard`](crate::runtime::lake::lake_parts::LakeParts::standard)) and the
+/// connector's `extras`.
+#[cfg(feature = "lake")]
+pub fn run_lake<I: crate::runtime::lake::layout::LakeInput>(
+    version: &'static str,
+    extras: &[ExtraCommand],
+) -> ExitCode {
+    run_lake_with::<I>(
+        version,
+        crate::runtime::lake::lake_parts::LakeParts::standard(),
+        extras,
+    )
+}
+
+/// [`run_lake`] with the lake built from `parts` (another writer, encoder or backoff; tests).
+#[cfg(feature = "lake")]
+pub fn run_lake_with<I: crate::runtime::lake::layout::LakeInput>(
+    version: &'static str,
+    parts: crate::runtime::lake::lake_parts::LakeParts,
+    extras: &[ExtraCommand],
+) -> ExitCode {
+    run_inner::<I>(
+        version,
+        extras,
+        Some(crate::front::lake_cli::LakeCommands {
+            parts,
+            layout: <I as crate::runtime::lake::layout::LakeInput>::lake_layout,
+        }),
+    )
+}
+
+fn run_inner<I: Input>(version: &'static str, extras: &[ExtraCommand], lake: Lake<I>) -> ExitCode {
     let unprotected = launch::protect::<I::Secrets>(report_panic::<I>);
     let matches = match command_with::<I>(version, extras).try_get_matches() {
         Ok(matches) => matches,
@@ -186,14 +257,29 @@ pub fn run_with<I: Input>(version: &'static str, extras: &[ExtraCommand]) -> Exi
         Err(message) => return fail::<I>(ErrorKind::Fatal, &message),
     };
     match chosen {
-        Chosen::Builtin(command) => runtime.block_on(run_command::<I>(command, version)),
+        Chosen::Builtin(command) => runtime.block_on(run_command::<I>(command, version, lake)),
         Chosen::Extra(run, sub) => runtime
             .block_on(run(sub))
             .unwrap_or_else(|e| fail::<I>(e.kind, &e.message)),
     }
 }
 
-async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitCode {
+/// Refuses `--lake` for a connector that does not deliver into a lake.
+#[cfg(feature = "lake")]
+fn no_lake<I: Input>() -> ExitCode {
+    fail::<I>(
+        ErrorKind::Config,
+        &format!("--lake: {} does not deliver into a lake", I::NAME),
+    )
+}
+
+async fn run_command<I: Input>(
+    command: Command,
+    version: &'static str,
+    lake_commands: Lake<I>,
+) -> ExitCode {
+    #[cfg(not(feature = "lake"))]
+    let _ = &lake_commands;
     match command {
         Command::Spec => {
             let schema = config::config_schema::<I>();
@@ -202,14 +288,34 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
                 Err(e) => fail::<I>(ErrorKind::Fatal, &e.to_string()),
             }
         }
-        Command::Check { config } => {
+        Command::Check {
+            config,
+            #[cfg(feature = "lake")]
+            lake,
+        } => {
             let input = match config_file::load::<I>(&config) {
                 Ok(input) => input,
                 Err(e) => return report::<I>(&HostError::Config(e)),
             };
+            #[allow(unused_mut)]
+            let mut probed = String::new();
+            #[cfg(feature = "lake")]
+            if let Some(path) = &lake {
+                let Some(commands) = &lake_commands else {
+                    return no_lake::<I>();
+                };
+                match crate::front::lake_cli::check(commands, &input, path).await {
+                    Ok(lines) => {
+                        for line in lines {
+                            probed.push_str(&format!("lake: {line}\n"));
+                        }
+                    }
+                    Err(e) => return report::<I>(&e),
+                }
+            }
             match host::check(&input).await {
                 Ok(message) => print_out(&format!(
-                    "check succeeded: {}\n",
+                    "check succeeded: {}\n{probed}",
                     crate::runtime::redact::printable(&crate::runtime::redact::text(&message))
                 )),
                 Err(e) => report::<I>(&e),
@@ -224,6 +330,8 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             output,
             output_group_readable,
             accept_settings_change,
+            #[cfg(feature = "lake")]
+            lake,
         } => {
             let input = match config_file::load::<I>(&config) {
                 Ok(input) => Arc::new(input),
@@ -231,6 +339,51 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             };
             if let Some(code) = missing_directory::<I>("--state", &state) {
                 return code;
+            }
+            #[cfg(feature = "lake")]
+            if let Some(path) = &lake {
+                let Some(commands) = &lake_commands else {
+                    return no_lake::<I>();
+                };
+                let (lake, setup) =
+                    match crate::front::lake_cli::load_setup(commands, &*input, path) {
+                        Ok(loaded) => loaded,
+                        Err(e) => return report::<I>(&e),
+                    };
+                let (metrics, server) = match metrics_addr {
+                    Some(addr) => match serve_metrics(&*input, version, &addr).await {
+                        Ok((metrics, server)) => (Some(metrics), Some(server)),
+                        Err(code) => return code,
+                    },
+                    None => (None, None),
+                };
+                let shutdown = launch::shutdown_on_signals();
+                let options = ReadOptions {
+                    follow,
+                    poll_interval: Duration::from_secs_f64(poll_interval),
+                    metrics,
+                    accept_settings_change,
+                };
+                let result = crate::runtime::lake::lake_read::read(
+                    input,
+                    &state,
+                    &lake,
+                    setup,
+                    &commands.parts,
+                    options,
+                    shutdown,
+                )
+                .await;
+                if let Some(server) = server {
+                    server.shutdown().await;
+                }
+                return match result {
+                    Ok(summary) => {
+                        launch::log_read_summary(&summary);
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => report::<I>(&e),
+                };
             }
             if let Some(path) = &output {
                 if let Some(code) = missing_directory::<I>("--output", path) {
@@ -293,8 +446,24 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
                 Err(e) => report::<I>(&e),
             }
         }
-        Command::Status { state, json } => match status::status::<I>(&state) {
-            Ok(report) => {
+        Command::Status {
+            state,
+            json,
+            #[cfg(feature = "lake")]
+            lake,
+        } => match status::status::<I>(&state) {
+            #[allow(unused_mut)]
+            Ok(mut report) => {
+                #[cfg(feature = "lake")]
+                if let Some(path) = &lake {
+                    if lake_commands.is_none() {
+                        return no_lake::<I>();
+                    }
+                    match crate::front::lake_cli::spool_status(path, report.destination.as_ref()) {
+                        Ok(spool) => report.spool = Some(spool),
+                        Err(e) => return self::report::<I>(&e),
+                    }
+                }
                 if json {
                     print_out(&format!(
                         "{}\n",
@@ -306,6 +475,20 @@ async fn run_command<I: Input>(command: Command, version: &'static str) -> ExitC
             }
             Err(e) => report::<I>(&HostError::State(e)),
         },
+        #[cfg(feature = "lake")]
+        Command::LakeSetup { config, lake } => {
+            let Some(commands) = &lake_commands else {
+                return no_lake::<I>();
+            };
+            let input = match config_file::load::<I>(&config) {
+                Ok(input) => input,
+                Err(e) => return report::<I>(&HostError::Config(e)),
+            };
+            match crate::front::lake_cli::setup_text(commands, &input, &lake) {
+                Ok(text) => print_out(&text),
+                Err(e) => report::<I>(&e),
+            }
+        }
     }
 }
 

@@ -4,6 +4,9 @@
 //!
 //! - [`cli`]: the native command line (NDJSON on stdout, a state file).
 //! - [`airbyte`]: the Airbyte protocol (JSON messages on stdout, state kept by the host).
+//! - `lake_cli` (feature `lake`): the command line's lake part (`read --lake`, `lake-setup`).
 
 pub mod airbyte;
 pub mod cli;
+#[cfg(feature = "lake")]
+mod lake_cli;

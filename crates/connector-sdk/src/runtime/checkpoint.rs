@@ -36,6 +36,15 @@ pub enum HostError {
     /// Records could not be written to the output.
     #[error("cannot write records to the output: {0}")]
     Output(std::io::Error),
+    /// A destination past the output (a lake) failed, with its class (a refused credential is
+    /// an auth error, a wrong bucket a config error).
+    #[error("{message}")]
+    Destination {
+        /// The class, and so the exit code.
+        kind: ErrorKind,
+        /// What happened.
+        message: String,
+    },
 }
 
 impl HostError {
@@ -45,6 +54,7 @@ impl HostError {
             HostError::Config(_) => ErrorKind::Config,
             HostError::Input(e) => e.kind,
             HostError::State(_) | HostError::Output(_) => ErrorKind::Fatal,
+            HostError::Destination { kind, .. } => *kind,
         }
     }
 }

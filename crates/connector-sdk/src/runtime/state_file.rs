@@ -28,8 +28,8 @@ use serde::de::DeserializeOwned;
 
 use crate::contract::error::StateError;
 use crate::contract::input::Input;
-use crate::contract::state_rules::{EnvelopeOut, refuse_impossible};
-use crate::contract::state_rules::{Migrate, decode};
+use crate::contract::state_rules::{Destination, EnvelopeOut, refuse_impossible};
+use crate::contract::state_rules::{Migrate, decode_with_destination, refuse_destination};
 use crate::runtime::checkpoint::Checkpoints;
 use crate::runtime::checkpoint::HostError;
 use crate::runtime::file;
@@ -52,13 +52,33 @@ pub struct StateStore<S> {
 impl<S: Serialize + DeserializeOwned> StateStore<S> {
     /// Locks the state file at `path`, checks that its directory takes a new file, and loads
     /// it. `Ok((store, None))` when the file does not exist yet (it is created by the first
-    /// commit).
+    /// commit). A state a read into a lake committed is refused (see
+    /// [`StateStore::open_with_destination`]).
     pub fn open(
         path: &Path,
         connector: &'static str,
         version: u32,
         migrate: Migrate<S>,
     ) -> Result<(Self, Option<S>), StateError> {
+        let (store, loaded) = Self::open_with_destination(path, connector, version, migrate)?;
+        match loaded {
+            None => Ok((store, None)),
+            Some((state, destination)) => {
+                refuse_destination(destination.as_ref(), path)?;
+                Ok((store, Some(state)))
+            }
+        }
+    }
+
+    /// [`StateStore::open`] for a reader that delivers into a destination's spool: the state
+    /// comes with the destination's position it was committed with, if any.
+    #[allow(clippy::type_complexity)]
+    pub fn open_with_destination(
+        path: &Path,
+        connector: &'static str,
+        version: u32,
+        migrate: Migrate<S>,
+    ) -> Result<(Self, Option<(S, Option<Destination>)>), StateError> {
         let unusable = |reason: String| StateError::Unusable {
             path: path.to_path_buf(),
             reason,
@@ -92,12 +112,8 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
             Err(file::ReadError::NotFound) => return Ok((store, None)),
             Err(e) => return Err(unusable(e.to_string())),
         };
-        let state = store.decode(&bytes, migrate)?;
-        Ok((store, Some(state)))
-    }
-
-    fn decode(&self, bytes: &[u8], migrate: Migrate<S>) -> Result<S, StateError> {
-        decode(bytes, &self.path, self.connector, self.version, migrate)
+        let loaded = decode_with_destination(&bytes, &store.path, connector, version, migrate)?;
+        Ok((store, Some(loaded)))
     }
 
     fn dir(&self) -> &Path {
@@ -144,6 +160,16 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
 
     /// Replaces the state file atomically with `state`.
     pub fn commit(&self, state: &S) -> Result<(), StateError> {
+        self.commit_with(state, None)
+    }
+
+    /// Replaces the state file atomically with `state` and the destination's position
+    /// `destination` (one write: a kill leaves both old or both new).
+    pub fn commit_with(
+        &self,
+        state: &S,
+        destination: Option<&Destination>,
+    ) -> Result<(), StateError> {
         let write_error = |reason: String| StateError::Write {
             path: self.path.clone(),
             reason,
@@ -152,6 +178,7 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
             connector: self.connector,
             version: self.version,
             state,
+            destination,
         };
         let mut bytes = serde_json::to_vec(&envelope).map_err(|e| write_error(e.to_string()))?;
         bytes.push(b'\n');
@@ -179,6 +206,12 @@ impl<S: Serialize + DeserializeOwned> StateStore<S> {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The file commits replace: [`StateStore::path`] with every symlink resolved (what a lake
+    /// spool records as its owner).
+    pub fn resolved(&self) -> &Path {
+        &self.target
+    }
 }
 
 /// Opens (and locks) the state file of input `I` at `path`, with the state rules of `I`: its
@@ -192,11 +225,35 @@ pub fn open_for<I: Input>(path: &Path) -> Result<(StateStore<I::State>, I::State
     Ok((store, state.unwrap_or_default()))
 }
 
-/// Reads the state file of input `I` at `path` without locking it ([`read_unlocked`] with the
-/// name, version and migration of `I`; an impossible state is *not* refused here, `status`
-/// reports it).
-pub fn read_unlocked_for<I: Input>(path: &Path) -> Result<Option<I::State>, StateError> {
-    read_unlocked::<I::State>(path, I::NAME, I::STATE_VERSION, I::migrate_state)
+/// [`open_for`] for a reader into a lake: the state (the default when there is none) and the
+/// destination's position it was committed with.
+#[allow(clippy::type_complexity)]
+pub fn open_with_destination_for<I: Input>(
+    path: &Path,
+) -> Result<(StateStore<I::State>, I::State, Option<Destination>), StateError> {
+    let (store, loaded) = StateStore::<I::State>::open_with_destination(
+        path,
+        I::NAME,
+        I::STATE_VERSION,
+        I::migrate_state,
+    )?;
+    match loaded {
+        None => Ok((store, I::State::default(), None)),
+        Some((state, destination)) => {
+            refuse_impossible::<I>(&state, path)?;
+            Ok((store, state, destination))
+        }
+    }
+}
+
+/// Reads the state file of input `I` at `path` without locking it
+/// ([`read_unlocked_with_destination`] with the name, version and migration of `I`; an
+/// impossible state is *not* refused here, `status` reports it).
+#[allow(clippy::type_complexity)]
+pub fn read_unlocked_for<I: Input>(
+    path: &Path,
+) -> Result<Option<(I::State, Option<Destination>)>, StateError> {
+    read_unlocked_with_destination::<I::State>(path, I::NAME, I::STATE_VERSION, I::migrate_state)
 }
 
 impl<S> Checkpoints<S> for StateStore<S>
@@ -322,6 +379,24 @@ pub fn read_unlocked<S: DeserializeOwned>(
     version: u32,
     migrate: Migrate<S>,
 ) -> Result<Option<S>, StateError> {
+    match read_unlocked_with_destination(path, connector, version, migrate)? {
+        None => Ok(None),
+        Some((state, destination)) => {
+            refuse_destination(destination.as_ref(), path)?;
+            Ok(Some(state))
+        }
+    }
+}
+
+/// [`read_unlocked`], with the destination's position the state was committed with (for
+/// `status`, which describes a lake reader's state too).
+#[allow(clippy::type_complexity)]
+pub fn read_unlocked_with_destination<S: DeserializeOwned>(
+    path: &Path,
+    connector: &str,
+    version: u32,
+    migrate: Migrate<S>,
+) -> Result<Option<(S, Option<Destination>)>, StateError> {
     let unusable = |reason: String| StateError::Unusable {
         path: path.to_path_buf(),
         reason,
@@ -330,7 +405,7 @@ pub fn read_unlocked<S: DeserializeOwned>(
         return Err(unusable("it is a directory".into()));
     }
     match file::read_regular(path, file::MAX_STATE_BYTES, "state") {
-        Ok(bytes) => decode(&bytes, path, connector, version, migrate).map(Some),
+        Ok(bytes) => decode_with_destination(&bytes, path, connector, version, migrate).map(Some),
         Err(file::ReadError::NotFound) => Ok(None),
         Err(e) => Err(unusable(e.to_string())),
     }
@@ -429,6 +504,52 @@ mod tests {
         drop(store);
         let (_, loaded) = open(&path).unwrap();
         assert_eq!(loaded, Some(vec![1, 2]));
+    }
+
+    /// A lake reader's commit carries the spool position beside the state; a reader without
+    /// the lake refuses such a state (it would leave the spool behind), and a state written
+    /// before the field existed loads unchanged, with no position.
+    #[test]
+    fn a_destination_round_trips_and_only_the_lake_reader_loads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        fs::write(&path, br#"{"connector":"test","version":2,"state":[5]}"#).unwrap();
+        let (store, loaded) =
+            StateStore::<Vec<u32>>::open_with_destination(&path, "test", 2, refuse).unwrap();
+        assert_eq!(loaded, Some((vec![5], None)));
+        let at = Destination {
+            spool_id: "0a1b".into(),
+            segment: 3,
+            offset: 120,
+            sealed_through: Some(2),
+        };
+        store.commit_with(&vec![6], Some(&at)).unwrap();
+        drop(store);
+        let written: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(
+            written["destination"],
+            serde_json::json!({"spool_id": "0a1b", "segment": 3, "offset": 120, "sealed_through": 2})
+        );
+        let (store, loaded) =
+            StateStore::<Vec<u32>>::open_with_destination(&path, "test", 2, refuse).unwrap();
+        assert_eq!(loaded, Some((vec![6], Some(at))));
+        drop(store);
+        let error = open(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("read into a lake") && error.contains("0a1b"),
+            "{error}"
+        );
+        let error = read_unlocked::<Vec<u32>>(&path, "test", 2, refuse).unwrap_err();
+        assert!(error.to_string().contains("--lake"), "{error}");
+        // A plain commit drops the position again.
+        let (store, _) =
+            StateStore::<Vec<u32>>::open_with_destination(&path, "test", 2, refuse).unwrap();
+        store.commit(&vec![7]).unwrap();
+        assert!(
+            !String::from_utf8(fs::read(&path).unwrap())
+                .unwrap()
+                .contains("destination")
+        );
     }
 
     #[test]

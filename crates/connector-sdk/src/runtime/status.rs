@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::contract::error::StateError;
 use crate::contract::input::Input;
 use crate::contract::input::StateDescription;
+use crate::contract::state_rules::Destination;
 use crate::runtime::redact::printable;
 use crate::runtime::state_file;
 
@@ -36,6 +37,11 @@ pub struct StatusReport {
     /// Why a `read` would refuse this state ([`Input::check_state`]),
     /// if it would.
     pub problem: Option<String>,
+    /// Where a read into a lake left its spool, when one committed this state.
+    pub destination: Option<Destination>,
+    /// The spool itself, when `status` was given the lake's file: `(label, value)` lines and
+    /// their JSON.
+    pub spool: Option<StateDescription>,
 }
 
 impl StatusReport {
@@ -49,6 +55,8 @@ impl StatusReport {
             "reader_running": self.reader_running,
             "state": self.description.as_ref().map(|d| d.json.clone()),
             "problem": self.problem,
+            "destination": self.destination,
+            "spool": self.spool.as_ref().map(|d| d.json.clone()),
         })
     }
 
@@ -71,6 +79,18 @@ impl StatusReport {
                 "state".into(),
                 "none yet: no run has saved a position; the next `read` starts from the configured start point".into(),
             )),
+        }
+        if let Some(d) = &self.destination {
+            lines.push((
+                "lake spool".into(),
+                format!(
+                    "{} at segment {}, offset {} bytes committed",
+                    d.spool_id, d.segment, d.offset
+                ),
+            ));
+        }
+        if let Some(spool) = &self.spool {
+            lines.extend(spool.lines.iter().cloned());
         }
         if let Some(problem) = &self.problem {
             lines.push((
@@ -97,14 +117,20 @@ pub fn status<I: Input>(path: &Path) -> Result<StatusReport, StateError> {
     // The lock first: a reader that finishes meanwhile leaves a state at least as new.
     let reader_running = state_file::lock_is_held(path)?;
     let loaded = state_file::read_unlocked_for::<I>(path)?;
+    let (state, destination) = match loaded {
+        Some((state, destination)) => (Some(state), destination),
+        None => (None, None),
+    };
     Ok(StatusReport {
         path: path.display().to_string(),
-        exists: loaded.is_some(),
+        exists: state.is_some(),
         reader_running,
         connector: I::NAME,
         version: I::STATE_VERSION,
-        description: loaded.as_ref().map(I::describe_state),
-        problem: loaded.as_ref().and_then(|s| I::check_state(s).err()),
+        description: state.as_ref().map(I::describe_state),
+        problem: state.as_ref().and_then(|s| I::check_state(s).err()),
+        destination,
+        spool: None,
     })
 }
 
@@ -126,6 +152,8 @@ mod tests {
                 json: Value::Null,
             }),
             problem: Some("bad \u{1b}]0;title\u{7}".into()),
+            destination: None,
+            spool: None,
         };
         let text = report.to_text();
         assert!(
@@ -145,6 +173,8 @@ mod tests {
             version: 1,
             description: None,
             problem: None,
+            destination: None,
+            spool: None,
         };
         let text = report.to_text();
         assert!(

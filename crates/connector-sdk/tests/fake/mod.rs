@@ -11,6 +11,7 @@
 //! the fake exists only in this test binary), or say whether it may dump core
 //! (`check_reports_core_dumps`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +20,10 @@ use connector_sdk::contract::input::{
     Batch, Config, Input, ReadContext, RecordStream, StateDescription,
 };
 use connector_sdk::contract::instruments::{Counter, Instruments};
+use connector_sdk::runtime::lake::lake_config::Target;
+use connector_sdk::runtime::lake::layout::{
+    LakeInput, LakeLayout, LayoutError, Placement, TableInfo,
+};
 use connector_sdk::secrecy::{ExposeSecret, SecretString};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -236,4 +241,60 @@ fn core_dumps() -> String {
 #[cfg(not(target_os = "linux"))]
 fn core_dumps() -> String {
     String::new()
+}
+
+/// The fake's records in a lake: `{"n": N}` goes to table `even` or `odd`, at `N` × 6 hours
+/// after the epoch (four records a UTC day, so a segment spans partitions), except that every
+/// third record is an hour *earlier* than its predecessor would suggest (so objects must be
+/// sorted by time, not spool order).
+pub struct FakeLayout {
+    tables: Vec<TableInfo>,
+}
+
+/// Milliseconds in six hours.
+pub const SIX_HOURS_MS: i64 = 6 * 3_600_000;
+
+/// The fake record `n`'s table and time.
+pub fn fake_placement(n: u64) -> (&'static str, i64) {
+    let table = if n.is_multiple_of(2) { "even" } else { "odd" };
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let skew = if n % 3 == 2 { -3_600_000 } else { 0 };
+    (table, n * SIX_HOURS_MS + skew)
+}
+
+impl LakeLayout for FakeLayout {
+    fn place(&self, record: &[u8]) -> Result<Placement, LayoutError> {
+        let v: serde_json::Value =
+            serde_json::from_slice(record).map_err(|e| LayoutError(e.to_string()))?;
+        let n = v["n"]
+            .as_u64()
+            .ok_or_else(|| LayoutError("a fake record without n".into()))?;
+        let (table, time_ms) = fake_placement(n);
+        Ok(Placement {
+            table: Arc::from(table),
+            time_ms,
+        })
+    }
+
+    fn tables(&self) -> &[TableInfo] {
+        &self.tables
+    }
+
+    fn to_row(&self, _table: &str, record: &[u8]) -> Result<serde_json::Value, LayoutError> {
+        serde_json::from_slice(record).map_err(|e| LayoutError(e.to_string()))
+    }
+}
+
+impl LakeInput for Fake {
+    fn lake_layout(&self, _target: &Target) -> Result<Arc<dyn LakeLayout>, ConfigError> {
+        let table = |name: &str| TableInfo {
+            table: Arc::from(name),
+            source_name: format!("fake-{name}"),
+            event_class: "API_ACTIVITY".into(),
+            schema: None,
+        };
+        Ok(Arc::new(FakeLayout {
+            tables: vec![table("even"), table("odd")],
+        }))
+    }
 }

@@ -17,6 +17,8 @@ mod file_output;
 mod filters;
 mod hostile;
 mod kills;
+mod lake;
+mod lake_kills;
 mod lifecycle;
 mod metrics;
 mod network;

@@ -18,7 +18,7 @@ use slack_audit::ocsf::{Mapped, OcsfVersion, schema_file, to_ocsf, to_ocsf_in};
 use slack_audit_model::ActionCatalog;
 use slack_audit_synthetic::SyntheticOrg;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -146,7 +146,7 @@ fn hostile_entries() -> Vec<String> {
     .collect()
 }
 
-fn all_inputs() -> Vec<(String, String)> {
+pub(crate) fn all_inputs() -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = synthetic_entries()
         .iter()
         .map(|e| ("synthetic".to_owned(), e.clone()))

@@ -34,15 +34,20 @@
 //! # Modules
 //!
 //! `registry` holds [`Metrics`] (the registry, the host's families, health); `expose` maps an
-//! input's declarations onto the registry; `health` is `/healthz`'s verdict; `server` is the
+//! input's declarations onto the registry; `lake_families` (feature `lake`) holds the lake
+//! destination's families; `health` is `/healthz`'s verdict; `server` is the
 //! HTTP endpoint.
 
 mod expose;
 mod health;
+#[cfg(feature = "lake")]
+mod lake_families;
 mod registry;
 mod server;
 
 pub use self::health::{Health, HealthStatus, MIN_STALE, STALE_POLLS};
+#[cfg(feature = "lake")]
+pub use self::lake_families::LakeMetrics;
 pub use self::registry::{CONTENT_TYPE, FamilyInfo, Metrics, metric_prefix};
 pub use self::server::{
     CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_REQUESTS_PER_CONNECTION,

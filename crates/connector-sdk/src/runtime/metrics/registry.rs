@@ -83,6 +83,8 @@ struct Inner {
     registry: Registry,
     host: HostFamilies,
     health: Health,
+    #[cfg(feature = "lake")]
+    lake: super::LakeMetrics,
 }
 
 /// One metric family as the exposition describes it, for the README's reference.
@@ -151,6 +153,10 @@ impl Metrics {
         for outcome in ["ok", "transient_error"] {
             let _ = host.polls.get_or_create(&[("outcome", outcome)]);
         }
+        #[cfg(feature = "lake")]
+        let lake = super::LakeMetrics::default();
+        #[cfg(feature = "lake")]
+        lake.register(&mut registry);
         let mut instruments = Instruments::default();
         input.register_metrics(&mut instruments);
         expose::register(&mut registry, instruments);
@@ -159,6 +165,8 @@ impl Metrics {
                 registry,
                 host,
                 health: Health::new(),
+                #[cfg(feature = "lake")]
+                lake,
             }),
         }
     }
@@ -196,6 +204,12 @@ impl Metrics {
             }
         }
         families
+    }
+
+    /// The lake destination's families (recorded only by a read into a lake).
+    #[cfg(feature = "lake")]
+    pub fn lake(&self) -> &super::LakeMetrics {
+        &self.inner.lake
     }
 
     /// The health the `/healthz` endpoint reports.

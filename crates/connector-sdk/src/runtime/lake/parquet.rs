@@ -1,0 +1,540 @@
+//! Runtime layer: Parquet objects, each of one table, with the table's fixed schema (never
+//! inferred from the data), in the shape Amazon Security Lake asks of a custom source: zstd,
+//! data pages of at most 1 MB uncompressed, row groups far below 256 MB compressed, and the
+//! rows' time order declared (`sorting_columns`).
+//!
+//! Records are turned into rows by the input's layout ([`LakeLayout::to_row`]), decoded
+//! against the schema by arrow-json (strict: a field the schema lacks is an error, never a
+//! column silently dropped) and written by parquet's `ArrowWriter`, [`ParquetLimits::chunk_rows`]
+//! rows at a time, so memory holds one chunk of rows and the row group being written, whatever
+//! the object's size.
+//!
+//! The time column is named by the schema's metadata ([`TIME_COLUMN_KEY`]): a top-level
+//! `Int64` column holding [`crate::runtime::lake::layout::Placement::time_ms`]; the encoder
+//! checks that the rows it is given are in its order before declaring it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{Array, Int64Array, RecordBatch};
+use arrow_json::ReaderBuilder;
+use arrow_schema::{DataType, SchemaRef};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::runtime::lake::column_list::{ColumnList, ColumnType};
+use crate::runtime::lake::encode::{EncodeError, ObjectEncoder};
+use crate::runtime::lake::layout::LakeLayout;
+
+/// The schema metadata key naming a table's time column (a top-level `Int64` column of
+/// milliseconds since the epoch, the one [`LakeLayout::place`] reads as `time_ms`).
+pub const TIME_COLUMN_KEY: &str = "lake.time_column";
+
+/// The sizes an object is cut into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParquetLimits {
+    /// Rows decoded and written at a time (what memory holds of the rows).
+    pub chunk_rows: usize,
+    /// The size a data page is closed at, uncompressed (Security Lake: at most 1 MB; the
+    /// writer may overshoot it by a few values).
+    pub data_page_bytes: usize,
+    /// The most rows a data page holds, so rows of large values cannot overshoot
+    /// [`ParquetLimits::data_page_bytes`] between two checks.
+    pub data_page_rows: usize,
+    /// A row group is closed once its encoded size reaches this (Security Lake: at most
+    /// 256 MB compressed; this also bounds what the writer holds in memory).
+    pub row_group_bytes: usize,
+    /// The most rows a row group holds.
+    pub row_group_rows: usize,
+    /// The zstd level.
+    pub zstd_level: i32,
+}
+
+impl Default for ParquetLimits {
+    fn default() -> Self {
+        ParquetLimits {
+            chunk_rows: 4096,
+            // Security Lake's limit is 1 MB (10^6 bytes in one reading, 2^20 in the other). The
+            // writer checks the size between mini-batches, and a mini-batch may hold up to the
+            // target's worth of values, so a page can reach twice the target (1,220,661 bytes
+            // with a 768 KiB one): it aims at under half of 10^6.
+            data_page_bytes: 480 << 10,
+            data_page_rows: 8192,
+            row_group_bytes: 64 << 20,
+            row_group_rows: 1 << 20,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// Writes the records of one table as a Parquet object.
+pub struct ParquetEncoder {
+    layout: Arc<dyn LakeLayout>,
+    /// Each table's schema and writer properties, or why it cannot be written as Parquet.
+    tables: HashMap<String, Result<Prepared, String>>,
+    limits: ParquetLimits,
+}
+
+impl std::fmt::Debug for ParquetEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetEncoder")
+            .field("tables", &self.tables.keys().collect::<Vec<_>>())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What writing one table needs, made once.
+#[derive(Debug, Clone)]
+struct Prepared {
+    schema: SchemaRef,
+    properties: WriterProperties,
+    /// The index of the time column among the schema's top-level fields.
+    time_field: usize,
+}
+
+impl ParquetEncoder {
+    /// An encoder of the tables of `layout`, with the default limits.
+    pub fn new(layout: Arc<dyn LakeLayout>) -> ParquetEncoder {
+        ParquetEncoder::with_limits(layout, ParquetLimits::default())
+    }
+
+    /// An encoder of the tables of `layout`, cutting objects by `limits`.
+    pub fn with_limits(layout: Arc<dyn LakeLayout>, limits: ParquetLimits) -> ParquetEncoder {
+        let tables = layout
+            .tables()
+            .iter()
+            .map(|info| {
+                let prepared = match &info.schema {
+                    Some(schema) => prepare(schema, &limits),
+                    None => Err("it has no columnar schema (deliver it as NDJSON.gz)".to_owned()),
+                };
+                (info.table.to_string(), prepared)
+            })
+            .collect();
+        ParquetEncoder {
+            layout,
+            tables,
+            limits,
+        }
+    }
+
+    fn encode_table(
+        &self,
+        table: &str,
+        prepared: &Prepared,
+        records: &mut dyn Iterator<Item = &[u8]>,
+    ) -> Result<Vec<u8>, String> {
+        let chunk_rows = self.limits.chunk_rows.max(1);
+        let mut decoder = ReaderBuilder::new(prepared.schema.clone())
+            .with_batch_size(chunk_rows)
+            .with_strict_mode(true)
+            .build_decoder()
+            .map_err(|e| format!("cannot decode rows: {e}"))?;
+        let mut writer = ArrowWriter::try_new(
+            Vec::new(),
+            prepared.schema.clone(),
+            Some(prepared.properties.clone()),
+        )
+        .map_err(|e| format!("cannot start the object: {e}"))?;
+        let mut order = TimeOrder::default();
+        for (i, record) in records.enumerate() {
+            let row_number = i + 1;
+            let row = self
+                .layout
+                .to_row(table, record)
+                .map_err(|e| format!("record {row_number} of the object: {e}"))?;
+            decoder
+                .serialize(std::slice::from_ref(&row))
+                .map_err(|e| format!("record {row_number} of the object: {e}"))?;
+            if decoder.len() >= chunk_rows {
+                write_chunk(&mut decoder, &mut writer, prepared, &mut order)?;
+            }
+        }
+        write_chunk(&mut decoder, &mut writer, prepared, &mut order)?;
+        writer
+            .into_inner()
+            .map_err(|e| format!("cannot finish the object: {e}"))
+    }
+}
+
+/// Decodes the buffered rows and writes them.
+fn write_chunk(
+    decoder: &mut arrow_json::reader::Decoder,
+    writer: &mut ArrowWriter<Vec<u8>>,
+    prepared: &Prepared,
+    order: &mut TimeOrder,
+) -> Result<(), String> {
+    let Some(batch) = decoder
+        .flush()
+        .map_err(|e| format!("a row does not fit the table's schema: {e}"))?
+    else {
+        return Ok(());
+    };
+    order.check(&batch, prepared.time_field)?;
+    writer
+        .write(&batch)
+        .map_err(|e| format!("cannot write rows: {e}"))
+}
+
+/// The time of the last row written, to check the rows come in time order.
+#[derive(Default)]
+struct TimeOrder {
+    last: Option<i64>,
+    rows: u64,
+}
+
+impl TimeOrder {
+    fn check(&mut self, batch: &RecordBatch, field: usize) -> Result<(), String> {
+        let times = batch
+            .column(field)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or("the time column is not Int64")?;
+        for (i, time) in times.iter().enumerate() {
+            let row = self.rows + i as u64 + 1;
+            let Some(time) = time else {
+                return Err(format!("record {row} of the object has no time"));
+            };
+            if self.last.is_some_and(|last| time < last) {
+                return Err(format!(
+                    "record {row} of the object is earlier than the one before it (records must \
+                     come in time order)"
+                ));
+            }
+            self.last = Some(time);
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+}
+
+/// The writer properties of `schema`'s table.
+fn prepare(schema: &SchemaRef, limits: &ParquetLimits) -> Result<Prepared, String> {
+    let time_name = schema
+        .metadata()
+        .get(TIME_COLUMN_KEY)
+        .ok_or_else(|| format!("its schema does not name its time column ({TIME_COLUMN_KEY})"))?;
+    let (time_field, field) = schema
+        .column_with_name(time_name)
+        .ok_or_else(|| format!("its time column {time_name:?} is not in its schema"))?;
+    if field.data_type() != &DataType::Int64 {
+        return Err(format!(
+            "its time column {time_name:?} is {}, not Int64",
+            field.data_type()
+        ));
+    }
+    let descriptor = ArrowSchemaConverter::new()
+        .convert(schema)
+        .map_err(|e| format!("its schema has no Parquet form: {e}"))?;
+    let leaves = ColumnList::from_schema(schema).map_err(|e| e.to_string())?;
+    if leaves.columns.len() != descriptor.num_columns() {
+        return Err("its schema's leaf columns do not match its Parquet form".to_owned());
+    }
+    let time_leaf = (0..descriptor.num_columns())
+        .find(|&i| descriptor.column(i).path().parts() == [time_name.as_str()])
+        .ok_or_else(|| format!("its time column {time_name:?} has no Parquet column"))?;
+    let level = ZstdLevel::try_new(limits.zstd_level).map_err(|e| e.to_string())?;
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_data_page_size_limit(limits.data_page_bytes.max(1))
+        .set_data_page_row_count_limit(limits.data_page_rows.max(1))
+        .set_write_batch_size(limits.data_page_rows.clamp(1, 256))
+        .set_dictionary_page_size_limit(limits.data_page_bytes.max(1))
+        .set_max_row_group_bytes(Some(limits.row_group_bytes.max(1)))
+        .set_max_row_group_row_count(Some(limits.row_group_rows.max(1)))
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: i32::try_from(time_leaf).map_err(|e| e.to_string())?,
+            descending: false,
+            nulls_first: false,
+        }]));
+    // No dictionary for strings: a mostly distinct string column (an event's `raw_data`) falls
+    // back from its dictionary after buffering a page's rows, and that page overshot 1 MB
+    // (1,160,157 bytes for real events); plain pages keep the limit, and zstd takes most of
+    // what a dictionary would for the repeated ones. JSON text gets no statistics either
+    // (min/max of free-form text help no query).
+    for (i, (_, ty)) in leaves.columns.iter().enumerate() {
+        let path = || ColumnPath::new(descriptor.column(i).path().parts().to_vec());
+        match ty {
+            ColumnType::Json => {
+                builder = builder
+                    .set_column_dictionary_enabled(path(), false)
+                    .set_column_statistics_enabled(path(), EnabledStatistics::None);
+            }
+            ColumnType::Utf8 => builder = builder.set_column_dictionary_enabled(path(), false),
+            ColumnType::Int64 | ColumnType::Float64 | ColumnType::Boolean => {}
+        }
+    }
+    Ok(Prepared {
+        schema: schema.clone(),
+        properties: builder.build(),
+        time_field,
+    })
+}
+
+impl ObjectEncoder for ParquetEncoder {
+    fn extension(&self) -> &'static str {
+        "parquet"
+    }
+
+    fn encode(
+        &self,
+        table: &str,
+        records: &mut dyn Iterator<Item = &[u8]>,
+    ) -> Result<Vec<u8>, EncodeError> {
+        let error = |message: String| EncodeError {
+            table: table.to_owned(),
+            message,
+        };
+        let prepared = match self.tables.get(table) {
+            Some(Ok(prepared)) => prepared,
+            Some(Err(why)) => return Err(error(format!("not as Parquet: {why}"))),
+            None => return Err(error("the layout has no such table".to_owned())),
+        };
+        self.encode_table(table, prepared, records).map_err(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::HashMap;
+
+    use ::parquet::basic::{Compression, PageType};
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::runtime::lake::column_list::ColumnList;
+    use crate::runtime::lake::layout::{LayoutError, Placement, TableInfo};
+    use crate::runtime::lake::parquet_read::records_of;
+    use crate::runtime::lake::row_shape::RowShape;
+
+    /// A layout of two tables: `events` (time, a struct, a list of structs, free-form
+    /// `unmapped`, a long string) and `raw` without a schema.
+    struct TestLayout {
+        tables: Vec<TableInfo>,
+        shape: RowShape,
+    }
+
+    fn layout() -> Arc<TestLayout> {
+        let columns = ColumnList::from_json(
+            r#"{"time": "int64", "actor.user.uid": "utf8", "actor.user.type_id": "int64",
+                "resources[].name": "utf8", "resources[].data": "json", "tags[]": "utf8",
+                "score": "float64", "is_alert": "boolean", "unmapped": "json",
+                "raw_data": "utf8"}"#,
+        )
+        .unwrap();
+        let metadata = HashMap::from([(TIME_COLUMN_KEY.to_owned(), "time".to_owned())]);
+        let schema = Arc::new(columns.to_schema(metadata).unwrap());
+        Arc::new(TestLayout {
+            shape: RowShape::new(&schema),
+            tables: vec![
+                TableInfo {
+                    table: "events".into(),
+                    source_name: "test-events".to_owned(),
+                    event_class: "API_ACTIVITY".to_owned(),
+                    schema: Some(schema),
+                },
+                TableInfo {
+                    table: "raw".into(),
+                    source_name: "test-raw".to_owned(),
+                    event_class: "API_ACTIVITY".to_owned(),
+                    schema: None,
+                },
+            ],
+        })
+    }
+
+    impl LakeLayout for TestLayout {
+        fn place(&self, record: &[u8]) -> Result<Placement, LayoutError> {
+            let v: Value =
+                serde_json::from_slice(record).map_err(|e| LayoutError(e.to_string()))?;
+            Ok(Placement {
+                table: "events".into(),
+                time_ms: v["time"].as_i64().unwrap_or(0),
+            })
+        }
+        fn tables(&self) -> &[TableInfo] {
+            &self.tables
+        }
+        fn to_row(&self, _table: &str, record: &[u8]) -> Result<Value, LayoutError> {
+            self.shape.to_row(record)
+        }
+    }
+
+    /// `n` records in time order; every tenth carries a long free-form value.
+    fn records(n: usize, long: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let mut v = json!({
+                    "time": 1_767_225_600_000_i64 + (i as i64) * 7,
+                    "actor": {"user": {"uid": format!("U{i}"), "type_id": i % 3}},
+                    "resources": [{"name": "a", "data": {"n": i, "f": 1.5, "nested": [null, {}]}}],
+                    "tags": ["x", format!("t{}", i % 5)],
+                    "score": (i as f64) / 4.0,
+                    "is_alert": i % 2 == 0,
+                    "unmapped": {"details": {"k": "v", "big": 12345678901234567890u64}},
+                });
+                if i % 10 == 0 {
+                    // Distinct and hardly compressible: a pseudo-random text, `é`s among it.
+                    let mut x = i as u64 + 1;
+                    let text: String = (0..long / 2)
+                        .map(|_| {
+                            x = x
+                                .wrapping_mul(6364136223846793005)
+                                .wrapping_add(1442695040888963407);
+                            match (x >> 58) as u8 {
+                                0 => 'é',
+                                n => char::from(b'0' + n),
+                            }
+                        })
+                        .collect();
+                    v["raw_data"] = Value::String(text);
+                }
+                if i % 7 == 0 {
+                    v.as_object_mut().unwrap().remove("actor");
+                }
+                serde_json::to_string(&v).unwrap()
+            })
+            .collect()
+    }
+
+    fn encode(
+        encoder: &ParquetEncoder,
+        table: &str,
+        records: &[String],
+    ) -> Result<Vec<u8>, EncodeError> {
+        encoder.encode(table, &mut records.iter().map(|r| r.as_bytes()))
+    }
+
+    #[test]
+    fn every_record_comes_back_exactly() {
+        let records = records(10_000, 3_000);
+        let encoder = ParquetEncoder::with_limits(
+            layout(),
+            ParquetLimits {
+                chunk_rows: 1000,
+                ..ParquetLimits::default()
+            },
+        );
+        let body = encode(&encoder, "events", &records).unwrap();
+        assert_eq!(&body[..4], b"PAR1");
+        let back = records_of(&body).unwrap();
+        assert_eq!(back.len(), records.len());
+        for (record, back) in records.iter().zip(&back) {
+            let record: Value = serde_json::from_str(record).unwrap();
+            assert_eq!(&record, back);
+        }
+        let empty = encode(&encoder, "events", &[]).unwrap();
+        assert!(records_of(&empty).unwrap().is_empty());
+    }
+
+    /// Every data page of `body`, as (uncompressed size, rows), and the file's metadata.
+    fn pages(body: &[u8]) -> (Vec<usize>, ::parquet::file::metadata::ParquetMetaData) {
+        let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(body)).unwrap();
+        let mut sizes = Vec::new();
+        for g in 0..reader.num_row_groups() {
+            let group = reader.get_row_group(g).unwrap();
+            for c in 0..group.num_columns() {
+                let mut pages = group.get_column_page_reader(c).unwrap();
+                while let Some(page) = pages.get_next_page().unwrap() {
+                    if matches!(
+                        page.page_type(),
+                        PageType::DATA_PAGE | PageType::DATA_PAGE_V2
+                    ) {
+                        sizes.push(page.buffer().len());
+                    }
+                }
+            }
+        }
+        (sizes, reader.metadata().clone())
+    }
+
+    #[test]
+    fn objects_keep_security_lakes_limits() {
+        // Long values (a page fills after a few hundred rows) and small row groups.
+        let records = records(6_000, 20_000);
+        let encoder = ParquetEncoder::with_limits(
+            layout(),
+            ParquetLimits {
+                chunk_rows: 500,
+                row_group_bytes: 1 << 20,
+                ..ParquetLimits::default()
+            },
+        );
+        let body = encode(&encoder, "events", &records).unwrap();
+        let (sizes, metadata) = pages(&body);
+        assert!(sizes.len() >= 20, "{} pages", sizes.len());
+        let largest = sizes.iter().max().copied().unwrap();
+        assert!(largest <= 1_000_000, "a data page of {largest} bytes");
+        assert!(largest > 400_000, "pages are filled: {largest}");
+        let groups = metadata.row_groups();
+        assert!(groups.len() > 1, "row groups are cut");
+        let time_leaf = metadata
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.path().parts() == ["time"])
+            .unwrap();
+        for group in groups {
+            assert!(
+                group.compressed_size() < 8 << 20,
+                "{}",
+                group.compressed_size()
+            );
+            assert_eq!(
+                group.sorting_columns().unwrap(),
+                &[SortingColumn {
+                    column_idx: time_leaf as i32,
+                    descending: false,
+                    nulls_first: false
+                }]
+            );
+            for column in group.columns() {
+                assert!(
+                    matches!(column.compression(), Compression::ZSTD(_)),
+                    "{:?} is {:?}",
+                    column.column_path(),
+                    column.compression()
+                );
+            }
+        }
+        assert_eq!(records_of(&body).unwrap().len(), records.len());
+    }
+
+    #[test]
+    fn what_cannot_be_written_exactly_is_refused() {
+        let encoder = ParquetEncoder::new(layout());
+        let mut records = records(3, 10);
+        records.push(r#"{"time":1767225600001,"surprise":1}"#.to_owned());
+        let err = encode(&encoder, "events", &records)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("record 4") && err.contains("surprise"),
+            "{err}"
+        );
+
+        let late = records[..3].iter().rev().cloned().collect::<Vec<_>>();
+        let err = encode(&encoder, "events", &late).unwrap_err().to_string();
+        assert!(err.contains("time order"), "{err}");
+
+        let wrong = vec![r#"{"time":1,"score":"high"}"#.to_owned()];
+        assert!(encode(&encoder, "events", &wrong).is_err());
+        let fraction = vec![r#"{"time":1.5}"#.to_owned()];
+        assert!(
+            encode(&encoder, "events", &fraction).is_err(),
+            "no silent truncation"
+        );
+
+        let err = encode(&encoder, "raw", &[]).unwrap_err().to_string();
+        assert!(err.contains("no columnar schema"), "{err}");
+        let err = encode(&encoder, "nope", &[]).unwrap_err().to_string();
+        assert!(err.contains("no such table"), "{err}");
+    }
+}

@@ -1,0 +1,346 @@
+//! Runtime layer: the uploader, a task beside the host's writer that turns sealed spool
+//! segments into objects, oldest first.
+//!
+//! One segment at a time (memory holds one segment, its index, and one encoded object): its
+//! records are placed by the input's layout, grouped by `(table, UTC day)`, each group sorted
+//! by time (stable: records of one instant keep the spool's order), encoded, and written at the
+//! key derived from the segment ([`crate::runtime::lake::object_keys`]). Only when every object
+//! is durable is the segment's file removed (and the folder `fsync`ed), so a kill anywhere
+//! repeats at most the upload of one segment, to the same keys.
+//!
+//! Transient and throttled failures are retried with capped exponential backoff, each logged
+//! and counted; an auth or config failure stops the read (exit 3 or 2) and leaves the segment
+//! in the spool for the next run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+use crate::contract::error::ErrorKind;
+use crate::runtime::lake::encode::ObjectEncoder;
+use crate::runtime::lake::lake_parts::{Backoff, LakeStep};
+use crate::runtime::lake::lake_sink::{LakeCore, LakeFailure};
+use crate::runtime::lake::layout::LakeLayout;
+use crate::runtime::lake::object::{ObjectUrl, ObjectWriter, PutError, PutErrorKind};
+use crate::runtime::lake::object_keys::{ObjectKeys, hash16, utc_day};
+use crate::runtime::lake::spool::Sealed;
+
+/// How often an idle uploader looks whether the open segment is past its age.
+const TICK: Duration = Duration::from_secs(1);
+
+/// One object to make from a segment: a table's records of one UTC day, in time order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The table.
+    pub table: Arc<str>,
+    /// The UTC day (days since the epoch).
+    pub day: i64,
+    /// The records' byte ranges in the segment (without their newlines), in time order.
+    pub records: Vec<(usize, usize)>,
+}
+
+fn fatal(message: String) -> LakeFailure {
+    LakeFailure {
+        kind: ErrorKind::Fatal,
+        message,
+    }
+}
+
+/// The objects segment `bytes` (seq `seq`) makes: its records placed, grouped by table and day,
+/// each group sorted by time (stable), groups by table (in order of first appearance) then day.
+pub fn plan(bytes: &[u8], layout: &dyn LakeLayout, seq: u64) -> Result<Vec<Group>, LakeFailure> {
+    let mut tables: HashMap<Arc<str>, usize> = HashMap::new();
+    let mut names: Vec<Arc<str>> = Vec::new();
+    let mut index: Vec<(usize, i64, i64, usize, usize)> = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let line = &bytes[start..end];
+        if !line.is_empty() {
+            let placement = layout.place(line).map_err(|e| {
+                fatal(format!(
+                    "a record in spool segment {seq} (at byte {start}) cannot be placed in the lake: {e}"
+                ))
+            })?;
+            let next = names.len();
+            let table = *tables.entry(Arc::clone(&placement.table)).or_insert(next);
+            if table == next {
+                names.push(placement.table);
+            }
+            index.push((
+                table,
+                utc_day(placement.time_ms),
+                placement.time_ms,
+                start,
+                end,
+            ));
+        }
+        start = end + 1;
+    }
+    // Stable: equal times keep the spool's order.
+    index.sort_by_key(|&(table, day, time, _, _)| (table, day, time));
+    let mut groups: Vec<Group> = Vec::new();
+    for (table, day, _, start, end) in index {
+        match groups.last_mut() {
+            Some(g) if Arc::ptr_eq(&g.table, &names[table]) && g.day == day => {
+                g.records.push((start, end));
+            }
+            _ => groups.push(Group {
+                table: Arc::clone(&names[table]),
+                day,
+                records: vec![(start, end)],
+            }),
+        }
+    }
+    Ok(groups)
+}
+
+/// Turns sealed segments into objects.
+pub struct Uploader<S> {
+    /// The spool and the state it shares with the sink.
+    pub core: Arc<LakeCore<S>>,
+    /// Where objects are written.
+    pub writer: Arc<dyn ObjectWriter>,
+    /// What their bytes are.
+    pub encoder: Arc<dyn ObjectEncoder>,
+    /// Each record's table and time.
+    pub layout: Arc<dyn LakeLayout>,
+    /// Each object's key.
+    pub keys: ObjectKeys,
+    /// How failed writes are retried.
+    pub backoff: Backoff,
+}
+
+impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> Uploader<S> {
+    /// Uploads sealed segments until `stop` is cancelled or, once a drain was asked for
+    /// ([`LakeCore::request_drain`]), none is left. On a failure retrying cannot mend, the core
+    /// is failed (delivery stops) and `stop_read` is cancelled.
+    pub async fn run(
+        self,
+        stop: CancellationToken,
+        stop_read: CancellationToken,
+    ) -> Result<(), LakeFailure> {
+        let result = tokio::select! {
+            result = self.work() => result,
+            () = stop.cancelled() => Ok(()),
+        };
+        if let Err(failure) = &result {
+            self.core.fail(failure.clone());
+            stop_read.cancel();
+        }
+        result
+    }
+
+    async fn work(&self) -> Result<(), LakeFailure> {
+        loop {
+            if let Some((sealed, path)) = self.core.oldest_sealed() {
+                self.upload(sealed, path).await?;
+                self.core.remove_uploaded(sealed.seq)?;
+                continue;
+            }
+            if self.core.drain_requested() {
+                return Ok(());
+            }
+            tokio::select! {
+                () = self.core.wake.notified() => {}
+                () = tokio::time::sleep(TICK) => {
+                    self.core.seal_if_old().map_err(|e| LakeFailure { kind: e.kind(), message: e.to_string() })?;
+                }
+            }
+        }
+    }
+
+    /// Writes every object of sealed segment `sealed` (at `path`).
+    async fn upload(&self, sealed: Sealed, path: std::path::PathBuf) -> Result<(), LakeFailure> {
+        let seq = sealed.seq;
+        let bytes = {
+            let path_owned = path.clone();
+            tokio::task::spawn_blocking(move || std::fs::read(&path_owned))
+                .await
+                .map_err(|e| fatal(e.to_string()))?
+                .map_err(|e| fatal(format!("cannot read spool segment {}: {e}", path.display())))?
+        };
+        let bytes = bytes::Bytes::from(bytes);
+        let hash = hash16(&bytes);
+        let groups = {
+            let bytes = bytes.clone();
+            let layout = Arc::clone(&self.layout);
+            tokio::task::spawn_blocking(move || plan(&bytes, &*layout, seq))
+                .await
+                .map_err(|e| fatal(e.to_string()))??
+        };
+        let of = groups.len();
+        let ext = self.encoder.extension();
+        for (index, group) in groups.into_iter().enumerate() {
+            let url = self
+                .keys
+                .object_url(&group.table, group.day, seq, &hash, ext)
+                .ok_or_else(|| LakeFailure {
+                    kind: ErrorKind::Config,
+                    message: format!(
+                        "a record of table {} has no location in the lake file",
+                        group.table
+                    ),
+                })?;
+            let body = {
+                let bytes = bytes.clone();
+                let encoder = Arc::clone(&self.encoder);
+                let table = Arc::clone(&group.table);
+                tokio::task::spawn_blocking(move || {
+                    let mut records = group.records.iter().map(|&(s, e)| &bytes[s..e]);
+                    encoder.encode(&table, &mut records)
+                })
+                .await
+                .map_err(|e| fatal(e.to_string()))?
+                .map_err(|e| fatal(e.to_string()))?
+            };
+            let len = body.len();
+            self.put(&url, bytes::Bytes::from(body)).await?;
+            tracing::debug!(
+                message = "Object written.",
+                object = %url,
+                bytes = len,
+                segment = seq,
+            );
+            self.core.object_written(
+                LakeStep::ObjectWritten {
+                    segment: seq,
+                    index,
+                    of,
+                },
+                &group.table,
+                len,
+            );
+        }
+        self.core.objects_written(seq);
+        tracing::info!(
+            message = "Spool segment uploaded.",
+            segment = seq,
+            objects = of,
+            bytes = sealed.bytes,
+        );
+        Ok(())
+    }
+
+    /// Writes one object, retrying what is transient.
+    async fn put(&self, url: &ObjectUrl, body: bytes::Bytes) -> Result<(), LakeFailure> {
+        let mut pause = self.backoff.first;
+        let mut attempt = 1u32;
+        loop {
+            let error: PutError = match self.writer.put(url, body.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            self.core.upload_failed(error.kind.as_str());
+            let kind = match error.kind {
+                PutErrorKind::Transient | PutErrorKind::Throttled => None,
+                PutErrorKind::Auth => Some(ErrorKind::Auth),
+                PutErrorKind::Config => Some(ErrorKind::Config),
+            };
+            if let Some(kind) = kind {
+                return Err(LakeFailure {
+                    kind,
+                    message: format!(
+                        "the lake refused {url}: {}; the records stay in the spool and are uploaded by the next run",
+                        error.message
+                    ),
+                });
+            }
+            let wait = if error.kind == PutErrorKind::Throttled {
+                pause.saturating_mul(2)
+            } else {
+                pause
+            }
+            .min(self.backoff.max);
+            tracing::warn!(
+                message = "Writing an object failed; trying again.",
+                object = %url,
+                kind = error.kind.as_str(),
+                error = %error.message,
+                attempt,
+                retry_in_s = wait.as_secs_f64(),
+            );
+            tokio::time::sleep(wait).await;
+            pause = pause.saturating_mul(2).min(self.backoff.max);
+            attempt = attempt.saturating_add(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::runtime::lake::layout::{LayoutError, Placement, TableInfo};
+
+    /// `{"t": table, "ms": time}`.
+    struct Layout;
+
+    impl LakeLayout for Layout {
+        fn place(&self, record: &[u8]) -> Result<Placement, LayoutError> {
+            let v: serde_json::Value =
+                serde_json::from_slice(record).map_err(|e| LayoutError(e.to_string()))?;
+            Ok(Placement {
+                table: Arc::from(v["t"].as_str().unwrap_or("?")),
+                time_ms: v["ms"].as_i64().unwrap_or(0),
+            })
+        }
+        fn tables(&self) -> &[TableInfo] {
+            &[]
+        }
+        fn to_row(&self, _: &str, record: &[u8]) -> Result<serde_json::Value, LayoutError> {
+            serde_json::from_slice(record).map_err(|e| LayoutError(e.to_string()))
+        }
+    }
+
+    #[test]
+    fn records_are_grouped_by_table_and_day_and_sorted_by_time_stably() {
+        let day = 86_400_000;
+        let lines = [
+            format!(r#"{{"t":"a","ms":{},"i":0}}"#, day + 5),
+            format!(r#"{{"t":"b","ms":{},"i":1}}"#, day + 1),
+            format!(r#"{{"t":"a","ms":{},"i":2}}"#, day + 1),
+            format!(r#"{{"t":"a","ms":{},"i":3}}"#, 2 * day),
+            format!(r#"{{"t":"a","ms":{},"i":4}}"#, day + 1),
+        ];
+        let bytes = format!("{}\n", lines.join("\n"));
+        let groups = plan(bytes.as_bytes(), &Layout, 1).unwrap();
+        let shown: Vec<(String, i64, Vec<u64>)> = groups
+            .iter()
+            .map(|g| {
+                let ids = g
+                    .records
+                    .iter()
+                    .map(|&(s, e)| {
+                        let v: serde_json::Value =
+                            serde_json::from_slice(&bytes.as_bytes()[s..e]).unwrap();
+                        v["i"].as_u64().unwrap()
+                    })
+                    .collect();
+                (g.table.to_string(), g.day, ids)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("a".into(), 1, vec![2, 4, 0]),
+                ("a".into(), 2, vec![3]),
+                ("b".into(), 1, vec![1]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_the_layout_cannot_place_stops_the_upload_naming_it() {
+        let e = plan(b"{\"t\":\"a\",\"ms\":1}\nnot json\n", &Layout, 4).unwrap_err();
+        assert!(
+            e.message.contains("segment 4 (at byte 17)"),
+            "{}",
+            e.message
+        );
+    }
+}
