@@ -166,7 +166,7 @@ pub fn write_lake(
 ) -> anyhow::Result<()> {
     let doc = json!({
         "target": target,
-        "aws": {"region": super::scenarios::REGION, "endpoint": endpoint},
+        "aws": {"region": super::moto::REGION, "endpoint": endpoint},
         "spool": {"dir": spool, "segment_max_bytes": segment_max_bytes},
     });
     std::fs::write(path, serde_json::to_vec_pretty(&doc)?)

@@ -11,6 +11,9 @@ use anyhow::{Context, bail};
 
 use crate::ChildGuard;
 
+/// The region of every run against the server (and the `region=` partition of its objects).
+pub const REGION: &str = "us-east-1";
+
 /// A running moto server.
 pub struct MotoServer {
     /// Its port on 127.0.0.1.

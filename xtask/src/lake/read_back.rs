@@ -56,7 +56,7 @@ impl Checker {
         let doc = json!({
             "label": plan.label,
             "endpoint": self.endpoint,
-            "region": super::scenarios::REGION,
+            "region": super::moto::REGION,
             "target": plan.target,
             "record_format": plan.record_format,
             "expected": plan.expected,

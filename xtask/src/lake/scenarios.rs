@@ -41,8 +41,6 @@ use super::fault_proxy::FaultProxy;
 use super::moto::MotoServer;
 use super::read_back::{Checker, Plan};
 
-/// The region of every run (and the `region=` partition).
-pub const REGION: &str = "us-east-1";
 /// The token the replay mock expects (a fake: nothing leaves loopback).
 const TOKEN: &str = "xoxp-3131313131-3131313131-313131313131-1a4e1a4e1a4e1a4e1a4e1a4e1a4e1a4e";
 
