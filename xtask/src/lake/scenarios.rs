@@ -69,7 +69,7 @@ pub struct ScenarioArgs {
     #[arg(long, default_value_t = 20)]
     pub kills: usize,
     /// Longest random delay before a kill, in milliseconds.
-    #[arg(long, default_value_t = 2500)]
+    #[arg(long, default_value_t = 1500)]
     pub kill_max_delay_ms: u64,
     /// Seed of the kill instants (default: from the clock; printed).
     #[arg(long)]
@@ -526,7 +526,10 @@ async fn kills(ctx: &Ctx<'_>) -> anyhow::Result<Vec<Outcome>> {
     let config = files.path("config.json");
     write_config(
         &config,
-        &synthetic_settings(&synthetic_start(), "ocsf", 1500.0, 33),
+        // A backfill long enough that at least `kills` kills land on a running read on an idle
+        // machine too (each killed run resumes and gets further: 1,500 an hour was done after
+        // a handful of kills there).
+        &synthetic_settings(&synthetic_start(), "ocsf", 15000.0, 33),
         &json!({}),
     )?;
     let lake = files.path("lake.json");
