@@ -96,8 +96,9 @@ pub const GROUPS: &[Group] = &[
         test_packages: &[],
         targets: &["--lib", "--test=it"],
         // The page's own tests and the sync's (ids and dates as the engine reads them), the
-        // proptests of hostile bodies, and the sync tests through the HTTP source.
-        filter: "kind(lib) | (binary(it) & test(/^(hostile|sync)::/))",
+        // proptests of hostile bodies, the sync tests through the HTTP source, and the filter
+        // tests (the action each entry is filtered by is read from the page).
+        filter: "kind(lib) | (binary(it) & test(/^(hostile|sync|filters)::/))",
         exclusions: &[],
         test_timeout: 25,
     },

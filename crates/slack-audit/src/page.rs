@@ -449,6 +449,57 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// What the fast scan of `text` answers for the member `action`: `found:<value>`,
+    /// `absent`, or `declined` (left to serde).
+    fn scanned(text: &str) -> String {
+        match scan_member(text.as_bytes(), b"action") {
+            Some(Scanned::Found(range)) => format!("found:{}", &text[range]),
+            Some(Scanned::Absent) => "absent".to_owned(),
+            Some(Scanned::Declined) => "declined (as a value)".to_owned(),
+            None => "declined".to_owned(),
+        }
+    }
+
+    /// The scan must answer the common entries itself (serde is the slow path): each case
+    /// is `(entry, answer)`; a declined answer here would be correct but slow, so the fast
+    /// cases are pinned exactly.
+    #[test]
+    fn the_action_scan_answers_plain_entries_itself_and_declines_what_it_cannot_read() {
+        let cases = [
+            (r#"{"action":"user_login"}"#, "found:user_login"),
+            (
+                r#"{"id":"a","date_create":1,"action":"user_login"}"#,
+                "found:user_login",
+            ),
+            (r#"  { "id" : "a" ,"action"	:	"x" , "n":null}"#, "found:x"),
+            (
+                r#"{"details":{"action":"inner"},"action":"outer"}"#,
+                "found:outer",
+            ),
+            (r#"{"list":[{"action":"a"},"]}"],"action":"b"}"#, "found:b"),
+            (r#"{"s":"quote \" and action","action":"c"}"#, "found:c"),
+            (r#"{"action":""}"#, "found:"),
+            (r#"{}"#, "absent"),
+            (r#"{ }"#, "absent"),
+            (r#"{"id":"a"}"#, "absent"),
+            (r#"{"details":{"action":"x"}}"#, "absent"),
+            (r#"{"action":7}"#, "absent"),
+            (r#"{"action":null,"id":"a"}"#, "absent"),
+            (r#"{"action":{"name":"x"}}"#, "absent"),
+            (r#"{"action":"user_\u006cogin"}"#, "declined"),
+            (r#"{"act\u0069on":"x"}"#, "declined"),
+            (r#"{"action":"a","action":"b"}"#, "declined"),
+            (r#"{"action":7,"action":"b"}"#, "declined"),
+            (r#"["action","x"]"#, "declined"),
+            (r#"{"action" "x"}"#, "declined"),
+            (r#"{"action":"x" "id":1}"#, "declined"),
+            (r#"{"action":"x""#, "declined"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(scanned(text), want, "scanning {text}");
+        }
+    }
+
     #[test]
     fn the_action_is_read_from_the_top_level_only() {
         let body = br#"{"entries":[
