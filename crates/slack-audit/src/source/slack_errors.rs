@@ -127,7 +127,7 @@ pub const CODES: &[Row] = &[
     Row {
         codes: &["invalid_arguments"],
         meaning: Meaning::Config(
-            "Slack refused the request's arguments (invalid_arguments): check settings.page_size, settings.actions (at most 30), settings.actor and settings.entity",
+            "Slack refused the request's arguments (invalid_arguments): check settings.page_size, settings.actions (names Slack knows), settings.actor and settings.entity",
         ),
     },
 ];
@@ -315,7 +315,7 @@ mod tests {
         (
             "invalid_arguments",
             "config",
-            "settings.page_size, settings.actions (at most 30)",
+            "settings.page_size, settings.actions (names Slack knows)",
         ),
     ];
 
