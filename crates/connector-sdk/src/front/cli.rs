@@ -350,40 +350,26 @@ async fn run_command<I: Input>(
                         Ok(loaded) => loaded,
                         Err(e) => return report::<I>(&e),
                     };
-                let (metrics, server) = match metrics_addr {
-                    Some(addr) => match serve_metrics(&*input, version, &addr).await {
-                        Ok((metrics, server)) => (Some(metrics), Some(server)),
-                        Err(code) => return code,
-                    },
-                    None => (None, None),
-                };
-                let shutdown = launch::shutdown_on_signals();
-                let options = ReadOptions {
+                let read = ReadRun {
+                    version,
+                    metrics_addr,
                     follow,
-                    poll_interval: Duration::from_secs_f64(poll_interval),
-                    metrics,
+                    poll_interval,
                     accept_settings_change,
                 };
-                let result = crate::runtime::lake::lake_read::read(
-                    input,
-                    &state,
-                    &lake,
-                    setup,
-                    &commands.parts,
-                    options,
-                    shutdown,
-                )
-                .await;
-                if let Some(server) = server {
-                    server.shutdown().await;
-                }
-                return match result {
-                    Ok(summary) => {
-                        launch::log_read_summary(&summary);
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => report::<I>(&e),
-                };
+                return read
+                    .run::<I, _>(Arc::clone(&input), |options, shutdown| {
+                        crate::runtime::lake::lake_read::read(
+                            input,
+                            &state,
+                            &lake,
+                            setup,
+                            &commands.parts,
+                            options,
+                            shutdown,
+                        )
+                    })
+                    .await;
             }
             if let Some(path) = &output {
                 if let Some(code) = missing_directory::<I>("--output", path) {
@@ -420,31 +406,17 @@ async fn run_command<I: Input>(
                     }
                 }
             };
-            let (metrics, server) = match metrics_addr {
-                Some(addr) => match serve_metrics(&*input, version, &addr).await {
-                    Ok((metrics, server)) => (Some(metrics), Some(server)),
-                    Err(code) => return code,
-                },
-                None => (None, None),
-            };
-            let shutdown = launch::shutdown_on_signals();
-            let options = ReadOptions {
+            let read = ReadRun {
+                version,
+                metrics_addr,
                 follow,
-                poll_interval: Duration::from_secs_f64(poll_interval),
-                metrics,
+                poll_interval,
                 accept_settings_change,
             };
-            let result = host::read(input, store, initial, sink, options, shutdown).await;
-            if let Some(server) = server {
-                server.shutdown().await;
-            }
-            match result {
-                Ok(summary) => {
-                    launch::log_read_summary(&summary);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => report::<I>(&e),
-            }
+            read.run::<I, _>(Arc::clone(&input), |options, shutdown| {
+                host::read(input, store, initial, sink, options, shutdown)
+            })
+            .await
         }
         Command::Status {
             state,
@@ -494,6 +466,53 @@ async fn run_command<I: Input>(
 
 /// Starts the metrics endpoint on `addr`; a refused address is a usage error (exit 2), reported
 /// before anything is read.
+/// What a `read` of either destination is run with, from its flags.
+struct ReadRun {
+    version: &'static str,
+    metrics_addr: Option<String>,
+    follow: bool,
+    poll_interval: f64,
+    accept_settings_change: bool,
+}
+
+impl ReadRun {
+    /// Serves the metrics if asked, runs `read` with the read options and the signals'
+    /// shutdown, stops the metrics server, and turns the outcome into the exit code.
+    async fn run<I: Input, F>(
+        self,
+        input: Arc<I>,
+        read: impl FnOnce(ReadOptions, tokio_util::sync::CancellationToken) -> F,
+    ) -> ExitCode
+    where
+        F: std::future::Future<Output = Result<crate::runtime::host::ReadSummary, HostError>>,
+    {
+        let (metrics, server) = match self.metrics_addr {
+            Some(addr) => match serve_metrics(&*input, self.version, &addr).await {
+                Ok((metrics, server)) => (Some(metrics), Some(server)),
+                Err(code) => return code,
+            },
+            None => (None, None),
+        };
+        let options = ReadOptions {
+            follow: self.follow,
+            poll_interval: Duration::from_secs_f64(self.poll_interval),
+            metrics,
+            accept_settings_change: self.accept_settings_change,
+        };
+        let result = read(options, launch::shutdown_on_signals()).await;
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        match result {
+            Ok(summary) => {
+                launch::log_read_summary(&summary);
+                ExitCode::SUCCESS
+            }
+            Err(e) => report::<I>(&e),
+        }
+    }
+}
+
 async fn serve_metrics<I: Input>(
     input: &I,
     version: &'static str,
