@@ -464,8 +464,6 @@ async fn run_command<I: Input>(
     }
 }
 
-/// Starts the metrics endpoint on `addr`; a refused address is a usage error (exit 2), reported
-/// before anything is read.
 /// What a `read` of either destination is run with, from its flags.
 struct ReadRun {
     version: &'static str,
@@ -513,6 +511,8 @@ impl ReadRun {
     }
 }
 
+/// Starts the metrics endpoint on `addr`; a refused address is a usage error (exit 2), reported
+/// before anything is read.
 async fn serve_metrics<I: Input>(
     input: &I,
     version: &'static str,
