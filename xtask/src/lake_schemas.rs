@@ -14,7 +14,13 @@
 //! - an object met again inside itself (a process's parent process, a user's manager…) is
 //!   `json` there, and so is any object more than [`MAX_DEPTH`] objects deep: a row stays a
 //!   few hundred to a few thousand columns, and what the mapping writes is all above the cut
-//!   (`slack-audit`'s lake tests check every field the encoder emits is a column).
+//!   (`slack-audit`'s lake tests check every field the encoder emits is a column);
+//! - then only the columns the mapping can fill are kept: those whose every path segment is a
+//!   member name the mapping writes ([`slack_audit::ocsf::WRITTEN_KEYS`]). A class schema has
+//!   686 to 1,451 leaf columns and an event fills 35 to 60 of them; Arrow and Parquet pay for
+//!   every column on every row (and in every object's footer), so the full tables cost five
+//!   times the CPU and twice the memory of these (BENCHMARKS.md). A column the mapping starts
+//!   writing later is added to the table, which Glue's crawler takes as a new column.
 
 use std::collections::HashMap;
 
@@ -45,6 +51,7 @@ pub fn generated(version: OcsfVersion) -> anyhow::Result<Vec<(String, String)>> 
         let schema: Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", path.display()))?;
         let columns = derive(&schema).with_context(|| format!("deriving from {source}"))?;
+        let columns = keep_written(columns, slack_audit::ocsf::WRITTEN_KEYS);
         let name = slack_audit::lake::ocsf_tables::arrow_file(version, class.name);
         out.push((name, render(class.name, version, &source, &columns)));
     }
@@ -56,9 +63,25 @@ fn render(table: &str, version: OcsfVersion, source: &str, columns: &ColumnList)
     let columns = columns.to_json().replace('\n', "\n  ");
     format!(
         "{{\n  \"table\": \"{table}\",\n  \"ocsf_version\": \"{}\",\n  \"derived_from\": \
-         \"schemas/{source}\",\n  \"max_depth\": {MAX_DEPTH},\n  \"columns\": {columns}\n}}\n",
+         \"schemas/{source}\",\n  \"max_depth\": {MAX_DEPTH},\n  \"kept\": \"the columns made of member names the \
+         mapping writes (slack_audit::ocsf::WRITTEN_KEYS)\",\n  \"columns\": {columns}\n}}\n",
         version.as_str()
     )
+}
+
+/// The columns of `columns` whose every path segment (`a`, `b` and `c` of `a.b[].c`) is one of
+/// `keys`.
+pub fn keep_written(columns: ColumnList, keys: &[&str]) -> ColumnList {
+    ColumnList {
+        columns: columns
+            .columns
+            .into_iter()
+            .filter(|(path, _)| {
+                path.split('.')
+                    .all(|segment| keys.contains(&segment.trim_end_matches("[]")))
+            })
+            .collect(),
+    }
 }
 
 /// The columns of the class whose JSON Schema is `schema`.
@@ -210,6 +233,33 @@ mod tests {
                 ("users[].uid", "utf8"),
             ]
             .map(|(p, t)| (p.to_owned(), t))
+        );
+    }
+
+    #[test]
+    fn only_columns_made_of_written_names_are_kept() {
+        let columns = ColumnList {
+            columns: [
+                ("time", ColumnType::Int64),
+                ("actor.user.uid", ColumnType::Utf8),
+                ("actor.user.groups[].uid", ColumnType::Utf8),
+                ("actor.process.pid", ColumnType::Int64),
+                ("resources[].uid", ColumnType::Utf8),
+                ("unmapped", ColumnType::Json),
+                ("count", ColumnType::Int64),
+            ]
+            .into_iter()
+            .map(|(p, t)| (p.to_owned(), t))
+            .collect(),
+        };
+        let kept = keep_written(
+            columns,
+            &["time", "actor", "user", "uid", "resources", "unmapped"],
+        );
+        let paths: Vec<&str> = kept.columns.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["time", "actor.user.uid", "resources[].uid", "unmapped"]
         );
     }
 

@@ -36,6 +36,7 @@ mod reader;
 pub mod table;
 pub mod version;
 mod writer;
+pub use writer::WRITTEN_KEYS;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -4,6 +4,76 @@
 //! escapes, a number its spelling); keys and constants are the mapping's own and need no
 //! escaping; the rare string the mapping composes goes through `serde_json`'s escaping.
 
+/// Every member name the mapping writes outside free-form values (`unmapped`, `data`…), at any
+/// depth: the classification header, the constants, and every key given to [`ObjW`]. The lake's
+/// Parquet schemas keep only the OCSF columns whose path is made of these names
+/// (`cargo xtask schema`), so a table has the 64 to 120 columns the mapping can fill rather than
+/// the class's 686 to 1,451. A test reads this module's and `event.rs`'s source and fails when a
+/// key written there is missing here, or a name here is written nowhere.
+pub const WRITTEN_KEYS: &[&str] = &[
+    "activity_id",
+    "activity_name",
+    "actor",
+    "api",
+    "app_name",
+    "app_uid",
+    "category_name",
+    "category_uid",
+    "class_name",
+    "class_uid",
+    "cloud",
+    "data",
+    "email_addr",
+    "entity",
+    "entity_result",
+    "event_code",
+    "evidences",
+    "file",
+    "finding_info",
+    "first_seen_time",
+    "group",
+    "http_request",
+    "ip",
+    "message",
+    "metadata",
+    "name",
+    "operation",
+    "org",
+    "original_event_uid",
+    "original_time",
+    "ou_name",
+    "ou_uid",
+    "policy",
+    "privileges",
+    "product",
+    "profiles",
+    "provider",
+    "raw_data",
+    "resources",
+    "service",
+    "session",
+    "severity",
+    "severity_id",
+    "src_endpoint",
+    "status",
+    "status_id",
+    "tenant_uid",
+    "time",
+    "title",
+    "type",
+    "type_id",
+    "type_name",
+    "type_uid",
+    "types",
+    "uid",
+    "unmapped",
+    "user",
+    "user_agent",
+    "vendor_name",
+    "version",
+    "web_resources",
+];
+
 /// An object being written: commas between members, nothing at all if it stays empty.
 pub(crate) struct ObjW {
     start: usize,

@@ -26,7 +26,7 @@ use slack_audit::SlackAuditInput;
 use slack_audit::lake::layout_for;
 use slack_audit::lake::ocsf_tables::{LAKE_OCSF_VERSION, widest_schema_sets};
 use slack_audit::ocsf::table::Table;
-use slack_audit::ocsf::{OcsfVersion, schema_file, to_ocsf_in};
+use slack_audit::ocsf::{OcsfVersion, WRITTEN_KEYS, schema_file, to_ocsf_in};
 use slack_audit::query::Format;
 
 use crate::ocsf::{all_inputs, root};
@@ -253,6 +253,60 @@ fn every_field_the_encoder_writes_is_a_column_of_its_class_schema() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
     assert_eq!(seen.len(), 10, "every class has events: {seen:?}");
+}
+
+/// Every member name the mapping's source writes, outside its tests: the keys given to the
+/// writer (`(out, "k"` and `(out, o, "k"`) and the keys of its JSON text (`"k":` in raw strings:
+/// the constants and the classification header).
+fn keys_in_mapping_source() -> BTreeSet<String> {
+    fn name_at(text: &str) -> Option<&str> {
+        let rest = text.strip_prefix('"')?;
+        let end = rest.find('"')?;
+        let name = &rest[..end];
+        (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .then_some(name)
+    }
+    let mut keys = BTreeSet::new();
+    let dir = root().join("crates/slack-audit/src/ocsf");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (at, _) in code.match_indices("(out, ") {
+            let mut rest = &code[at + "(out, ".len()..];
+            if let Some((ident, tail)) = rest.split_once(", ")
+                && ident.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                rest = tail;
+            }
+            keys.extend(name_at(rest).map(str::to_owned));
+        }
+        for raw in code.split("r#\"").skip(1) {
+            let raw = raw.split("\"#").next().unwrap();
+            for (at, _) in raw.match_indices("\":") {
+                let start = raw[..at].rfind('"').unwrap();
+                keys.extend(name_at(&raw[start..=at]).map(str::to_owned));
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_member_name_the_mapping_writes_is_declared_for_the_lake_schemas() {
+    let written = keys_in_mapping_source();
+    let declared: BTreeSet<String> = WRITTEN_KEYS.iter().map(|k| (*k).to_owned()).collect();
+    let undeclared: Vec<_> = written.difference(&declared).collect();
+    assert!(
+        undeclared.is_empty(),
+        "the mapping writes {undeclared:?}, which WRITTEN_KEYS (ocsf/writer.rs) lacks: the lake \
+         tables would have no column for them; add them and run `cargo xtask schema`"
+    );
+    let unwritten: Vec<_> = declared.difference(&written).collect();
+    assert!(
+        unwritten.is_empty(),
+        "WRITTEN_KEYS names {unwritten:?}, which the mapping's source never writes"
+    );
 }
 
 /// `records` of one table in time order (stable), as the uploader gives them.
