@@ -49,6 +49,7 @@ pub mod clock;
 pub mod collect;
 pub mod encode;
 pub mod input;
+mod json_scan;
 pub mod lake;
 pub mod metrics;
 pub mod ocsf;

@@ -12,6 +12,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::json_scan::{skip_value, skip_ws, string_body};
+
 /// A parsed page: the body bytes and where each entry is in them.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
@@ -371,75 +373,6 @@ fn scan_member(text: &[u8], wanted: &[u8]) -> Option<Scanned> {
             b',' => i += 1,
             b'}' => return Some(found.unwrap_or(Scanned::Absent)),
             _ => return None,
-        }
-    }
-}
-
-fn skip_ws(text: &[u8], mut i: usize) -> usize {
-    while matches!(text.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-        i += 1;
-    }
-    i
-}
-
-/// The byte range between the quotes of the string starting at `start`, if it has no escapes.
-fn string_body(text: &[u8], start: usize) -> Option<Range<usize>> {
-    let from = start + 1;
-    let len = memchr::memchr2(b'"', b'\\', text.get(from..)?)?;
-    if text[from + len] == b'\\' {
-        return None;
-    }
-    Some(from..from + len)
-}
-
-/// The end (exclusive) of the JSON value starting at `i` in valid JSON.
-fn skip_value(text: &[u8], i: usize) -> Option<usize> {
-    match *text.get(i)? {
-        b'"' => skip_string(text, i),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                match *text.get(j)? {
-                    b'"' => {
-                        j = skip_string(text, j)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-        }
-        _ => {
-            let mut j = i;
-            while let Some(b) = text.get(j) {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
-                    break;
-                }
-                j += 1;
-            }
-            Some(j)
-        }
-    }
-}
-
-/// The end (exclusive, after the closing quote) of the string starting at `i`.
-fn skip_string(text: &[u8], i: usize) -> Option<usize> {
-    let mut j = i + 1;
-    loop {
-        let n = memchr::memchr2(b'"', b'\\', text.get(j..)?)?;
-        j += n;
-        if text[j] == b'\\' {
-            j += 2;
-        } else {
-            return Some(j + 1);
         }
     }
 }

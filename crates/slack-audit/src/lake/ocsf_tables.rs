@@ -16,6 +16,7 @@ use connector_sdk::runtime::lake::layout::{LakeLayout, LayoutError, Placement, T
 use connector_sdk::runtime::lake::parquet::TIME_COLUMN_KEY;
 use connector_sdk::runtime::lake::row_shape::RowShape;
 
+use crate::json_scan::{Flow, members};
 use crate::ocsf::table::{Class, Table};
 use crate::ocsf::{OcsfVersion, profile_sets};
 
@@ -201,13 +202,50 @@ struct Head {
     time: i64,
 }
 
+impl Head {
+    /// `class_uid` and `time` read by a scan that stops once it has both (the mapping writes
+    /// them first, so it reads a few hundred bytes of a record); `None` when the scan declines
+    /// or either is not a plain integer, and serde reads the record.
+    fn scanned(record: &[u8]) -> Option<Head> {
+        let (mut class_uid, mut time) = (None, None);
+        let integer = |range: std::ops::Range<usize>| std::str::from_utf8(&record[range]).ok();
+        let mut plain = true;
+        members(record, |key, value| {
+            match key {
+                b"class_uid" if class_uid.is_none() => {
+                    class_uid = integer(value).and_then(|t| t.parse::<u32>().ok());
+                    plain &= class_uid.is_some();
+                }
+                b"time" if time.is_none() => {
+                    time = integer(value).and_then(|t| t.parse::<i64>().ok());
+                    plain &= time.is_some();
+                }
+                b"class_uid" | b"time" => plain = false,
+                _ => {}
+            }
+            if !plain || (class_uid.is_some() && time.is_some()) {
+                Flow::Stop
+            } else {
+                Flow::Next
+            }
+        })?;
+        Some(Head {
+            class_uid: class_uid.filter(|_| plain)?,
+            time: time.filter(|_| plain)?,
+        })
+    }
+}
+
 impl LakeLayout for OcsfLayout {
     fn place(&self, record: &[u8]) -> Result<Placement, LayoutError> {
-        let head: Head = serde_json::from_slice(record).map_err(|e| {
-            LayoutError(format!(
-                "an OCSF event without an integer class_uid and time: {e}"
-            ))
-        })?;
+        let head = match Head::scanned(record) {
+            Some(head) => head,
+            None => serde_json::from_slice::<Head>(record).map_err(|e| {
+                LayoutError(format!(
+                    "an OCSF event without an integer class_uid and time: {e}"
+                ))
+            })?,
+        };
         let Some(&index) = self.by_class.get(&head.class_uid) else {
             return Err(LayoutError(format!(
                 "an OCSF event of class_uid {}, which the mapping does not emit",
@@ -224,15 +262,64 @@ impl LakeLayout for OcsfLayout {
         &self.tables
     }
 
-    fn to_row(&self, table: &str, record: &[u8]) -> Result<serde_json::Value, LayoutError> {
+    fn to_row(&self, table: &str, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError> {
         match self.shapes.get(table) {
             Some(Some(shape)) => shape
-                .to_row(record)
+                .to_row(record, row)
                 .map_err(|e| LayoutError(format!("an event of {table}: {e}"))),
             Some(None) => Err(LayoutError(format!(
                 "the table {table} has no fixed schema in this OCSF version"
             ))),
             None => Err(LayoutError(format!("no table {table}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_event_is_placed_by_its_class_and_time_whatever_their_order_or_spelling() {
+        let layout = OcsfLayout::new(LAKE_OCSF_VERSION).unwrap();
+        for (record, placed) in [
+            (
+                r#"{"class_uid":6003,"class_name":"API Activity","time":1767225600000,"x":[}"#,
+                Some(("api_activity", 1_767_225_600_000)),
+            ),
+            (
+                r#"{"time":-5,"metadata":{"time":1},"class_uid":3002}"#,
+                Some(("authentication", -5)),
+            ),
+            (
+                r#"{"class_uid":3002, "time" : 8 }"#,
+                Some(("authentication", 8)),
+            ),
+            // A spelling the scan declines, which serde reads.
+            (
+                r#"{"class_uid":3002,"t\u0069me":7}"#,
+                Some(("authentication", 7)),
+            ),
+            (r#"{"class_uid":3002,"time":1.5}"#, None),
+            (r#"{"class_uid":"3002","time":1}"#, None),
+            (
+                r#"{"class_uid":3002,"time":1,"time":2}"#,
+                Some(("authentication", 1)),
+            ),
+            (r#"{"class_uid":3002}"#, None),
+            (r#"{"class_uid":1,"time":1}"#, None),
+            ("[]", None),
+        ] {
+            let got = layout
+                .place(record.as_bytes())
+                .ok()
+                .map(|p| (p.table.to_string(), p.time_ms));
+            assert_eq!(got, placed.map(|(t, ms)| (t.to_owned(), ms)), "{record}");
+        }
+        // What the mapping writes is read by the scan alone.
+        let head = Head::scanned(br#"{"class_uid":6003,"class_name":"x","time":12,"u":{}}"#);
+        assert_eq!(head.map(|h| (h.class_uid, h.time)), Some((6003, 12)));
+        assert!(Head::scanned(br#"{"class_uid":3002,"t\u0069me":7}"#).is_none());
     }
 }

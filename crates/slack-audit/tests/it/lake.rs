@@ -225,7 +225,7 @@ fn every_field_the_encoder_writes_is_a_column_of_its_class_schema() {
         let parsed: Value = serde_json::from_str(event).unwrap();
         assert_eq!(placement.time_ms, parsed["time"].as_i64().unwrap());
         *seen.entry(table.to_owned()).or_default() += 1;
-        if let Err(e) = layout.to_row(table, event.as_bytes()) {
+        if let Err(e) = layout.to_row(table, event.as_bytes(), &mut Vec::new()) {
             problems.insert(format!("{table}: {e}"));
             continue;
         }
@@ -275,7 +275,9 @@ fn keys_in_mapping_source() -> BTreeSet<String> {
         for (at, _) in code.match_indices("(out, ") {
             let mut rest = &code[at + "(out, ".len()..];
             if let Some((ident, tail)) = rest.split_once(", ")
-                && ident.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && ident
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
             {
                 rest = tail;
             }

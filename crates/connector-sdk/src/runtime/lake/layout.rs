@@ -48,10 +48,11 @@ pub trait LakeLayout: Send + Sync + 'static {
     /// Every table this input can produce with its current settings.
     fn tables(&self) -> &[TableInfo];
 
-    /// `record` rewritten into the row shape of `table`'s schema: every field the schema has, a
-    /// value with no fixed shape as a JSON string; lossless (reading the row back and parsing
-    /// those strings gives the record again).
-    fn to_row(&self, table: &str, record: &[u8]) -> Result<serde_json::Value, LayoutError>;
+    /// Appends to `row` the text of `record` rewritten into the row shape of `table`'s schema
+    /// (one JSON object, which arrow-json decodes against the schema): every field the schema
+    /// has, a value with no fixed shape as a JSON string; lossless (reading the row back and
+    /// parsing those strings gives the record again). On an error `row` is left as it was.
+    fn to_row(&self, table: &str, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError>;
 }
 
 /// An input that can be delivered into a lake: it builds its layout from its own settings and

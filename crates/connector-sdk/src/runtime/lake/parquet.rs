@@ -145,24 +145,48 @@ impl ParquetEncoder {
         )
         .map_err(|e| format!("cannot start the object: {e}"))?;
         let mut order = TimeOrder::default();
+        // The chunk's rows as JSON text, one per line.
+        let mut rows: Vec<u8> = Vec::new();
+        let mut in_chunk = 0;
         for (i, record) in records.enumerate() {
             let row_number = i + 1;
-            let row = self
-                .layout
-                .to_row(table, record)
+            self.layout
+                .to_row(table, record, &mut rows)
                 .map_err(|e| format!("record {row_number} of the object: {e}"))?;
-            decoder
-                .serialize(std::slice::from_ref(&row))
-                .map_err(|e| format!("record {row_number} of the object: {e}"))?;
-            if decoder.len() >= chunk_rows {
+            rows.push(b'\n');
+            in_chunk += 1;
+            if in_chunk >= chunk_rows {
+                decode_rows(&mut decoder, &rows, row_number)?;
                 write_chunk(&mut decoder, &mut writer, prepared, &mut order)?;
+                rows.clear();
+                in_chunk = 0;
             }
         }
+        decode_rows(&mut decoder, &rows, order.rows as usize + in_chunk)?;
         write_chunk(&mut decoder, &mut writer, prepared, &mut order)?;
         writer
             .into_inner()
             .map_err(|e| format!("cannot finish the object: {e}"))
     }
+}
+
+/// Feeds the text of at most one chunk of rows (the decoder's batch size) to the decoder; the
+/// chunk ends at record `last` of the object.
+fn decode_rows(
+    decoder: &mut arrow_json::reader::Decoder,
+    rows: &[u8],
+    last: usize,
+) -> Result<(), String> {
+    let read = decoder
+        .decode(rows)
+        .map_err(|e| format!("a record up to record {last} of the object: {e}"))?;
+    if read < rows.len() {
+        // The decoder stops only when its batch is full, and a chunk is one batch.
+        return Err(format!(
+            "records up to record {last} of the object make more rows than a chunk holds"
+        ));
+    }
+    Ok(())
 }
 
 /// Decodes the buffered rows and writes them.
@@ -365,8 +389,13 @@ mod tests {
         fn tables(&self) -> &[TableInfo] {
             &self.tables
         }
-        fn to_row(&self, _table: &str, record: &[u8]) -> Result<Value, LayoutError> {
-            self.shape.to_row(record)
+        fn to_row(
+            &self,
+            _table: &str,
+            record: &[u8],
+            row: &mut Vec<u8>,
+        ) -> Result<(), LayoutError> {
+            self.shape.to_row(record, row)
         }
     }
 

@@ -2,15 +2,16 @@
 //! losing anything.
 //!
 //! A [`RowShape`] is made from a table's schema. [`RowShape::to_row`] reads a record (one
-//! NDJSON line) against it: a value in a JSON-text column ([`column_list::is_json`]) becomes a
-//! string holding exactly the text the record had there (its bytes, not a re-serialisation), a
-//! struct or list is walked, anything else is kept as it is. A field the schema does not have,
-//! a key given twice or a `null` where the schema has a column is an error naming the field:
-//! Arrow would drop the first and could not tell the last from an absent field, so the row
-//! would no longer give the record back. [`RowShape::from_row`] is the inverse: the JSON-text
-//! columns parsed back (what a reader of the table does).
+//! NDJSON line) against it and writes the row as JSON text, for arrow-json's byte decoder (no
+//! `serde_json::Value` on the way: a row costs one pass over the record and one copy of it). A
+//! value in a JSON-text column ([`column_list::is_json`]) becomes a string holding exactly the
+//! text the record had there (its bytes, not a re-serialisation), a struct or list is walked,
+//! a scalar is copied as the record spells it once it is of its column's type. A field the
+//! schema does not have, a key given twice or a `null` where the schema has a column is an
+//! error naming the field: Arrow would drop the first and could not tell the last from an
+//! absent field, so the row would no longer give the record back. [`RowShape::from_row`] is the
+//! inverse: the JSON-text columns parsed back (what a reader of the table does).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use arrow_schema::{DataType, Field, Schema};
@@ -35,9 +36,31 @@ enum Node {
     /// JSON text: the record's value, as its text.
     Json,
     /// A struct: its fields by name.
-    Struct(HashMap<Box<str>, Node>),
+    Struct(Fields),
     /// A list of items.
     List(Box<Node>),
+}
+
+/// A struct's fields, sorted by name (a binary search finds one).
+#[derive(Debug, Clone)]
+struct Fields {
+    names: Vec<Box<str>>,
+    nodes: Vec<Node>,
+}
+
+impl Fields {
+    fn of<'f>(fields: impl Iterator<Item = &'f std::sync::Arc<Field>>) -> Fields {
+        let mut pairs: Vec<(Box<str>, Node)> = fields
+            .map(|field| (field.name().as_str().into(), Node::of(field)))
+            .collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let (names, nodes) = pairs.into_iter().unzip();
+        Fields { names, nodes }
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.names.binary_search_by(|n| (**n).cmp(name)).ok()
+    }
 }
 
 /// The type a scalar column takes.
@@ -55,6 +78,50 @@ enum Scalar {
 /// The largest integer every smaller one of which a float holds exactly.
 const EXACT_IN_F64: u64 = 1 << 53;
 
+/// What a JSON value's text is, read from its spelling (`text` is one valid JSON value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Null,
+    Boolean,
+    /// A number with a fraction or an exponent.
+    Fraction,
+    /// An integer that fits 64 signed bits.
+    Integer(i64),
+    /// An integer past 64 signed bits.
+    BigInteger,
+    String,
+    Array,
+    Object,
+}
+
+impl Kind {
+    fn of(text: &str) -> Kind {
+        match text.as_bytes().first() {
+            Some(b'n') => Kind::Null,
+            Some(b't' | b'f') => Kind::Boolean,
+            Some(b'"') => Kind::String,
+            Some(b'[') => Kind::Array,
+            Some(b'{') => Kind::Object,
+            _ if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => Kind::Fraction,
+            _ => text.parse().map_or(Kind::BigInteger, Kind::Integer),
+        }
+    }
+
+    /// For messages.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Null => "null (a column cannot tell null from absent)",
+            Kind::Boolean => "a boolean",
+            Kind::Fraction => "a fraction",
+            Kind::Integer(_) => "an integer",
+            Kind::BigInteger => "an integer past 64 bits",
+            Kind::String => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+        }
+    }
+}
+
 impl Scalar {
     fn of(data_type: &DataType) -> Scalar {
         match data_type {
@@ -66,17 +133,16 @@ impl Scalar {
         }
     }
 
-    /// Whether `value` is one this column holds exactly.
-    fn admits(self, value: &Value) -> bool {
-        match (self, value) {
-            (_, Value::Null) => false,
-            (Scalar::Utf8, v) => v.is_string(),
-            (Scalar::Int64, v) => v.is_i64(),
-            (Scalar::Float64, Value::Number(n)) => {
-                n.is_f64() || n.as_i64().is_some_and(|i| i.unsigned_abs() <= EXACT_IN_F64)
-            }
+    /// Whether the value spelled `text` (of kind `kind`) is one this column holds exactly.
+    fn admits(self, kind: Kind, text: &str) -> bool {
+        match (self, kind) {
+            (_, Kind::Null) => false,
+            (Scalar::Utf8, k) => k == Kind::String,
+            (Scalar::Int64, k) => matches!(k, Kind::Integer(_)),
+            (Scalar::Float64, Kind::Integer(i)) => i.unsigned_abs() <= EXACT_IN_F64,
+            (Scalar::Float64, Kind::Fraction) => text.parse::<f64>().is_ok_and(f64::is_finite),
             (Scalar::Float64, _) => false,
-            (Scalar::Boolean, v) => v.is_boolean(),
+            (Scalar::Boolean, k) => k == Kind::Boolean,
             (Scalar::Other, _) => true,
         }
     }
@@ -92,29 +158,10 @@ impl Scalar {
     }
 }
 
-/// What kind of JSON value `value` is, for messages.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null (a column cannot tell null from absent)",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a fraction",
-        Value::Number(n) if n.is_u64() && !n.is_i64() => "an integer past 64 bits",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 impl Node {
     fn of(field: &Field) -> Node {
         match field.data_type() {
-            DataType::Struct(children) => Node::Struct(
-                children
-                    .iter()
-                    .map(|child| (child.name().as_str().into(), Node::of(child)))
-                    .collect(),
-            ),
+            DataType::Struct(children) => Node::Struct(Fields::of(children.iter())),
             DataType::List(item) | DataType::LargeList(item) => {
                 Node::List(Box::new(Node::of(item)))
             }
@@ -128,29 +175,27 @@ impl RowShape {
     /// The shape of rows of `schema`.
     pub fn new(schema: &Schema) -> RowShape {
         RowShape {
-            root: Node::Struct(
-                schema
-                    .fields()
-                    .iter()
-                    .map(|field| (field.name().as_str().into(), Node::of(field)))
-                    .collect(),
-            ),
+            root: Node::Struct(Fields::of(schema.fields().iter())),
         }
     }
 
-    /// The row of `record` (one JSON object): every value where the schema has it, JSON-text
-    /// columns as the text the record had. Fails naming the field that has no place in the
-    /// schema.
-    pub fn to_row(&self, record: &[u8]) -> Result<Value, LayoutError> {
+    /// Appends to `row` the row of `record` (one JSON object) as JSON text: every value where
+    /// the schema has it, JSON-text columns as the text the record had. Fails naming the field
+    /// that has no place in the schema, and then leaves `row` as it was.
+    pub fn to_row(&self, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError> {
+        let mark = row.len();
         let mut de = serde_json::Deserializer::from_slice(record);
-        let row = Seed {
+        let written = Seed {
             node: &self.root,
             path: Path::Root,
+            out: &mut *row,
         }
         .deserialize(&mut de)
-        .and_then(|row| de.end().map(|()| row))
-        .map_err(|e| LayoutError(format!("the record does not fit the table's schema: {e}")))?;
-        Ok(row)
+        .and_then(|()| de.end());
+        written.map_err(|e| {
+            row.truncate(mark);
+            LayoutError(format!("the record does not fit the table's schema: {e}"))
+        })
     }
 
     /// The record a row read back from the table stands for: JSON-text columns parsed.
@@ -178,97 +223,161 @@ impl fmt::Display for Path<'_> {
     }
 }
 
-struct Seed<'s, 'p> {
+/// Writes the value it reads, shaped by `node`, into `out`.
+struct Seed<'s, 'p, 'o> {
     node: &'s Node,
     path: Path<'p>,
+    out: &'o mut Vec<u8>,
 }
 
-impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
-    type Value = Value;
+impl<'de> DeserializeSeed<'de> for Seed<'_, '_, '_> {
+    type Value = ();
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         match self.node {
             Node::Json => {
                 let raw: &RawValue = serde::Deserialize::deserialize(d)?;
-                Ok(Value::String(raw.get().to_owned()))
+                serde_json::to_writer(&mut *self.out, raw.get()).map_err(de::Error::custom)
             }
             Node::Scalar(scalar) => {
-                let value: Value = serde::Deserialize::deserialize(d)?;
-                if !scalar.admits(&value) {
+                let raw: &RawValue = serde::Deserialize::deserialize(d)?;
+                let text = raw.get();
+                let kind = Kind::of(text);
+                if !scalar.admits(kind, text) {
                     return Err(de::Error::custom(format_args!(
                         "{} is {}, but its column holds {}",
                         self.path,
-                        kind(&value),
+                        kind.name(),
                         scalar.name()
                     )));
                 }
-                Ok(value)
+                self.out.extend_from_slice(text.as_bytes());
+                Ok(())
             }
             Node::Struct(fields) => d.deserialize_map(StructVisitor {
                 fields,
                 path: self.path,
+                out: self.out,
             }),
             Node::List(item) => d.deserialize_seq(ListVisitor {
                 item,
                 path: self.path,
+                out: self.out,
             }),
         }
     }
 }
 
-struct StructVisitor<'s, 'p> {
-    fields: &'s HashMap<Box<str>, Node>,
-    path: Path<'p>,
+/// The fields of a struct already written, by index (most structs have under 128).
+enum Seen {
+    Few(u128),
+    Many(Vec<bool>),
 }
 
-impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
-    type Value = Value;
+impl Seen {
+    fn new(fields: usize) -> Seen {
+        if fields <= 128 {
+            Seen::Few(0)
+        } else {
+            Seen::Many(vec![false; fields])
+        }
+    }
+
+    /// Marks `index` seen: `false` if it was already.
+    fn insert(&mut self, index: usize) -> bool {
+        match self {
+            Seen::Few(bits) => {
+                let bit = 1u128 << index;
+                let new = *bits & bit == 0;
+                *bits |= bit;
+                new
+            }
+            Seen::Many(seen) => !std::mem::replace(&mut seen[index], true),
+        }
+    }
+}
+
+struct StructVisitor<'s, 'p, 'o> {
+    fields: &'s Fields,
+    path: Path<'p>,
+    out: &'o mut Vec<u8>,
+}
+
+impl<'de> Visitor<'de> for StructVisitor<'_, '_, '_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "an object at {}", self.path)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = Seen::new(self.fields.names.len());
+        self.out.push(b'{');
+        let mut first = true;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let path = Path::Field(&self.path, &key);
-            let Some(node) = self.fields.get(key.as_ref()) else {
+            let Some(index) = self.fields.find(&key) else {
                 return Err(de::Error::custom(format_args!(
                     "{path} is not a column of the table's schema"
                 )));
             };
-            let value = map.next_value_seed(Seed { node, path })?;
-            if out.contains_key(key.as_ref()) {
+            if !seen.insert(index) {
                 return Err(de::Error::custom(format_args!("{path} is given twice")));
             }
-            out.insert(key.into_owned(), value);
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            // The schema's own name: plain text, whatever escapes the record spelled it with.
+            serde_json::to_writer(&mut *self.out, &*self.fields.names[index])
+                .map_err(de::Error::custom)?;
+            self.out.push(b':');
+            map.next_value_seed(Seed {
+                node: &self.fields.nodes[index],
+                path,
+                out: &mut *self.out,
+            })?;
         }
-        Ok(Value::Object(out))
+        self.out.push(b'}');
+        Ok(())
     }
 }
 
-struct ListVisitor<'s, 'p> {
+struct ListVisitor<'s, 'p, 'o> {
     item: &'s Node,
     path: Path<'p>,
+    out: &'o mut Vec<u8>,
 }
 
-impl<'de> Visitor<'de> for ListVisitor<'_, '_> {
-    type Value = Value;
+impl<'de> Visitor<'de> for ListVisitor<'_, '_, '_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "an array at {}", self.path)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let path = Path::Item(&self.path);
-        while let Some(value) = seq.next_element_seed(Seed {
-            node: self.item,
-            path,
-        })? {
-            out.push(value);
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            let mark = self.out.len();
+            if !first {
+                self.out.push(b',');
+            }
+            let item = seq.next_element_seed(Seed {
+                node: self.item,
+                path,
+                out: &mut *self.out,
+            })?;
+            if item.is_none() {
+                self.out.truncate(mark);
+                break;
+            }
+            first = false;
         }
-        Ok(Value::Array(out))
+        self.out.push(b']');
+        Ok(())
     }
 }
 
@@ -280,7 +389,7 @@ fn unshape(node: &Node, value: Value, path: &Path<'_>) -> Result<Value, LayoutEr
             let mut out = serde_json::Map::new();
             for (key, value) in members {
                 let child = Path::Field(path, &key);
-                let Some(node) = fields.get(key.as_str()) else {
+                let Some(node) = fields.find(&key).map(|i| &fields.nodes[i]) else {
                     return Err(LayoutError(format!(
                         "{child} is not a column of the table's schema"
                     )));
@@ -333,7 +442,9 @@ mod tests {
     #[test]
     fn free_form_values_become_their_own_text_and_come_back() {
         let record = br#"{"time":1,"actor":{"user":{"uid":"U1"}},"resources":[{"name":"a","data":{"x": 1.50, "y":[null]}},{"name":"b"}],"unmapped":{"big":123456789012345678901234567890,"s":"\u00e9"},"raw_data":"{\"id\":1}"}"#;
-        let row = shape().to_row(record).unwrap();
+        let mut text = Vec::new();
+        shape().to_row(record, &mut text).unwrap();
+        let row: Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(row["resources"][0]["data"], r#"{"x": 1.50, "y":[null]}"#);
         assert_eq!(
             row["unmapped"], r#"{"big":123456789012345678901234567890,"s":"\u00e9"}"#,
@@ -384,8 +495,10 @@ mod tests {
             (br#"[1]"#, "an object at the record"),
             (br#"{"time":1} x"#, "trailing"),
         ] {
-            let err = shape().to_row(record).unwrap_err().to_string();
+            let mut row = b"before".to_vec();
+            let err = shape().to_row(record, &mut row).unwrap_err().to_string();
             assert!(err.contains(says), "{err} lacks {says:?}");
+            assert_eq!(row, b"before", "nothing is left half-written");
         }
     }
 }
