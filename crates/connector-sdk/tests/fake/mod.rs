@@ -279,11 +279,6 @@ impl LakeLayout for FakeLayout {
     fn tables(&self) -> &[TableInfo] {
         &self.tables
     }
-
-    fn to_row(&self, _table: &str, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError> {
-        row.extend_from_slice(record);
-        Ok(())
-    }
 }
 
 impl LakeInput for Fake {

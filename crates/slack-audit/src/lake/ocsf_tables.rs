@@ -5,8 +5,8 @@
 //!
 //! An event's table is its `class_uid`'s, its time its `time` (milliseconds). Its row is the
 //! event itself with the values OCSF gives no fixed shape (`unmapped`, `object_t`s, and the
-//! objects the schema cuts below its depth) as their JSON text, byte for byte
-//! ([`connector_sdk::runtime::lake::row_shape`]).
+//! objects the schema cuts below its depth) as their JSON text, byte for byte (the SDK's
+//! `runtime::lake::row_shape`, by the columns the schema marks as JSON).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +14,6 @@ use std::sync::Arc;
 use connector_sdk::runtime::lake::column_list::ColumnList;
 use connector_sdk::runtime::lake::layout::{LakeLayout, LayoutError, Placement, TableInfo};
 use connector_sdk::runtime::lake::parquet::TIME_COLUMN_KEY;
-use connector_sdk::runtime::lake::row_shape::RowShape;
 
 use crate::json_scan::{Flow, members};
 use crate::ocsf::table::{Class, Table};
@@ -140,8 +139,6 @@ pub struct OcsfLayout {
     tables: Vec<TableInfo>,
     /// Each table's index in `tables`, by `class_uid`.
     by_class: HashMap<u32, usize>,
-    /// Each table's row shape (`None` without a schema), by table name.
-    shapes: HashMap<Arc<str>, Option<RowShape>>,
 }
 
 impl std::fmt::Debug for OcsfLayout {
@@ -158,7 +155,6 @@ impl OcsfLayout {
     pub fn new(version: OcsfVersion) -> Result<OcsfLayout, String> {
         let mut tables = Vec::new();
         let mut by_class = HashMap::new();
-        let mut shapes = HashMap::new();
         for class in Table::bundled().classes() {
             let Some((_, source_name, event_class)) =
                 SOURCES.iter().find(|(name, _, _)| *name == class.name)
@@ -178,7 +174,6 @@ impl OcsfLayout {
                 None
             };
             let table: Arc<str> = class.name.into();
-            shapes.insert(table.clone(), schema.as_deref().map(RowShape::new));
             by_class.insert(class.uid, tables.len());
             tables.push(TableInfo {
                 table,
@@ -187,11 +182,7 @@ impl OcsfLayout {
                 schema,
             });
         }
-        Ok(OcsfLayout {
-            tables,
-            by_class,
-            shapes,
-        })
+        Ok(OcsfLayout { tables, by_class })
     }
 }
 
@@ -260,18 +251,6 @@ impl LakeLayout for OcsfLayout {
 
     fn tables(&self) -> &[TableInfo] {
         &self.tables
-    }
-
-    fn to_row(&self, table: &str, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError> {
-        match self.shapes.get(table) {
-            Some(Some(shape)) => shape
-                .to_row(record, row)
-                .map_err(|e| LayoutError(format!("an event of {table}: {e}"))),
-            Some(None) => Err(LayoutError(format!(
-                "the table {table} has no fixed schema in this OCSF version"
-            ))),
-            None => Err(LayoutError(format!("no table {table}"))),
-        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Runtime layer: what an input tells the lake about its records. The runtime knows nothing of
 //! OCSF or Slack; the input says which table a record belongs to, its time (rows are sorted by it
-//! and it picks the UTC day of the partition), each table's fixed Arrow schema (so the lake's
-//! catalogue sees the same table every day, whatever the data), and how a record becomes a row of
-//! that schema without losing anything.
+//! and it picks the UTC day of the partition), and each table's fixed Arrow schema (so the lake's
+//! catalogue sees the same table every day, whatever the data). How a record becomes a row of
+//! that schema without losing anything is the runtime's ([`crate::runtime::lake::row_shape`]:
+//! the schema marks the columns that hold JSON text).
 
 use std::sync::Arc;
 
@@ -47,12 +48,6 @@ pub trait LakeLayout: Send + Sync + 'static {
 
     /// Every table this input can produce with its current settings.
     fn tables(&self) -> &[TableInfo];
-
-    /// Appends to `row` the text of `record` rewritten into the row shape of `table`'s schema
-    /// (one JSON object, which arrow-json decodes against the schema): every field the schema
-    /// has, a value with no fixed shape as a JSON string; lossless (reading the row back and
-    /// parsing those strings gives the record again). On an error `row` is left as it was.
-    fn to_row(&self, table: &str, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError>;
 }
 
 /// An input that can be delivered into a lake: it builds its layout from its own settings and

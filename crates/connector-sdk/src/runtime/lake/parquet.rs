@@ -3,11 +3,11 @@
 //! data pages of at most 1 MB uncompressed, row groups far below 256 MB compressed, and the
 //! rows' time order declared (`sorting_columns`).
 //!
-//! Records are turned into rows by the input's layout ([`LakeLayout::to_row`]), decoded
-//! against the schema by arrow-json (strict: a field the schema lacks is an error, never a
-//! column silently dropped) and written by parquet's `ArrowWriter`, [`ParquetLimits::chunk_rows`]
-//! rows at a time, so memory holds one chunk of rows and the row group being written, whatever
-//! the object's size.
+//! Records are appended to the table's columns by its [`RowShape`] (strict: a field the schema
+//! lacks is an error, never a column silently dropped; free-form values become their JSON
+//! text) and written by parquet's `ArrowWriter`, [`ParquetLimits::chunk_rows`] rows at a time,
+//! so memory holds one chunk of rows and the row group being written, whatever the object's
+//! size.
 //!
 //! The time column is named by the schema's metadata ([`TIME_COLUMN_KEY`]): a top-level
 //! `Int64` column holding [`crate::runtime::lake::layout::Placement::time_ms`]; the encoder
@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::{Array, Int64Array, RecordBatch};
-use arrow_json::ReaderBuilder;
 use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
@@ -28,6 +27,7 @@ use parquet::schema::types::ColumnPath;
 use crate::runtime::lake::column_list::{ColumnList, ColumnType};
 use crate::runtime::lake::encode::{EncodeError, ObjectEncoder};
 use crate::runtime::lake::layout::LakeLayout;
+use crate::runtime::lake::row_shape::{RowShape, Rows};
 
 /// The schema metadata key naming a table's time column (a top-level `Int64` column of
 /// milliseconds since the epoch, the one [`LakeLayout::place`] reads as `time_ms`).
@@ -76,7 +76,6 @@ impl Default for ParquetLimits {
 
 /// Writes the records of one table as a Parquet object.
 pub struct ParquetEncoder {
-    layout: Arc<dyn LakeLayout>,
     /// Each table's schema and writer properties, or why it cannot be written as Parquet.
     tables: HashMap<String, Result<Prepared, String>>,
     limits: ParquetLimits,
@@ -95,6 +94,8 @@ impl std::fmt::Debug for ParquetEncoder {
 #[derive(Debug, Clone)]
 struct Prepared {
     schema: SchemaRef,
+    /// How its records become rows.
+    shape: RowShape,
     properties: WriterProperties,
     /// The index of the time column among the schema's top-level fields.
     time_field: usize,
@@ -119,25 +120,16 @@ impl ParquetEncoder {
                 (info.table.to_string(), prepared)
             })
             .collect();
-        ParquetEncoder {
-            layout,
-            tables,
-            limits,
-        }
+        ParquetEncoder { tables, limits }
     }
 
     fn encode_table(
         &self,
-        table: &str,
         prepared: &Prepared,
         records: &mut dyn Iterator<Item = &[u8]>,
     ) -> Result<Vec<u8>, String> {
         let chunk_rows = self.limits.chunk_rows.max(1);
-        let mut decoder = ReaderBuilder::new(prepared.schema.clone())
-            .with_batch_size(chunk_rows)
-            .with_strict_mode(true)
-            .build_decoder()
-            .map_err(|e| format!("cannot decode rows: {e}"))?;
+        let mut rows = prepared.shape.rows(&prepared.schema)?;
         let mut writer = ArrowWriter::try_new(
             Vec::new(),
             prepared.schema.clone(),
@@ -145,63 +137,31 @@ impl ParquetEncoder {
         )
         .map_err(|e| format!("cannot start the object: {e}"))?;
         let mut order = TimeOrder::default();
-        // The chunk's rows as JSON text, one per line.
-        let mut rows: Vec<u8> = Vec::new();
-        let mut in_chunk = 0;
         for (i, record) in records.enumerate() {
-            let row_number = i + 1;
-            self.layout
-                .to_row(table, record, &mut rows)
-                .map_err(|e| format!("record {row_number} of the object: {e}"))?;
-            rows.push(b'\n');
-            in_chunk += 1;
-            if in_chunk >= chunk_rows {
-                decode_rows(&mut decoder, &rows, row_number)?;
-                write_chunk(&mut decoder, &mut writer, prepared, &mut order)?;
-                rows.clear();
-                in_chunk = 0;
+            rows.push(record)
+                .map_err(|e| format!("record {} of the object: {e}", i + 1))?;
+            if rows.len() >= chunk_rows {
+                write_chunk(&mut rows, &mut writer, prepared, &mut order)?;
             }
         }
-        decode_rows(&mut decoder, &rows, order.rows as usize + in_chunk)?;
-        write_chunk(&mut decoder, &mut writer, prepared, &mut order)?;
+        write_chunk(&mut rows, &mut writer, prepared, &mut order)?;
         writer
             .into_inner()
             .map_err(|e| format!("cannot finish the object: {e}"))
     }
 }
 
-/// Feeds the text of at most one chunk of rows (the decoder's batch size) to the decoder; the
-/// chunk ends at record `last` of the object.
-fn decode_rows(
-    decoder: &mut arrow_json::reader::Decoder,
-    rows: &[u8],
-    last: usize,
-) -> Result<(), String> {
-    let read = decoder
-        .decode(rows)
-        .map_err(|e| format!("a record up to record {last} of the object: {e}"))?;
-    if read < rows.len() {
-        // The decoder stops only when its batch is full, and a chunk is one batch.
-        return Err(format!(
-            "records up to record {last} of the object make more rows than a chunk holds"
-        ));
-    }
-    Ok(())
-}
-
-/// Decodes the buffered rows and writes them.
+/// Writes the gathered rows.
 fn write_chunk(
-    decoder: &mut arrow_json::reader::Decoder,
+    rows: &mut Rows<'_>,
     writer: &mut ArrowWriter<Vec<u8>>,
     prepared: &Prepared,
     order: &mut TimeOrder,
 ) -> Result<(), String> {
-    let Some(batch) = decoder
-        .flush()
-        .map_err(|e| format!("a row does not fit the table's schema: {e}"))?
-    else {
+    if rows.is_empty() {
         return Ok(());
-    };
+    }
+    let batch = rows.finish()?;
     order.check(&batch, prepared.time_field)?;
     writer
         .write(&batch)
@@ -296,8 +256,13 @@ fn prepare(schema: &SchemaRef, limits: &ParquetLimits) -> Result<Prepared, Strin
             ColumnType::Int64 | ColumnType::Float64 | ColumnType::Boolean => {}
         }
     }
+    let shape = RowShape::new(schema);
+    shape
+        .rows(schema)
+        .map_err(|e| format!("its schema has {e}"))?;
     Ok(Prepared {
         schema: schema.clone(),
+        shape,
         properties: builder.build(),
         time_field,
     })
@@ -322,7 +287,7 @@ impl ObjectEncoder for ParquetEncoder {
             Some(Err(why)) => return Err(error(format!("not as Parquet: {why}"))),
             None => return Err(error("the layout has no such table".to_owned())),
         };
-        self.encode_table(table, prepared, records).map_err(error)
+        self.encode_table(prepared, records).map_err(error)
     }
 }
 
@@ -339,13 +304,11 @@ mod tests {
     use crate::runtime::lake::column_list::ColumnList;
     use crate::runtime::lake::layout::{LayoutError, Placement, TableInfo};
     use crate::runtime::lake::parquet_read::records_of;
-    use crate::runtime::lake::row_shape::RowShape;
 
     /// A layout of two tables: `events` (time, a struct, a list of structs, free-form
     /// `unmapped`, a long string) and `raw` without a schema.
     struct TestLayout {
         tables: Vec<TableInfo>,
-        shape: RowShape,
     }
 
     fn layout() -> Arc<TestLayout> {
@@ -359,7 +322,6 @@ mod tests {
         let metadata = HashMap::from([(TIME_COLUMN_KEY.to_owned(), "time".to_owned())]);
         let schema = Arc::new(columns.to_schema(metadata).unwrap());
         Arc::new(TestLayout {
-            shape: RowShape::new(&schema),
             tables: vec![
                 TableInfo {
                     table: "events".into(),
@@ -388,14 +350,6 @@ mod tests {
         }
         fn tables(&self) -> &[TableInfo] {
             &self.tables
-        }
-        fn to_row(
-            &self,
-            _table: &str,
-            record: &[u8],
-            row: &mut Vec<u8>,
-        ) -> Result<(), LayoutError> {
-            self.shape.to_row(record, row)
         }
     }
 

@@ -14,13 +14,22 @@
 
 use std::fmt;
 
-use arrow_schema::{DataType, Field, Schema};
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::runtime::lake::column_list;
 use crate::runtime::lake::layout::LayoutError;
+
+mod columns;
+mod scan;
+
+use columns::Column;
+use scan::Mode;
 
 /// How the values of one table's records map onto its schema.
 #[derive(Debug, Clone)]
@@ -37,30 +46,62 @@ enum Node {
     Json,
     /// A struct: its fields by name.
     Struct(Fields),
-    /// A list of items.
-    List(Box<Node>),
+    /// A list of items (and the items' field, for the list's array).
+    List(Box<Node>, FieldRef),
 }
 
-/// A struct's fields, sorted by name (a binary search finds one).
+/// A struct's fields, sorted by the length of their name, then the name (a binary search finds
+/// one comparing lengths first, and bytes only between names of one length).
 #[derive(Debug, Clone)]
 struct Fields {
+    /// The struct's fields as the schema has them (its arrays' order).
+    arrow: arrow_schema::Fields,
+    /// For each field of `arrow`, its index among the sorted names.
+    sorted_index: Vec<usize>,
     names: Vec<Box<str>>,
+    /// Each name as a JSON string (`"name"`), as a row spells it.
+    keys: Vec<Box<[u8]>>,
     nodes: Vec<Node>,
 }
 
 impl Fields {
-    fn of<'f>(fields: impl Iterator<Item = &'f std::sync::Arc<Field>>) -> Fields {
-        let mut pairs: Vec<(Box<str>, Node)> = fields
+    fn of(arrow: &arrow_schema::Fields) -> Fields {
+        let mut pairs: Vec<(Box<str>, Node)> = arrow
+            .iter()
             .map(|field| (field.name().as_str().into(), Node::of(field)))
             .collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let (names, nodes) = pairs.into_iter().unzip();
-        Fields { names, nodes }
+        pairs.sort_by(|a, b| by_length(&a.0, &b.0));
+        let (names, nodes): (Vec<Box<str>>, Vec<Node>) = pairs.into_iter().unzip();
+        let keys = names
+            .iter()
+            .map(|name| {
+                let mut key = Vec::with_capacity(name.len() + 2);
+                // Writing into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut key, &**name);
+                key.into_boxed_slice()
+            })
+            .collect();
+        let mut fields = Fields {
+            arrow: arrow.clone(),
+            sorted_index: Vec::new(),
+            names,
+            keys,
+            nodes,
+        };
+        fields.sorted_index = arrow
+            .iter()
+            .map(|field| fields.find(field.name()).unwrap_or_default())
+            .collect();
+        fields
     }
 
     fn find(&self, name: &str) -> Option<usize> {
-        self.names.binary_search_by(|n| (**n).cmp(name)).ok()
+        self.names.binary_search_by(|n| by_length(n, name)).ok()
     }
+}
+
+fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 /// The type a scalar column takes.
@@ -161,9 +202,9 @@ impl Scalar {
 impl Node {
     fn of(field: &Field) -> Node {
         match field.data_type() {
-            DataType::Struct(children) => Node::Struct(Fields::of(children.iter())),
+            DataType::Struct(children) => Node::Struct(Fields::of(children)),
             DataType::List(item) | DataType::LargeList(item) => {
-                Node::List(Box::new(Node::of(item)))
+                Node::List(Box::new(Node::of(item)), Arc::clone(item))
             }
             DataType::Utf8 if column_list::is_json(field) => Node::Json,
             other => Node::Scalar(Scalar::of(other)),
@@ -175,13 +216,15 @@ impl RowShape {
     /// The shape of rows of `schema`.
     pub fn new(schema: &Schema) -> RowShape {
         RowShape {
-            root: Node::Struct(Fields::of(schema.fields().iter())),
+            root: Node::Struct(Fields::of(schema.fields())),
         }
     }
 
     /// Appends to `row` the row of `record` (one JSON object) as JSON text: every value where
     /// the schema has it, JSON-text columns as the text the record had. Fails naming the field
     /// that has no place in the schema, and then leaves `row` as it was.
+    /// (Through serde: any record, every error named; [`Rows::push`] is the fast way to a
+    /// table's columns.)
     pub fn to_row(&self, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError> {
         let mark = row.len();
         let mut de = serde_json::Deserializer::from_slice(record);
@@ -198,9 +241,84 @@ impl RowShape {
         })
     }
 
+    /// An empty set of rows of `schema` (the schema this shape was made from), or why the
+    /// encoder cannot write it (a column type other than utf8, int64, float64, boolean, a struct
+    /// or a list).
+    pub fn rows<'s>(&'s self, schema: &SchemaRef) -> Result<Rows<'s>, String> {
+        Ok(Rows {
+            shape: self,
+            schema: Arc::clone(schema),
+            columns: Column::of(&self.root, &DataType::Struct(schema.fields().clone()))?,
+            text: Vec::new(),
+            by_serde: 0,
+        })
+    }
+
     /// The record a row read back from the table stands for: JSON-text columns parsed.
     pub fn from_row(&self, row: Value) -> Result<Value, LayoutError> {
         unshape(&self.root, row, &Path::Root)
+    }
+}
+
+/// Rows of one table gathered into its columns, a chunk at a time.
+#[derive(Debug)]
+pub struct Rows<'s> {
+    shape: &'s RowShape,
+    schema: SchemaRef,
+    columns: Column,
+    /// A row the serde path wrote, for a record the scan declined.
+    text: Vec<u8>,
+    /// Records the scan declined and serde read.
+    by_serde: u64,
+}
+
+impl Rows<'_> {
+    /// The rows gathered since the last [`Rows::finish`].
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Whether no row was gathered since the last [`Rows::finish`].
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many of the records pushed so far the fast scan left to serde (a test's figure: what
+    /// an input writes should never need it).
+    pub fn by_serde(&self) -> u64 {
+        self.by_serde
+    }
+
+    /// Appends the row of `record` (one JSON object), as [`RowShape::to_row`] would shape it;
+    /// fails naming the field that has no place in the schema, and then appends nothing.
+    pub fn push(&mut self, record: &[u8]) -> Result<(), LayoutError> {
+        let rows = self.columns.len();
+        if scan::push(&self.shape.root, &mut self.columns, record, Mode::Record).is_some() {
+            return Ok(());
+        }
+        self.columns.truncate(rows);
+        self.text.clear();
+        self.shape.to_row(record, &mut self.text)?;
+        self.by_serde += 1;
+        if scan::push(&self.shape.root, &mut self.columns, &self.text, Mode::Row).is_some() {
+            return Ok(());
+        }
+        self.columns.truncate(rows);
+        Err(LayoutError(
+            "the record's row, as serde wrote it, could not be read into the columns".to_owned(),
+        ))
+    }
+
+    /// The rows gathered as a batch of the schema, and the columns emptied.
+    pub fn finish(&mut self) -> Result<RecordBatch, String> {
+        let rows = self.columns.len();
+        let arrays = self.columns.finish_root(&self.shape.root)?;
+        RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -243,6 +361,12 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_, '_> {
                 let raw: &RawValue = serde::Deserialize::deserialize(d)?;
                 let text = raw.get();
                 let kind = Kind::of(text);
+                if *scalar == Scalar::Utf8 && text.contains("\\u") {
+                    // A lone surrogate escape makes no string (Arrow's would not be the text).
+                    serde_json::from_str::<String>(text).map_err(|e| {
+                        de::Error::custom(format_args!("{} is not a valid string: {e}", self.path))
+                    })?;
+                }
                 if !scalar.admits(kind, text) {
                     return Err(de::Error::custom(format_args!(
                         "{} is {}, but its column holds {}",
@@ -259,7 +383,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_, '_> {
                 path: self.path,
                 out: self.out,
             }),
-            Node::List(item) => d.deserialize_seq(ListVisitor {
+            Node::List(item, _) => d.deserialize_seq(ListVisitor {
                 item,
                 path: self.path,
                 out: self.out,
@@ -280,6 +404,13 @@ impl Seen {
             Seen::Few(0)
         } else {
             Seen::Many(vec![false; fields])
+        }
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        match self {
+            Seen::Few(bits) => *bits & (1u128 << index) != 0,
+            Seen::Many(seen) => seen[index],
         }
     }
 
@@ -328,9 +459,8 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_, '_> {
                 self.out.push(b',');
             }
             first = false;
-            // The schema's own name: plain text, whatever escapes the record spelled it with.
-            serde_json::to_writer(&mut *self.out, &*self.fields.names[index])
-                .map_err(de::Error::custom)?;
+            // The schema's own name, whatever escapes the record spelled it with.
+            self.out.extend_from_slice(&self.fields.keys[index]);
             self.out.push(b':');
             map.next_value_seed(Seed {
                 node: &self.fields.nodes[index],
@@ -399,7 +529,7 @@ fn unshape(node: &Node, value: Value, path: &Path<'_>) -> Result<Value, LayoutEr
             }
             Value::Object(out)
         }
-        (Node::List(item), Value::Array(items)) => Value::Array(
+        (Node::List(item, _), Value::Array(items)) => Value::Array(
             items
                 .into_iter()
                 .map(|v| unshape(item, v, &Path::Item(path)))
@@ -422,13 +552,16 @@ mod tests {
     use super::*;
     use crate::runtime::lake::column_list::{ColumnList, ColumnType};
 
-    fn shape() -> RowShape {
+    fn schema() -> SchemaRef {
         let columns = ColumnList {
             columns: [
                 ("time", ColumnType::Int64),
                 ("actor.user.uid", ColumnType::Utf8),
                 ("resources[].name", ColumnType::Utf8),
                 ("resources[].data", ColumnType::Json),
+                ("tags[]", ColumnType::Utf8),
+                ("score", ColumnType::Float64),
+                ("is_alert", ColumnType::Boolean),
                 ("unmapped", ColumnType::Json),
                 ("raw_data", ColumnType::Utf8),
             ]
@@ -436,7 +569,11 @@ mod tests {
             .map(|(p, t)| (p.to_owned(), t))
             .collect(),
         };
-        RowShape::new(&columns.to_schema(HashMap::new()).unwrap())
+        Arc::new(columns.to_schema(HashMap::new()).unwrap())
+    }
+
+    fn shape() -> RowShape {
+        RowShape::new(&schema())
     }
 
     #[test]
@@ -457,6 +594,161 @@ mod tests {
         let back = shape().from_row(row).unwrap();
         let original: Value = serde_json::from_slice(record).unwrap();
         assert_eq!(back, original);
+    }
+
+    /// What arrow-json decodes from `rows` (JSON text): the columns the serde path stands for.
+    fn decoded(rows: &[u8]) -> RecordBatch {
+        let mut decoder = arrow_json::ReaderBuilder::new(schema())
+            .with_strict_mode(true)
+            .build_decoder()
+            .unwrap();
+        assert_eq!(decoder.decode(rows).unwrap(), rows.len());
+        decoder
+            .flush()
+            .unwrap()
+            .unwrap_or_else(|| RecordBatch::new_empty(schema()))
+    }
+
+    /// The scan's columns of `record` (`None`: declined), the serde path's row decoded by
+    /// arrow-json (or its error), and what [`Rows::push`] gathers (or its error).
+    fn three(
+        record: &[u8],
+    ) -> (
+        Option<RecordBatch>,
+        Result<RecordBatch, String>,
+        Result<RecordBatch, String>,
+    ) {
+        let shape = shape();
+        let schema = schema();
+        let mut rows = shape.rows(&schema).unwrap();
+        let fast = scan::push(&shape.root, &mut rows.columns, record, Mode::Record)
+            .map(|()| rows.finish().unwrap());
+        let mut text = Vec::new();
+        let reference = shape
+            .to_row(record, &mut text)
+            .map(|()| decoded(&text))
+            .map_err(|e| e.to_string());
+        let mut rows = shape.rows(&schema).unwrap();
+        let pushed = rows
+            .push(record)
+            .map(|()| rows.finish().unwrap())
+            .map_err(|e| e.to_string());
+        (fast, reference, pushed)
+    }
+
+    #[test]
+    fn the_scan_writes_what_serde_writes_and_declines_what_serde_refuses() {
+        let accepted = [
+            &br#"{"time":1,"actor":{"user":{"uid":"U1"}},"resources":[{"name":"a","data":{"x": 1.50, "y":[null]}},{"name":"b"}],"unmapped":{"big":123456789012345678901234567890,"s":"\u00e9"},"raw_data":"{\"id\":1}"}"#[..],
+            b" {\t\"time\" : -0 ,\n \"unmapped\" : [ 1e-7 , -2.5E+3 , true , false , null , \"\\\\/\\b\\f\\n\\r\\t\\\"\" ] } \n",
+            r#"{"resources":[],"actor":{},"unmapped":{},"raw_data":"\u00e9\/ é"}"#.as_bytes(),
+            br#"{"resources":[{}],"unmapped":"text","time":9007199254740993}"#,
+            br#"{"raw_data":"\ud83d\ude00 \u00e9","unmapped":["\uD83D\uDE00"]}"#,
+            br#"{"score":1.5,"is_alert":true,"tags":["a","\"b\""]}"#,
+            br#"{"score":-3,"is_alert":false,"tags":[]}"#,
+            br#"{"score":2.5e-3,"time":-9223372036854775808}"#,
+            br#"{"resources":[{"data":[[[]]],"name":""}],"unmapped":{"":{"a":[{"b":{}}]}}}"#,
+            b"{}",
+        ];
+        for record in accepted {
+            let shown = String::from_utf8_lossy(record);
+            let (fast, reference, pushed) = three(record);
+            let reference = reference.unwrap();
+            assert_eq!(fast.as_ref(), Some(&reference), "{shown}");
+            assert_eq!(pushed.as_ref(), Ok(&reference), "{shown}");
+        }
+        let declined = [
+            // What the serde path refuses, naming it.
+            &br#"{"time":1,"actor":{"user":{"uid":"U1","email":"x"}}}"#[..],
+            br#"{"time":null}"#,
+            br#"{"time":1.5}"#,
+            br#"{"time":"1"}"#,
+            br#"{"time":18446744073709551615}"#,
+            br#"{"raw_data":7}"#,
+            br#"{"time":1,"time":2}"#,
+            br#"{"actor":"ada"}"#,
+            br#"{"resources":{}}"#,
+            br#"[1]"#,
+            br#"{"time":1} x"#,
+            // Malformed JSON, in a column and inside free-form text.
+            br#"{"time":01}"#,
+            br#"{"time":1,}"#,
+            br#"{"unmapped":[1,]}"#,
+            br#"{"unmapped":{"a":1,}}"#,
+            br#"{"unmapped":{"a" 1}}"#,
+            br#"{"unmapped":{1:1}}"#,
+            br#"{"unmapped":[1.]}"#,
+            br#"{"unmapped":[-]}"#,
+            br#"{"unmapped":[1e]}"#,
+            br#"{"unmapped":[tru]}"#,
+            br#"{"unmapped":[nul]}"#,
+            br#"{"unmapped":"\x"}"#,
+            br#"{"unmapped":"\u12g4"}"#,
+            br#"{"raw_data":"\ud83d"}"#,
+            br#"{"score":true}"#,
+            br#"{"score":9007199254740993}"#,
+            br#"{"score":1e400}"#,
+            br#"{"is_alert":1}"#,
+            br#"{"tags":[null]}"#,
+            br#"{"tags":"a"}"#,
+            br#"{"raw_data":"\ud83d\u0041"}"#,
+            br#"{"raw_data":"\ude00"}"#,
+            b"{\"unmapped\":\"a\tb\"}",
+            b"{\"unmapped\":\"\xff\"}",
+            br#"{"unmapped":"open}"#,
+            br#"{"unmapped":[1"#,
+            br#"{"time":1"#,
+            b"",
+        ];
+        for record in declined {
+            let shown = String::from_utf8_lossy(record);
+            let (fast, reference, pushed) = three(record);
+            assert_eq!(fast, None, "the scan took {shown}");
+            assert!(reference.is_err(), "serde took {shown}");
+            assert_eq!(pushed.err(), reference.err(), "{shown}");
+        }
+        // What serde reads and the scan leaves to it: an escaped key, a lone surrogate in
+        // free-form text, nesting past the scan's depth.
+        let deep = format!(r#"{{"unmapped":{}1{}}}"#, "[".repeat(101), "]".repeat(101));
+        for record in [
+            &br#"{"t\u0069me":1}"#[..],
+            br#"{"unmapped":"\ud83d"}"#,
+            br#"{"unmapped":"\ude00\ud83d"}"#,
+            deep.as_bytes(),
+        ] {
+            let shown = String::from_utf8_lossy(record);
+            let (fast, reference, pushed) = three(record);
+            assert_eq!(fast, None, "the scan took {shown}");
+            let reference = reference.unwrap();
+            assert_eq!(pushed, Ok(reference), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_record_refused_half_way_leaves_no_trace_in_the_columns() {
+        let good = [
+            &br#"{"time":1,"actor":{"user":{"uid":"U1"}},"tags":["a","b"],"resources":[{"name":"r","data":[1]}],"score":0.5,"is_alert":true,"unmapped":{"k":"v"}}"#[..],
+            br#"{"time":2,"tags":["x"],"resources":[{"name":"s"}],"unmapped":"\ud83d"}"#,
+            br#"{"time":3,"actor":{},"tags":[]}"#,
+        ];
+        let refused = [
+            &br#"{"time":9,"actor":{"user":{"uid":"U9"}},"tags":["z"],"resources":[{"name":"q","data":{}}],"score":1,"is_alert":false,"unmapped":{},"extra":1}"#[..],
+            br#"{"time":9,"resources":[{"name":"q"},{"name":null}]}"#,
+            br#"{"time":9,"tags":["z","y"],"raw_data":"\udc00"}"#,
+        ];
+        let shape = shape();
+        let schema = schema();
+        let mut rows = shape.rows(&schema).unwrap();
+        let mut text = Vec::new();
+        for (good, refused) in good.iter().zip(refused) {
+            rows.push(good).unwrap();
+            assert!(rows.push(refused).is_err());
+            shape.to_row(good, &mut text).unwrap();
+            text.push(b'\n');
+        }
+        assert_eq!(rows.len(), good.len());
+        assert_eq!(rows.finish().unwrap(), decoded(&text));
+        assert!(rows.is_empty(), "a finished chunk starts the next one empty");
     }
 
     #[test]
@@ -490,6 +782,10 @@ mod tests {
                 "resources[].name is null",
             ),
             (br#"{"time":1,"time":2}"#, "time is given twice"),
+            (
+                br#"{"raw_data":"a\ud83db"}"#,
+                "raw_data is not a valid string",
+            ),
             (br#"{"actor":"ada"}"#, "an object at actor"),
             (br#"{"resources":{}}"#, "an array at resources"),
             (br#"[1]"#, "an object at the record"),

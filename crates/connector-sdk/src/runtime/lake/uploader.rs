@@ -292,10 +292,6 @@ mod tests {
         fn tables(&self) -> &[TableInfo] {
             &[]
         }
-        fn to_row(&self, _: &str, record: &[u8], row: &mut Vec<u8>) -> Result<(), LayoutError> {
-            row.extend_from_slice(record);
-            Ok(())
-        }
     }
 
     #[test]

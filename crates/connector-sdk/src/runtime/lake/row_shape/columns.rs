@@ -1,0 +1,267 @@
+//! The columns rows are appended to, one per field of the schema (a struct or list holds its
+//! children's), and the Arrow arrays they become. Every field is nullable: a field a record does
+//! not have is null, a struct or list it does not have is null with its children. A row that
+//! fails half-way is taken back by [`Column::truncate`].
+
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray,
+};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::DataType;
+
+use super::{Node, Scalar};
+
+/// The values of one column so far.
+#[derive(Debug)]
+pub(super) enum Column {
+    /// `Utf8` (and JSON text): the strings one after the other.
+    Text(Texts),
+    Int64(Values<i64>),
+    Float64(Values<f64>),
+    Boolean(Values<bool>),
+    /// A struct: its children, in the order of the sorted field names.
+    Struct {
+        children: Vec<Column>,
+        valid: Vec<bool>,
+    },
+    /// A list: where each row's items end in `item`.
+    List {
+        item: Box<Column>,
+        offsets: Vec<i32>,
+        valid: Vec<bool>,
+    },
+}
+
+/// Strings.
+#[derive(Debug)]
+pub(super) struct Texts {
+    offsets: Vec<i32>,
+    data: Vec<u8>,
+    valid: Vec<bool>,
+}
+
+impl Texts {
+    /// Appends `text`.
+    pub(super) fn push(&mut self, text: &[u8]) {
+        self.data.extend_from_slice(text);
+        // A chunk past 2 GiB of text is refused when it becomes an array.
+        self.offsets
+            .push(i32::try_from(self.data.len()).unwrap_or(i32::MAX));
+        self.valid.push(true);
+    }
+}
+
+/// Fixed-width values.
+#[derive(Debug)]
+pub(super) struct Values<T> {
+    values: Vec<T>,
+    valid: Vec<bool>,
+}
+
+impl<T: Default> Values<T> {
+    pub(super) fn push(&mut self, value: T) {
+        self.values.push(value);
+        self.valid.push(true);
+    }
+}
+
+impl<T> Values<T> {
+    fn new() -> Values<T> {
+        Values {
+            values: Vec::new(),
+            valid: Vec::new(),
+        }
+    }
+}
+
+impl Column {
+    /// The empty column of `node`, or why the encoder cannot write its type.
+    pub(super) fn of(node: &Node, data_type: &DataType) -> Result<Column, String> {
+        Ok(match (node, data_type) {
+            (Node::Json | Node::Scalar(Scalar::Utf8), DataType::Utf8) => Column::Text(Texts {
+                offsets: vec![0],
+                data: Vec::new(),
+                valid: Vec::new(),
+            }),
+            (Node::Scalar(Scalar::Int64), DataType::Int64) => Column::Int64(Values::new()),
+            (Node::Scalar(Scalar::Float64), DataType::Float64) => Column::Float64(Values::new()),
+            (Node::Scalar(Scalar::Boolean), DataType::Boolean) => Column::Boolean(Values::new()),
+            (Node::Struct(fields), DataType::Struct(_)) => {
+                let mut children: Vec<Option<Column>> = fields.names.iter().map(|_| None).collect();
+                for (field, &sorted) in fields.arrow.iter().zip(&fields.sorted_index) {
+                    children[sorted] = Some(Column::of(&fields.nodes[sorted], field.data_type())?);
+                }
+                Column::Struct {
+                    children: children.into_iter().flatten().collect(),
+                    valid: Vec::new(),
+                }
+            }
+            (Node::List(item, field), DataType::List(_)) => Column::List {
+                item: Box::new(Column::of(item, field.data_type())?),
+                offsets: vec![0],
+                valid: Vec::new(),
+            },
+            (_, other) => return Err(format!("a column of type {other}, which it does not write")),
+        })
+    }
+
+    /// The rows in the column.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Column::Text(t) => t.valid.len(),
+            Column::Int64(v) => v.valid.len(),
+            Column::Float64(v) => v.valid.len(),
+            Column::Boolean(v) => v.valid.len(),
+            Column::Struct { valid, .. } | Column::List { valid, .. } => valid.len(),
+        }
+    }
+
+    /// Appends a null (a struct's children are null too).
+    pub(super) fn push_null(&mut self) {
+        match self {
+            Column::Text(t) => {
+                t.offsets
+                    .push(t.offsets.last().copied().unwrap_or_default());
+                t.valid.push(false);
+            }
+            Column::Int64(v) => null(v),
+            Column::Float64(v) => null(v),
+            Column::Boolean(v) => null(v),
+            Column::Struct { children, valid } => {
+                children.iter_mut().for_each(Column::push_null);
+                valid.push(false);
+            }
+            Column::List { offsets, valid, .. } => {
+                offsets.push(offsets.last().copied().unwrap_or_default());
+                valid.push(false);
+            }
+        }
+    }
+
+    /// Takes back every row past the first `rows`.
+    pub(super) fn truncate(&mut self, rows: usize) {
+        match self {
+            Column::Text(t) => {
+                t.offsets.truncate(rows + 1);
+                t.data.truncate(t.offsets.last().map_or(0, |&o| o as usize));
+                t.valid.truncate(rows);
+            }
+            Column::Int64(v) => truncate(v, rows),
+            Column::Float64(v) => truncate(v, rows),
+            Column::Boolean(v) => truncate(v, rows),
+            Column::Struct { children, valid } => {
+                children.iter_mut().for_each(|c| c.truncate(rows));
+                valid.truncate(rows);
+            }
+            Column::List {
+                item,
+                offsets,
+                valid,
+            } => {
+                offsets.truncate(rows + 1);
+                item.truncate(offsets.last().map_or(0, |&o| o as usize));
+                valid.truncate(rows);
+            }
+        }
+    }
+
+    /// The column's rows as the array of `node`'s field, and the column emptied.
+    pub(super) fn finish(&mut self, node: &Node) -> Result<ArrayRef, String> {
+        let error = |e: arrow_schema::ArrowError| e.to_string();
+        Ok(match (self, node) {
+            (Column::Text(t), _) => {
+                let offsets = std::mem::replace(&mut t.offsets, vec![0]);
+                if offsets.last().is_some_and(|&o| o == i32::MAX) {
+                    return Err("a chunk holds more than 2 GiB of text in one column".to_owned());
+                }
+                Arc::new(
+                    StringArray::try_new(
+                        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                        Buffer::from_vec(std::mem::take(&mut t.data)),
+                        nulls(&mut t.valid),
+                    )
+                    .map_err(error)?,
+                )
+            }
+            (Column::Int64(v), _) => Arc::new(Int64Array::new(
+                ScalarBuffer::from(std::mem::take(&mut v.values)),
+                nulls(&mut v.valid),
+            )),
+            (Column::Float64(v), _) => Arc::new(Float64Array::new(
+                ScalarBuffer::from(std::mem::take(&mut v.values)),
+                nulls(&mut v.valid),
+            )),
+            (Column::Boolean(v), _) => Arc::new(BooleanArray::new(
+                std::mem::take(&mut v.values).into_iter().collect(),
+                nulls(&mut v.valid),
+            )),
+            (Column::Struct { children, valid }, Node::Struct(fields)) => {
+                let arrays = fields
+                    .sorted_index
+                    .iter()
+                    .map(|&sorted| children[sorted].finish(&fields.nodes[sorted]))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let nulls = nulls(valid);
+                Arc::new(StructArray::try_new(fields.arrow.clone(), arrays, nulls).map_err(error)?)
+            }
+            (
+                Column::List {
+                    item,
+                    offsets,
+                    valid,
+                },
+                Node::List(item_node, field),
+            ) => {
+                let values = item.finish(item_node)?;
+                let offsets = std::mem::replace(offsets, vec![0]);
+                Arc::new(
+                    ListArray::try_new(
+                        Arc::clone(field),
+                        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                        values,
+                        nulls(valid),
+                    )
+                    .map_err(error)?,
+                )
+            }
+            _ => return Err("a column does not match its schema".to_owned()),
+        })
+    }
+
+    /// The root struct's columns as arrays, in the schema's order, and the columns emptied.
+    pub(super) fn finish_root(&mut self, node: &Node) -> Result<Vec<ArrayRef>, String> {
+        match (self, node) {
+            (Column::Struct { children, valid }, Node::Struct(fields)) => {
+                valid.clear();
+                fields
+                    .sorted_index
+                    .iter()
+                    .map(|&sorted| children[sorted].finish(&fields.nodes[sorted]))
+                    .collect()
+            }
+            _ => Err("the table's rows are not a struct".to_owned()),
+        }
+    }
+}
+
+fn null<T: Default>(v: &mut Values<T>) {
+    v.values.push(T::default());
+    v.valid.push(false);
+}
+
+fn truncate<T>(v: &mut Values<T>, rows: usize) {
+    v.values.truncate(rows);
+    v.valid.truncate(rows);
+}
+
+/// The validity of `valid` (`None`: all valid), and `valid` emptied.
+fn nulls(valid: &mut Vec<bool>) -> Option<NullBuffer> {
+    let valid = std::mem::take(valid);
+    if valid.iter().all(|&v| v) {
+        None
+    } else {
+        Some(NullBuffer::from(valid))
+    }
+}

@@ -1,0 +1,382 @@
+//! The fast path of [`Rows::push`](super::Rows::push): one pass over a record's bytes that
+//! appends its values straight to the columns of the table (no `serde_json::Value`, no JSON
+//! text for arrow-json to parse again: a row costs one scan of the record).
+//!
+//! It answers only for records it reads without doubt: valid JSON (UTF-8, string escapes,
+//! number grammar, literals, nesting at most [`MAX_DEPTH`]) whose every field is a column of
+//! the schema, given once, with a value of the column's type. For anything else (an unknown
+//! field, a `null`, an escaped key, a lone surrogate escape, a malformed value) it declines, and
+//! the serde path ([`super::RowShape::to_row`]) reads the record and names what is wrong, or
+//! writes its row as JSON text, which this scan then reads in [`Mode::Row`]. The columns are
+//! what arrow-json decodes from that text (the tests compare both on every case).
+
+use super::columns::Column;
+use super::{Fields, Kind, Node, Scalar, Seen};
+
+/// Deeper nesting is left to the serde path (and its own recursion limit).
+const MAX_DEPTH: usize = 100;
+
+/// What is being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// A record: a JSON-text column takes any value, whose text it keeps.
+    Record,
+    /// A row the serde path wrote: a JSON-text column holds that text as a string.
+    Row,
+}
+
+/// Appends the row of `record` (shaped by `root`, a struct) to `columns`; `None` when the scan
+/// declines (then the columns may hold part of the row: the caller truncates them).
+pub(super) fn push(root: &Node, columns: &mut Column, record: &[u8], mode: Mode) -> Option<()> {
+    let mut scan = Scan {
+        whole: std::str::from_utf8(record).ok()?,
+        text: record,
+        at: 0,
+        depth: 0,
+        mode,
+    };
+    let Node::Struct(fields) = root else {
+        return None;
+    };
+    scan.ws();
+    scan.object(fields, columns)?;
+    scan.ws();
+    (scan.at == record.len()).then_some(())
+}
+
+struct Scan<'r> {
+    /// The record, checked to be UTF-8 once.
+    whole: &'r str,
+    /// Its bytes.
+    text: &'r [u8],
+    at: usize,
+    depth: usize,
+    mode: Mode,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `byte` (after whitespace), or declines.
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.ws();
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn deeper(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// One value shaped by `node`, appended to `column` (its column, or a struct or list of
+    /// them).
+    fn shaped(&mut self, node: &Node, column: &mut Column) -> Option<()> {
+        self.ws();
+        match (node, column) {
+            (Node::Json, Column::Text(text)) if self.mode == Mode::Record => {
+                let start = self.at;
+                self.value()?;
+                text.push(self.whole.get(start..self.at)?.as_bytes());
+                Some(())
+            }
+            (Node::Json | Node::Scalar(Scalar::Utf8), Column::Text(text)) => {
+                let (body, escaped) = self.string()?;
+                if escaped {
+                    // Rare: serde unescapes (it pairs surrogates; the scan let none lone through).
+                    let text_of: String =
+                        serde_json::from_str(self.whole.get(body.start - 1..body.end + 1)?).ok()?;
+                    text.push(text_of.as_bytes());
+                } else {
+                    text.push(self.whole.get(body)?.as_bytes());
+                }
+                Some(())
+            }
+            (Node::Scalar(Scalar::Int64), Column::Int64(values)) => match self.number()? {
+                Kind::Integer(i) => {
+                    values.push(i);
+                    Some(())
+                }
+                _ => None,
+            },
+            (Node::Scalar(Scalar::Float64), Column::Float64(values)) => {
+                let start = self.at;
+                let kind = self.number()?;
+                let text = self.whole.get(start..self.at)?;
+                if !Scalar::Float64.admits(kind, text) {
+                    return None;
+                }
+                values.push(match kind {
+                    Kind::Integer(i) => i as f64,
+                    _ => text.parse().ok()?,
+                });
+                Some(())
+            }
+            (Node::Scalar(Scalar::Boolean), Column::Boolean(values)) => {
+                let value = match self.peek()? {
+                    b't' => self.literal(b"true").map(|()| true),
+                    b'f' => self.literal(b"false").map(|()| false),
+                    _ => None,
+                }?;
+                values.push(value);
+                Some(())
+            }
+            (Node::Struct(fields), column @ Column::Struct { .. }) => self.object(fields, column),
+            (
+                Node::List(item, _),
+                Column::List {
+                    item: items,
+                    offsets,
+                    valid,
+                },
+            ) => {
+                self.expect(b'[')?;
+                self.deeper()?;
+                self.ws();
+                if self.peek()? == b']' {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.shaped(item, items)?;
+                        self.ws();
+                        match self.peek()? {
+                            b',' => self.at += 1,
+                            b']' => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                self.depth -= 1;
+                offsets.push(i32::try_from(items.len()).ok()?);
+                valid.push(true);
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    /// An object shaped by `fields`, appended to the struct column `column`; the fields it does
+    /// not have are null.
+    fn object(&mut self, fields: &Fields, column: &mut Column) -> Option<()> {
+        let Column::Struct { children, valid } = column else {
+            return None;
+        };
+        self.expect(b'{')?;
+        self.deeper()?;
+        let mut seen = Seen::new(fields.names.len());
+        self.ws();
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                self.ws();
+                let key = self.plain_key()?;
+                let index = fields.find(key)?;
+                if !seen.insert(index) {
+                    return None;
+                }
+                self.expect(b':')?;
+                self.shaped(&fields.nodes[index], &mut children[index])?;
+                self.ws();
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        for (index, child) in children.iter_mut().enumerate() {
+            if !seen.contains(index) {
+                child.push_null();
+            }
+        }
+        valid.push(true);
+        Some(())
+    }
+
+    /// A key without escapes: its text between the quotes.
+    fn plain_key(&mut self) -> Option<&str> {
+        let (body, escaped) = self.string()?;
+        if escaped {
+            return None;
+        }
+        self.whole.get(body)
+    }
+
+    /// Skips one valid JSON value (checking it as serde_json would), or declines.
+    fn value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                self.at += 1;
+                self.deeper()?;
+                self.ws();
+                if self.peek()? == b'}' {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        if self.peek()? != b'"' {
+                            return None;
+                        }
+                        self.string()?;
+                        self.expect(b':')?;
+                        self.ws();
+                        self.value()?;
+                        self.ws();
+                        match self.peek()? {
+                            b',' => self.at += 1,
+                            b'}' => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Some(())
+            }
+            b'[' => {
+                self.at += 1;
+                self.deeper()?;
+                self.ws();
+                if self.peek()? == b']' {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        self.value()?;
+                        self.ws();
+                        match self.peek()? {
+                            b',' => self.at += 1,
+                            b']' => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Some(())
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.text.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// A string at the cursor: the range between its quotes, and whether it has escapes. No
+    /// control characters, only JSON's escapes, surrogate escapes only in pairs (a lone one is
+    /// left to the serde path: free-form text keeps it, a string column refuses it).
+    fn string(&mut self) -> Option<(std::ops::Range<usize>, bool)> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.at += 1;
+        let from = self.at;
+        let mut escaped = false;
+        loop {
+            let rest = self.text.get(self.at..)?;
+            let stop = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            self.at += stop;
+            match self.text[self.at] {
+                b'"' => {
+                    self.at += 1;
+                    return Some((from..self.at - 1, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match *self.text.get(self.at + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 2,
+                        b'u' => match self.unit(self.at)? {
+                            0xD800..=0xDBFF => {
+                                // A pair, or the serde path decides.
+                                let low = self.unit(self.at + 6)?;
+                                if !(0xDC00..=0xDFFF).contains(&low) {
+                                    return None;
+                                }
+                                self.at += 12;
+                            }
+                            0xDC00..=0xDFFF => return None,
+                            _ => self.at += 6,
+                        },
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The UTF-16 unit of the escape `\uXXXX` at `at`.
+    fn unit(&self, at: usize) -> Option<u16> {
+        let escape = self.text.get(at..at + 6)?;
+        if &escape[..2] != b"\\u" || !escape[2..].iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&escape[2..]).ok()?, 16).ok()
+    }
+
+    /// A number in JSON's grammar (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`),
+    /// and what it is.
+    fn number(&mut self) -> Option<Kind> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        Some(Kind::of(self.whole.get(start..self.at)?))
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+    }
+}
