@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use connector_sdk::contract::error::ConfigError;
-use connector_sdk::runtime::lake::encode::{EncodeError, ObjectEncoder};
+use connector_sdk::runtime::lake::encode::{EncodeError, ObjectBody, ObjectEncoder};
 use connector_sdk::runtime::lake::file_objects::FileObjectWriter;
 use connector_sdk::runtime::lake::lake_config::LakeConfig;
 use connector_sdk::runtime::lake::lake_parts::{self, Backoff, LakeParts, LakeStep};
@@ -39,17 +39,22 @@ impl ObjectEncoder for NdjsonLines {
         "ndjson"
     }
 
-    fn encode(
-        &self,
-        _table: &str,
-        records: &mut dyn Iterator<Item = &[u8]>,
-    ) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
-        for record in records {
-            out.extend_from_slice(record);
-            out.push(b'\n');
-        }
-        Ok(out)
+    fn start(&self, _table: &str) -> Result<Box<dyn ObjectBody + '_>, EncodeError> {
+        Ok(Box::new(Lines(Vec::new())))
+    }
+}
+
+struct Lines(Vec<u8>);
+
+impl ObjectBody for Lines {
+    fn push(&mut self, record: &[u8]) -> Result<(), EncodeError> {
+        self.0.extend_from_slice(record);
+        self.0.push(b'\n');
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, EncodeError> {
+        Ok(self.0)
     }
 }
 

@@ -10,7 +10,7 @@ use std::io::Write;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::runtime::lake::encode::{EncodeError, ObjectEncoder};
+use crate::runtime::lake::encode::{EncodeError, ObjectBody, ObjectEncoder};
 
 /// Writes records as gzip-compressed NDJSON.
 #[derive(Debug, Clone, Copy)]
@@ -38,29 +38,53 @@ impl ObjectEncoder for NdjsonGzEncoder {
         "ndjson.gz"
     }
 
-    fn encode(
-        &self,
-        table: &str,
-        records: &mut dyn Iterator<Item = &[u8]>,
-    ) -> Result<Vec<u8>, EncodeError> {
-        let error = |message: String| EncodeError {
+    fn start(&self, table: &str) -> Result<Box<dyn ObjectBody + '_>, EncodeError> {
+        Ok(Box::new(NdjsonGzBody {
             table: table.to_owned(),
+            gz: GzEncoder::new(Vec::new(), self.level),
+            records: 0,
+        }))
+    }
+}
+
+/// One NDJSON.gz object being written.
+struct NdjsonGzBody {
+    table: String,
+    gz: GzEncoder<Vec<u8>>,
+    records: u64,
+}
+
+impl NdjsonGzBody {
+    fn error(&self, message: String) -> EncodeError {
+        EncodeError {
+            table: self.table.clone(),
             message,
-        };
-        let mut gz = GzEncoder::new(Vec::new(), self.level);
-        for (i, record) in records.enumerate() {
-            if memchr::memchr(b'\n', record).is_some() {
-                return Err(error(format!(
-                    "record {} of the object holds a newline (it would become two lines)",
-                    i + 1
-                )));
-            }
-            gz.write_all(record)
-                .and_then(|()| gz.write_all(b"\n"))
-                .map_err(|e| error(format!("cannot compress: {e}")))?;
         }
-        gz.finish()
-            .map_err(|e| error(format!("cannot finish the object: {e}")))
+    }
+}
+
+impl ObjectBody for NdjsonGzBody {
+    fn push(&mut self, record: &[u8]) -> Result<(), EncodeError> {
+        self.records += 1;
+        if memchr::memchr(b'\n', record).is_some() {
+            return Err(self.error(format!(
+                "record {} of the object holds a newline (it would become two lines)",
+                self.records
+            )));
+        }
+        let written = self
+            .gz
+            .write_all(record)
+            .and_then(|()| self.gz.write_all(b"\n"));
+        written.map_err(|e| self.error(format!("cannot compress: {e}")))
+    }
+
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, EncodeError> {
+        let table = self.table;
+        self.gz.finish().map_err(|e| EncodeError {
+            table,
+            message: format!("cannot finish the object: {e}"),
+        })
     }
 }
 

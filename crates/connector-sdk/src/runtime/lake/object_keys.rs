@@ -125,7 +125,35 @@ pub fn utc_day(time_ms: i64) -> i64 {
 
 /// The XXH64 (seed 0) of `bytes`, in 16 hex digits.
 pub fn hash16(bytes: &[u8]) -> String {
-    format!("{:016x}", twox_hash::XxHash64::oneshot(0, bytes))
+    let mut hash = SegmentHash::new();
+    hash.update(bytes);
+    hash.hex()
+}
+
+/// [`hash16`] of a segment read piece by piece.
+pub struct SegmentHash(twox_hash::XxHash64);
+
+impl Default for SegmentHash {
+    fn default() -> Self {
+        SegmentHash::new()
+    }
+}
+
+impl SegmentHash {
+    /// The hash of nothing yet.
+    pub fn new() -> SegmentHash {
+        SegmentHash(twox_hash::XxHash64::with_seed(0))
+    }
+
+    /// Takes in the next bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        std::hash::Hasher::write(&mut self.0, bytes);
+    }
+
+    /// The hash of everything taken in, in 16 hex digits.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", std::hash::Hasher::finish(&self.0))
+    }
 }
 
 impl ObjectKeys {
@@ -420,5 +448,14 @@ mod tests {
         assert_eq!(hash16(b"").len(), 16);
         // XXH64 of "" with seed 0 (the reference implementation's test vector).
         assert_eq!(hash16(b""), "ef46db3751d8e999");
+        let mut pieces = SegmentHash::new();
+        for piece in [&b"{\"a\":1}\n"[..], b"", b"{\"b\":", b"2}\n"] {
+            pieces.update(piece);
+        }
+        assert_eq!(
+            pieces.hex(),
+            hash16(b"{\"a\":1}\n{\"b\":2}\n"),
+            "read in pieces"
+        );
     }
 }

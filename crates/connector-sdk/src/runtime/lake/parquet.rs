@@ -25,7 +25,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::runtime::lake::column_list::{ColumnList, ColumnType};
-use crate::runtime::lake::encode::{EncodeError, ObjectEncoder};
+use crate::runtime::lake::encode::{EncodeError, ObjectBody, ObjectEncoder};
 use crate::runtime::lake::layout::LakeLayout;
 use crate::runtime::lake::row_shape::{RowShape, Rows};
 
@@ -122,50 +122,61 @@ impl ParquetEncoder {
             .collect();
         ParquetEncoder { tables, limits }
     }
+}
 
-    fn encode_table(
-        &self,
-        prepared: &Prepared,
-        records: &mut dyn Iterator<Item = &[u8]>,
-    ) -> Result<Vec<u8>, String> {
-        let chunk_rows = self.limits.chunk_rows.max(1);
-        let mut rows = prepared.shape.rows(&prepared.schema)?;
-        let mut writer = ArrowWriter::try_new(
-            Vec::new(),
-            prepared.schema.clone(),
-            Some(prepared.properties.clone()),
-        )
-        .map_err(|e| format!("cannot start the object: {e}"))?;
-        let mut order = TimeOrder::default();
-        for (i, record) in records.enumerate() {
-            rows.push(record)
-                .map_err(|e| format!("record {} of the object: {e}", i + 1))?;
-            if rows.len() >= chunk_rows {
-                write_chunk(&mut rows, &mut writer, prepared, &mut order)?;
-            }
+/// One Parquet object being written: the rows of the chunk gathered so far, and the writer.
+struct ParquetBody<'e> {
+    table: String,
+    prepared: &'e Prepared,
+    chunk_rows: usize,
+    rows: Rows<'e>,
+    writer: ArrowWriter<Vec<u8>>,
+    order: TimeOrder,
+    /// Records pushed so far.
+    records: usize,
+}
+
+impl ParquetBody<'_> {
+    fn error(&self, message: String) -> EncodeError {
+        EncodeError {
+            table: self.table.clone(),
+            message,
         }
-        write_chunk(&mut rows, &mut writer, prepared, &mut order)?;
-        writer
-            .into_inner()
-            .map_err(|e| format!("cannot finish the object: {e}"))
+    }
+
+    /// Writes the gathered rows.
+    fn write_chunk(&mut self) -> Result<(), String> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let batch = self.rows.finish()?;
+        self.order.check(&batch, self.prepared.time_field)?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| format!("cannot write rows: {e}"))
     }
 }
 
-/// Writes the gathered rows.
-fn write_chunk(
-    rows: &mut Rows<'_>,
-    writer: &mut ArrowWriter<Vec<u8>>,
-    prepared: &Prepared,
-    order: &mut TimeOrder,
-) -> Result<(), String> {
-    if rows.is_empty() {
-        return Ok(());
+impl ObjectBody for ParquetBody<'_> {
+    fn push(&mut self, record: &[u8]) -> Result<(), EncodeError> {
+        self.records += 1;
+        if let Err(e) = self.rows.push(record) {
+            return Err(self.error(format!("record {} of the object: {e}", self.records)));
+        }
+        if self.rows.len() >= self.chunk_rows {
+            self.write_chunk().map_err(|e| self.error(e))?;
+        }
+        Ok(())
     }
-    let batch = rows.finish()?;
-    order.check(&batch, prepared.time_field)?;
-    writer
-        .write(&batch)
-        .map_err(|e| format!("cannot write rows: {e}"))
+
+    fn finish(mut self: Box<Self>) -> Result<Vec<u8>, EncodeError> {
+        self.write_chunk().map_err(|e| self.error(e))?;
+        let table = std::mem::take(&mut self.table);
+        self.writer.into_inner().map_err(|e| EncodeError {
+            table,
+            message: format!("cannot finish the object: {e}"),
+        })
+    }
 }
 
 /// The time of the last row written, to check the rows come in time order.
@@ -273,11 +284,7 @@ impl ObjectEncoder for ParquetEncoder {
         "parquet"
     }
 
-    fn encode(
-        &self,
-        table: &str,
-        records: &mut dyn Iterator<Item = &[u8]>,
-    ) -> Result<Vec<u8>, EncodeError> {
+    fn start(&self, table: &str) -> Result<Box<dyn ObjectBody + '_>, EncodeError> {
         let error = |message: String| EncodeError {
             table: table.to_owned(),
             message,
@@ -287,7 +294,22 @@ impl ObjectEncoder for ParquetEncoder {
             Some(Err(why)) => return Err(error(format!("not as Parquet: {why}"))),
             None => return Err(error("the layout has no such table".to_owned())),
         };
-        self.encode_table(prepared, records).map_err(error)
+        let rows = prepared.shape.rows(&prepared.schema).map_err(error)?;
+        let writer = ArrowWriter::try_new(
+            Vec::new(),
+            prepared.schema.clone(),
+            Some(prepared.properties.clone()),
+        )
+        .map_err(|e| error(format!("cannot start the object: {e}")))?;
+        Ok(Box::new(ParquetBody {
+            table: table.to_owned(),
+            prepared,
+            chunk_rows: self.limits.chunk_rows.max(1),
+            rows,
+            writer,
+            order: TimeOrder::default(),
+            records: 0,
+        }))
     }
 }
 

@@ -748,7 +748,10 @@ mod tests {
         }
         assert_eq!(rows.len(), good.len());
         assert_eq!(rows.finish().unwrap(), decoded(&text));
-        assert!(rows.is_empty(), "a finished chunk starts the next one empty");
+        assert!(
+            rows.is_empty(),
+            "a finished chunk starts the next one empty"
+        );
     }
 
     #[test]

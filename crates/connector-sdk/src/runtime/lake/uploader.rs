@@ -1,10 +1,11 @@
 //! Runtime layer: the uploader, a task beside the host's writer that turns sealed spool
 //! segments into objects, oldest first.
 //!
-//! One segment at a time (memory holds one segment, its index, and one encoded object): its
-//! records are placed by the input's layout, grouped by `(table, UTC day)`, each group sorted
-//! by time (stable: records of one instant keep the spool's order), encoded, and written at the
-//! key derived from the segment ([`crate::runtime::lake::object_keys`]). Only when every object
+//! One segment at a time (memory holds its index, one record, and one object being encoded,
+//! never the segment): its records are read through once and placed by the input's layout,
+//! grouped by `(table, UTC day)`, each group sorted by time (stable: records of one instant
+//! keep the spool's order); each group's records are then read back one at a time, encoded,
+//! and written at the key derived from the segment ([`crate::runtime::lake::object_keys`]). Only when every object
 //! is durable is the segment's file removed (and the folder `fsync`ed), so a kill anywhere
 //! repeats at most the upload of one segment, to the same keys.
 //!
@@ -13,6 +14,9 @@
 //! in the spool for the next run.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,8 +30,11 @@ use crate::runtime::lake::lake_parts::{Backoff, LakeStep};
 use crate::runtime::lake::lake_sink::{LakeCore, LakeFailure};
 use crate::runtime::lake::layout::LakeLayout;
 use crate::runtime::lake::object::{ObjectUrl, ObjectWriter, PutError, PutErrorKind};
-use crate::runtime::lake::object_keys::{ObjectKeys, hash16, utc_day};
+use crate::runtime::lake::object_keys::{ObjectKeys, SegmentHash, utc_day};
 use crate::runtime::lake::spool::Sealed;
+
+/// The buffer a segment is read through when it is planned.
+const READ_BUFFER: usize = 1 << 20;
 
 /// How often an idle uploader looks whether the open segment is past its age.
 const TICK: Duration = Duration::from_secs(1);
@@ -50,18 +57,43 @@ fn fatal(message: String) -> LakeFailure {
     }
 }
 
-/// The objects segment `bytes` (seq `seq`) makes: its records placed, grouped by table and day,
-/// each group sorted by time (stable), groups by table (in order of first appearance) then day.
-pub fn plan(bytes: &[u8], layout: &dyn LakeLayout, seq: u64) -> Result<Vec<Group>, LakeFailure> {
+/// What a segment makes: its objects, and the hash of its bytes their keys carry.
+#[derive(Debug)]
+pub struct Plan {
+    /// Its objects, groups by table (in order of first appearance) then day.
+    pub groups: Vec<Group>,
+    /// [`hash16`] of the segment's bytes.
+    pub hash: String,
+}
+
+/// The objects the segment `segment` (seq `seq`), read through once, makes: its records placed,
+/// grouped by table and day, each group sorted by time (stable). Memory holds one line and the
+/// index (a few dozen bytes a record), whatever the segment's size.
+pub fn plan(
+    segment: &mut dyn BufRead,
+    layout: &dyn LakeLayout,
+    seq: u64,
+) -> Result<Plan, LakeFailure> {
     let mut tables: HashMap<Arc<str>, usize> = HashMap::new();
     let mut names: Vec<Arc<str>> = Vec::new();
     let mut index: Vec<(usize, i64, i64, usize, usize)> = Vec::new();
+    let mut hash = SegmentHash::new();
+    let mut line = Vec::new();
     let mut start = 0;
-    while start < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-        let line = &bytes[start..end];
-        if !line.is_empty() {
-            let placement = layout.place(line).map_err(|e| {
+    loop {
+        line.clear();
+        let read = segment.read_until(b'\n', &mut line).map_err(|e| {
+            fatal(format!(
+                "cannot read spool segment {seq} (at byte {start}): {e}"
+            ))
+        })?;
+        if read == 0 {
+            break;
+        }
+        hash.update(&line);
+        let record = line.strip_suffix(b"\n").unwrap_or(&line);
+        if !record.is_empty() {
+            let placement = layout.place(record).map_err(|e| {
                 fatal(format!(
                     "a record in spool segment {seq} (at byte {start}) cannot be placed in the lake: {e}"
                 ))
@@ -76,10 +108,10 @@ pub fn plan(bytes: &[u8], layout: &dyn LakeLayout, seq: u64) -> Result<Vec<Group
                 utc_day(placement.time_ms),
                 placement.time_ms,
                 start,
-                end,
+                start + record.len(),
             ));
         }
-        start = end + 1;
+        start += read;
     }
     // Stable: equal times keep the spool's order.
     index.sort_by_key(|&(table, day, time, _, _)| (table, day, time));
@@ -96,7 +128,37 @@ pub fn plan(bytes: &[u8], layout: &dyn LakeLayout, seq: u64) -> Result<Vec<Group
             }),
         }
     }
-    Ok(groups)
+    Ok(Plan {
+        groups,
+        hash: hash.hex(),
+    })
+}
+
+/// The body of `group`'s object: its records read from the segment file `segment` one at a
+/// time (memory holds one record and the encoder's chunk).
+fn encode_group(
+    encoder: &dyn ObjectEncoder,
+    segment: &Path,
+    group: &Group,
+) -> Result<Vec<u8>, LakeFailure> {
+    let io_error = |e: std::io::Error| {
+        fatal(format!(
+            "cannot read spool segment {}: {e}",
+            segment.display()
+        ))
+    };
+    let file = std::fs::File::open(segment).map_err(io_error)?;
+    let mut object = encoder
+        .start(&group.table)
+        .map_err(|e| fatal(e.to_string()))?;
+    let mut record = Vec::new();
+    for &(start, end) in &group.records {
+        record.resize(end - start, 0);
+        file.read_exact_at(&mut record, start as u64)
+            .map_err(io_error)?;
+        object.push(&record).map_err(|e| fatal(e.to_string()))?;
+    }
+    object.finish().map_err(|e| fatal(e.to_string()))
 }
 
 /// Turns sealed segments into objects.
@@ -157,21 +219,21 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> Uploader<S> {
     /// Writes every object of sealed segment `sealed` (at `path`).
     async fn upload(&self, sealed: Sealed, path: std::path::PathBuf) -> Result<(), LakeFailure> {
         let seq = sealed.seq;
-        let bytes = {
-            let path_owned = path.clone();
-            tokio::task::spawn_blocking(move || std::fs::read(&path_owned))
-                .await
-                .map_err(|e| fatal(e.to_string()))?
-                .map_err(|e| fatal(format!("cannot read spool segment {}: {e}", path.display())))?
-        };
-        let bytes = bytes::Bytes::from(bytes);
-        let hash = hash16(&bytes);
-        let groups = {
-            let bytes = bytes.clone();
+        let Plan { groups, hash } = {
+            let path = path.clone();
             let layout = Arc::clone(&self.layout);
-            tokio::task::spawn_blocking(move || plan(&bytes, &*layout, seq))
-                .await
-                .map_err(|e| fatal(e.to_string()))??
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(&path).map_err(|e| {
+                    fatal(format!("cannot read spool segment {}: {e}", path.display()))
+                })?;
+                plan(
+                    &mut BufReader::with_capacity(READ_BUFFER, file),
+                    &*layout,
+                    seq,
+                )
+            })
+            .await
+            .map_err(|e| fatal(e.to_string()))??
         };
         let of = groups.len();
         let ext = self.encoder.extension();
@@ -186,17 +248,13 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> Uploader<S> {
                         group.table
                     ),
                 })?;
+            let table = Arc::clone(&group.table);
             let body = {
-                let bytes = bytes.clone();
                 let encoder = Arc::clone(&self.encoder);
-                let table = Arc::clone(&group.table);
-                tokio::task::spawn_blocking(move || {
-                    let mut records = group.records.iter().map(|&(s, e)| &bytes[s..e]);
-                    encoder.encode(&table, &mut records)
-                })
-                .await
-                .map_err(|e| fatal(e.to_string()))?
-                .map_err(|e| fatal(e.to_string()))?
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || encode_group(&*encoder, &path, &group))
+                    .await
+                    .map_err(|e| fatal(e.to_string()))??
             };
             let len = body.len();
             self.put(&url, bytes::Bytes::from(body)).await?;
@@ -212,7 +270,7 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> Uploader<S> {
                     index,
                     of,
                 },
-                &group.table,
+                &table,
                 len,
             );
         }
@@ -305,7 +363,11 @@ mod tests {
             format!(r#"{{"t":"a","ms":{},"i":4}}"#, day + 1),
         ];
         let bytes = format!("{}\n", lines.join("\n"));
-        let groups = plan(bytes.as_bytes(), &Layout, 1).unwrap();
+        let Plan { groups, hash } = plan(&mut bytes.as_bytes(), &Layout, 1).unwrap();
+        assert_eq!(
+            hash,
+            crate::runtime::lake::object_keys::hash16(bytes.as_bytes())
+        );
         let shown: Vec<(String, i64, Vec<u64>)> = groups
             .iter()
             .map(|g| {
@@ -333,7 +395,7 @@ mod tests {
 
     #[test]
     fn a_record_the_layout_cannot_place_stops_the_upload_naming_it() {
-        let e = plan(b"{\"t\":\"a\",\"ms\":1}\nnot json\n", &Layout, 4).unwrap_err();
+        let e = plan(&mut &b"{\"t\":\"a\",\"ms\":1}\nnot json\n"[..], &Layout, 4).unwrap_err();
         assert!(
             e.message.contains("segment 4 (at byte 17)"),
             "{}",
