@@ -96,7 +96,14 @@ impl Fields {
     }
 
     fn find(&self, name: &str) -> Option<usize> {
-        self.names.binary_search_by(|n| by_length(n, name)).ok()
+        // Names of one length are few; their first bytes tell most apart before a full compare.
+        let at = self.names.partition_point(|n| n.len() < name.len());
+        let first = name.as_bytes().first();
+        self.names[at..]
+            .iter()
+            .take_while(|n| n.len() == name.len())
+            .position(|n| n.as_bytes().first() == first && **n == *name)
+            .map(|i| at + i)
     }
 }
 
