@@ -161,6 +161,50 @@ fn encode_group(
     object.finish().map_err(|e| fatal(e.to_string()))
 }
 
+/// A job for the [`Worker`].
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The one thread the uploader plans and encodes on, so what it allocates stays in one malloc
+/// arena. (tokio's blocking pool hands each task to whichever of its threads is free, and glibc
+/// gives each thread an arena of its own that keeps its high-water mark: over a 1M-event
+/// synthetic backfill that was 167 MB of peak RSS against 116 MB with one arena.)
+struct Worker {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Worker {
+    /// Starts the thread; it ends when the worker is dropped.
+    fn start() -> Result<Worker, LakeFailure> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("lake-encoder".to_owned())
+            .spawn(move || {
+                for job in queue {
+                    job();
+                }
+            })
+            .map_err(|e| fatal(format!("cannot start the lake's encoder thread: {e}")))?;
+        Ok(Worker { jobs })
+    }
+
+    /// What `job` returns, run on the worker's thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, LakeFailure> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                // The uploader may have stopped waiting (a shutdown): nothing to tell.
+                let _ = answer.send(job());
+            }))
+            .map_err(|_| fatal("the lake's encoder thread has stopped".to_owned()))?;
+        answered
+            .await
+            .map_err(|_| fatal("the lake's encoder thread stopped during a job".to_owned()))
+    }
+}
+
 /// Turns sealed segments into objects.
 pub struct Uploader<S> {
     /// The spool and the state it shares with the sink.
@@ -198,9 +242,10 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> Uploader<S> {
     }
 
     async fn work(&self) -> Result<(), LakeFailure> {
+        let worker = Worker::start()?;
         loop {
             if let Some((sealed, path)) = self.core.oldest_sealed() {
-                self.upload(sealed, path).await?;
+                self.upload(&worker, sealed, path).await?;
                 self.core.remove_uploaded(sealed.seq)?;
                 continue;
             }
@@ -217,23 +262,28 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> Uploader<S> {
     }
 
     /// Writes every object of sealed segment `sealed` (at `path`).
-    async fn upload(&self, sealed: Sealed, path: std::path::PathBuf) -> Result<(), LakeFailure> {
+    async fn upload(
+        &self,
+        worker: &Worker,
+        sealed: Sealed,
+        path: std::path::PathBuf,
+    ) -> Result<(), LakeFailure> {
         let seq = sealed.seq;
         let Plan { groups, hash } = {
             let path = path.clone();
             let layout = Arc::clone(&self.layout);
-            tokio::task::spawn_blocking(move || {
-                let file = std::fs::File::open(&path).map_err(|e| {
-                    fatal(format!("cannot read spool segment {}: {e}", path.display()))
-                })?;
-                plan(
-                    &mut BufReader::with_capacity(READ_BUFFER, file),
-                    &*layout,
-                    seq,
-                )
-            })
-            .await
-            .map_err(|e| fatal(e.to_string()))??
+            worker
+                .run(move || {
+                    let file = std::fs::File::open(&path).map_err(|e| {
+                        fatal(format!("cannot read spool segment {}: {e}", path.display()))
+                    })?;
+                    plan(
+                        &mut BufReader::with_capacity(READ_BUFFER, file),
+                        &*layout,
+                        seq,
+                    )
+                })
+                .await??
         };
         let of = groups.len();
         let ext = self.encoder.extension();
@@ -252,9 +302,9 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> Uploader<S> {
             let body = {
                 let encoder = Arc::clone(&self.encoder);
                 let path = path.clone();
-                tokio::task::spawn_blocking(move || encode_group(&*encoder, &path, &group))
-                    .await
-                    .map_err(|e| fatal(e.to_string()))??
+                worker
+                    .run(move || encode_group(&*encoder, &path, &group))
+                    .await??
             };
             let len = body.len();
             self.put(&url, bytes::Bytes::from(body)).await?;
