@@ -12,15 +12,16 @@
 //! The pieces, and who supplies them:
 //! - [`lake_config`]: the `--lake FILE` document (where objects go, AWS access, the spool's limits).
 //! - [`layout`]: what the **input** supplies: which table (e.g. one OCSF class) and which time a
-//!   record has, each table's fixed Arrow schema, and a record's row shape.
+//!   record has, and each table's fixed Arrow schema.
 //! - [`object`]: where an object is written ([`object::ObjectWriter`]: S3, or a local folder).
-//! - [`encode`]: what an object's bytes are ([`encode::ObjectEncoder`]): [`parquet`]
+//! - [`encode`]: what an object's bytes are ([`encode::ObjectEncoder`], fed a record at a
+//!   time): [`parquet`]
 //!   ([`parquet::ParquetEncoder`], a table's fixed schema) or [`ndjson_gz`]
 //!   ([`ndjson_gz::NdjsonGzEncoder`], the records as they are); [`parquet_read`] reads a
 //!   Parquet object back into its records.
 //! - [`column_list`]: a fixed schema written as its leaf columns (how an input commits its
-//!   tables' schemas), and [`row_shape`]: a JSON record into a row of such a schema and back,
-//!   free-form values as JSON text (what a layout's `to_row` can use).
+//!   tables' schemas), and [`row_shape`]: a JSON record into a row of such a schema (one scan
+//!   straight into its Arrow columns) and back, free-form values as JSON text.
 //! - [`spool`]: the local spool (segments, `spool.json`, the cut to the committed offset).
 //! - [`object_keys`]: each table's location, the partitions, and the key derived from a segment.
 //! - [`file_objects`]: the `file://` [`object::ObjectWriter`] (a local folder as a bucket).
