@@ -66,7 +66,7 @@ impl Scan<'_> {
     }
 
     /// Consumes `byte` (after whitespace), or declines.
-    fn expect(&mut self, byte: u8) -> Option<()> {
+    fn consume(&mut self, byte: u8) -> Option<()> {
         self.ws();
         (self.peek()? == byte).then(|| self.at += 1)
     }
@@ -137,7 +137,7 @@ impl Scan<'_> {
                     valid,
                 },
             ) => {
-                self.expect(b'[')?;
+                self.consume(b'[')?;
                 self.deeper()?;
                 self.ws();
                 if self.peek()? == b']' {
@@ -171,7 +171,7 @@ impl Scan<'_> {
         let Column::Struct { children, valid } = column else {
             return None;
         };
-        self.expect(b'{')?;
+        self.consume(b'{')?;
         self.deeper()?;
         let mut seen = Seen::new(fields.names.len());
         self.ws();
@@ -185,7 +185,7 @@ impl Scan<'_> {
                 if !seen.insert(index) {
                     return None;
                 }
-                self.expect(b':')?;
+                self.consume(b':')?;
                 self.shaped(&fields.nodes[index], &mut children[index])?;
                 self.ws();
                 match self.peek()? {
@@ -234,7 +234,7 @@ impl Scan<'_> {
                             return None;
                         }
                         self.string()?;
-                        self.expect(b':')?;
+                        self.consume(b':')?;
                         self.ws();
                         self.value()?;
                         self.ws();
