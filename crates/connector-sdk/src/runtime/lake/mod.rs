@@ -17,8 +17,8 @@
 //! - [`encode`]: what an object's bytes are ([`encode::ObjectEncoder`], fed a record at a
 //!   time): [`parquet`]
 //!   ([`parquet::ParquetEncoder`], a table's fixed schema) or [`ndjson_gz`]
-//!   ([`ndjson_gz::NdjsonGzEncoder`], the records as they are); [`parquet_read`] reads a
-//!   Parquet object back into its records.
+//!   ([`ndjson_gz::NdjsonGzEncoder`], the records as they are); `parquet_read` (feature
+//!   `read-back`, for tests and tools) reads a Parquet object back into its records.
 //! - [`column_list`]: a fixed schema written as its leaf columns (how an input commits its
 //!   tables' schemas), and [`row_shape`]: a JSON record into a row of such a schema (one scan
 //!   straight into its Arrow columns) and back, free-form values as JSON text.
@@ -54,6 +54,7 @@ pub mod ndjson_gz;
 pub mod object;
 pub mod object_keys;
 pub mod parquet;
+#[cfg(feature = "read-back")]
 pub mod parquet_read;
 pub mod row_shape;
 pub mod s3;
