@@ -137,26 +137,7 @@ impl Scan<'_> {
                     valid,
                 },
             ) => {
-                self.consume(b'[')?;
-                self.deeper()?;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.shaped(item, items)?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.at += 1,
-                            b']' => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
+                self.enclosed(b'[', b']', |scan| scan.shaped(item, items))?;
                 offsets.push(i32::try_from(items.len()).ok()?);
                 valid.push(true);
                 Some(())
@@ -171,26 +152,45 @@ impl Scan<'_> {
         let Column::Struct { children, valid } = column else {
             return None;
         };
-        self.consume(b'{')?;
-        self.deeper()?;
         let mut seen = Seen::new(fields.names.len());
+        self.enclosed(b'{', b'}', |scan| {
+            let index = fields.find(scan.plain_key()?)?;
+            if !seen.insert(index) {
+                return None;
+            }
+            scan.consume(b':')?;
+            scan.shaped(&fields.nodes[index], &mut children[index])
+        })?;
+        for (index, child) in children.iter_mut().enumerate() {
+            if !seen.contains(index) {
+                child.push_null();
+            }
+        }
+        valid.push(true);
+        Some(())
+    }
+
+    /// An array's items or an object's members: `open`, then `item` for each (after
+    /// whitespace), separated by commas, then `close`; the nesting is counted.
+    fn enclosed(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.consume(open)?;
+        self.deeper()?;
         self.ws();
-        if self.peek()? == b'}' {
+        if self.peek()? == close {
             self.at += 1;
         } else {
             loop {
                 self.ws();
-                let key = self.plain_key()?;
-                let index = fields.find(key)?;
-                if !seen.insert(index) {
-                    return None;
-                }
-                self.consume(b':')?;
-                self.shaped(&fields.nodes[index], &mut children[index])?;
+                item(self)?;
                 self.ws();
                 match self.peek()? {
                     b',' => self.at += 1,
-                    b'}' => {
+                    b if b == close => {
                         self.at += 1;
                         break;
                     }
@@ -199,12 +199,6 @@ impl Scan<'_> {
             }
         }
         self.depth -= 1;
-        for (index, child) in children.iter_mut().enumerate() {
-            if !seen.contains(index) {
-                child.push_null();
-            }
-        }
-        valid.push(true);
         Some(())
     }
 
@@ -221,60 +215,13 @@ impl Scan<'_> {
     fn value(&mut self) -> Option<()> {
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
-            b'{' => {
-                self.at += 1;
-                self.deeper()?;
-                self.ws();
-                if self.peek()? == b'}' {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        if self.peek()? != b'"' {
-                            return None;
-                        }
-                        self.string()?;
-                        self.consume(b':')?;
-                        self.ws();
-                        self.value()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.at += 1,
-                            b'}' => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Some(())
-            }
-            b'[' => {
-                self.at += 1;
-                self.deeper()?;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        self.value()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.at += 1,
-                            b']' => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Some(())
-            }
+            b'{' => self.enclosed(b'{', b'}', |scan| {
+                scan.string()?;
+                scan.consume(b':')?;
+                scan.ws();
+                scan.value()
+            }),
+            b'[' => self.enclosed(b'[', b']', Scan::value),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
