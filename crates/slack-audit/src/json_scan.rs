@@ -70,7 +70,7 @@ pub(crate) fn string_body(text: &[u8], start: usize) -> Option<Range<usize>> {
 }
 
 /// The end (exclusive) of the JSON value starting at `i` in valid JSON.
-pub(crate) fn skip_value(text: &[u8], i: usize) -> Option<usize> {
+fn skip_value(text: &[u8], i: usize) -> Option<usize> {
     match *text.get(i)? {
         b'"' => skip_string(text, i),
         b'{' | b'[' => {
@@ -108,7 +108,7 @@ pub(crate) fn skip_value(text: &[u8], i: usize) -> Option<usize> {
 }
 
 /// The end (exclusive, after the closing quote) of the string starting at `i`.
-pub(crate) fn skip_string(text: &[u8], i: usize) -> Option<usize> {
+fn skip_string(text: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     loop {
         let n = memchr::memchr2(b'"', b'\\', text.get(j..)?)?;

@@ -12,7 +12,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json_scan::{skip_value, skip_ws, string_body};
+use crate::json_scan::{Flow, members, skip_ws, string_body};
 
 /// A parsed page: the body bytes and where each entry is in them.
 #[derive(Debug, Clone, Default)]
@@ -255,68 +255,48 @@ fn read_keys_slow(text: &str) -> (Option<IdRef>, Option<i64>) {
 /// first, so this usually stops after two members. Returns `None` (use serde) for anything it
 /// does not handle simply: escapes in keys or the id, a non-integer date, duplicate keys.
 fn scan_keys(text: &[u8]) -> Option<(Option<Range<usize>>, Option<i64>)> {
-    let mut i = skip_ws(text, 0);
-    if text.get(i) != Some(&b'{') {
-        return None;
-    }
-    i += 1;
     let mut id: Option<Range<usize>> = None;
     let mut date: Option<i64> = None;
     let mut seen_id = false;
     let mut seen_date = false;
-    loop {
-        i = skip_ws(text, i);
-        match text.get(i)? {
-            b'}' => return Some((id, date)),
-            b'"' => {}
-            _ => return None,
-        }
-        let key = string_body(text, i)?;
-        i = skip_ws(text, key.end + 1);
-        if text.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(text, i + 1);
-        let value_start = i;
-        let value_end = skip_value(text, i)?;
-        match &text[key.clone()] {
-            b"id" => {
-                if seen_id {
-                    return None;
-                }
+    let mut declined = false;
+    members(text, |key, value| {
+        let read = match key {
+            b"id" if !seen_id => {
                 seen_id = true;
-                if text.get(value_start) == Some(&b'"') {
-                    let body = string_body(text, value_start)?;
-                    if !body.is_empty() {
-                        id = Some(body);
-                    }
-                } else if &text[value_start..value_end] != b"null" {
-                    return None;
+                if text.get(value.start) == Some(&b'"') {
+                    string_body(text, value.start).map(|body| {
+                        if !body.is_empty() {
+                            id = Some(body);
+                        }
+                    })
+                } else {
+                    (&text[value] == b"null").then_some(())
                 }
             }
-            b"date_create" => {
-                if seen_date {
-                    return None;
-                }
+            b"date_create" if !seen_date => {
                 seen_date = true;
-                let digits = &text[value_start..value_end];
-                if digits != b"null" {
-                    let s = std::str::from_utf8(digits).ok()?;
-                    date = Some(s.parse::<i64>().ok()?);
+                let digits = &text[value];
+                if digits == b"null" {
+                    Some(())
+                } else {
+                    std::str::from_utf8(digits)
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .map(|d| date = Some(d))
                 }
             }
-            _ => {}
+            b"id" | b"date_create" => None,
+            _ => Some(()),
+        };
+        declined = read.is_none();
+        if declined || (seen_id && seen_date) {
+            Flow::Stop
+        } else {
+            Flow::Next
         }
-        if seen_id && seen_date {
-            return Some((id, date));
-        }
-        i = skip_ws(text, value_end);
-        match text.get(i)? {
-            b',' => i += 1,
-            b'}' => return Some((id, date)),
-            _ => return None,
-        }
-    }
+    })?;
+    (!declined).then_some((id, date))
 }
 
 /// What [`scan_string_member`] found.
@@ -337,44 +317,30 @@ fn scan_string_member(text: &[u8], key: &[u8]) -> Scanned {
 }
 
 fn scan_member(text: &[u8], wanted: &[u8]) -> Option<Scanned> {
-    let mut i = skip_ws(text, 0);
-    if text.get(i) != Some(&b'{') {
+    let mut found: Option<Scanned> = None;
+    let mut declined = false;
+    members(text, |key, value| {
+        if key == wanted {
+            if found.is_some() {
+                declined = true;
+                return Flow::Stop;
+            }
+            found = if text.get(value.start) == Some(&b'"') {
+                string_body(text, value.start).map(Scanned::Found)
+            } else {
+                Some(Scanned::Absent)
+            };
+            declined = found.is_none();
+            if declined {
+                return Flow::Stop;
+            }
+        }
+        Flow::Next
+    })?;
+    if declined {
         return None;
     }
-    i += 1;
-    let mut found: Option<Scanned> = None;
-    loop {
-        i = skip_ws(text, i);
-        match text.get(i)? {
-            b'}' => return Some(found.unwrap_or(Scanned::Absent)),
-            b'"' => {}
-            _ => return None,
-        }
-        let key = string_body(text, i)?;
-        i = skip_ws(text, key.end + 1);
-        if text.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(text, i + 1);
-        let value_start = i;
-        let value_end = skip_value(text, i)?;
-        if &text[key] == wanted {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(if text.get(value_start) == Some(&b'"') {
-                Scanned::Found(string_body(text, value_start)?)
-            } else {
-                Scanned::Absent
-            });
-        }
-        i = skip_ws(text, value_end);
-        match text.get(i)? {
-            b',' => i += 1,
-            b'}' => return Some(found.unwrap_or(Scanned::Absent)),
-            _ => return None,
-        }
-    }
+    Some(found.unwrap_or(Scanned::Absent))
 }
 
 #[cfg(test)]
