@@ -5,11 +5,11 @@
 //! escaping; the rare string the mapping composes goes through `serde_json`'s escaping.
 
 /// Every member name the mapping writes outside free-form values (`unmapped`, `data`…), at any
-/// depth: the classification header, the constants, and every key given to [`ObjW`]. The lake's
-/// Parquet schemas keep only the OCSF columns whose path is made of these names
-/// (`cargo xtask schema`), so a table has the 64 to 120 columns the mapping can fill rather than
-/// the class's 686 to 1,451. A test reads this module's and `event.rs`'s source and fails when a
-/// key written there is missing here, or a name here is written nowhere.
+/// depth: the classification header, the constants, and every key given to the module's object
+/// writer. The lake's Parquet schemas keep only the OCSF columns whose path is made of these
+/// names (`cargo xtask schema`), so a table has the 64 to 120 columns the mapping can fill rather
+/// than the class's 686 to 1,451. A test reads this module's and `event.rs`'s source and fails
+/// when a key written there is missing here, or a name here is written nowhere.
 pub const WRITTEN_KEYS: &[&str] = &[
     "activity_id",
     "activity_name",

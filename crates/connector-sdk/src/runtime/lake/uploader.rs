@@ -62,7 +62,7 @@ fn fatal(message: String) -> LakeFailure {
 pub struct Plan {
     /// Its objects, groups by table (in order of first appearance) then day.
     pub groups: Vec<Group>,
-    /// [`hash16`] of the segment's bytes.
+    /// [`hash16`](super::object_keys::hash16) of the segment's bytes.
     pub hash: String,
 }
 
