@@ -50,8 +50,9 @@ enum Node {
     List(Box<Node>, FieldRef),
 }
 
-/// A struct's fields, sorted by the length of their name, then the name (a binary search finds
-/// one comparing lengths first, and bytes only between names of one length).
+/// A struct's fields, sorted by the length of their name, then the name (the order of the
+/// struct's child columns), and a hash table that finds a name's index with one hash and, almost
+/// always, one compare (a record's every key is looked up here).
 #[derive(Debug, Clone)]
 struct Fields {
     /// The struct's fields as the schema has them (its arrays' order).
@@ -62,6 +63,23 @@ struct Fields {
     /// Each name as a JSON string (`"name"`), as a row spells it.
     keys: Vec<Box<[u8]>>,
     nodes: Vec<Node>,
+    /// Open addressing over `names` by [`slot_of`]: an index into `names`, or [`EMPTY_SLOT`].
+    slots: Box<[u16]>,
+}
+
+/// A free slot of [`Fields::slots`].
+const EMPTY_SLOT: u16 = u16::MAX;
+
+/// The first slot to probe for `name` in a table of `mask + 1` slots: a multiplicative hash of
+/// its length and three of its bytes (names of one struct rarely agree on all four).
+fn slot_of(name: &[u8], mask: usize) -> usize {
+    let byte = |i: usize| u32::from(name.get(i).copied().unwrap_or_default());
+    let len = name.len();
+    let key = (len as u32)
+        ^ (byte(0) << 8)
+        ^ (byte(len.wrapping_sub(1)) << 16)
+        ^ (byte(len / 2) << 24);
+    (key.wrapping_mul(0x9E37_79B1) >> 16) as usize & mask
 }
 
 impl Fields {
@@ -81,12 +99,24 @@ impl Fields {
                 key.into_boxed_slice()
             })
             .collect();
+        // At least twice the names, so a probe always meets a free slot; a struct has far fewer
+        // than `EMPTY_SLOT` fields (a schema's widest has a few hundred).
+        let mask = (names.len() * 2).next_power_of_two().max(4) - 1;
+        let mut slots = vec![EMPTY_SLOT; mask + 1].into_boxed_slice();
+        for (index, name) in names.iter().enumerate().take(usize::from(EMPTY_SLOT)) {
+            let mut at = slot_of(name.as_bytes(), mask);
+            while slots[at] != EMPTY_SLOT {
+                at = (at + 1) & mask;
+            }
+            slots[at] = index as u16;
+        }
         let mut fields = Fields {
             arrow: arrow.clone(),
             sorted_index: Vec::new(),
             names,
             keys,
             nodes,
+            slots,
         };
         fields.sorted_index = arrow
             .iter()
@@ -96,14 +126,15 @@ impl Fields {
     }
 
     fn find(&self, name: &str) -> Option<usize> {
-        // Names of one length are few; their first bytes tell most apart before a full compare.
-        let at = self.names.partition_point(|n| n.len() < name.len());
-        let first = name.as_bytes().first();
-        self.names[at..]
-            .iter()
-            .take_while(|n| n.len() == name.len())
-            .position(|n| n.as_bytes().first() == first && **n == *name)
-            .map(|i| at + i)
+        let mask = self.slots.len() - 1;
+        let mut at = slot_of(name.as_bytes(), mask);
+        loop {
+            let index = usize::from(*self.slots.get(at)?);
+            if **self.names.get(index)? == *name {
+                return Some(index);
+            }
+            at = (at + 1) & mask;
+        }
     }
 }
 
