@@ -246,11 +246,7 @@ impl Scan<'_> {
         let from = self.at;
         let mut escaped = false;
         loop {
-            let rest = self.text.get(self.at..)?;
-            let stop = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-            self.at += stop;
+            self.at += string_stop(self.text.get(self.at..)?)?;
             match self.text[self.at] {
                 b'"' => {
                     self.at += 1;
@@ -325,5 +321,76 @@ impl Scan<'_> {
         while self.peek().is_some_and(|b| b.is_ascii_digit()) {
             self.at += 1;
         }
+    }
+}
+
+/// Where the first byte that ends a run of plain string text (`"`, `\\` or a control
+/// character) is in `bytes`. Eight bytes at a time: strings are most of a record.
+fn string_stop(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // The high bit of each byte of `word` below `n` (exact up to the first such byte, which is
+    // all that is asked: bytes after it may be marked wrongly).
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
+        let stops = below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+            | below(word, 0x20);
+        if stops != 0 {
+            return Some(at + (stops.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    tail.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| at + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_stop;
+
+    /// What `string_stop` must answer: the byte-at-a-time search it replaces.
+    fn one_at_a_time(bytes: &[u8]) -> Option<usize> {
+        bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+    }
+
+    #[test]
+    fn the_word_at_a_time_search_stops_where_the_byte_at_a_time_one_does() {
+        // Every stop byte and its neighbours, at every offset of a word and past it, after
+        // plain ASCII, UTF-8 (high bytes) or another stop, so borrows between bytes are tried.
+        let stops_and_neighbours = [0x00, 0x1F, 0x20, 0x21, b'"', 0x23, 0x5B, b'\\', 0x5D, 0x7F];
+        let fillers = [b'a', 0x80, 0xC3, 0xFF, 0x01, 0x21];
+        let mut cases = 0;
+        for len in 0..=19 {
+            for &filler in &fillers {
+                for at in 0..len {
+                    for &stop in &stops_and_neighbours {
+                        for &after in &stops_and_neighbours {
+                            let mut bytes = vec![filler; len];
+                            bytes[at] = stop;
+                            if at + 1 < len {
+                                bytes[at + 1] = after;
+                            }
+                            assert_eq!(
+                                string_stop(&bytes),
+                                one_at_a_time(&bytes),
+                                "{bytes:?}"
+                            );
+                            cases += 1;
+                        }
+                    }
+                }
+                let plain = vec![filler; len];
+                assert_eq!(string_stop(&plain), one_at_a_time(&plain), "{plain:?}");
+            }
+        }
+        assert!(cases > 10_000);
     }
 }
