@@ -75,10 +75,8 @@ const EMPTY_SLOT: u16 = u16::MAX;
 fn slot_of(name: &[u8], mask: usize) -> usize {
     let byte = |i: usize| u32::from(name.get(i).copied().unwrap_or_default());
     let len = name.len();
-    let key = (len as u32)
-        ^ (byte(0) << 8)
-        ^ (byte(len.wrapping_sub(1)) << 16)
-        ^ (byte(len / 2) << 24);
+    let key =
+        (len as u32) ^ (byte(0) << 8) ^ (byte(len.wrapping_sub(1)) << 16) ^ (byte(len / 2) << 24);
     (key.wrapping_mul(0x9E37_79B1) >> 16) as usize & mask
 }
 

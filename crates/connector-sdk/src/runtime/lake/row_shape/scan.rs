@@ -378,11 +378,7 @@ mod tests {
                             if at + 1 < len {
                                 bytes[at + 1] = after;
                             }
-                            assert_eq!(
-                                string_stop(&bytes),
-                                one_at_a_time(&bytes),
-                                "{bytes:?}"
-                            );
+                            assert_eq!(string_stop(&bytes), one_at_a_time(&bytes), "{bytes:?}");
                             cases += 1;
                         }
                     }
