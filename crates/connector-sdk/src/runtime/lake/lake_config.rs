@@ -126,7 +126,7 @@ fn default_max_bytes() -> u64 {
 }
 
 fn default_segment_bytes() -> u64 {
-    64 << 20
+    128 << 20
 }
 
 fn default_roll_seconds() -> u64 {
