@@ -324,7 +324,7 @@ impl Scan<'_> {
     }
 }
 
-/// Where the first byte that ends a run of plain string text (`"`, `\\` or a control
+/// Where the first byte that ends a run of plain string text (`"`, `\` or a control
 /// character) is in `bytes`. Eight bytes at a time: strings are most of a record.
 fn string_stop(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
