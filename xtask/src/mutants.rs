@@ -44,13 +44,16 @@ const NEXTEST_VERSION: &str = "0.9.143";
 /// Arguments of `cargo xtask mutants`.
 #[derive(Debug, clap::Args)]
 pub struct MutantsArgs {
-    /// Run only these groups (repeatable): page, state, host, sync, output. Default: all.
+    /// Run only these groups (repeatable): page, state, host, sync, output, lake-scan. Default:
+    /// all.
     #[arg(long = "group", value_name = "NAME")]
     pub groups: Vec<String>,
     /// List each group's mutants instead of testing them.
     #[arg(long)]
     pub list: bool,
-    /// Mutants built and tested in parallel (each in its own copy of the tree).
+    /// Mutants built and tested in parallel (each in its own copy of the tree). Past 1, each copy
+    /// builds in its own target directory, from cold: one shared directory let one job's test
+    /// run the binary the other job had just built, and mutants were judged by the wrong code.
     #[arg(long, default_value_t = 1)]
     pub jobs: u32,
     /// Only the mutants on lines changed since this git revision (cargo-mutants `--in-diff`):
@@ -161,6 +164,24 @@ pub const GROUPS: &[Group] = &[
         // code through the CLI, 30 s a mutant more for no case the unit tests lack).
         targets: &["--lib"],
         filter: "test(/^runtime::output_file::/)",
+        exclusions: &[],
+        test_timeout: 30,
+    },
+    Group {
+        name: "lake-scan",
+        // The lake encoder's fast path: the scan that appends a record's values straight to
+        // Arrow columns, and the columns themselves. A wrong value here is a record changed on
+        // its way into the lake; serde's row (`row_shape.rs`) is the reference the tests hold
+        // it to.
+        files: &[
+            "crates/connector-sdk/src/runtime/lake/row_shape/scan.rs",
+            "crates/connector-sdk/src/runtime/lake/row_shape/columns.rs",
+        ],
+        test_packages: &[],
+        // The row shape's and the Parquet encoder's unit tests (equivalence with serde's row,
+        // rollback of a refused record, round trips through Parquet).
+        targets: &["--lib"],
+        filter: "test(/^runtime::lake::(row_shape|parquet)::/)",
         exclusions: &[],
         test_timeout: 30,
     },
@@ -401,8 +422,15 @@ fn workspace_packages(root: &Path) -> anyhow::Result<Vec<String>> {
 fn mutants_command(root: &Path, out: &Path, group: &Group, jobs: u32, extra: &[&str]) -> Command {
     let mut cmd = Command::new(cargo());
     crate::without_xtask_package_env(&mut cmd);
-    cmd.current_dir(root)
-        .env("CARGO_TARGET_DIR", out.join("build"))
+    cmd.current_dir(root);
+    if jobs <= 1 {
+        // One build directory for every mutant, so each rebuilds only what it changed.
+        cmd.env("CARGO_TARGET_DIR", out.join("build"));
+    } else {
+        // Each of cargo-mutants' copies then builds in its own `target/`.
+        cmd.env_remove("CARGO_TARGET_DIR");
+    }
+    cmd
         // Snapshots are checked, never rewritten (cargo-mutants sets these too).
         .env("INSTA_UPDATE", "no")
         .env("INSTA_FORCE_PASS", "0")
