@@ -113,10 +113,8 @@ impl Scan<'_> {
                 if !Scalar::Float64.admits(kind, text) {
                     return None;
                 }
-                values.push(match kind {
-                    Kind::Integer(i) => i as f64,
-                    _ => text.parse().ok()?,
-                });
+                // From the text even for an integer: `-0` stays -0.0, as serde's row has it.
+                values.push(text.parse().ok()?);
                 Some(())
             }
             (Node::Scalar(Scalar::Boolean), Column::Boolean(values)) => {
