@@ -674,6 +674,11 @@ mod tests {
 
     #[test]
     fn the_scan_writes_what_serde_writes_and_declines_what_serde_refuses() {
+        // More containers side by side than the scan takes nested: depth is nesting, not count.
+        let wide = format!(
+            r#"{{"unmapped":[{}],"tags":["a"]}}"#,
+            ["[{}]"; 150].join(",")
+        );
         let accepted = [
             &br#"{"time":1,"actor":{"user":{"uid":"U1"}},"resources":[{"name":"a","data":{"x": 1.50, "y":[null]}},{"name":"b"}],"unmapped":{"big":123456789012345678901234567890,"s":"\u00e9"},"raw_data":"{\"id\":1}"}"#[..],
             b" {\t\"time\" : -0 ,\n \"unmapped\" : [ 1e-7 , -2.5E+3 , true , false , null , \"\\\\/\\b\\f\\n\\r\\t\\\"\" ] } \n",
@@ -685,6 +690,7 @@ mod tests {
             br#"{"score":2.5e-3,"time":-9223372036854775808}"#,
             br#"{"resources":[{"data":[[[]]],"name":""}],"unmapped":{"":{"a":[{"b":{}}]}}}"#,
             b"{}",
+            wide.as_bytes(),
         ];
         for record in accepted {
             let shown = String::from_utf8_lossy(record);
