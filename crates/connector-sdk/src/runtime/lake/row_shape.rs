@@ -737,6 +737,7 @@ mod tests {
             br#"{"unmapped":[nul]}"#,
             br#"{"unmapped":"\x"}"#,
             br#"{"unmapped":"\u12g4"}"#,
+            br#"{"unmapped":"\u+123"}"#,
             br#"{"raw_data":"\ud83d"}"#,
             br#"{"score":true}"#,
             br#"{"score":9007199254740993}"#,
@@ -773,6 +774,7 @@ mod tests {
             &br#"{"t\u0069me":1}"#[..],
             br#"{"unmapped":"\ud83d"}"#,
             br#"{"unmapped":"\ude00\ud83d"}"#,
+            br#"{"unmapped":"\ude00"}"#,
             deep.as_bytes(),
         ] {
             let shown = String::from_utf8_lossy(record);
