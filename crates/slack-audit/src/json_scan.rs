@@ -11,11 +11,15 @@ use std::ops::Range;
 pub(crate) enum Flow {
     Next,
     Stop,
+    /// The caller declines the object (a value it does not read simply): `members` answers
+    /// `None`, as for a malformed object.
+    Decline,
 }
 
 /// Calls `each` with every top-level member of the object `text` (its key, without quotes,
 /// and its value's range), in order, until it says [`Flow::Stop`]. `None` when the scan
-/// declines: `text` is not an object, a key has escapes, or a member is malformed.
+/// declines: `text` is not an object, a key has escapes, a member is malformed, or `each`
+/// said [`Flow::Decline`].
 pub(crate) fn members(
     text: &[u8],
     mut each: impl FnMut(&[u8], Range<usize>) -> Flow,
@@ -40,8 +44,10 @@ pub(crate) fn members(
         i = skip_ws(text, i + 1);
         let value_start = i;
         let value_end = skip_value(text, i)?;
-        if each(&text[key], value_start..value_end) == Flow::Stop {
-            return Some(());
+        match each(&text[key], value_start..value_end) {
+            Flow::Next => {}
+            Flow::Stop => return Some(()),
+            Flow::Decline => return None,
         }
         i = skip_ws(text, value_end);
         match text.get(i)? {

@@ -259,7 +259,6 @@ fn scan_keys(text: &[u8]) -> Option<(Option<Range<usize>>, Option<i64>)> {
     let mut date: Option<i64> = None;
     let mut seen_id = false;
     let mut seen_date = false;
-    let mut declined = false;
     members(text, |key, value| {
         let read = match key {
             b"id" if !seen_id => {
@@ -289,14 +288,13 @@ fn scan_keys(text: &[u8]) -> Option<(Option<Range<usize>>, Option<i64>)> {
             b"id" | b"date_create" => None,
             _ => Some(()),
         };
-        declined = read.is_none();
-        if declined || (seen_id && seen_date) {
-            Flow::Stop
-        } else {
-            Flow::Next
+        match read {
+            None => Flow::Decline,
+            Some(()) if seen_id && seen_date => Flow::Stop,
+            Some(()) => Flow::Next,
         }
     })?;
-    (!declined).then_some((id, date))
+    Some((id, date))
 }
 
 /// What [`scan_string_member`] found.
@@ -318,28 +316,24 @@ fn scan_string_member(text: &[u8], key: &[u8]) -> Scanned {
 
 fn scan_member(text: &[u8], wanted: &[u8]) -> Option<Scanned> {
     let mut found: Option<Scanned> = None;
-    let mut declined = false;
     members(text, |key, value| {
-        if key == wanted {
-            if found.is_some() {
-                declined = true;
-                return Flow::Stop;
-            }
-            found = if text.get(value.start) == Some(&b'"') {
-                string_body(text, value.start).map(Scanned::Found)
-            } else {
-                Some(Scanned::Absent)
-            };
-            declined = found.is_none();
-            if declined {
-                return Flow::Stop;
-            }
+        if key != wanted {
+            return Flow::Next;
         }
-        Flow::Next
+        if found.is_some() {
+            return Flow::Decline;
+        }
+        found = if text.get(value.start) == Some(&b'"') {
+            string_body(text, value.start).map(Scanned::Found)
+        } else {
+            Some(Scanned::Absent)
+        };
+        if found.is_some() {
+            Flow::Next
+        } else {
+            Flow::Decline
+        }
     })?;
-    if declined {
-        return None;
-    }
     Some(found.unwrap_or(Scanned::Absent))
 }
 

@@ -200,29 +200,30 @@ impl Head {
     fn scanned(record: &[u8]) -> Option<Head> {
         let (mut class_uid, mut time) = (None, None);
         let integer = |range: std::ops::Range<usize>| std::str::from_utf8(&record[range]).ok();
-        let mut plain = true;
         members(record, |key, value| {
-            match key {
+            let plain = match key {
                 b"class_uid" if class_uid.is_none() => {
                     class_uid = integer(value).and_then(|t| t.parse::<u32>().ok());
-                    plain &= class_uid.is_some();
+                    class_uid.is_some()
                 }
                 b"time" if time.is_none() => {
                     time = integer(value).and_then(|t| t.parse::<i64>().ok());
-                    plain &= time.is_some();
+                    time.is_some()
                 }
-                b"class_uid" | b"time" => plain = false,
-                _ => {}
-            }
-            if !plain || (class_uid.is_some() && time.is_some()) {
+                b"class_uid" | b"time" => false,
+                _ => true,
+            };
+            if !plain {
+                Flow::Decline
+            } else if class_uid.is_some() && time.is_some() {
                 Flow::Stop
             } else {
                 Flow::Next
             }
         })?;
         Some(Head {
-            class_uid: class_uid.filter(|_| plain)?,
-            time: time.filter(|_| plain)?,
+            class_uid: class_uid?,
+            time: time?,
         })
     }
 }
