@@ -34,12 +34,15 @@
 //! `--metrics-addr`, scraped every second: CPU per record on vs off), `lake` (a
 //! `--lake-entries` backfill in OCSF 1.3.0, to stdout and then through `read --lake` into
 //! Security Lake's layout in a local folder: CPU per record against the JSON path's, peak RSS,
-//! bytes per record in the objects; see the `lake_run` module).
+//! bytes per record in the objects; see the `lake_run` module), `lake-encoder` (the lake
+//! encoder alone, in process, on one segment of the same events: the figure a change to the
+//! lake path moves, without a whole backfill's noise; see the `lake_encoder` module).
 //!
 //! This is not part of the test suite: nothing runs it but a person.
 
 mod child;
 mod dataset;
+mod lake_encoder;
 mod lake_run;
 
 use std::fmt::Write as _;
@@ -98,6 +101,9 @@ pub enum BenchRun {
     /// A `--lake-entries` backfill in OCSF 1.3.0 to stdout, then through `read --lake` into
     /// Security Lake's layout in a local folder.
     Lake,
+    /// The lake encoder alone, in process: one spool segment of OCSF 1.3.0 events planned and
+    /// encoded `--encoder-rounds` times (CPU of the encoding thread per record).
+    LakeEncoder,
 }
 
 /// Arguments of `cargo xtask bench`.
@@ -125,6 +131,13 @@ pub struct BenchArgs {
     /// Entries of the lake runs (the JSON and the lake backfill of the same data set).
     #[arg(long, default_value_t = 2_000_000)]
     pub lake_entries: usize,
+    /// Entries whose events make the lake encoder run's segment (100,000: about one default
+    /// 128 MiB segment).
+    #[arg(long, default_value_t = 100_000)]
+    pub lake_encoder_entries: usize,
+    /// Rounds of the lake encoder run (each plans and encodes the whole segment).
+    #[arg(long, default_value_t = 5)]
+    pub encoder_rounds: usize,
     /// Entries of the overlap run.
     #[arg(long, default_value_t = 200_000)]
     pub overlap_entries: usize,
@@ -189,6 +202,8 @@ impl BenchArgs {
         self.scaling_entries = vec![20_000, 100_000];
         self.overlap_entries = 50_000;
         self.lake_entries = 50_000;
+        self.lake_encoder_entries = 20_000;
+        self.encoder_rounds = 3;
         self.pacing_rpm = 600;
         self.pacing_pages = 30;
         self.synthetic_entries = 200_000;
@@ -252,6 +267,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         report.lake = Some(
             lake_run::run(&rt, &binaries.native, &data.entries[..n], &args)
                 .context("the lake runs failed")?,
+        );
+    }
+    if args.wants(BenchRun::LakeEncoder) {
+        let n = args.lake_encoder_entries.min(data.entries.len());
+        report.lake_encoder = Some(
+            lake_encoder::run(&rt, &binaries.native, &data.entries[..n], &args)
+                .context("the lake encoder run failed")?,
         );
     }
     if args.wants(BenchRun::Synthetic) {
@@ -338,6 +360,9 @@ fn generate_data_set(args: &BenchArgs, end: i64, report: &mut Report) -> anyhow:
     }
     if args.wants(BenchRun::Lake) {
         sizes.push(args.lake_entries);
+    }
+    if args.wants(BenchRun::LakeEncoder) {
+        sizes.push(args.lake_encoder_entries);
     }
     let largest = sizes.iter().copied().max().unwrap_or(0);
     if largest == 0 {
@@ -871,6 +896,7 @@ struct Report {
     runs: Vec<(String, Spec, RunResult)>,
     synthetic: Option<SyntheticSpeed>,
     lake: Option<lake_run::LakeBench>,
+    lake_encoder: Option<lake_encoder::EncoderBench>,
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -957,6 +983,9 @@ impl Report {
         }
         if let Some(lake) = &self.lake {
             lake.render(&mut out);
+        }
+        if let Some(encoder) = &self.lake_encoder {
+            encoder.render(&mut out);
         }
         if let Some(s) = &self.synthetic {
             let _ = writeln!(out, "## Synthetic generation (in process, one thread)\n");

@@ -108,15 +108,11 @@ impl LakeBench {
     }
 }
 
-/// Runs the JSON and the lake backfill of `entries`.
-pub(super) fn run(
-    rt: &tokio::runtime::Runtime,
-    binary: &Path,
-    entries: &[MockEntry],
-    args: &BenchArgs,
-) -> anyhow::Result<LakeBench> {
-    let spec = Spec {
-        entries: entries.len(),
+/// The lake runs' backfill of `entries` entries: OCSF 1.3.0 (the version Parquet tables are
+/// of), NDJSON, at the bench's page size and request rate.
+pub(super) fn spec(entries: usize, args: &BenchArgs) -> Spec {
+    Spec {
+        entries,
         page_size: args.page_size,
         rpm: args.requests_per_minute,
         page_delay: Duration::ZERO,
@@ -124,7 +120,17 @@ pub(super) fn run(
         ocsf: Some(OcsfVersion::V1_3_0),
         framing: Framing::Ndjson,
         metrics: false,
-    };
+    }
+}
+
+/// Runs the JSON and the lake backfill of `entries`.
+pub(super) fn run(
+    rt: &tokio::runtime::Runtime,
+    binary: &Path,
+    entries: &[MockEntry],
+    args: &BenchArgs,
+) -> anyhow::Result<LakeBench> {
+    let spec = spec(entries.len(), args);
     eprintln!(
         "bench: lake: {} entries, OCSF 1.3.0 to stdout…",
         entries.len()

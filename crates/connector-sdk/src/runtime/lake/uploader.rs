@@ -136,7 +136,7 @@ pub fn plan(
 
 /// The body of `group`'s object: its records read from the segment file `segment` one at a
 /// time (memory holds one record and the encoder's chunk).
-fn encode_group(
+pub fn encode_group(
     encoder: &dyn ObjectEncoder,
     segment: &Path,
     group: &Group,
