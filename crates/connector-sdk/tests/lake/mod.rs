@@ -597,6 +597,40 @@ pub fn lake_full_spool_blocks_delivery_and_the_checkpoint_stays() {
     assert_exactly_once(&lake_numbers(&dir.path("lake")), RECORDS);
 }
 
+/// A `read` whose lake stays down does not wait for it forever: past `spool.drain_seconds` it
+/// stops with exit 1, saying the records stay in the spool; the state covers everything read,
+/// and the next run, the lake back, uploads them exactly once.
+pub fn lake_read_gives_up_on_a_lake_that_stays_down_and_keeps_the_spool() {
+    let dir = Dir::new();
+    let config = dir.config(settings());
+    let lake = lake_file(&dir, json!({"drain_seconds": 1}));
+    let mut command = lake_read(&dir, &config, &lake);
+    command.env(FAULTS, "stall");
+    // Run on a thread, so a read that never gives up fails the test instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(run(command));
+    });
+    let out = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the read still waits for the lake after 60 s");
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the lake did not take the read's records within spool.drain_seconds (1 s)")
+            && out.stderr.contains("stay in the spool"),
+        "{}",
+        out.stderr
+    );
+    let state = state_file(&dir.path("state.json"));
+    assert_eq!(state["state"]["next"], RECORDS, "{state}");
+    assert!(!pending_segments(&dir).is_empty(), "the spool was emptied");
+    let out = run(lake_read(&dir, &config, &lake));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_exactly_once(&lake_numbers(&dir.path("lake")), RECORDS);
+    assert_eq!(pending_segments(&dir), Vec::<String>::new());
+}
+
 /// `--follow` into a lake: segments are sealed by size and uploaded while the read goes on; a
 /// signal stops it cleanly wherever the uploader is, and a later read without `--follow`
 /// seals the rest: every record in the lake exactly once.
@@ -794,6 +828,10 @@ pub const TESTS: &[(&str, fn())] = &[
     (
         "lake_full_spool_blocks_delivery_and_the_checkpoint_stays",
         lake_full_spool_blocks_delivery_and_the_checkpoint_stays,
+    ),
+    (
+        "lake_read_gives_up_on_a_lake_that_stays_down_and_keeps_the_spool",
+        lake_read_gives_up_on_a_lake_that_stays_down_and_keeps_the_spool,
     ),
     (
         "lake_follow_then_signal_then_finish_is_exactly_once",

@@ -141,6 +141,7 @@ mod tests {
                 max_bytes: 1,
                 segment_max_bytes: 1,
                 roll_seconds: 1,
+                drain_seconds: 900,
             },
         }
     }

@@ -119,6 +119,11 @@ pub struct SpoolConfig {
     /// between 5 minutes and one day apart).
     #[serde(default = "default_roll_seconds")]
     pub roll_seconds: u64,
+    /// How long a `read` without `--follow`, its records spooled, waits for the lake to take
+    /// them; past it, the read stops with exit 1 and leaves them in the spool (checkpointed:
+    /// the next run uploads them), so a lake that stays down never holds a scheduled run.
+    #[serde(default = "default_drain_seconds")]
+    pub drain_seconds: u64,
 }
 
 fn default_max_bytes() -> u64 {
@@ -131,4 +136,8 @@ fn default_segment_bytes() -> u64 {
 
 fn default_roll_seconds() -> u64 {
     300
+}
+
+fn default_drain_seconds() -> u64 {
+    900
 }

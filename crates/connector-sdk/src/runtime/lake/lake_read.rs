@@ -2,7 +2,8 @@
 //! host's writer is unchanged: it delivers each batch to a [`LakeSink`] (the spool) and then
 //! commits through [`LakeCheckpoints`] (the checkpoint and the spool position, together), while
 //! an [`Uploader`] beside it turns sealed segments into objects. A read without `--follow`
-//! seals what it spooled and returns once it is all in the lake.
+//! seals what it spooled and returns once it is all in the lake, or, when the lake has not taken
+//! it within `spool.drain_seconds`, fails (exit 1) with the records kept in the spool.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -163,7 +164,7 @@ pub async fn read<I: Input>(
     );
     let read_stop = shutdown.child_token();
     let uploader_stop = shutdown.child_token();
-    let uploader = tokio::spawn(
+    let mut uploader = tokio::spawn(
         Uploader {
             core: Arc::clone(&core),
             writer: setup.writer,
@@ -186,18 +187,39 @@ pub async fn read<I: Input>(
     .await;
     let finished =
         result.is_ok() && !follow && !shutdown.is_cancelled() && core.failure().is_none();
-    if finished {
-        // One read delivers all it read.
+    let mut undrained = None;
+    let joined = if finished {
+        // One read delivers all it read, or stops trying after `drain_seconds`.
         core.seal_now()?;
         core.request_drain();
+        let limit = std::time::Duration::from_secs(lake.spool.drain_seconds);
+        match tokio::time::timeout(limit, &mut uploader).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                uploader_stop.cancel();
+                undrained = Some(core.sealed_segments());
+                uploader.await
+            }
+        }
     } else {
         uploader_stop.cancel();
-    }
-    let uploaded = uploader
-        .await
-        .map_err(|e| HostError::Output(std::io::Error::other(e.to_string())))?;
+        uploader.await
+    };
+    let uploaded = joined.map_err(|e| HostError::Output(std::io::Error::other(e.to_string())))?;
     if let Some(failure) = core.failure() {
         return Err(failure.into());
+    }
+    if let Some(segments) = undrained {
+        return Err(LakeFailure {
+            kind: ErrorKind::Transient,
+            message: format!(
+                "the lake did not take the read's records within spool.drain_seconds ({} s): \
+                 {segments} sealed segment(s) stay in the spool, checkpointed, and the next run \
+                 uploads them first",
+                lake.spool.drain_seconds
+            ),
+        }
+        .into());
     }
     let mut summary = match result {
         // A signal ended a wait on a full spool: that batch was not delivered, nothing is lost.

@@ -211,6 +211,11 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> LakeCore<S> {
         Ok(())
     }
 
+    /// How many sealed segments wait for the uploader.
+    pub fn sealed_segments(&self) -> usize {
+        self.lock().spool.sealed().count()
+    }
+
     /// The oldest sealed segment and its path, if any.
     pub fn oldest_sealed(&self) -> Option<(Sealed, std::path::PathBuf)> {
         let inner = self.lock();

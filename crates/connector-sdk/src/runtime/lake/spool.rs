@@ -659,6 +659,7 @@ mod tests {
             max_bytes: 1 << 20,
             segment_max_bytes: 10,
             roll_seconds: 3600,
+            drain_seconds: 900,
         }
     }
 
@@ -707,6 +708,7 @@ mod tests {
         let config = SpoolConfig {
             segment_max_bytes: 100,
             roll_seconds: 300,
+            drain_seconds: 900,
             ..config(tmp.path())
         };
         let state = tmp.path().join("state.json");

@@ -97,6 +97,7 @@ mod tests {
                 max_bytes: 1 << 30,
                 segment_max_bytes: 1 << 20,
                 roll_seconds: 300,
+                drain_seconds: 900,
             },
         }
     }
