@@ -16,6 +16,7 @@
 //! end's framing). Embedders that never call them get only what the inputs scrubbed themselves.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::{OnceLock, RwLock};
 
@@ -27,8 +28,59 @@ use crate::contract::input::Secrets;
 
 static REDACT: OnceLock<fn(&str) -> Option<String>> = OnceLock::new();
 
-/// The forms of every registered secret value, longest first.
-static EXACT: RwLock<Vec<String>> = RwLock::new(Vec::new());
+/// The registered secret values.
+static EXACT: RwLock<Registry> = RwLock::new(Registry::new());
+
+/// Generations of a rotating credential kept ([`register_rotating`]): the one in use and the
+/// ones before it that a request in flight, or a message about one, may still show.
+const ROTATING_GENERATIONS: usize = 16;
+
+/// The secrets [`text`] replaces.
+struct Registry {
+    /// The forms of the secrets registered for the process's life ([`register_secrets`]).
+    fixed: Vec<String>,
+    /// Each rotating credential's last generations' forms, oldest first.
+    rotating: Vec<(&'static str, VecDeque<Vec<String>>)>,
+    /// All of the above, longest first, each once: what [`text`] looks for.
+    forms: Vec<String>,
+}
+
+impl Registry {
+    const fn new() -> Registry {
+        Registry {
+            fixed: Vec::new(),
+            rotating: Vec::new(),
+            forms: Vec::new(),
+        }
+    }
+
+    fn rebuild(&mut self) {
+        let mut forms = self.fixed.clone();
+        for (_, generations) in &self.rotating {
+            forms.extend(generations.iter().flatten().cloned());
+        }
+        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        forms.dedup();
+        self.forms = forms;
+    }
+}
+
+fn registry() -> std::sync::RwLockWriteGuard<'static, Registry> {
+    match EXACT.write() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// The forms of `secrets` worth scrubbing (see [`register_secrets`]).
+fn forms_of(secrets: &[SecretString]) -> Vec<String> {
+    secrets
+        .iter()
+        .map(ExposeSecret::expose_secret)
+        .filter(|value| value.len() >= MIN_SCRUBBED_SECRET_LEN)
+        .flat_map(secret_forms)
+        .collect()
+}
 
 /// Makes `K`'s redaction the process's. Later calls are ignored.
 pub fn install<K: Secrets>() {
@@ -39,29 +91,42 @@ pub fn install<K: Secrets>() {
 /// [`text`] is given from now on. Values shorter than [`MIN_SCRUBBED_SECRET_LEN`] are left out
 /// (they would blank out ordinary words); the config's own checks refuse such credentials.
 pub fn register_secrets(secrets: &[SecretString]) {
-    let mut exact = match EXACT.write() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    for secret in secrets {
-        let value = secret.expose_secret();
-        if value.len() >= MIN_SCRUBBED_SECRET_LEN {
-            exact.extend(secret_forms(value));
+    let mut registry = registry();
+    registry.fixed.extend(forms_of(secrets));
+    registry.rebuild();
+}
+
+/// Redacts `secrets`, the newest generation of the rotating credential `kind` (temporary AWS
+/// credentials, renewed every hour or so), as [`register_secrets`] does, keeping only the
+/// last [`ROTATING_GENERATIONS`] generations of `kind`: a service that runs for months renews
+/// thousands of times, and every message is checked against every registered value.
+pub fn register_rotating(kind: &'static str, secrets: &[SecretString]) {
+    let mut registry = registry();
+    let forms = forms_of(secrets);
+    let at = match registry.rotating.iter().position(|(k, _)| *k == kind) {
+        Some(at) => at,
+        None => {
+            registry.rotating.push((kind, VecDeque::new()));
+            registry.rotating.len() - 1
         }
+    };
+    let generations = &mut registry.rotating[at].1;
+    generations.push_back(forms);
+    while generations.len() > ROTATING_GENERATIONS {
+        generations.pop_front();
     }
-    exact.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    exact.dedup();
+    registry.rebuild();
 }
 
 /// `message` with every registered secret value and every recognised credential replaced.
 pub fn text(message: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(message);
     {
-        let exact = match EXACT.read() {
+        let registry = match EXACT.read() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        for form in exact.iter() {
+        for form in &registry.forms {
             if out.contains(form.as_str()) {
                 out = Cow::Owned(out.replace(form.as_str(), "[redacted]"));
             }
@@ -184,5 +249,31 @@ mod tests {
         ] {
             assert_eq!(text(message), expected, "{message}");
         }
+    }
+
+    #[test]
+    fn a_rotating_credential_keeps_its_last_generations_redacted_and_no_more() {
+        let generation = |n: usize| format!("rotating-secret-{n:04}-of-a-test-kind");
+        for n in 0..100 {
+            register_rotating("test-kind", &[SecretString::from(generation(n))]);
+        }
+        let kept = |n: usize| text(&generation(n)) == "[redacted]";
+        let newest = 99;
+        assert!(
+            (newest + 1 - ROTATING_GENERATIONS..=newest).all(kept),
+            "the last generations are redacted"
+        );
+        assert!(
+            !kept(newest - ROTATING_GENERATIONS),
+            "the registry keeps only the last generations"
+        );
+        // Another kind, and the fixed secrets, are kept whatever `test-kind` does.
+        register_secrets(&[SecretString::from("a-fixed-secret-beside-rotating-ones")]);
+        register_rotating("other-kind", &[SecretString::from(generation(7_777))]);
+        for n in 100..120 {
+            register_rotating("test-kind", &[SecretString::from(generation(n))]);
+        }
+        assert_eq!(text("a-fixed-secret-beside-rotating-ones"), "[redacted]");
+        assert!(kept(7_777));
     }
 }

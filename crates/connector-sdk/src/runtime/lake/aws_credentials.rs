@@ -576,7 +576,7 @@ impl CredentialProvider for Sourced {
                     Err(poisoned) => poisoned.into_inner(),
                 };
                 if !last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &credential)) {
-                    register(&credential);
+                    register("aws default chain", &credential);
                     *last = Some(Arc::clone(&credential));
                 }
                 Ok(credential)

@@ -213,7 +213,7 @@ impl AssumeRoleProvider {
             secret_key: credentials.secret_access_key,
             token: Some(credentials.session_token),
         });
-        register(&credential);
+        register("aws assumed role", &credential);
         tracing::info!(
             role_arn = %self.spec.role_arn,
             expires = %expires.to_rfc3339(),

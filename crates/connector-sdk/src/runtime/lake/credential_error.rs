@@ -49,8 +49,10 @@ impl CredentialError {
     }
 }
 
-/// Registers `credential`'s secret parts with the redaction.
-pub(crate) fn register(credential: &AwsCredential) {
+/// Registers `credential`'s secret parts with the redaction, as the newest generation of the
+/// rotating credential `kind` (one kind per source that renews: renewed ones replace the
+/// oldest kept).
+pub(crate) fn register(kind: &'static str, credential: &AwsCredential) {
     let mut secrets = vec![SecretString::from(credential.secret_key.clone())];
     secrets.extend(
         credential
@@ -58,7 +60,7 @@ pub(crate) fn register(credential: &AwsCredential) {
             .as_ref()
             .map(|t| SecretString::from(t.clone())),
     );
-    redact::register_secrets(&secrets);
+    redact::register_rotating(kind, &secrets);
 }
 
 /// The [`CredentialError`] among `err`'s sources.
