@@ -98,7 +98,7 @@ pub fn register_secrets(secrets: &[SecretString]) {
 
 /// Redacts `secrets`, the newest generation of the rotating credential `kind` (temporary AWS
 /// credentials, renewed every hour or so), as [`register_secrets`] does, keeping only the
-/// last [`ROTATING_GENERATIONS`] generations of `kind`: a service that runs for months renews
+/// last 16 generations of `kind`: a service that runs for months renews
 /// thousands of times, and every message is checked against every registered value.
 pub fn register_rotating(kind: &'static str, secrets: &[SecretString]) {
     let mut registry = registry();
