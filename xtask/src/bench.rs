@@ -575,14 +575,13 @@ impl RunResult {
     }
 }
 
-/// Starts a mock with `entries`, runs the connector against it, and checks the output.
-fn run_one(
+/// A mock serving `entries` (newest first), with `spec`'s page delay and rate limit, checked to
+/// hold every one of them.
+fn loaded_mock(
     rt: &tokio::runtime::Runtime,
-    binary: &Path,
     entries: &[MockEntry],
     spec: &Spec,
-    args: &BenchArgs,
-) -> anyhow::Result<RunResult> {
+) -> anyhow::Result<MockSlack> {
     let mock = rt
         .block_on(MockSlack::start(MockConfig {
             token: Some(TOKEN.into()),
@@ -598,10 +597,20 @@ fn run_one(
         mock.entry_count(),
         entries.len()
     );
+    Ok(mock)
+}
 
+/// Starts a mock with `entries`, runs the connector against it, and checks the output.
+fn run_one(
+    rt: &tokio::runtime::Runtime,
+    binary: &Path,
+    entries: &[MockEntry],
+    spec: &Spec,
+    args: &BenchArgs,
+) -> anyhow::Result<RunResult> {
+    let mock = loaded_mock(rt, entries, spec)?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let oldest = entries.last().map_or(0, |e| e.date_create);
-    let mut command = write_read_command(dir.path(), &mock.base_url(), oldest, spec)?;
+    let mut command = write_read_command(dir.path(), &mock.base_url(), entries, spec)?;
     let stride = (entries.len() as u64 / 1000).max(1);
     let scraper = if spec.metrics {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
@@ -653,14 +662,15 @@ fn run_one(
 }
 
 /// Writes the config (and for Airbyte the catalog) of a run against the mock at `base_url`
-/// into `dir`, backfilling from an hour before `oldest`, and returns the connector's
-/// arguments.
+/// into `dir`, backfilling from an hour before the oldest of `entries` (newest first), and
+/// returns the connector's arguments.
 fn write_read_command(
     dir: &Path,
     base_url: &str,
-    oldest: i64,
+    entries: &[MockEntry],
     spec: &Spec,
 ) -> anyhow::Result<Vec<std::ffi::OsString>> {
+    let oldest = entries.last().map_or(0, |e| e.date_create);
     let config_path = dir.join("config.json");
     let state_path = dir.join("state.json");
     // Start an hour before the oldest entry, as a duration before the run (no date maths).

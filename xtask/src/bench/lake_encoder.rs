@@ -29,9 +29,9 @@ use connector_sdk::runtime::lake::parquet::ParquetEncoder;
 use connector_sdk::runtime::lake::uploader::{encode_group, plan};
 use slack_audit::lake::ocsf_tables::OcsfLayout;
 use slack_audit::ocsf::OcsfVersion;
-use slack_mock::{MockConfig, MockEntry, MockSlack};
+use slack_mock::MockEntry;
 
-use super::{BenchArgs, TOKEN};
+use super::BenchArgs;
 
 /// One round: the segment planned, then every object encoded.
 #[derive(Debug, Clone, Copy)]
@@ -127,16 +127,9 @@ fn write_segment(
     dir: &Path,
     segment: &Path,
 ) -> anyhow::Result<()> {
-    let mock = rt
-        .block_on(MockSlack::start(MockConfig {
-            token: Some(TOKEN.into()),
-            ..MockConfig::default()
-        }))
-        .context("cannot start the mock")?;
-    mock.push_entries(entries.iter().cloned());
     let spec = super::lake_run::spec(entries.len(), args);
-    let oldest = entries.last().map_or(0, |e| e.date_create);
-    let command = super::write_read_command(dir, &mock.base_url(), oldest, &spec)?;
+    let mock = super::loaded_mock(rt, entries, &spec)?;
+    let command = super::write_read_command(dir, &mock.base_url(), entries, &spec)?;
     let out = std::fs::File::create(segment).context("cannot create the segment file")?;
     let status = std::process::Command::new(binary)
         .args(&command)

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use slack_audit::ocsf::OcsfVersion;
-use slack_mock::{MockConfig, MockEntry, MockSlack};
+use slack_mock::MockEntry;
 
 use super::child::{self, ChildRun, Framing};
-use super::{BenchArgs, RunResult, Spec, TOKEN};
+use super::{BenchArgs, RunResult, Spec};
 
 /// Most CPU per record of the lake path, relative to the OCSF 1.3.0 JSON path.
 pub(super) const TARGET_LAKE_CPU_RATIO: f64 = 2.0;
@@ -141,18 +141,11 @@ pub(super) fn run(
         "bench: lake: {} entries, OCSF 1.3.0 into the lake (file://)…",
         entries.len()
     );
-    let mock = rt
-        .block_on(MockSlack::start(MockConfig {
-            token: Some(TOKEN.into()),
-            ..MockConfig::default()
-        }))
-        .context("cannot start the mock")?;
-    mock.push_entries(entries.iter().cloned());
+    let mock = super::loaded_mock(rt, entries, &spec)?;
     // Under the target directory: the spool and the objects are a few GB at 2M records.
     let dir = tempfile::tempdir_in(crate::target_dir())
         .context("cannot create a folder under the target directory")?;
-    let oldest = entries.last().map_or(0, |e| e.date_create);
-    let mut command = super::write_read_command(dir.path(), &mock.base_url(), oldest, &spec)?;
+    let mut command = super::write_read_command(dir.path(), &mock.base_url(), entries, &spec)?;
     let lake_dir = dir.path().join("lake");
     let spool = dir.path().join("spool");
     let lake_file = dir.path().join("lake.json");

@@ -252,7 +252,7 @@ fn prepare(schema: &SchemaRef, limits: &ParquetLimits) -> Result<Prepared, Strin
         }]));
     // Strings are dictionary-encoded (parquet's default): most of an event's strings repeat
     // (class and type names, the org, the actor, the user agent), and over 100k OCSF events the
-    // objects were 22 % smaller for the same CPU. A mostly distinct column falls back to plain
+    // objects were 22 to 28 % smaller for the same CPU (BENCHMARKS.md). A mostly distinct column falls back to plain
     // pages within the same limits (`objects_keep_security_lakes_limits` writes one, its data
     // and dictionary pages checked). JSON text is free-form and mostly distinct: no dictionary,
     // and no statistics (min/max of free-form text help no query).
@@ -375,8 +375,8 @@ mod tests {
         }
     }
 
-    /// `n` records in time order; every tenth carries a long free-form value.
-    /// `n` records; every `every`th has a distinct `raw_data` of about `long` bytes.
+    /// `n` records in time order; every `every`th has a distinct `raw_data` of about `long`
+    /// bytes.
     fn records(n: usize, long: usize, every: usize) -> Vec<String> {
         (0..n)
             .map(|i| {
