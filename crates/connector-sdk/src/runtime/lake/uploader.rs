@@ -78,20 +78,12 @@ pub fn plan(
     let mut names: Vec<Arc<str>> = Vec::new();
     let mut index: Vec<(usize, i64, i64, usize, usize)> = Vec::new();
     let mut hash = SegmentHash::new();
-    let mut line = Vec::new();
+    // Lines are placed where the reader's buffer holds them; only a line the buffer's end cuts
+    // is copied, into `carry`, to be whole.
+    let mut carry = Vec::new();
     let mut start = 0;
-    loop {
-        line.clear();
-        let read = segment.read_until(b'\n', &mut line).map_err(|e| {
-            fatal(format!(
-                "cannot read spool segment {seq} (at byte {start}): {e}"
-            ))
-        })?;
-        if read == 0 {
-            break;
-        }
-        hash.update(&line);
-        let record = line.strip_suffix(b"\n").unwrap_or(&line);
+    let mut place_line = |line: &[u8], start: &mut usize| -> Result<(), LakeFailure> {
+        let record = line.strip_suffix(b"\n").unwrap_or(line);
         if !record.is_empty() {
             let placement = layout.place(record).map_err(|e| {
                 fatal(format!(
@@ -107,11 +99,48 @@ pub fn plan(
                 table,
                 utc_day(placement.time_ms),
                 placement.time_ms,
-                start,
-                start + record.len(),
+                *start,
+                *start + record.len(),
             ));
         }
-        start += read;
+        *start += line.len();
+        Ok(())
+    };
+    loop {
+        let buffer = segment.fill_buf().map_err(|e| {
+            fatal(format!(
+                "cannot read spool segment {seq} (at byte {}): {e}",
+                start + carry.len()
+            ))
+        })?;
+        if buffer.is_empty() {
+            break;
+        }
+        hash.update(buffer);
+        let read = buffer.len();
+        let mut at = 0;
+        if !carry.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', buffer) else {
+                carry.extend_from_slice(buffer);
+                segment.consume(read);
+                continue;
+            };
+            carry.extend_from_slice(&buffer[..=end]);
+            place_line(&carry, &mut start)?;
+            carry.clear();
+            at = end + 1;
+        }
+        let rest = &buffer[at..];
+        let mut from = 0;
+        for end in memchr::memchr_iter(b'\n', rest) {
+            place_line(&rest[from..=end], &mut start)?;
+            from = end + 1;
+        }
+        carry.extend_from_slice(&rest[from..]);
+        segment.consume(read);
+    }
+    if !carry.is_empty() {
+        place_line(&carry, &mut start)?;
     }
     // Stable: equal times keep the spool's order.
     index.sort_by_key(|&(table, day, time, _, _)| (table, day, time));
@@ -151,12 +180,16 @@ pub fn encode_group(
     let mut object = encoder
         .start(&group.table)
         .map_err(|e| fatal(e.to_string()))?;
-    let mut record = Vec::new();
+    // Grown to the longest record so far, never shrunk: a shorter record is read into its start.
+    let mut buffer = Vec::new();
     for &(start, end) in &group.records {
-        record.resize(end - start, 0);
-        file.read_exact_at(&mut record, start as u64)
-            .map_err(io_error)?;
-        object.push(&record).map_err(|e| fatal(e.to_string()))?;
+        let len = end - start;
+        if buffer.len() < len {
+            buffer.resize(len, 0);
+        }
+        let record = &mut buffer[..len];
+        file.read_exact_at(record, start as u64).map_err(io_error)?;
+        object.push(record).map_err(|e| fatal(e.to_string()))?;
     }
     object.finish().map_err(|e| fatal(e.to_string()))
 }
@@ -441,6 +474,33 @@ mod tests {
                 ("b".into(), 1, vec![1]),
             ]
         );
+    }
+
+    #[test]
+    fn a_plan_is_the_same_whatever_the_reads_cut_the_segment_into() {
+        let day = 86_400_000;
+        let mut bytes: String = (0..40)
+            .map(|i| {
+                format!(
+                    "{{\"t\":\"{}\",\"ms\":{},\"i\":{i}}}\n",
+                    ["a", "b"][i % 2],
+                    day * (i as i64 % 3) + 40 - i as i64
+                )
+            })
+            .collect();
+        // An empty line, and a last record without its newline.
+        bytes.push_str("\n{\"t\":\"a\",\"ms\":7,\"i\":40}");
+        let whole = plan(&mut bytes.as_bytes(), &Layout, 1).unwrap();
+        assert_eq!(
+            whole.groups.iter().map(|g| g.records.len()).sum::<usize>(),
+            41
+        );
+        for capacity in [1, 2, 3, 7, 16, 33, 64, 1000] {
+            let mut reader = std::io::BufReader::with_capacity(capacity, bytes.as_bytes());
+            let cut = plan(&mut reader, &Layout, 1).unwrap();
+            assert_eq!(cut.groups, whole.groups, "reads of {capacity} bytes");
+            assert_eq!(cut.hash, whole.hash, "reads of {capacity} bytes");
+        }
     }
 
     #[test]

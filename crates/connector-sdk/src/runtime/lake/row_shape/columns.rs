@@ -1,7 +1,10 @@
 //! The columns rows are appended to, one per field of the schema (a struct or list holds its
 //! children's), and the Arrow arrays they become. Every field is nullable: a field a record does
-//! not have is null, a struct or list it does not have is null with its children. A row that
-//! fails half-way is taken back by [`Column::truncate`].
+//! not have is null, a struct or list it does not have is null with its children. Nulls are
+//! filled in lazily: a column may hold fewer rows than its struct, and the rows it lacks are
+//! null, padded in bulk ([`Column::pad_to`]) when a value comes or the array is made, so a row
+//! costs the fields it has, not the columns of the schema. A row that fails half-way is taken
+//! back by [`Column::truncate`].
 
 use std::sync::Arc;
 
@@ -25,6 +28,11 @@ pub(super) enum Column {
     Struct {
         children: Vec<Column>,
         valid: Vec<bool>,
+        /// For each child, the child whose key followed its own in the last record that had it
+        /// (the last entry: the first key), [`NO_FIELD`] when none has yet: records written by
+        /// one program spell their keys in one order, so the next key is usually this one, and
+        /// is matched by its bytes without a lookup ([`super::scan`]).
+        next: Vec<u16>,
     },
     /// A list: where each row's items end in `item`.
     List {
@@ -33,6 +41,9 @@ pub(super) enum Column {
         valid: Vec<bool>,
     },
 }
+
+/// An entry of a struct's `next` that names no child.
+pub(super) const NO_FIELD: u16 = u16::MAX;
 
 /// Strings.
 #[derive(Debug)]
@@ -94,6 +105,7 @@ impl Column {
                     children[sorted] = Some(Column::of(&fields.nodes[sorted], field.data_type())?);
                 }
                 Column::Struct {
+                    next: vec![NO_FIELD; children.len() + 1],
                     children: children.into_iter().flatten().collect(),
                     valid: Vec::new(),
                 }
@@ -108,6 +120,7 @@ impl Column {
     }
 
     /// The rows in the column.
+    #[inline]
     pub(super) fn len(&self) -> usize {
         match self {
             Column::Text(t) => t.valid.len(),
@@ -118,24 +131,32 @@ impl Column {
         }
     }
 
-    /// Appends a null (a struct's children are null too).
-    pub(super) fn push_null(&mut self) {
+    /// Pads the column with nulls to `rows` rows (nothing if it holds that many). A struct pads
+    /// only its own validity: its children stay behind, and are padded when written to or made
+    /// into arrays.
+    #[inline]
+    pub(super) fn pad_to(&mut self, rows: usize) {
+        if self.len() < rows {
+            self.pad_with_nulls(rows);
+        }
+    }
+
+    #[inline(never)]
+    fn pad_with_nulls(&mut self, rows: usize) {
         match self {
             Column::Text(t) => {
-                t.offsets
-                    .push(t.offsets.last().copied().unwrap_or_default());
-                t.valid.push(false);
+                let last = t.offsets.last().copied().unwrap_or_default();
+                t.offsets.resize(rows + 1, last);
+                t.valid.resize(rows, false);
             }
-            Column::Int64(v) => null(v),
-            Column::Float64(v) => null(v),
-            Column::Boolean(v) => null(v),
-            Column::Struct { children, valid } => {
-                children.iter_mut().for_each(Column::push_null);
-                valid.push(false);
-            }
+            Column::Int64(v) => pad(v, rows),
+            Column::Float64(v) => pad(v, rows),
+            Column::Boolean(v) => pad(v, rows),
+            Column::Struct { valid, .. } => valid.resize(rows, false),
             Column::List { offsets, valid, .. } => {
-                offsets.push(offsets.last().copied().unwrap_or_default());
-                valid.push(false);
+                let last = offsets.last().copied().unwrap_or_default();
+                offsets.resize(rows + 1, last);
+                valid.resize(rows, false);
             }
         }
     }
@@ -151,7 +172,9 @@ impl Column {
             Column::Int64(v) => truncate(v, rows),
             Column::Float64(v) => truncate(v, rows),
             Column::Boolean(v) => truncate(v, rows),
-            Column::Struct { children, valid } => {
+            Column::Struct {
+                children, valid, ..
+            } => {
                 children.iter_mut().for_each(|c| c.truncate(rows));
                 valid.truncate(rows);
             }
@@ -167,41 +190,50 @@ impl Column {
         }
     }
 
-    /// The column's rows as the array of `node`'s field, and the column emptied.
-    pub(super) fn finish(&mut self, node: &Node) -> Result<ArrayRef, String> {
+    /// The column's first `rows` rows (those it lacks null) as the array of `node`'s field, and
+    /// the column emptied.
+    pub(super) fn finish(&mut self, node: &Node, rows: usize) -> Result<ArrayRef, String> {
         let error = |e: arrow_schema::ArrowError| e.to_string();
+        self.pad_to(rows);
         Ok(match (self, node) {
             (Column::Text(t), _) => {
-                let offsets = std::mem::replace(&mut t.offsets, vec![0]);
+                let offsets = take_sized(&mut t.offsets);
+                t.offsets.push(0);
                 if offsets.last().is_some_and(|&o| o == i32::MAX) {
                     return Err("a chunk holds more than 2 GiB of text in one column".to_owned());
                 }
                 Arc::new(
                     StringArray::try_new(
                         OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                        Buffer::from_vec(std::mem::take(&mut t.data)),
+                        Buffer::from_vec(take_sized(&mut t.data)),
                         nulls(&mut t.valid),
                     )
                     .map_err(error)?,
                 )
             }
             (Column::Int64(v), _) => Arc::new(Int64Array::new(
-                ScalarBuffer::from(std::mem::take(&mut v.values)),
+                ScalarBuffer::from(take_sized(&mut v.values)),
                 nulls(&mut v.valid),
             )),
             (Column::Float64(v), _) => Arc::new(Float64Array::new(
-                ScalarBuffer::from(std::mem::take(&mut v.values)),
+                ScalarBuffer::from(take_sized(&mut v.values)),
                 nulls(&mut v.valid),
             )),
             (Column::Boolean(v), _) => Arc::new(BooleanArray::new(
                 std::mem::take(&mut v.values).into_iter().collect(),
                 nulls(&mut v.valid),
             )),
-            (Column::Struct { children, valid }, Node::Struct(fields)) => {
+            (
+                Column::Struct {
+                    children, valid, ..
+                },
+                Node::Struct(fields),
+            ) => {
+                let rows = valid.len();
                 let arrays = fields
                     .sorted_index
                     .iter()
-                    .map(|&sorted| children[sorted].finish(&fields.nodes[sorted]))
+                    .map(|&sorted| children[sorted].finish(&fields.nodes[sorted], rows))
                     .collect::<Result<Vec<_>, _>>()?;
                 let nulls = nulls(valid);
                 Arc::new(StructArray::try_new(fields.arrow.clone(), arrays, nulls).map_err(error)?)
@@ -214,7 +246,8 @@ impl Column {
                 },
                 Node::List(item_node, field),
             ) => {
-                let values = item.finish(item_node)?;
+                let items = offsets.last().map_or(0, |&o| o as usize);
+                let values = item.finish(item_node, items)?;
                 let offsets = std::mem::replace(offsets, vec![0]);
                 Arc::new(
                     ListArray::try_new(
@@ -233,12 +266,18 @@ impl Column {
     /// The root struct's columns as arrays, in the schema's order, and the columns emptied.
     pub(super) fn finish_root(&mut self, node: &Node) -> Result<Vec<ArrayRef>, String> {
         match (self, node) {
-            (Column::Struct { children, valid }, Node::Struct(fields)) => {
+            (
+                Column::Struct {
+                    children, valid, ..
+                },
+                Node::Struct(fields),
+            ) => {
+                let rows = valid.len();
                 valid.clear();
                 fields
                     .sorted_index
                     .iter()
-                    .map(|&sorted| children[sorted].finish(&fields.nodes[sorted]))
+                    .map(|&sorted| children[sorted].finish(&fields.nodes[sorted], rows))
                     .collect()
             }
             _ => Err("the table's rows are not a struct".to_owned()),
@@ -246,9 +285,9 @@ impl Column {
     }
 }
 
-fn null<T: Default>(v: &mut Values<T>) {
-    v.values.push(T::default());
-    v.valid.push(false);
+fn pad<T: Default + Clone>(v: &mut Values<T>, rows: usize) {
+    v.values.resize(rows, T::default());
+    v.valid.resize(rows, false);
 }
 
 fn truncate<T>(v: &mut Values<T>, rows: usize) {
@@ -256,9 +295,16 @@ fn truncate<T>(v: &mut Values<T>, rows: usize) {
     v.valid.truncate(rows);
 }
 
+/// What `values` holds, leaving it empty with room for as many: the next chunk of rows is
+/// usually the same size, and need not grow its buffers again (a copy each time they double).
+fn take_sized<T>(values: &mut Vec<T>) -> Vec<T> {
+    let room = values.len();
+    std::mem::replace(values, Vec::with_capacity(room))
+}
+
 /// The validity of `valid` (`None`: all valid), and `valid` emptied.
 fn nulls(valid: &mut Vec<bool>) -> Option<NullBuffer> {
-    let valid = std::mem::take(valid);
+    let valid = take_sized(valid);
     if valid.iter().all(|&v| v) {
         None
     } else {

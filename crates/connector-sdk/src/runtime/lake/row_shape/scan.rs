@@ -11,7 +11,7 @@
 //! what arrow-json decodes from that text (the tests compare both on every case).
 
 use super::columns::Column;
-use super::{Fields, Kind, Node, Scalar, Seen};
+use super::{Fields, Kind, Node, Scalar};
 
 /// Deeper nesting is left to the serde path (and its own recursion limit).
 const MAX_DEPTH: usize = 100;
@@ -145,25 +145,41 @@ impl Scan<'_> {
     }
 
     /// An object shaped by `fields`, appended to the struct column `column`; the fields it does
-    /// not have are null.
+    /// not have are null (left behind, padded when next written: [`Column::pad_to`]). A field
+    /// given twice is seen by its column already holding this row.
     fn object(&mut self, fields: &Fields, column: &mut Column) -> Option<()> {
-        let Column::Struct { children, valid } = column else {
+        let Column::Struct {
+            children,
+            valid,
+            next,
+        } = column
+        else {
             return None;
         };
-        let mut seen = Seen::new(fields.names.len());
+        let row = valid.len();
+        let mut previous = children.len();
         self.enclosed(b'{', b'}', |scan| {
-            let index = fields.find(scan.plain_key()?)?;
-            if !seen.insert(index) {
+            let predicted = usize::from(*next.get(previous)?);
+            let index = match fields.key_at(predicted, scan.text, scan.at) {
+                Some(len) => {
+                    scan.at += len;
+                    predicted
+                }
+                None => {
+                    let index = fields.find(scan.plain_key()?)?;
+                    next[previous] = u16::try_from(index).ok()?;
+                    index
+                }
+            };
+            previous = index;
+            let child = children.get_mut(index)?;
+            if child.len() > row {
                 return None;
             }
+            child.pad_to(row);
             scan.consume(b':')?;
-            scan.shaped(&fields.nodes[index], &mut children[index])
+            scan.shaped(&fields.nodes[index], child)
         })?;
-        for (index, child) in children.iter_mut().enumerate() {
-            if !seen.contains(index) {
-                child.push_null();
-            }
-        }
         valid.push(true);
         Some(())
     }
@@ -295,7 +311,9 @@ impl Scan<'_> {
             b'1'..=b'9' => self.digits(),
             _ => return None,
         }
+        let mut fraction = false;
         if self.peek() == Some(b'.') {
+            fraction = true;
             self.at += 1;
             if !self.peek()?.is_ascii_digit() {
                 return None;
@@ -303,6 +321,7 @@ impl Scan<'_> {
             self.digits();
         }
         if let Some(b'e' | b'E') = self.peek() {
+            fraction = true;
             self.at += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.at += 1;
@@ -312,7 +331,13 @@ impl Scan<'_> {
             }
             self.digits();
         }
-        Some(Kind::of(self.whole.get(start..self.at)?))
+        let text = self.whole.get(start..self.at)?;
+        // What `Kind::of` answers for this text, without looking at it again.
+        Some(if fraction {
+            Kind::Fraction
+        } else {
+            text.parse().map_or(Kind::BigInteger, Kind::Integer)
+        })
     }
 
     fn digits(&mut self) {
