@@ -29,7 +29,7 @@ pub(super) enum Mode {
 /// declines (then the columns may hold part of the row: the caller truncates them).
 pub(super) fn push(root: &Node, columns: &mut Column, record: &[u8], mode: Mode) -> Option<()> {
     let mut scan = Scan {
-        whole: std::str::from_utf8(record).ok()?,
+        whole: simdutf8::basic::from_utf8(record).ok()?,
         text: record,
         at: 0,
         depth: 0,
