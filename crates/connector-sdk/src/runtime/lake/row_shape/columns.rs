@@ -197,26 +197,25 @@ impl Column {
         self.pad_to(rows);
         Ok(match (self, node) {
             (Column::Text(t), _) => {
-                let offsets = take_sized(&mut t.offsets);
-                t.offsets.push(0);
+                let offsets = std::mem::replace(&mut t.offsets, vec![0]);
                 if offsets.last().is_some_and(|&o| o == i32::MAX) {
                     return Err("a chunk holds more than 2 GiB of text in one column".to_owned());
                 }
                 Arc::new(
                     StringArray::try_new(
                         OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                        Buffer::from_vec(take_sized(&mut t.data)),
+                        Buffer::from_vec(std::mem::take(&mut t.data)),
                         nulls(&mut t.valid),
                     )
                     .map_err(error)?,
                 )
             }
             (Column::Int64(v), _) => Arc::new(Int64Array::new(
-                ScalarBuffer::from(take_sized(&mut v.values)),
+                ScalarBuffer::from(std::mem::take(&mut v.values)),
                 nulls(&mut v.valid),
             )),
             (Column::Float64(v), _) => Arc::new(Float64Array::new(
-                ScalarBuffer::from(take_sized(&mut v.values)),
+                ScalarBuffer::from(std::mem::take(&mut v.values)),
                 nulls(&mut v.valid),
             )),
             (Column::Boolean(v), _) => Arc::new(BooleanArray::new(
@@ -295,16 +294,9 @@ fn truncate<T>(v: &mut Values<T>, rows: usize) {
     v.valid.truncate(rows);
 }
 
-/// What `values` holds, leaving it empty with room for as many: the next chunk of rows is
-/// usually the same size, and need not grow its buffers again (a copy each time they double).
-fn take_sized<T>(values: &mut Vec<T>) -> Vec<T> {
-    let room = values.len();
-    std::mem::replace(values, Vec::with_capacity(room))
-}
-
 /// The validity of `valid` (`None`: all valid), and `valid` emptied.
 fn nulls(valid: &mut Vec<bool>) -> Option<NullBuffer> {
-    let valid = take_sized(valid);
+    let valid = std::mem::take(valid);
     if valid.iter().all(|&v| v) {
         None
     } else {
