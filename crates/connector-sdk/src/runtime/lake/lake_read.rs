@@ -231,6 +231,7 @@ pub async fn read<I: Input>(
         other => other?,
     };
     uploaded?;
+    core.remove_spare()?;
     summary.interrupted = shutdown.is_cancelled();
     Ok(summary)
 }

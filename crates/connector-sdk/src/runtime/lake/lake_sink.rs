@@ -158,7 +158,14 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> LakeCore<S> {
         checkpoint: &S,
         seal: bool,
     ) -> Result<(), HostError> {
-        let position = inner.spool.position(seal);
+        let position = if seal {
+            inner
+                .spool
+                .seal_position()
+                .map_err(|e| HostError::from(LakeFailure::from(e)))?
+        } else {
+            inner.spool.position()
+        };
         inner
             .store
             .commit_with(checkpoint, Some(&position))
@@ -234,6 +241,11 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> LakeCore<S> {
         drop(inner);
         self.changed.notify_all();
         Ok(())
+    }
+
+    /// Removes the spool's spare segment file (the end of a read).
+    pub fn remove_spare(&self) -> Result<(), LakeFailure> {
+        Ok(self.lock().spool.remove_spare()?)
     }
 
     /// Stops delivery with `failure` (the uploader met an error retrying cannot mend).
@@ -338,7 +350,7 @@ impl<S: Serialize + DeserializeOwned + Clone + Send + 'static> LakeCore<S> {
             .append(records)
             .map_err(|e| io::Error::other(e.to_string()))?;
         self.step(LakeStep::Appended {
-            segment: inner.spool.position(false).segment,
+            segment: inner.spool.position().segment,
             len: inner.spool.open_bytes(),
         });
         self.record_spool(&inner.spool);

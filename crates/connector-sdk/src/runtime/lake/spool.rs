@@ -8,6 +8,16 @@
 //! and its committed length ([`Destination`]); every segment before it is **sealed**: immutable,
 //! holding only committed records, waiting to be uploaded and then removed.
 //!
+//! An uploaded segment's file is kept as the spool's one **spare** (`spare.ndjson`) and the
+//! next segment is written over it, from its start, instead of into a new file: its pages are
+//! still in the page cache, and writing over them costs a fraction of writing new ones (on the
+//! VMs this was measured on, memory the kernel has freed goes back to the host, and a new page
+//! costs a host fault: 2.4 s of system time a GB, against 0.05 s written over; PostgreSQL
+//! recycles its WAL segments for the same reason). Until it is sealed, such a segment's file
+//! may hold an old segment's bytes past what was appended; the spool cuts them before the
+//! commit that seals it, and a restart cuts the open segment to the committed length anyway.
+//! The spare is removed at the end of a read; it adds at most one segment to the spool's disk.
+//!
 //! On open, the spool is brought in step with the state: the open segment is cut to the
 //! committed length (what lies past it was delivered but never checkpointed: the input fetches
 //! it again), and segments after it (never committed) are removed. A spool that disagrees in a
@@ -17,6 +27,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -30,6 +41,8 @@ use crate::runtime::lake::lake_config::SpoolConfig;
 pub const SPOOL_FILE: &str = "spool.json";
 /// The lock a reader holds on its spool.
 const LOCK_FILE: &str = "spool.lock";
+/// An uploaded segment's file, kept to be written over by the next segment.
+pub const SPARE_FILE: &str = "spare.ndjson";
 /// The largest `spool.json` read.
 const MAX_SPOOL_FILE_BYTES: u64 = 64 << 10;
 
@@ -106,6 +119,9 @@ pub struct Spool {
     file: Option<File>,
     /// Its length (everything appended, committed or not).
     len: u64,
+    /// Whether its file is a spare written over, which may hold an old segment's bytes past
+    /// `len` (cut before the commit that seals it).
+    stale_tail: bool,
     /// How much of it the state covers.
     committed: u64,
     /// When its first record was spooled.
@@ -273,6 +289,7 @@ impl Spool {
             seq,
             file: None,
             len: 0,
+            stale_tail: false,
             committed,
             first_at: None,
             sealed: BTreeMap::new(),
@@ -340,9 +357,9 @@ impl Spool {
                     path: open_path.clone(),
                     source,
                 };
-                // Append mode: every write lands at the end, after the cut.
+                // Not append mode: writes are positional, at the segment's length.
                 let file = OpenOptions::new()
-                    .append(true)
+                    .write(true)
                     .open(&open_path)
                     .map_err(io_error)?;
                 if len > self.committed {
@@ -398,20 +415,41 @@ impl Spool {
             source,
         };
         if self.file.is_none() {
+            let spare = self.dir.join(SPARE_FILE);
+            let recycled = match fs::rename(&spare, &path) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                Err(source) => {
+                    return Err(SpoolError::Io {
+                        path: spare,
+                        source,
+                    });
+                }
+            };
             let file = OpenOptions::new()
                 .create(true)
-                .append(true)
+                .write(true)
+                // A spare keeps its bytes (written over, cut at the seal); a new file is empty.
+                .truncate(false)
                 .open(&path)
                 .map_err(io_error)?;
-            file.set_len(0).map_err(io_error)?;
+            if !recycled {
+                file.set_len(0).map_err(io_error)?;
+            }
             // The segment's name is durable before any commit names it.
             sync_dir(&self.dir).map_err(io_error)?;
+            self.stale_tail = recycled;
             self.file = Some(file);
         }
         if let Some(file) = self.file.as_mut() {
+            let mut at = self.len;
             records
                 .chunks(APPEND_WRITE_BYTES)
-                .try_for_each(|piece| file.write_all(piece))
+                .try_for_each(|piece| {
+                    file.write_all_at(piece, at)?;
+                    at += piece.len() as u64;
+                    Ok(())
+                })
                 .and_then(|()| file.sync_data())
                 .map_err(io_error)?;
         }
@@ -421,13 +459,28 @@ impl Spool {
     }
 
     /// The position a commit covering everything appended so far names: the open segment and
-    /// its length (or, with `seal`, the next segment at offset 0, the open one sealed).
-    pub fn position(&self, seal: bool) -> Destination {
-        let (segment, offset) = if seal {
-            (self.seq + 1, 0)
-        } else {
-            (self.seq, self.len)
-        };
+    /// its length.
+    pub fn position(&self) -> Destination {
+        self.destination(self.seq, self.len)
+    }
+
+    /// The position a commit that seals the open segment names (the next segment at offset 0),
+    /// the open segment's file first cut to its length and made durable when it was a spare
+    /// written over: a sealed segment holds exactly its records.
+    pub fn seal_position(&mut self) -> Result<Destination, SpoolError> {
+        if self.stale_tail {
+            let path = self.segment_path(self.seq);
+            if let Some(file) = &self.file {
+                file.set_len(self.len)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|source| SpoolError::Io { path, source })?;
+            }
+            self.stale_tail = false;
+        }
+        Ok(self.destination(self.seq + 1, 0))
+    }
+
+    fn destination(&self, segment: u64, offset: u64) -> Destination {
         Destination {
             spool_id: self.id.clone(),
             segment,
@@ -464,6 +517,7 @@ impl Spool {
             self.seq = position.segment;
             self.file = None;
             self.len = 0;
+            self.stale_tail = false;
             self.first_at = None;
         }
         self.committed = position.offset;
@@ -524,10 +578,11 @@ impl Spool {
     }
 
     /// Removes sealed segment `seq`, whose every object is durable in the lake, and makes the
-    /// removal durable.
+    /// removal durable: its file becomes the spare (replacing an older one) that the next
+    /// segment is written over.
     pub fn remove_uploaded(&mut self, seq: u64) -> Result<(), SpoolError> {
         let path = self.segment_path(seq);
-        match fs::remove_file(&path) {
+        match fs::rename(&path, self.dir.join(SPARE_FILE)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => return Err(SpoolError::Io { path, source }),
@@ -538,6 +593,20 @@ impl Spool {
         })?;
         self.sealed.remove(&seq);
         Ok(())
+    }
+
+    /// Removes the spare, if any (the end of a read: the spool keeps no records it no longer
+    /// needs).
+    pub fn remove_spare(&mut self) -> Result<(), SpoolError> {
+        let spare = self.dir.join(SPARE_FILE);
+        match fs::remove_file(&spare) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(SpoolError::Io {
+                path: spare,
+                source,
+            }),
+        }
     }
 }
 
@@ -675,14 +744,14 @@ mod tests {
         let mut spool = Spool::open(&config, &state, None).unwrap();
         spool.append(b"{\"n\":0}\n{\"n\":1}\n").unwrap();
         assert!(spool.due(&config, SystemTime::now()));
-        let sealed = spool.position(true);
+        let sealed = spool.seal_position().unwrap();
         assert_eq!(
             (sealed.segment, sealed.offset, sealed.sealed_through),
             (2, 0, Some(1))
         );
         spool.committed(&sealed);
         spool.append(b"{\"n\":2}\n").unwrap();
-        let at = spool.position(false);
+        let at = spool.position();
         spool.committed(&at);
         assert_eq!((at.segment, at.offset), (2, 8));
         // Delivered, never committed; then a kill.
@@ -697,7 +766,7 @@ mod tests {
             Some((1, 16))
         );
         assert_eq!(spool.total_bytes(), 24);
-        assert_eq!(spool.position(false), at);
+        assert_eq!(spool.position(), at);
     }
 
     /// A segment is due at a commit once it holds `segment_max_bytes`, or once its first
@@ -748,7 +817,7 @@ mod tests {
         let config = config(tmp.path());
         let state = tmp.path().join("state.json");
         let spool = Spool::open(&config, &state, None).unwrap();
-        let at = spool.position(false);
+        let at = spool.position();
         let stray = spool.segment_path(2);
         drop(spool);
         fs::write(&stray, b"{\"n\":9}\n").unwrap();
@@ -764,7 +833,7 @@ mod tests {
         let state = tmp.path().join("state.json");
         let mut spool = Spool::open(&config, &state, None).unwrap();
         spool.append(b"{\"n\":0}\n").unwrap();
-        let at = spool.position(false);
+        let at = spool.position();
         spool.committed(&at);
         drop(spool);
         let refused =
@@ -814,7 +883,7 @@ mod tests {
         let state = tmp.path().join("state.json");
         let mut spool = Spool::open(&config, &state, None).unwrap();
         spool.append(b"{\"n\":0}\n").unwrap();
-        let sealed = spool.position(true);
+        let sealed = spool.seal_position().unwrap();
         spool.committed(&sealed);
         spool.claim().unwrap();
         drop(spool);
@@ -824,18 +893,62 @@ mod tests {
     }
 
     #[test]
+    fn the_next_segment_is_written_over_an_uploaded_one_and_sealed_at_its_own_length() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config(tmp.path());
+        let state = tmp.path().join("state.json");
+        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let long = b"{\"n\":\"a long record of the first segment\"}\n";
+        spool.append(long).unwrap();
+        let inode = fs::metadata(spool.segment_path(1)).unwrap().ino();
+        let sealed = spool.seal_position().unwrap();
+        spool.committed(&sealed);
+        spool.remove_uploaded(1).unwrap();
+        assert!(!spool.segment_path(1).exists());
+
+        // Segment 2 is the first one's file, written over from its start.
+        spool.append(b"{\"n\":1}\n").unwrap();
+        assert!(!config.dir.join(SPARE_FILE).exists());
+        let path = spool.segment_path(2);
+        assert_eq!(fs::metadata(&path).unwrap().ino(), inode);
+        let at = spool.position();
+        spool.committed(&at);
+        spool.append(b"{\"n\":2}\n").unwrap();
+        let sealed = spool.seal_position().unwrap();
+        spool.committed(&sealed);
+        assert_eq!(contents(&spool, 2), b"{\"n\":1}\n{\"n\":2}\n");
+        assert_eq!(spool.oldest_sealed().map(|s| s.bytes), Some(16));
+        spool.remove_uploaded(2).unwrap();
+
+        // Killed while segment 3 is written over the spare: the restart cuts the old bytes.
+        spool.append(b"{\"n\":3}\n").unwrap();
+        let at = spool.position();
+        spool.committed(&at);
+        drop(spool);
+        let mut spool = Spool::open(&config, &state, Some(&at)).unwrap();
+        assert_eq!(contents(&spool, 3), b"{\"n\":3}\n");
+        spool.append(b"{\"n\":4}\n").unwrap();
+        assert_eq!(contents(&spool, 3), b"{\"n\":3}\n{\"n\":4}\n");
+        spool.remove_spare().unwrap();
+    }
+
+    #[test]
     fn uploaded_segments_leave_the_spool() {
         let tmp = tempfile::tempdir().unwrap();
         let config = config(tmp.path());
         let state = tmp.path().join("state.json");
         let mut spool = Spool::open(&config, &state, None).unwrap();
         spool.append(b"{\"n\":0}\n").unwrap();
-        let sealed = spool.position(true);
+        let sealed = spool.seal_position().unwrap();
         spool.committed(&sealed);
         assert_eq!(spool.total_bytes(), 8);
         spool.remove_uploaded(1).unwrap();
         assert_eq!(spool.total_bytes(), 0);
         assert!(spool.oldest_sealed().is_none());
         assert!(!spool.segment_path(1).exists());
+        assert!(config.dir.join(SPARE_FILE).exists());
+        spool.remove_spare().unwrap();
+        assert!(!config.dir.join(SPARE_FILE).exists());
     }
 }
