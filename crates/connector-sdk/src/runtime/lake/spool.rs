@@ -415,27 +415,19 @@ impl Spool {
             source,
         };
         if self.file.is_none() {
-            let spare = self.dir.join(SPARE_FILE);
-            let recycled = match fs::rename(&spare, &path) {
-                Ok(()) => true,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-                Err(source) => {
-                    return Err(SpoolError::Io {
-                        path: spare,
-                        source,
-                    });
-                }
-            };
+            let spare = self.spare_path();
+            let recycled =
+                missing_is_fine(fs::rename(&spare, &path)).map_err(|source| SpoolError::Io {
+                    path: spare,
+                    source,
+                })?;
             let file = OpenOptions::new()
                 .create(true)
                 .write(true)
                 // A spare keeps its bytes (written over, cut at the seal); a new file is empty.
-                .truncate(false)
+                .truncate(!recycled)
                 .open(&path)
                 .map_err(io_error)?;
-            if !recycled {
-                file.set_len(0).map_err(io_error)?;
-            }
             // The segment's name is durable before any commit names it.
             sync_dir(&self.dir).map_err(io_error)?;
             self.stale_tail = recycled;
@@ -582,11 +574,8 @@ impl Spool {
     /// segment is written over.
     pub fn remove_uploaded(&mut self, seq: u64) -> Result<(), SpoolError> {
         let path = self.segment_path(seq);
-        match fs::rename(&path, self.dir.join(SPARE_FILE)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(SpoolError::Io { path, source }),
-        }
+        missing_is_fine(fs::rename(&path, self.spare_path()))
+            .map_err(|source| SpoolError::Io { path, source })?;
         sync_dir(&self.dir).map_err(|source| SpoolError::Io {
             path: self.dir.clone(),
             source,
@@ -598,15 +587,27 @@ impl Spool {
     /// Removes the spare, if any (the end of a read: the spool keeps no records it no longer
     /// needs).
     pub fn remove_spare(&mut self) -> Result<(), SpoolError> {
-        let spare = self.dir.join(SPARE_FILE);
-        match fs::remove_file(&spare) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(SpoolError::Io {
-                path: spare,
-                source,
-            }),
-        }
+        let spare = self.spare_path();
+        missing_is_fine(fs::remove_file(&spare)).map_err(|source| SpoolError::Io {
+            path: spare,
+            source,
+        })?;
+        Ok(())
+    }
+
+    /// Where the spare segment lives (see [`SPARE_FILE`]).
+    fn spare_path(&self) -> PathBuf {
+        self.dir.join(SPARE_FILE)
+    }
+}
+
+/// A rename or removal whose source may already be gone: `Ok(true)` if it happened,
+/// `Ok(false)` if there was nothing to move.
+fn missing_is_fine(result: io::Result<()>) -> io::Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -732,16 +733,22 @@ mod tests {
         }
     }
 
+    /// A new spool in a temporary folder, with its config and state file path.
+    fn fresh_spool() -> (tempfile::TempDir, SpoolConfig, PathBuf, Spool) {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config(tmp.path());
+        let state = tmp.path().join("state.json");
+        let spool = Spool::open(&config, &state, None).unwrap();
+        (tmp, config, state, spool)
+    }
+
     fn contents(spool: &Spool, seq: u64) -> Vec<u8> {
         fs::read(spool.segment_path(seq)).unwrap()
     }
 
     #[test]
     fn a_restart_cuts_the_uncommitted_tail_and_keeps_the_sealed_segments() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = config(tmp.path());
-        let state = tmp.path().join("state.json");
-        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let (_tmp, config, state, mut spool) = fresh_spool();
         spool.append(b"{\"n\":0}\n{\"n\":1}\n").unwrap();
         assert!(spool.due(&config, SystemTime::now()));
         let sealed = spool.seal_position().unwrap();
@@ -798,10 +805,7 @@ mod tests {
 
     #[test]
     fn a_first_run_killed_before_its_first_commit_starts_over() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = config(tmp.path());
-        let state = tmp.path().join("state.json");
-        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let (_tmp, config, state, mut spool) = fresh_spool();
         let id = spool.id().to_owned();
         spool.append(b"{\"n\":0}\n").unwrap();
         drop(spool);
@@ -813,10 +817,7 @@ mod tests {
 
     #[test]
     fn segments_no_commit_named_are_removed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = config(tmp.path());
-        let state = tmp.path().join("state.json");
-        let spool = Spool::open(&config, &state, None).unwrap();
+        let (_tmp, config, state, spool) = fresh_spool();
         let at = spool.position();
         let stray = spool.segment_path(2);
         drop(spool);
@@ -828,10 +829,7 @@ mod tests {
 
     #[test]
     fn mismatched_spools_and_states_are_refused_and_left_untouched() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = config(tmp.path());
-        let state = tmp.path().join("state.json");
-        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let (tmp, config, state, mut spool) = fresh_spool();
         spool.append(b"{\"n\":0}\n").unwrap();
         let at = spool.position();
         spool.committed(&at);
@@ -878,10 +876,7 @@ mod tests {
 
     #[test]
     fn a_state_without_a_position_never_drops_sealed_segments() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = config(tmp.path());
-        let state = tmp.path().join("state.json");
-        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let (_tmp, config, state, mut spool) = fresh_spool();
         spool.append(b"{\"n\":0}\n").unwrap();
         let sealed = spool.seal_position().unwrap();
         spool.committed(&sealed);
@@ -895,10 +890,7 @@ mod tests {
     #[test]
     fn the_next_segment_is_written_over_an_uploaded_one_and_sealed_at_its_own_length() {
         use std::os::unix::fs::MetadataExt;
-        let tmp = tempfile::tempdir().unwrap();
-        let config = config(tmp.path());
-        let state = tmp.path().join("state.json");
-        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let (_tmp, config, state, mut spool) = fresh_spool();
         let long = b"{\"n\":\"a long record of the first segment\"}\n";
         spool.append(long).unwrap();
         let inode = fs::metadata(spool.segment_path(1)).unwrap().ino();
@@ -935,10 +927,7 @@ mod tests {
 
     #[test]
     fn uploaded_segments_leave_the_spool() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = config(tmp.path());
-        let state = tmp.path().join("state.json");
-        let mut spool = Spool::open(&config, &state, None).unwrap();
+        let (_tmp, config, _state, mut spool) = fresh_spool();
         spool.append(b"{\"n\":0}\n").unwrap();
         let sealed = spool.seal_position().unwrap();
         spool.committed(&sealed);
