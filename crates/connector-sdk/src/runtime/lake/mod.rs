@@ -27,7 +27,8 @@
 //! - [`file_objects`]: the `file://` [`object::ObjectWriter`] (a local folder as a bucket).
 //! - [`lake_sink`]: the host's sink and checkpoints for a lake (deliver = append to the spool,
 //!   commit = the checkpoint with the spool position, sealing when due; the full-spool wait).
-//! - [`uploader`]: sealed segments to objects, oldest first, with backoff.
+//! - [`uploader`]: sealed segments to objects, oldest first, with backoff; [`record_reader`]
+//!   reads an object's records back from its segment.
 //! - [`lake_parts`]: what a build plugs in (writer, encoder, backoff, a step observer).
 //! - [`custom_sources`]: `lake-setup`'s text (the Security Lake custom sources to create).
 //! - [`lake_read`]: a `read` into a lake (the host with the lake's sink and checkpoints, the
@@ -56,6 +57,7 @@ pub mod object_keys;
 pub mod parquet;
 #[cfg(feature = "read-back")]
 pub mod parquet_read;
+pub mod record_reader;
 pub mod row_shape;
 pub mod s3;
 pub mod spool;

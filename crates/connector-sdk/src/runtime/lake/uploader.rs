@@ -4,7 +4,8 @@
 //! One segment at a time (memory holds its index, one record, and one object being encoded,
 //! never the segment): its records are read through once and placed by the input's layout,
 //! grouped by `(table, UTC day)`, each group sorted by time (stable: records of one instant
-//! keep the spool's order); each group's records are then read back one at a time, encoded,
+//! keep the spool's order); each group's records are then read back in that order (by blocks
+//! where that pays: [`crate::runtime::lake::record_reader`]), encoded,
 //! and written at the key derived from the segment ([`crate::runtime::lake::object_keys`]). Only when every object
 //! is durable is the segment's file removed (and the folder `fsync`ed), so a kill anywhere
 //! repeats at most the upload of one segment, to the same keys.
@@ -15,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,7 @@ use crate::runtime::lake::lake_sink::{LakeCore, LakeFailure};
 use crate::runtime::lake::layout::LakeLayout;
 use crate::runtime::lake::object::{ObjectUrl, ObjectWriter, PutError, PutErrorKind};
 use crate::runtime::lake::object_keys::{ObjectKeys, SegmentHash, utc_day};
+use crate::runtime::lake::record_reader::RecordReader;
 use crate::runtime::lake::spool::Sealed;
 
 /// The buffer a segment is read through when it is planned.
@@ -163,8 +164,9 @@ pub fn plan(
     })
 }
 
-/// The body of `group`'s object: its records read from the segment file `segment` one at a
-/// time (memory holds one record and the encoder's chunk).
+/// The body of `group`'s object: its records read from the segment file `segment` in the
+/// group's order (memory holds one block of the segment and the encoder's chunk;
+/// [`RecordReader`]).
 pub fn encode_group(
     encoder: &dyn ObjectEncoder,
     segment: &Path,
@@ -177,18 +179,12 @@ pub fn encode_group(
         ))
     };
     let file = std::fs::File::open(segment).map_err(io_error)?;
+    let mut reader = RecordReader::new(file, &group.records).map_err(io_error)?;
     let mut object = encoder
         .start(&group.table)
         .map_err(|e| fatal(e.to_string()))?;
-    // Grown to the longest record so far, never shrunk: a shorter record is read into its start.
-    let mut buffer = Vec::new();
     for &(start, end) in &group.records {
-        let len = end - start;
-        if buffer.len() < len {
-            buffer.resize(len, 0);
-        }
-        let record = &mut buffer[..len];
-        file.read_exact_at(record, start as u64).map_err(io_error)?;
+        let record = reader.read(start, end).map_err(io_error)?;
         object.push(record).map_err(|e| fatal(e.to_string()))?;
     }
     object.finish().map_err(|e| fatal(e.to_string()))
