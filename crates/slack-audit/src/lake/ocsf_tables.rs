@@ -140,6 +140,8 @@ pub struct OcsfLayout {
     /// Each table's `class_uid`, in the order of `tables` (ten: a scan beats a hash map's
     /// SipHash for every event placed).
     class_uids: Vec<u32>,
+    /// `,"time":`, searched for in every event ([`Head::as_written`]).
+    time_key: memchr::memmem::Finder<'static>,
 }
 
 impl std::fmt::Debug for OcsfLayout {
@@ -183,7 +185,11 @@ impl OcsfLayout {
                 schema,
             });
         }
-        Ok(OcsfLayout { tables, class_uids })
+        Ok(OcsfLayout {
+            tables,
+            class_uids,
+            time_key: memchr::memmem::Finder::new(b",\"time\":").into_owned(),
+        })
     }
 }
 
@@ -195,6 +201,31 @@ struct Head {
 }
 
 impl Head {
+    /// `class_uid` and `time` as the mapping spells an event: `{"class_uid":N,` first, then,
+    /// with no object or array opened before it, `,"time":N` (found by one substring search;
+    /// in valid JSON that text can only be a member of the object it is in, as a quote after a
+    /// comma cannot be inside a string). `None` for any other spelling (then [`Head::scanned`]
+    /// reads it): about a tenth of the scan's instructions, which were 7 % of the encoder's.
+    fn as_written(record: &[u8], time_key: &memchr::memmem::Finder<'_>) -> Option<Head> {
+        let rest = record.strip_prefix(b"{\"class_uid\":")?;
+        let (class_uid, after) = integer_at(rest)?;
+        if after.first() != Some(&b',') {
+            return None;
+        }
+        let at = time_key.find(after)?;
+        if memchr::memchr2(b'{', b'[', &after[..at]).is_some() {
+            return None;
+        }
+        let (time, after) = integer_at(&after[at + time_key.needle().len()..])?;
+        if !matches!(after.first(), Some(b',' | b'}')) {
+            return None;
+        }
+        Some(Head {
+            class_uid: u32::try_from(class_uid).ok()?,
+            time,
+        })
+    }
+
     /// `class_uid` and `time` read by a scan that stops once it has both (the mapping writes
     /// them first, so it reads a few hundred bytes of a record); `None` when the scan declines
     /// or either is not a plain integer, and serde reads the record.
@@ -229,9 +260,26 @@ impl Head {
     }
 }
 
+/// The integer (`-?[0-9]+`, within 64 bits) at the start of `text`, and the text after it.
+fn integer_at(text: &[u8]) -> Option<(i64, &[u8])> {
+    let sign = usize::from(text.first() == Some(&b'-'));
+    let digits = text
+        .get(sign..)?
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    let (number, after) = text.split_at(sign + digits);
+    let value = std::str::from_utf8(number).ok()?.parse().ok()?;
+    Some((value, after))
+}
+
 impl LakeLayout for OcsfLayout {
     fn place(&self, record: &[u8]) -> Result<Placement, LayoutError> {
-        let head = match Head::scanned(record) {
+        let head = match Head::as_written(record, &self.time_key).or_else(|| Head::scanned(record))
+        {
             Some(head) => head,
             None => serde_json::from_slice::<Head>(record).map_err(|e| {
                 LayoutError(format!(
@@ -302,9 +350,41 @@ mod tests {
                 .map(|p| (p.table.to_string(), p.time_ms));
             assert_eq!(got, placed.map(|(t, ms)| (t.to_owned(), ms)), "{record}");
         }
-        // What the mapping writes is read by the scan alone.
-        let head = Head::scanned(br#"{"class_uid":6003,"class_name":"x","time":12,"u":{}}"#);
+        // What the mapping writes is read by the scan alone, and by the substring search.
+        let written = br#"{"class_uid":6003,"class_name":"x","time":12,"u":{}}"#;
+        let head = Head::scanned(written);
         assert_eq!(head.map(|h| (h.class_uid, h.time)), Some((6003, 12)));
         assert!(Head::scanned(br#"{"class_uid":3002,"t\u0069me":7}"#).is_none());
+        let as_written = |record: &[u8]| {
+            Head::as_written(record, &layout.time_key).map(|h| (h.class_uid, h.time))
+        };
+        assert_eq!(as_written(written), Some((6003, 12)));
+        assert_eq!(
+            as_written(br#"{"class_uid":3002,"status":"Success","time":-8}"#),
+            Some((3002, -8))
+        );
+        // Not how the mapping writes it, or not for certain at the top level: left to the scan.
+        for record in [
+            &br#"{"class_uid":3002,"metadata":{"x":1,"time":5},"time":9}"#[..],
+            br#"{"class_uid":3002,"tags":["a","time":1],"time":9}"#,
+            br#"{"class_uid":3002,"time":1.5}"#,
+            br#"{"class_uid":3002,"time":}"#,
+            br#"{"time":9,"class_uid":3002}"#,
+            br#"{"class_uid":3002 ,"time":9}"#,
+            br#"{"class_uid":99999999999,"time":9}"#,
+            br#"{"class_uid":3002,"time":99999999999999999999}"#,
+        ] {
+            assert_eq!(
+                as_written(record),
+                None,
+                "{}",
+                String::from_utf8_lossy(record)
+            );
+        }
+        // Text that looks like the key inside a string is not taken for it.
+        assert_eq!(
+            as_written(br#"{"class_uid":3002,"x":"a,\"time\":5","time":9}"#),
+            Some((3002, 9))
+        );
     }
 }

@@ -14,7 +14,6 @@
 //! and counted; an auth or config failure stops the read (exit 3 or 2) and leaves the segment
 //! in the spool for the next run.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
@@ -68,16 +67,16 @@ pub struct Plan {
 }
 
 /// The objects the segment `segment` (seq `seq`), read through once, makes: its records placed,
-/// grouped by table and day, each group sorted by time (stable). Memory holds one line and the
+/// grouped by table and day, each group sorted by time (equal times in the spool's order). Memory holds one line and the
 /// index (a few dozen bytes a record), whatever the segment's size.
 pub fn plan(
     segment: &mut dyn BufRead,
     layout: &dyn LakeLayout,
     seq: u64,
 ) -> Result<Plan, LakeFailure> {
-    let mut tables: HashMap<Arc<str>, usize> = HashMap::new();
     let mut names: Vec<Arc<str>> = Vec::new();
-    let mut index: Vec<(usize, i64, i64, usize, usize)> = Vec::new();
+    // Each record's sort key ([`sort_key`]) and end.
+    let mut index: Vec<(u128, usize)> = Vec::new();
     let mut hash = SegmentHash::new();
     // Lines are placed where the reader's buffer holds them; only a line the buffer's end cuts
     // is copied, into `carry`, to be whole.
@@ -91,18 +90,21 @@ pub fn plan(
                     "a record in spool segment {seq} (at byte {start}) cannot be placed in the lake: {e}"
                 ))
             })?;
-            let next = names.len();
-            let table = *tables.entry(Arc::clone(&placement.table)).or_insert(next);
-            if table == next {
-                names.push(placement.table);
-            }
-            index.push((
-                table,
-                utc_day(placement.time_ms),
-                placement.time_ms,
-                *start,
-                *start + record.len(),
-            ));
+            // A layout hands out its own few names: found by pointer, else by value.
+            let table = names
+                .iter()
+                .position(|n| Arc::ptr_eq(n, &placement.table))
+                .or_else(|| names.iter().position(|n| *n == placement.table))
+                .unwrap_or_else(|| {
+                    names.push(placement.table);
+                    names.len() - 1
+                });
+            let key = sort_key(table, placement.time_ms, *start).ok_or_else(|| {
+                fatal(format!(
+                    "spool segment {seq} has more tables or bytes than the uploader sorts"
+                ))
+            })?;
+            index.push((key, *start + record.len()));
         }
         *start += line.len();
         Ok(())
@@ -143,10 +145,12 @@ pub fn plan(
     if !carry.is_empty() {
         place_line(&carry, &mut start)?;
     }
-    // Stable: equal times keep the spool's order.
-    index.sort_by_key(|&(table, day, time, _, _)| (table, day, time));
+    // Equal times keep the spool's order: the start is the last part of the key.
+    index.sort_unstable_by_key(|&(key, _)| key);
     let mut groups: Vec<Group> = Vec::new();
-    for (table, day, _, start, end) in index {
+    for (key, end) in index {
+        let (table, time_ms, start) = unpack_sort_key(key);
+        let day = utc_day(time_ms);
         match groups.last_mut() {
             Some(g) if Arc::ptr_eq(&g.table, &names[table]) && g.day == day => {
                 g.records.push((start, end));
@@ -162,6 +166,26 @@ pub fn plan(
         groups,
         hash: hash.hex(),
     })
+}
+
+/// A record's place in the order objects are made in: its table (16 bits), its time (64, the
+/// sign flipped so that the bits sort as the numbers do) and its start in the segment (48), in
+/// one integer, so one unstable sort of a few bytes a record orders a segment (by table, then
+/// time, which orders the UTC days too, and equal times in the spool's order). `None` past 2^16
+/// tables or 2^48 bytes.
+fn sort_key(table: usize, time_ms: i64, start: usize) -> Option<u128> {
+    let table = u16::try_from(table).ok()?;
+    let start = u64::try_from(start).ok().filter(|&s| s < 1 << 48)?;
+    let time = (time_ms as u64) ^ (1 << 63);
+    Some((u128::from(table) << 112) | (u128::from(time) << 48) | u128::from(start))
+}
+
+/// The table, time and start a [`sort_key`] holds.
+fn unpack_sort_key(key: u128) -> (usize, i64, usize) {
+    let table = (key >> 112) as usize;
+    let time = (((key >> 48) as u64) ^ (1 << 63)) as i64;
+    let start = (key as u64 & ((1 << 48) - 1)) as usize;
+    (table, time, start)
 }
 
 /// The body of `group`'s object: its records read from the segment file `segment` in the
