@@ -65,6 +65,9 @@ struct Fields {
     /// Each key's first eight bytes (fewer for a shorter key) as a little-endian word, and the
     /// mask of the bytes it has: one compare tells most keys at a cursor ([`Fields::key_at`]).
     heads: Vec<(u64, u64)>,
+    /// The same of each key's bytes 8 to 16 (none: a mask of 0): a key of up to 16 bytes, most
+    /// of them, is told by two compares and no call to `memcmp`.
+    tails: Vec<(u64, u64)>,
     nodes: Vec<Node>,
     /// Open addressing over `names` by [`slot_of`]: an index into `names`, or [`EMPTY_SLOT`].
     slots: Box<[u16]>,
@@ -111,19 +114,21 @@ impl Fields {
             }
             slots[at] = index as u16;
         }
-        let heads = keys
+        let word_of = |bytes: &[u8]| {
+            let len = bytes.len().min(8);
+            let mut word = [0u8; 8];
+            word[..len].copy_from_slice(&bytes[..len]);
+            let mask = if len == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * len)) - 1
+            };
+            (u64::from_le_bytes(word), mask)
+        };
+        let heads = keys.iter().map(|key| word_of(key)).collect();
+        let tails = keys
             .iter()
-            .map(|key| {
-                let len = key.len().min(8);
-                let mut head = [0u8; 8];
-                head[..len].copy_from_slice(&key[..len]);
-                let mask = if len == 8 {
-                    u64::MAX
-                } else {
-                    (1u64 << (8 * len)) - 1
-                };
-                (u64::from_le_bytes(head), mask)
-            })
+            .map(|key| word_of(key.get(8..).unwrap_or_default()))
             .collect();
         let mut fields = Fields {
             arrow: arrow.clone(),
@@ -131,6 +136,7 @@ impl Fields {
             names,
             keys,
             heads,
+            tails,
             nodes,
             slots,
         };
@@ -142,17 +148,26 @@ impl Fields {
     }
 
     /// The length of key `index` (its JSON spelling, quotes included) if `text` has it at
-    /// `at`; `None` if not, or if fewer than eight bytes are left (the caller then reads the key
-    /// and looks it up).
+    /// `at`; `None` if not, or if fewer than eight bytes (sixteen, for a key past eight) are
+    /// left (the caller then reads the key and looks it up).
     fn key_at(&self, index: usize, text: &[u8], at: usize) -> Option<usize> {
         let key = self.keys.get(index)?;
+        let word_at = |at: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(text.get(at..at + 8)?.try_into().ok()?))
+        };
         let &(head, mask) = self.heads.get(index)?;
-        let word = u64::from_le_bytes(text.get(at..at + 8)?.try_into().ok()?);
-        if word & mask != head {
+        if word_at(at)? & mask != head {
             return None;
         }
-        if key.len() > 8 && text.get(at + 8..at + key.len())? != key.get(8..)? {
-            return None;
+        if key.len() > 16 {
+            if text.get(at + 8..at + key.len())? != key.get(8..)? {
+                return None;
+            }
+        } else if key.len() > 8 {
+            let &(tail, mask) = self.tails.get(index)?;
+            if word_at(at + 8)? & mask != tail {
+                return None;
+            }
         }
         Some(key.len())
     }
@@ -848,6 +863,44 @@ mod tests {
         }
         assert_eq!(rows.len(), 16, "eight records taken, twice");
         assert_eq!(rows.finish().unwrap(), decoded(&texts));
+    }
+
+    #[test]
+    fn a_key_is_told_at_a_cursor_by_all_its_bytes() {
+        let Node::Struct(fields) = &shape().root else {
+            panic!("the root is a struct");
+        };
+        let at =
+            |name: &str, text: &[u8]| fields.find(name).and_then(|i| fields.key_at(i, text, 0));
+        // Keys of up to eight bytes, up to sixteen, and past sixteen (with their quotes).
+        let long = "a_field_name_past_sixteen";
+        let mut wide = ColumnList {
+            columns: vec![(long.to_owned(), ColumnType::Int64)],
+        };
+        wide.columns.push(("time".to_owned(), ColumnType::Int64));
+        let wide = RowShape::new(&wide.to_schema(HashMap::new()).unwrap());
+        let Node::Struct(wide) = &wide.root else {
+            panic!("the root is a struct");
+        };
+        let long_at = |text: &[u8]| wide.find(long).and_then(|i| wide.key_at(i, text, 0));
+        assert_eq!(at("tags", b"\"tags\":[\"a\"]}"), Some(6));
+        assert_eq!(at("tags", b"\"tagz\":[\"a\"]}"), None);
+        assert_eq!(at("resources", b"\"resources\":[{}]}    "), Some(11));
+        for other in [
+            &b"\"resourcez\":[{}]}    "[..],
+            b"\"resources_\":[]}    ",
+            b"\"resourc\":[{}]}    ",
+        ] {
+            assert_eq!(
+                at("resources", other),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        assert_eq!(long_at(b"\"a_field_name_past_sixteen\":1}"), Some(27));
+        assert_eq!(long_at(b"\"a_field_name_past_sixteem\":1}"), None);
+        assert_eq!(long_at(b"\"a_field_name_pass_sixteen\":1}"), None);
     }
 
     #[test]
