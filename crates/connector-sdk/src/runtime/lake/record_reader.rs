@@ -40,7 +40,7 @@ const SCATTERED_COPY_FACTOR: usize = 4;
 pub enum Strategy {
     /// One read per record.
     Records,
-    /// Blocks of [`BLOCK_BYTES`], each serving every record it holds.
+    /// Blocks of 256 KiB, each serving every record it holds.
     Blocks,
 }
 
