@@ -67,8 +67,8 @@ pub struct Plan {
 }
 
 /// The objects the segment `segment` (seq `seq`), read through once, makes: its records placed,
-/// grouped by table and day, each group sorted by time (equal times in the spool's order). Memory holds one line and the
-/// index (a few dozen bytes a record), whatever the segment's size.
+/// grouped by table and day, each group sorted by time (equal times in the spool's order).
+/// Memory holds one line and the index (24 bytes a record), whatever the segment's size.
 pub fn plan(
     segment: &mut dyn BufRead,
     layout: &dyn LakeLayout,
@@ -464,6 +464,8 @@ mod tests {
             format!(r#"{{"t":"a","ms":{},"i":2}}"#, day + 1),
             format!(r#"{{"t":"a","ms":{},"i":3}}"#, 2 * day),
             format!(r#"{{"t":"a","ms":{},"i":4}}"#, day + 1),
+            // Before the epoch: the day before day 0, first.
+            r#"{"t":"a","ms":-1,"i":5}"#.to_owned(),
         ];
         let bytes = format!("{}\n", lines.join("\n"));
         let Plan { groups, hash } = plan(&mut bytes.as_bytes(), &Layout, 1).unwrap();
@@ -489,6 +491,7 @@ mod tests {
         assert_eq!(
             shown,
             vec![
+                ("a".into(), -1, vec![5]),
                 ("a".into(), 1, vec![2, 4, 0]),
                 ("a".into(), 2, vec![3]),
                 ("b".into(), 1, vec![1]),
