@@ -205,7 +205,7 @@ impl Head {
     /// with no object or array opened before it, `,"time":N` (found by one substring search;
     /// in valid JSON that text can only be a member of the object it is in, as a quote after a
     /// comma cannot be inside a string). `None` for any other spelling (then [`Head::scanned`]
-    /// reads it): about a tenth of the scan's instructions, which were 7 % of the encoder's.
+    /// reads it): a third of the scan's instructions (34 M against 113 M on 30k events).
     fn as_written(record: &[u8], time_key: &memchr::memmem::Finder<'_>) -> Option<Head> {
         let rest = record.strip_prefix(b"{\"class_uid\":")?;
         let (class_uid, after) = integer_at(rest)?;

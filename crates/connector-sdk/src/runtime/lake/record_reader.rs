@@ -64,24 +64,56 @@ fn holds(block: (usize, usize), record: (usize, usize)) -> bool {
     block.0 <= record.0 && record.1 <= block.1
 }
 
+/// What the block policy does for the next record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The loaded block holds it.
+    FromBlock,
+    /// Load these bytes as the block; it holds the record.
+    Load(usize, usize),
+    /// Read it on its own (it is longer than a block).
+    Alone,
+}
+
+/// The block policy's state: the block loaded, and where the last record read started (the
+/// direction the reads move). [`Strategy::for_records`] walks it over the ranges to weigh it,
+/// [`RecordReader::read`] to read: one policy for both.
+#[derive(Debug, Default)]
+struct Walk {
+    block: Option<(usize, usize)>,
+    previous_start: usize,
+}
+
+impl Walk {
+    fn next(&mut self, record: (usize, usize), file_len: usize) -> Step {
+        let previous_start = std::mem::replace(&mut self.previous_start, record.0);
+        if record.1 - record.0 > BLOCK_BYTES {
+            return Step::Alone;
+        }
+        if self.block.is_some_and(|block| holds(block, record)) {
+            return Step::FromBlock;
+        }
+        let (from, to) = block_for(record, previous_start, file_len);
+        self.block = Some((from, to));
+        Step::Load(from, to)
+    }
+}
+
 impl Strategy {
     /// The cheaper way to read `records` (byte ranges, in the order they are read) from a file
     /// of `file_len` bytes: the block policy walked over them, its cost against one read each.
     pub fn for_records(records: &[(usize, usize)], file_len: usize) -> Strategy {
+        let alone =
+            |(start, end): (usize, usize)| READ_FIXED_BYTES + SCATTERED_COPY_FACTOR * (end - start);
         let (mut by_records, mut by_blocks) = (0usize, 0usize);
-        let mut block: Option<(usize, usize)> = None;
-        let mut previous_start = 0;
-        for &(start, end) in records {
-            let len = end - start;
-            by_records += READ_FIXED_BYTES + SCATTERED_COPY_FACTOR * len;
-            if len > BLOCK_BYTES {
-                by_blocks += READ_FIXED_BYTES + SCATTERED_COPY_FACTOR * len;
-            } else if !block.is_some_and(|b| holds(b, (start, end))) {
-                let loaded = block_for((start, end), previous_start, file_len);
-                by_blocks += READ_FIXED_BYTES + (loaded.1 - loaded.0);
-                block = Some(loaded);
-            }
-            previous_start = start;
+        let mut walk = Walk::default();
+        for &record in records {
+            by_records += alone(record);
+            by_blocks += match walk.next(record, file_len) {
+                Step::FromBlock => 0,
+                Step::Load(from, to) => READ_FIXED_BYTES + (to - from),
+                Step::Alone => alone(record),
+            };
         }
         if by_blocks < by_records {
             Strategy::Blocks
@@ -97,10 +129,10 @@ pub struct RecordReader {
     file: File,
     file_len: usize,
     strategy: Strategy,
-    /// The block loaded, and where in the file it starts.
+    /// Where the block policy stands ([`Strategy::Blocks`]).
+    walk: Walk,
+    /// The block loaded (its place in the file is `walk.block`).
     block: Vec<u8>,
-    block_start: usize,
-    previous_start: usize,
     /// A record read on its own: grown to the longest so far, never shrunk.
     record: Vec<u8>,
 }
@@ -113,9 +145,8 @@ impl RecordReader {
             file,
             file_len,
             strategy: Strategy::for_records(records, file_len),
+            walk: Walk::default(),
             block: Vec::new(),
-            block_start: 0,
-            previous_start: 0,
             record: Vec::new(),
         })
     }
@@ -133,17 +164,20 @@ impl RecordReader {
                 "a record ends before it starts",
             )
         })?;
-        let previous_start = std::mem::replace(&mut self.previous_start, start);
-        if self.strategy == Strategy::Blocks && len <= BLOCK_BYTES {
-            let loaded = (self.block_start, self.block_start + self.block.len());
-            if !holds(loaded, (start, end)) {
-                let (from, to) = block_for((start, end), previous_start, self.file_len);
+        if self.strategy == Strategy::Blocks {
+            let step = self.walk.next((start, end), self.file_len);
+            if let Step::Load(from, to) = step {
                 self.block.resize(to - from, 0);
-                self.file.read_exact_at(&mut self.block, from as u64)?;
-                self.block_start = from;
+                if let Err(e) = self.file.read_exact_at(&mut self.block, from as u64) {
+                    // The buffer no longer holds a block.
+                    self.walk.block = None;
+                    return Err(e);
+                }
             }
-            let at = start - self.block_start;
-            return Ok(&self.block[at..at + len]);
+            if let (Step::FromBlock | Step::Load(..), Some((from, _))) = (step, self.walk.block) {
+                let at = start - from;
+                return Ok(&self.block[at..at + len]);
+            }
         }
         if self.record.len() < len {
             self.record.resize(len, 0);
