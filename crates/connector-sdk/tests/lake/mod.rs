@@ -332,16 +332,24 @@ pub fn lake_kill_at_every_step_is_exactly_once() {
 }
 
 /// Several kills in one backfill, then the rest: still exactly once.
+///
+/// Each kill point is one the run must reach whatever the runs before it did (how far a killed
+/// run's reader gets before its uploader writes an object depends on the machine's load): the
+/// first run appends all 20 batches; killed at its third append it leaves at least 18 to
+/// commit, so the second reaches its fourth commit; that leaves at least 14 segments (one a
+/// batch, `segment_max_bytes` 30) to write, so the third writes a second object; the segment it
+/// was killed in is still sealed, so the fourth finishes its objects, and, killed before
+/// removing it, leaves it to the fifth to remove.
 pub fn lake_repeated_kills_then_finish_is_exactly_once() {
     let dir = Dir::new();
     let config = dir.config(json!({"records": 60, "batch": 3}));
     let lake = lake_file(&dir, json!({}));
     for point in [
         "appended:3",
-        "object_written:2",
         "committed:4",
+        "object_written:2",
         "objects_written:1",
-        "sealed:2",
+        "segment_removed:1",
     ] {
         let mut killed = lake_read(&dir, &config, &lake);
         killed.env(KILL_AT, point);
