@@ -272,7 +272,15 @@ fn integer_at(text: &[u8]) -> Option<(i64, &[u8])> {
         return None;
     }
     let (number, after) = text.split_at(sign + digits);
-    let value = std::str::from_utf8(number).ok()?.parse().ok()?;
+    // Negated as the digits come (so that `i64::MIN` fits), without a second pass to parse.
+    let negated = number.get(sign..)?.iter().try_fold(0i64, |n, &digit| {
+        n.checked_mul(10)?.checked_sub(i64::from(digit - b'0'))
+    })?;
+    let value = if sign == 1 {
+        negated
+    } else {
+        negated.checked_neg()?
+    };
     Some((value, after))
 }
 
@@ -312,6 +320,34 @@ impl LakeLayout for OcsfLayout {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn an_integer_is_read_as_rust_parses_it_to_the_ends_of_64_bits() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "007",
+            "-12",
+            "1767225600000",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999",
+            "-",
+            "",
+            "x1",
+        ] {
+            let parsed = text.parse::<i64>().ok();
+            let followed = format!("{text},\"x\"");
+            let read = integer_at(followed.as_bytes());
+            assert_eq!(read.map(|(v, _)| v), parsed, "{text:?}");
+            if let Some((_, after)) = read {
+                assert_eq!(after, b",\"x\"", "{text:?}");
+            }
+        }
+    }
 
     #[test]
     fn an_event_is_placed_by_its_class_and_time_whatever_their_order_or_spelling() {

@@ -54,7 +54,9 @@ pub(super) struct Texts {
 }
 
 impl Texts {
-    /// Appends `text`.
+    /// Appends `text`. (Inline: the scan's every string is one, and the call cost 1.2 % of
+    /// the encoder's instructions.)
+    #[inline]
     pub(super) fn push(&mut self, text: &[u8]) {
         self.data.extend_from_slice(text);
         // A chunk past 2 GiB of text is refused when it becomes an array.

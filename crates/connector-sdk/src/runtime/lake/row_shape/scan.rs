@@ -84,20 +84,12 @@ impl Scan<'_> {
             (Node::Json, Column::Text(text)) if self.mode == Mode::Record => {
                 let start = self.at;
                 self.value()?;
-                text.push(self.whole.get(start..self.at)?.as_bytes());
+                // A valid value's ends are ASCII: its bytes are UTF-8 (no boundary to check).
+                text.push(self.text.get(start..self.at)?);
                 Some(())
             }
             (Node::Json | Node::Scalar(Scalar::Utf8), Column::Text(text)) => {
-                let (body, escaped) = self.string()?;
-                if escaped {
-                    // Rare: serde unescapes (it pairs surrogates; the scan let none lone through).
-                    let text_of: String =
-                        serde_json::from_str(self.whole.get(body.start - 1..body.end + 1)?).ok()?;
-                    text.push(text_of.as_bytes());
-                } else {
-                    text.push(self.whole.get(body)?.as_bytes());
-                }
-                Some(())
+                self.string_into(|s| text.push(s))
             }
             (Node::Scalar(Scalar::Int64), Column::Int64(values)) => match self.number()? {
                 Kind::Integer(i) => {
@@ -142,6 +134,21 @@ impl Scan<'_> {
             }
             _ => None,
         }
+    }
+
+    /// A string at the cursor, its value (unescaped) handed to `push`.
+    fn string_into(&mut self, push: impl FnOnce(&[u8])) -> Option<()> {
+        let (body, escaped) = self.string()?;
+        if escaped {
+            // Rare: serde unescapes (it pairs surrogates; the scan let none lone through).
+            let text_of: String =
+                serde_json::from_str(self.whole.get(body.start - 1..body.end + 1)?).ok()?;
+            push(text_of.as_bytes());
+        } else {
+            // Bytes between two quotes of a UTF-8 record: UTF-8 (no boundary to check).
+            push(self.text.get(body)?);
+        }
+        Some(())
     }
 
     /// An object shaped by `fields`, appended to the struct column `column`; the fields it does
@@ -302,13 +309,22 @@ impl Scan<'_> {
     /// A number in JSON's grammar (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`),
     /// and what it is.
     fn number(&mut self) -> Option<Kind> {
-        let start = self.at;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.at += 1;
         }
+        // The integer part's value as its digits are read, negated (so that `i64::MIN` fits);
+        // `None` past 64 bits.
+        let mut negated = Some(0i64);
         match self.peek()? {
             b'0' => self.at += 1,
-            b'1'..=b'9' => self.digits(),
+            b'1'..=b'9' => {
+                while let Some(digit @ b'0'..=b'9') = self.peek() {
+                    negated = negated
+                        .and_then(|n| n.checked_mul(10)?.checked_sub(i64::from(digit - b'0')));
+                    self.at += 1;
+                }
+            }
             _ => return None,
         }
         let mut fraction = false;
@@ -331,12 +347,12 @@ impl Scan<'_> {
             }
             self.digits();
         }
-        let text = self.whole.get(start..self.at)?;
         // What `Kind::of` answers for this text, without looking at it again.
-        Some(if fraction {
-            Kind::Fraction
-        } else {
-            text.parse().map_or(Kind::BigInteger, Kind::Integer)
+        let integer = negated.and_then(|n| if negative { Some(n) } else { n.checked_neg() });
+        Some(match (fraction, integer) {
+            (true, _) => Kind::Fraction,
+            (false, Some(i)) => Kind::Integer(i),
+            (false, None) => Kind::BigInteger,
         })
     }
 
