@@ -62,15 +62,24 @@ struct Fields {
     names: Vec<Box<str>>,
     /// Each name as a JSON string (`"name"`), as a row spells it.
     keys: Vec<Box<[u8]>>,
-    /// Each key's first eight bytes (fewer for a shorter key) as a little-endian word, and the
-    /// mask of the bytes it has: one compare tells most keys at a cursor ([`Fields::key_at`]).
-    heads: Vec<(u64, u64)>,
-    /// The same of each key's bytes 8 to 16 (none: a mask of 0): a key of up to 16 bytes, most
-    /// of them, is told by two compares and no call to `memcmp`.
-    tails: Vec<(u64, u64)>,
+    /// Each key's words ([`KeyWords`]), side by side: one lookup for what tells a key.
+    words: Vec<KeyWords>,
     nodes: Vec<Node>,
     /// Open addressing over `names` by [`slot_of`]: an index into `names`, or [`EMPTY_SLOT`].
     slots: Box<[u16]>,
+}
+
+/// A key's first eight bytes (fewer for a shorter key) as a little-endian word and the mask of
+/// the bytes it has, the same of its bytes 8 to 16 (none: a mask of 0), and its length: one
+/// compare tells most keys at a cursor, two a key of up to 16 bytes (most of them), with no call
+/// to `memcmp` ([`Fields::key_at`]).
+#[derive(Debug, Clone, Copy)]
+struct KeyWords {
+    head: u64,
+    head_mask: u64,
+    tail: u64,
+    tail_mask: u64,
+    len: usize,
 }
 
 /// A free slot of [`Fields::slots`].
@@ -125,18 +134,26 @@ impl Fields {
             };
             (u64::from_le_bytes(word), mask)
         };
-        let heads = keys.iter().map(|key| word_of(key)).collect();
-        let tails = keys
+        let words = keys
             .iter()
-            .map(|key| word_of(key.get(8..).unwrap_or_default()))
+            .map(|key| {
+                let (head, head_mask) = word_of(key);
+                let (tail, tail_mask) = word_of(key.get(8..).unwrap_or_default());
+                KeyWords {
+                    head,
+                    head_mask,
+                    tail,
+                    tail_mask,
+                    len: key.len(),
+                }
+            })
             .collect();
         let mut fields = Fields {
             arrow: arrow.clone(),
             sorted_index: Vec::new(),
             names,
             keys,
-            heads,
-            tails,
+            words,
             nodes,
             slots,
         };
@@ -151,25 +168,21 @@ impl Fields {
     /// `at`; `None` if not, or if fewer than eight bytes (sixteen, for a key past eight) are
     /// left (the caller then reads the key and looks it up).
     fn key_at(&self, index: usize, text: &[u8], at: usize) -> Option<usize> {
-        let key = self.keys.get(index)?;
+        let words = self.words.get(index)?;
         let word_at = |at: usize| -> Option<u64> {
             Some(u64::from_le_bytes(text.get(at..at + 8)?.try_into().ok()?))
         };
-        let &(head, mask) = self.heads.get(index)?;
-        if word_at(at)? & mask != head {
+        if word_at(at)? & words.head_mask != words.head {
             return None;
         }
-        if key.len() > 16 {
-            if text.get(at + 8..at + key.len())? != key.get(8..)? {
+        if words.len > 16 {
+            if text.get(at + 8..at + words.len)? != self.keys.get(index)?.get(8..)? {
                 return None;
             }
-        } else if key.len() > 8 {
-            let &(tail, mask) = self.tails.get(index)?;
-            if word_at(at + 8)? & mask != tail {
-                return None;
-            }
+        } else if words.len > 8 && word_at(at + 8)? & words.tail_mask != words.tail {
+            return None;
         }
-        Some(key.len())
+        Some(words.len)
     }
 
     fn find(&self, name: &str) -> Option<usize> {

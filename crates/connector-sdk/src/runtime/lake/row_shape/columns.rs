@@ -144,7 +144,7 @@ impl Column {
     }
 
     #[inline(never)]
-    fn pad_with_nulls(&mut self, rows: usize) {
+    pub(super) fn pad_with_nulls(&mut self, rows: usize) {
         match self {
             Column::Text(t) => {
                 let last = t.offsets.last().copied().unwrap_or_default();

@@ -59,7 +59,17 @@ impl Scan<'_> {
         self.text.get(self.at).copied()
     }
 
+    /// Skips whitespace. Records programs write have none between tokens, so this is one
+    /// compare, and the loop is apart.
+    #[inline(always)]
     fn ws(&mut self) {
+        if self.peek().is_some_and(|b| b <= b' ') {
+            self.skip_ws();
+        }
+    }
+
+    #[inline(never)]
+    fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.at += 1;
         }
@@ -67,6 +77,10 @@ impl Scan<'_> {
 
     /// Consumes `byte` (after whitespace), or declines.
     fn consume(&mut self, byte: u8) -> Option<()> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            return Some(());
+        }
         self.ws();
         (self.peek()? == byte).then(|| self.at += 1)
     }
@@ -180,10 +194,11 @@ impl Scan<'_> {
             };
             previous = index;
             let child = children.get_mut(index)?;
-            if child.len() > row {
-                return None;
+            match child.len() {
+                len if len > row => return None,
+                len if len < row => child.pad_with_nulls(row),
+                _ => {}
             }
-            child.pad_to(row);
             scan.consume(b':')?;
             scan.shaped(&fields.nodes[index], child)
         })?;
