@@ -59,8 +59,8 @@ impl Scan<'_> {
         self.text.get(self.at).copied()
     }
 
-    /// Skips whitespace. Records programs write have none between tokens, so this is one
-    /// compare, and the loop is apart.
+    /// Skips whitespace. Records that programs write have none between tokens, so this is
+    /// one compare; the loop is out of line.
     #[inline(always)]
     fn ws(&mut self) {
         if self.peek().is_some_and(|b| b <= b' ') {
