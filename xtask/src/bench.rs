@@ -131,6 +131,9 @@ pub struct BenchArgs {
     /// Entries of the lake runs (the JSON and the lake backfill of the same data set).
     #[arg(long, default_value_t = 2_000_000)]
     pub lake_entries: usize,
+    /// Pairs of lake runs (a JSON run, then a lake run), judged on the medians.
+    #[arg(long, default_value_t = 3)]
+    pub lake_pairs: usize,
     /// Entries whose events make the lake encoder run's segment (100,000: about one default
     /// 128 MiB segment).
     #[arg(long, default_value_t = 100_000)]
@@ -202,6 +205,7 @@ impl BenchArgs {
         self.scaling_entries = vec![20_000, 100_000];
         self.overlap_entries = 50_000;
         self.lake_entries = 50_000;
+        self.lake_pairs = 1;
         self.lake_encoder_entries = 20_000;
         self.encoder_rounds = 3;
         self.pacing_rpm = 600;
