@@ -190,9 +190,10 @@ pub(super) fn run(
     entries: &[MockEntry],
     args: &BenchArgs,
 ) -> anyhow::Result<LakeBench> {
-    let pairs = (0..args.lake_pairs.max(1))
+    let count = args.lake_pairs.max(1);
+    let pairs = (0..count)
         .map(|i| {
-            eprintln!("bench: lake: pair {} of {}", i + 1, args.lake_pairs.max(1));
+            eprintln!("bench: lake: pair {} of {count}", i + 1);
             run_pair(rt, binary, entries, args)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

@@ -138,13 +138,23 @@ impl Column {
     /// into arrays.
     #[inline]
     pub(super) fn pad_to(&mut self, rows: usize) {
-        if self.len() < rows {
-            self.pad_with_nulls(rows);
+        self.open_row(rows);
+    }
+
+    /// Pads the column with nulls up to row `row`, so that the next value is that row's;
+    /// `false` if it holds row `row` already (a field given twice). Its length is read once:
+    /// the scan asks this of every value.
+    #[inline]
+    pub(super) fn open_row(&mut self, row: usize) -> bool {
+        let len = self.len();
+        if len < row {
+            self.pad_with_nulls(row);
         }
+        len <= row
     }
 
     #[inline(never)]
-    pub(super) fn pad_with_nulls(&mut self, rows: usize) {
+    fn pad_with_nulls(&mut self, rows: usize) {
         match self {
             Column::Text(t) => {
                 let last = t.offsets.last().copied().unwrap_or_default();
@@ -199,8 +209,7 @@ impl Column {
         self.pad_to(rows);
         Ok(match (self, node) {
             (Column::Text(t), _) => {
-                let offsets = take_reserved(&mut t.offsets);
-                t.offsets.push(0);
+                let offsets = take_offsets(&mut t.offsets);
                 if offsets.last().is_some_and(|&o| o == i32::MAX) {
                     return Err("a chunk holds more than 2 GiB of text in one column".to_owned());
                 }
@@ -250,11 +259,7 @@ impl Column {
             ) => {
                 let items = offsets.last().map_or(0, |&o| o as usize);
                 let values = item.finish(item_node, items)?;
-                let offsets = {
-                    let taken = take_reserved(offsets);
-                    offsets.push(0);
-                    taken
-                };
+                let offsets = take_offsets(offsets);
                 Arc::new(
                     ListArray::try_new(
                         Arc::clone(field),
@@ -314,6 +319,13 @@ fn nulls(valid: &mut Vec<bool>) -> Option<NullBuffer> {
 fn take_reserved<T>(v: &mut Vec<T>) -> Vec<T> {
     let room = v.capacity();
     std::mem::replace(v, Vec::with_capacity(room))
+}
+
+/// [`take_reserved`] of a column's offsets, which are left holding the first, 0.
+fn take_offsets(offsets: &mut Vec<i32>) -> Vec<i32> {
+    let taken = take_reserved(offsets);
+    offsets.push(0);
+    taken
 }
 
 #[cfg(test)]

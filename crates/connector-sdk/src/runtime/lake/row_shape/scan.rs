@@ -194,10 +194,8 @@ impl Scan<'_> {
             };
             previous = index;
             let child = children.get_mut(index)?;
-            match child.len() {
-                len if len > row => return None,
-                len if len < row => child.pad_with_nulls(row),
-                _ => {}
+            if !child.open_row(row) {
+                return None;
             }
             scan.consume(b':')?;
             scan.shaped(&fields.nodes[index], child)
